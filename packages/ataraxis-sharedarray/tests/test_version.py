@@ -1,0 +1,11 @@
+import tomllib
+from pathlib import Path
+
+import ataraxis_sharedarray
+
+PYPROJECT = Path(__file__).parents[1] / "pyproject.toml"
+
+
+def test_version_is_the_distribution_version() -> None:
+    declared = tomllib.loads(PYPROJECT.read_text())["project"]["version"]
+    assert ataraxis_sharedarray.__version__ == declared

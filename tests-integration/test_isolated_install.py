@@ -1,0 +1,92 @@
+"""Each distribution installs from its wheel alone, with only its own dependencies, and works there.
+
+The wheels are built from the workspace with `uv build --all-packages`; each distribution is installed into a
+fresh virtual environment together with the wheels of the siblings it depends on (never from the package index,
+which holds an unrelated older `ataraxis-data-structures`), and a short program proves it imports, works and did
+not drag in what it must not need (`ataraxis-yamlconfig` must not pull in NumPy).
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+WORKSPACE = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+
+class Distribution(NamedTuple):
+    """What one isolated install holds and what it must prove."""
+
+    wheels: tuple[str, ...]
+    """The workspace distributions whose wheels are installed (the distribution itself and its siblings)."""
+    absent: tuple[str, ...]
+    """Top-level modules that must NOT be importable in this environment."""
+    smoke: str
+    """A program that must run without error inside the environment."""
+
+
+DISTRIBUTIONS: dict[str, Distribution] = {
+    "ataraxis-yamlconfig": Distribution(
+        wheels=("ataraxis-yamlconfig",),
+        absent=("numpy", "ataraxis_sharedarray", "ataraxis_datalogger", "ataraxis_data_structures"),
+        smoke="import ataraxis_yamlconfig; print(ataraxis_yamlconfig.__version__)",
+    ),
+    "ataraxis-sharedarray": Distribution(
+        wheels=("ataraxis-sharedarray",),
+        absent=("yaml", "tqdm", "ataraxis_yamlconfig", "ataraxis_datalogger", "ataraxis_data_structures"),
+        smoke="import ataraxis_sharedarray; print(ataraxis_sharedarray.__version__)",
+    ),
+    "ataraxis-datalogger": Distribution(
+        wheels=("ataraxis-datalogger", "ataraxis-sharedarray"),
+        absent=("yaml", "ataraxis_yamlconfig", "ataraxis_data_structures"),
+        smoke="import ataraxis_datalogger; print(ataraxis_datalogger.__version__)",
+    ),
+    "ataraxis-data-structures": Distribution(
+        wheels=("ataraxis-data-structures", "ataraxis-yamlconfig", "ataraxis-sharedarray", "ataraxis-datalogger"),
+        absent=(),
+        smoke="import ataraxis_data_structures; print(ataraxis_data_structures.__version__)",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def wheel_directory(tmp_path_factory: pytest.TempPathFactory, uv_executable: str) -> Path:
+    """Builds every workspace distribution's wheel once for this module."""
+    out = tmp_path_factory.mktemp("wheels")
+    subprocess.run(
+        [uv_executable, "build", "--all-packages", "--wheel", "--out-dir", str(out), "--quiet"],
+        cwd=WORKSPACE,
+        check=True,
+    )
+    return out
+
+
+def _wheel_of(directory: Path, distribution: str) -> Path:
+    (wheel,) = directory.glob(f"{distribution.replace('-', '_')}-*.whl")
+    return wheel
+
+
+@pytest.mark.parametrize("distribution", sorted(DISTRIBUTIONS))
+def test_distribution_installs_and_works_alone(
+    distribution: str, wheel_directory: Path, tmp_path: Path, uv_executable: str
+) -> None:
+    spec = DISTRIBUTIONS[distribution]
+    venv = tmp_path / "venv"
+    subprocess.run([uv_executable, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+    python = venv / "bin" / "python"
+    wheels = [str(_wheel_of(wheel_directory, name)) for name in spec.wheels]
+    subprocess.run([uv_executable, "pip", "install", "--quiet", "--python", str(python), *wheels], check=True)
+
+    subprocess.run([str(python), "-W", "error", "-c", spec.smoke], check=True, cwd=tmp_path)
+
+    check_absent = (
+        "import importlib.util, sys\n"
+        f"present = [name for name in {spec.absent!r} if importlib.util.find_spec(name) is not None]\n"
+        "sys.exit(f'installed but not needed: {present}' if present else 0)\n"
+    )
+    subprocess.run([str(python), "-c", check_absent], check=True, cwd=tmp_path)
+    subprocess.run([uv_executable, "pip", "check", "--quiet", "--python", str(python)], check=True)
