@@ -1,0 +1,166 @@
+"""The on-disk layout of one log entry: its file name and its bytes.
+
+Every entry is one `.npy` file holding a one-dimensional uint8 array:
+
+    [source_id: 1 byte][time_stamp: 8 bytes, little-endian uint64][payload: the serialized data]
+
+named `{source_id:03d}_{time_stamp:020d}.npy`. When a source logs two entries with the same timestamp, the later
+ones are named `{source_id:03d}_{time_stamp:020d}_{n}.npy` with n = 1, 2, ... in arrival order, so no entry
+overwrites another and sorting by `(time_stamp, n)` restores arrival order among ties.
+
+The files carry the standard NumPy version 1.0 header, byte for byte what `numpy.save` writes for such an array, so
+`numpy.load` reads them and logs written by `numpy.save` (the original implementation) read here too. The header
+is computed once per payload length and cached, so writing an entry costs no NumPy call.
+"""
+
+import io
+import re
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+
+ENTRY_SUFFIX = ".npy"
+"""The file suffix of a single log entry."""
+
+PREFIX_SIZE = 9
+"""Bytes that precede the payload inside the array: the source id (1) and the timestamp (8)."""
+
+MAX_SOURCE_ID = 255
+"""The largest source id: ids are stored in one unsigned byte."""
+
+MAX_TIME_STAMP = 2**64 - 1
+"""The largest timestamp: timestamps are stored as an unsigned 64-bit integer."""
+
+_NAME_PATTERN = re.compile(r"^(\d{3})_(\d{20})(?:_(\d+))?\.npy$")
+_NPY_MAGIC = b"\x93NUMPY\x01\x00"
+
+
+class EntryName(NamedTuple):
+    """The fields encoded in an entry's file name."""
+
+    source_id: int
+    """The id of the source that logged the entry."""
+    time_stamp: int
+    """The entry's timestamp."""
+    duplicate_index: int
+    """0 for the first entry of a (source, timestamp) pair, n for the n-th later one with the same timestamp."""
+
+
+class DecodedEntry(NamedTuple):
+    """The fields of one entry read back from its bytes."""
+
+    source_id: int
+    """The id of the source that logged the entry."""
+    time_stamp: int
+    """The entry's timestamp."""
+    payload: memoryview
+    """The serialized data, a view into the bytes it was decoded from (no copy)."""
+
+
+class EntryFormatError(ValueError):
+    """Raised when bytes or a file name do not hold a log entry in the layout described in this module."""
+
+
+def entry_file_name(source_id: int, time_stamp: int, duplicate_index: int = 0) -> str:
+    """Returns the file name of an entry.
+
+    Args:
+        source_id: The id of the source that logged the entry, 0 to 255.
+        time_stamp: The entry's timestamp, 0 to 2**64 - 1.
+        duplicate_index: 0 for the first entry with this source and timestamp, n for the n-th later one.
+
+    Returns:
+        `{source_id:03d}_{time_stamp:020d}.npy`, with `_{duplicate_index}` before the suffix when it is not 0.
+    """
+    if duplicate_index:
+        return f"{source_id:03d}_{time_stamp:020d}_{duplicate_index}{ENTRY_SUFFIX}"
+    return f"{source_id:03d}_{time_stamp:020d}{ENTRY_SUFFIX}"
+
+
+def parse_entry_file_name(name: str) -> EntryName | None:
+    """Returns the fields encoded in an entry's file name, or None if the name is not one an entry has.
+
+    Args:
+        name: A file name (not a path).
+    """
+    match = _NAME_PATTERN.match(name)
+    if match is None:
+        return None
+    source_id, time_stamp = int(match[1]), int(match[2])
+    if source_id > MAX_SOURCE_ID or time_stamp > MAX_TIME_STAMP:
+        return None
+    return EntryName(source_id, time_stamp, int(match[3]) if match[3] else 0)
+
+
+@lru_cache(maxsize=4096)
+def npy_header(array_length: int) -> bytes:
+    """Returns the NumPy 1.0 header of a one-dimensional uint8 array of the given length.
+
+    Args:
+        array_length: The number of elements (bytes) of the array, prefix included.
+
+    Returns:
+        The exact bytes `numpy.save` writes before such an array's data.
+    """
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "|u1", "fortran_order": False, "shape": (array_length,)})
+    return buffer.getvalue()
+
+
+def encode_entry_prefix(source_id: int, time_stamp: int, payload_length: int) -> bytes:
+    """Returns every byte of an entry file that precedes the payload: the NumPy header, source id and timestamp.
+
+    Writing this prefix followed by the payload produces a complete entry file.
+
+    Args:
+        source_id: The id of the source that logged the entry, 0 to 255.
+        time_stamp: The entry's timestamp, 0 to 2**64 - 1.
+        payload_length: The payload's size in bytes.
+    """
+    return npy_header(PREFIX_SIZE + payload_length) + source_id.to_bytes(1, "little") + time_stamp.to_bytes(8, "little")
+
+
+def decode_entry(data: bytes | bytearray | memoryview) -> DecodedEntry:
+    """Reads the source id, timestamp and payload out of the bytes of an entry file.
+
+    Files in this module's layout are decoded without NumPy; any other valid `.npy` file holding a one-dimensional
+    uint8 array (for example one written by `numpy.save` with another header padding) is decoded through NumPy.
+
+    Args:
+        data: The whole content of an entry file.
+
+    Returns:
+        The decoded entry; its payload is a view into `data`.
+
+    Raises:
+        EntryFormatError: If `data` is not a `.npy` file holding a one-dimensional uint8 array of at least
+            `PREFIX_SIZE` bytes.
+    """
+    view = memoryview(data).cast("B")
+    if len(view) >= 10 and view[:8] == _NPY_MAGIC:
+        header_length = 10 + int.from_bytes(view[8:10], "little")
+        array_length = len(view) - header_length
+        if array_length >= PREFIX_SIZE and view[:header_length] == npy_header(array_length):
+            return _split(view[header_length:])
+    return _split(_decode_with_numpy(view))
+
+
+def _decode_with_numpy(view: memoryview) -> memoryview:
+    """Decodes a `.npy` file whose header this module did not write; returns the array's bytes."""
+    try:
+        array = np.load(io.BytesIO(view), allow_pickle=False)
+    except Exception as error:
+        raise EntryFormatError(f"not a .npy file ({error})") from error
+    if array.dtype != np.uint8 or array.ndim != 1:
+        raise EntryFormatError(f"expected a one-dimensional uint8 array, found dtype {array.dtype} shape {array.shape}")
+    if array.size < PREFIX_SIZE:
+        raise EntryFormatError(f"expected at least {PREFIX_SIZE} bytes (source id and timestamp), found {array.size}")
+    return memoryview(array.tobytes())
+
+
+def _split(body: memoryview) -> DecodedEntry:
+    """Splits an entry's array bytes into its source id, timestamp and payload."""
+    if len(body) < PREFIX_SIZE:
+        raise EntryFormatError(f"expected at least {PREFIX_SIZE} bytes (source id and timestamp), found {len(body)}")
+    return DecodedEntry(body[0], int.from_bytes(body[1:PREFIX_SIZE], "little"), body[PREFIX_SIZE:])
