@@ -1,0 +1,189 @@
+"""The YAML loader and dumper: PyYAML's safe classes (libyaml's C versions when present) with three refinements.
+
+- Strings that any YAML reader could take for something else are quoted: PyYAML already quotes what its YAML 1.1
+  resolver would misread (`yes`, `no`, `on`, `off`, `null`, `~`, `0x10`, `2024-01-01`, ...), and the dumper also
+  quotes what YAML 1.2 readers (ruamel.yaml, yq, JavaScript's yaml) would misread (`1e3`, `0o17`, `.5`, `y`, `n`),
+  so a file edited with other tools keeps its strings. Multi-line strings are written as literal blocks (`|`).
+- The loader reads `1e3` as the float 1000.0, as YAML 1.2 does, instead of as a string; the dumper knows this and
+  quotes such strings, so saved files read back the same either way.
+- The loader refuses a mapping that repeats a key (PyYAML silently keeps the last one), since in a hand-edited
+  config a repeated key is always a mistake.
+
+Only the safe classes are used: `!!python/...` tags are never written and are refused on reading.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.representer import SafeRepresenter
+
+from ._encode import Section
+
+STR_TAG = "tag:yaml.org,2002:str"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+
+_EXPONENT_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$")
+"""Floats written without a dot (`1e3`, `-2E-5`): YAML 1.2 reads them as floats, PyYAML's YAML 1.1 as strings."""
+
+_MISREAD_BY_OTHER_READERS = re.compile(
+    r"""^(?:
+        ~|null|Null|NULL
+        |true|True|TRUE|false|False|FALSE|y|Y|n|N
+        |[-+]?[0-9]+
+        |0o[0-7]+|0x[0-9a-fA-F]+
+        |[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)
+    )$""",
+    re.VERBOSE,
+)
+"""Scalars that the YAML 1.2 core schema (or YAML 1.1's `y`/`n`) does not read as strings."""
+
+_WIDTH = 1 << 20
+"""The emitter's line width: wide enough that no value is ever folded onto several lines."""
+
+_FLOW_ITEMS = 12
+"""Lists of at most this many scalars are written on one line (`[640, 480]`), when they also fit `_FLOW_WIDTH`."""
+_FLOW_WIDTH = 72
+"""The longest one-line list, in characters, roughly."""
+
+
+def _represent_str(dumper: SafeRepresenter, text: str) -> ScalarNode:
+    if "\n" in text:
+        # A literal block when the emitter can write one faithfully; it falls back to a quoted style by itself
+        # when it cannot (trailing spaces, special characters).
+        return dumper.represent_scalar(STR_TAG, text, style="|")
+    if _MISREAD_BY_OTHER_READERS.match(text):
+        return dumper.represent_scalar(STR_TAG, text, style="'")
+    return dumper.represent_scalar(STR_TAG, text)
+
+
+def _represent_list(dumper: SafeRepresenter, items: list[Any]) -> SequenceNode:
+    # A short list of scalars reads best on one line (`size: [640, 480]`); anything longer or nested, one per line.
+    short = len(items) <= _FLOW_ITEMS and all(
+        item is None or isinstance(item, (bool, int, float)) or (isinstance(item, str) and "\n" not in item)
+        for item in items
+    )
+    if short and sum(len(str(item)) + 2 for item in items) <= _FLOW_WIDTH:
+        return dumper.represent_sequence(_SEQ_TAG, items, flow_style=True)
+    return dumper.represent_sequence(_SEQ_TAG, items, flow_style=False)
+
+
+def _represent_section(dumper: SafeRepresenter, section: Section) -> MappingNode:
+    return dumper.represent_dict({entry.name: entry.value for entry in section.entries})
+
+
+def _configure_dumper(dumper: type[Any]) -> None:
+    dumper.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
+    dumper.add_representer(str, _represent_str)
+    dumper.add_representer(list, _represent_list)
+    dumper.add_representer(Section, _represent_section)
+
+
+class _RefuseDuplicateKeys(SafeConstructor):
+    """Makes a repeated key in one mapping an error instead of silently keeping the last value."""
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        """Builds a mapping after checking that none of its own keys repeats (merged `<<` keys may be overridden).
+
+        Args:
+            node: The mapping node.
+            deep: Whether to build nested values at once.
+
+        Returns:
+            The mapping.
+
+        Raises:
+            ConstructorError: A key appears twice (the error marks the second one).
+        """
+        seen: dict[Any, Node] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE_TAG:
+                continue
+            key = self.construct_object(key_node)
+            try:
+                first = seen.setdefault(key, key_node)
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+            if first is not key_node:
+                raise ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"found the key {key!r} twice (first on line {first.start_mark.line + 1})",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+class PythonLoader(_RefuseDuplicateKeys, yaml.SafeLoader):
+    """The pure-Python safe loader, refined as the module docstring says."""
+
+
+class PythonDumper(yaml.SafeDumper):
+    """The pure-Python safe dumper, refined as the module docstring says."""
+
+
+PythonLoader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
+_configure_dumper(PythonDumper)
+
+Loader: type[Any] = PythonLoader
+"""The loader in use: libyaml's C parser when PyYAML was built with it, else the pure-Python one."""
+Dumper: type[Any] = PythonDumper
+"""The dumper in use: libyaml's C emitter when PyYAML was built with it, else the pure-Python one."""
+
+if yaml.__with_libyaml__:
+
+    class LibyamlLoader(_RefuseDuplicateKeys, yaml.CSafeLoader):
+        """libyaml's safe loader, refined as the module docstring says."""
+
+    class LibyamlDumper(yaml.CSafeDumper):
+        """libyaml's safe dumper, refined as the module docstring says."""
+
+    LibyamlLoader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
+    _configure_dumper(LibyamlDumper)
+    Loader, Dumper = LibyamlLoader, LibyamlDumper
+
+
+def dump(data: Any, dumper: type[Any] = Dumper) -> str:
+    """Writes plain data as block-style YAML: keys in their order, 2-space indents, unicode kept, no markers.
+
+    Args:
+        data: Plain data (a mapping, for the writer's use).
+        dumper: The dumper class.
+
+    Returns:
+        The YAML text, ending with a newline.
+    """
+    text: str = yaml.dump(
+        data,
+        Dumper=dumper,
+        default_flow_style=False,
+        sort_keys=False,
+        allow_unicode=True,
+        indent=2,
+        width=_WIDTH,
+    )
+    return text
+
+
+def plain_key(name: str, dumper: type[Any] = Dumper) -> str:
+    """Writes a field name as a mapping key, quoted when a YAML reader would take it for something else (`on`).
+
+    Args:
+        name: The field name (a Python identifier, so it never holds a quote).
+        dumper: The dumper class.
+
+    Returns:
+        The key as written in the file, without the colon.
+    """
+    line = dump({name: None}, dumper)
+    if line.endswith(": null\n") and line.count("\n") == 1:
+        return line.removesuffix(": null\n")
+    return f"'{name}'"  # a name too long for an implicit key in the emitter's view; quoting keeps it one line
