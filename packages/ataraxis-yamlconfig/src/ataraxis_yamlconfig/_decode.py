@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import difflib
+import enum
 from collections.abc import Hashable
 from typing import Any
 
@@ -103,6 +104,11 @@ class Decoder:
             for member in shape.tp:
                 if same_plain(encode_any(member.value, path), data):
                     return member
+            if issubclass(shape.tp, enum.Flag) and type(data) is int:
+                try:  # a combination of flags (READ | WRITE is saved as 3)
+                    return shape.tp(data)
+                except ValueError:
+                    pass
             allowed = [encode_any(member.value, path) for member in shape.tp]
             named = shape.tp.__members__.get(data) if isinstance(data, str) else None
             hint = f"write the value {encode_any(named.value, path)!r} of {data}, not its name" if named else ""

@@ -1,4 +1,4 @@
-"""The YAML loader and dumper: PyYAML's safe classes (libyaml's C versions when present) with three refinements.
+"""The YAML loader and dumper: PyYAML's safe classes (libyaml's C loader when present) with a few refinements.
 
 - Strings that any YAML reader could take for something else are quoted: PyYAML already quotes what its YAML 1.1
   resolver would misread (`yes`, `no`, `on`, `off`, `null`, `~`, `0x10`, `2024-01-01`, ...), and the dumper also
@@ -80,13 +80,6 @@ def _represent_section(dumper: SafeRepresenter, section: Section) -> MappingNode
     return dumper.represent_dict({entry.name: entry.value for entry in section.entries})
 
 
-def _configure_dumper(dumper: type[Any]) -> None:
-    dumper.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
-    dumper.add_representer(str, _represent_str)
-    dumper.add_representer(list, _represent_list)
-    dumper.add_representer(Section, _represent_section)
-
-
 class _RefuseDuplicateKeys(SafeConstructor):
     """Makes a repeated key in one mapping an error instead of silently keeping the last value."""
 
@@ -126,44 +119,55 @@ class PythonLoader(_RefuseDuplicateKeys, yaml.SafeLoader):
     """The pure-Python safe loader, refined as the module docstring says."""
 
 
-class PythonDumper(yaml.SafeDumper):
-    """The pure-Python safe dumper, refined as the module docstring says."""
+class Dumper(yaml.SafeDumper):
+    """The safe dumper, refined as the module docstring says, that indents block sequences under their key.
+
+    It is always the pure-Python emitter: libyaml's C emitter escapes every character outside Unicode's Basic
+    Multilingual Plane (emoji, rarer CJK characters) even with `allow_unicode`, and a saved file should read the
+    same, byte for byte, on every machine whether or not PyYAML was built with libyaml. Configs are small: a save
+    takes milliseconds either way.
+    """
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        """Indents a block sequence under its mapping key (`key:` then `  - item`), as yamllint expects by default.
+
+        Args:
+            flow: Whether a flow collection is starting.
+            indentless: Whether PyYAML would write the sequence at its key's indentation (ignored: never).
+        """
+        super().increase_indent(flow=flow, indentless=False)
 
 
 PythonLoader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
-_configure_dumper(PythonDumper)
+Dumper.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
+Dumper.add_representer(str, _represent_str)
+Dumper.add_representer(list, _represent_list)
+Dumper.add_representer(Section, _represent_section)
 
 Loader: type[Any] = PythonLoader
-"""The loader in use: libyaml's C parser when PyYAML was built with it, else the pure-Python one."""
-Dumper: type[Any] = PythonDumper
-"""The dumper in use: libyaml's C emitter when PyYAML was built with it, else the pure-Python one."""
+"""The loader in use: libyaml's C parser when PyYAML was built with it (much faster), else the pure-Python one."""
 
 if yaml.__with_libyaml__:
 
     class LibyamlLoader(_RefuseDuplicateKeys, yaml.CSafeLoader):
         """libyaml's safe loader, refined as the module docstring says."""
 
-    class LibyamlDumper(yaml.CSafeDumper):
-        """libyaml's safe dumper, refined as the module docstring says."""
-
     LibyamlLoader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
-    _configure_dumper(LibyamlDumper)
-    Loader, Dumper = LibyamlLoader, LibyamlDumper
+    Loader = LibyamlLoader
 
 
-def dump(data: Any, dumper: type[Any] = Dumper) -> str:
+def dump(data: Any) -> str:
     """Writes plain data as block-style YAML: keys in their order, 2-space indents, unicode kept, no markers.
 
     Args:
         data: Plain data (a mapping, for the writer's use).
-        dumper: The dumper class.
 
     Returns:
         The YAML text, ending with a newline.
     """
     text: str = yaml.dump(
         data,
-        Dumper=dumper,
+        Dumper=Dumper,
         default_flow_style=False,
         sort_keys=False,
         allow_unicode=True,
@@ -173,17 +177,16 @@ def dump(data: Any, dumper: type[Any] = Dumper) -> str:
     return text
 
 
-def plain_key(name: str, dumper: type[Any] = Dumper) -> str:
+def plain_key(name: str) -> str:
     """Writes a field name as a mapping key, quoted when a YAML reader would take it for something else (`on`).
 
     Args:
         name: The field name (a Python identifier, so it never holds a quote).
-        dumper: The dumper class.
 
     Returns:
         The key as written in the file, without the colon.
     """
-    line = dump({name: None}, dumper)
+    line = dump({name: None})
     if line.endswith(": null\n") and line.count("\n") == 1:
         return line.removesuffix(": null\n")
     return f"'{name}'"  # a name too long for an implicit key in the emitter's view; quoting keeps it one line

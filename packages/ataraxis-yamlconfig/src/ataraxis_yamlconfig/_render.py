@@ -9,9 +9,8 @@ structure is relative to indentation, so a fragment shifted as a whole keeps its
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from ._dialect import Dumper, dump, plain_key
+from ._dialect import dump, plain_key
 from ._encode import Section
 
 _INDENT = "  "
@@ -19,13 +18,12 @@ _NOT_PRINTABLE = re.compile("[^\x09\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U000100
 """Characters a YAML stream may not hold, even in a comment (YAML 1.1, section 5.1)."""
 
 
-def render_document(section: Section, header: str | None = None, dumper: type[Any] = Dumper) -> str:
+def render_document(section: Section, header: str | None = None) -> str:
     """Writes a saved config as the text of its YAML file.
 
     Args:
         section: The config, as plain data with help texts.
         header: A line to write as a comment at the top of the file, if any.
-        dumper: The dumper class.
 
     Returns:
         The file's text, ending with a newline.
@@ -34,13 +32,13 @@ def render_document(section: Section, header: str | None = None, dumper: type[An
     if header:
         lines.extend(_comment(header, ""))
         lines.append("")
-    lines.extend(_render_section(section, "", dumper, top_level=True))
+    lines.extend(_render_section(section, "", top_level=True))
     if not section.entries:
         lines.append("{}")
     return "\n".join(lines) + "\n"
 
 
-def _render_section(section: Section, indent: str, dumper: type[Any], top_level: bool) -> list[str]:
+def _render_section(section: Section, indent: str, top_level: bool) -> list[str]:
     lines: list[str] = []
     previous_nested = False
     for position, entry in enumerate(section.entries):
@@ -51,10 +49,10 @@ def _render_section(section: Section, indent: str, dumper: type[Any], top_level:
         if entry.help:
             lines.extend(_comment(entry.help, indent))
         if nested:
-            lines.append(f"{indent}{plain_key(entry.name, dumper)}:")
-            lines.extend(_render_section(entry.value, indent + _INDENT, dumper, top_level=False))
+            lines.append(f"{indent}{plain_key(entry.name)}:")
+            lines.extend(_render_section(entry.value, indent + _INDENT, top_level=False))
         else:
-            fragment = dump({entry.name: entry.value}, dumper)
+            fragment = dump({entry.name: entry.value})
             lines.extend(f"{indent}{line}" if line else line for line in fragment.split("\n")[:-1])
     return lines
 
