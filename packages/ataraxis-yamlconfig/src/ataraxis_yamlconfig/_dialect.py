@@ -46,6 +46,9 @@ _MISREAD_BY_OTHER_READERS = re.compile(
 )
 """Scalars that the YAML 1.2 core schema (or YAML 1.1's `y`/`n`) does not read as strings."""
 
+_ODD_LINE_BREAKS = re.compile("[\r\x85\u2028\u2029]")
+"""Line breaks other than `\\n`, which YAML readers normalise to `\\n` unless they are escaped."""
+
 _WIDTH = 1 << 20
 """The emitter's line width: wide enough that no value is ever folded onto several lines."""
 
@@ -56,9 +59,15 @@ _FLOW_WIDTH = 72
 
 
 def _represent_str(dumper: SafeRepresenter, text: str) -> ScalarNode:
-    if "\n" in text:
-        # A literal block when the emitter can write one faithfully; it falls back to a quoted style by itself
-        # when it cannot (trailing spaces, special characters).
+    if _ODD_LINE_BREAKS.search(text):
+        # Written raw, a reader would turn these into plain newlines: only the escapes of the double-quoted style
+        # keep them.
+        return dumper.represent_scalar(STR_TAG, text, style='"')
+    if "\n" in text.rstrip("\n") and not text.endswith("\n\n"):
+        # A literal block (`|` or `|-`) reads best. The emitter still falls back to a quoted style by itself when a
+        # block cannot hold the text faithfully (trailing spaces, special characters). Text ending in several
+        # newlines would need the keep indicator (`|+`), whose trailing blank lines belong to the value and so
+        # would swallow the blank lines and comments written after it: such text is quoted instead.
         return dumper.represent_scalar(STR_TAG, text, style="|")
     if _MISREAD_BY_OTHER_READERS.match(text):
         return dumper.represent_scalar(STR_TAG, text, style="'")
