@@ -152,9 +152,7 @@ def test_strings_that_yaml_would_misread_are_quoted() -> None:
     _, saved = _round_trip(Texts(texts=words))
 
     assert saved == (
-        "text: ''\n"
-        "texts: ['yes', 'no', 'on', 'off', 'null', '~', '1e3', '0x10', '2024-01-01', '']\n"
-        "keyed: {}\n"
+        "text: ''\ntexts: ['yes', 'no', 'on', 'off', 'null', '~', '1e3', '0x10', '2024-01-01', '']\nkeyed: {}\n"
     )
 
 

@@ -34,8 +34,11 @@ def parse_file(path: Path, loader: type[Any] = Loader) -> tuple[Any, Node | None
         data = None if root is None else parser.construct_document(root)
     except yaml.MarkedYAMLError as error:
         raise _file_error(error, path) from None
-    except yaml.YAMLError as error:  # a ReaderError: bytes that do not decode, or a forbidden control character
-        raise ConfigFileError(f"not a readable YAML file: {error}", path) from None
+    except yaml.reader.ReaderError as error:  # bytes that do not decode, or a control character YAML forbids
+        line = content[: error.position].count(b"\n") + 1
+        code = error.character if isinstance(error.character, int) else ord(error.character)
+        problem = f"not readable as YAML text: {error.reason} (character {code:#04x} at byte {error.position})"
+        raise ConfigFileError(problem, path, line) from None
     finally:
         parser.dispose()
     return data, root
@@ -45,10 +48,8 @@ def _file_error(error: yaml.MarkedYAMLError, path: Path) -> ConfigFileError:
     mark = error.problem_mark or error.context_mark
     problem = error.problem or "malformed YAML"
     if isinstance(error, yaml.constructor.ConstructorError) and problem.startswith("could not determine a constructor"):
-        problem = (
-            f"{problem.replace('could not determine a constructor for the tag', 'the tag')} is not allowed: "
-            "configs are loaded with the safe loader, which builds only plain YAML values"
-        )
+        tag = problem.removeprefix("could not determine a constructor for the tag ").replace("tag:yaml.org,2002:", "!!")
+        problem = f"the tag {tag} is not allowed: configs are read with the safe loader, which builds plain values only"
     elif error.context:
         problem = f"{problem} ({error.context}"
         if error.context_mark is not None and error.context_mark is not mark:
