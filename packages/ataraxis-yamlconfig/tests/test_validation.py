@@ -273,3 +273,12 @@ def test_a_field_type_without_yaml_form_is_a_type_error(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedFieldTypeError, match="payload: the type bytes has no YAML form"):
         Odd.from_yaml(file_path=tmp_path / "odd.yaml")
     assert not isinstance(UnsupportedFieldTypeError(), ValueError)
+
+
+def test_an_integer_too_large_for_a_float_is_refused(tmp_path: Path) -> None:
+    message = str(_error(tmp_path, f"camera: {{exposure: {10**400}}}\n"))
+    assert "camera.exposure: expected float" in message
+    assert "the integer is too large for a float" in message
+
+    with pytest.raises(ConfigTypeError, match="the integer is too large for a float"):
+        Rig(camera=Camera(exposure=10**400)).to_yaml(file_path=tmp_path / "huge.yaml")

@@ -15,10 +15,11 @@ from collections.abc import Hashable
 from typing import Any
 
 from ._encode import encode_any, same_plain
-from ._types import Kind, choices_text, field_types, has_default, init_fields, shape_of, type_name
+from ._types import Kind, Shape, as_float, choices_text, field_types, has_default, init_fields, shape_of, type_name
 from .errors import ConfigTypeError, ConfigValidationError, MissingFieldError, UnknownFieldError
 
-Path = tuple[Hashable, ...]
+FieldPath = tuple[Hashable, ...]
+"""Field names, sequence indexes and mapping keys leading from the config to a value."""
 
 _TEXT_HINT = "write it in quotes to keep it as text (YAML reads unquoted yes, no, on, off, null, numbers and dates)"
 
@@ -33,7 +34,7 @@ class Decoder:
     def __init__(self, strict: bool) -> None:
         self._strict = strict
 
-    def dataclass(self, cls: type, data: dict[Any, Any], path: Path) -> Any:
+    def dataclass(self, cls: type, data: dict[Any, Any], path: FieldPath) -> Any:
         """Builds a dataclass instance from a mapping of its fields.
 
         Args:
@@ -66,7 +67,7 @@ class Decoder:
             problem = f"{cls.__name__} rejected the values: {type(error).__name__}: {error}"
             raise ConfigValidationError(problem, path) from error
 
-    def value(self, tp: Any, data: Any, path: Path) -> Any:
+    def value(self, tp: Any, data: Any, path: FieldPath) -> Any:
         """Rebuilds one value of the declared type.
 
         Args:
@@ -88,10 +89,10 @@ class Decoder:
         if kind is Kind.UNION:
             return self._union(shape.arguments, tp, data, path)
         if kind is Kind.LITERAL:
-            for choice in shape.arguments:
-                if same_plain(encode_any(choice, path), data):
-                    return choice
             allowed = [encode_any(choice, path) for choice in shape.arguments]
+            for choice, plain in zip(shape.arguments, allowed, strict=True):
+                if same_plain(plain, data):
+                    return choice
             raise ConfigTypeError(data, choices_text(allowed), path)
         if kind is Kind.NONE:
             if data is None:
@@ -125,12 +126,12 @@ class Decoder:
             if isinstance(data, datetime.date) and not isinstance(data, datetime.datetime):
                 return data
         elif kind is Kind.SEQUENCE:
-            return self._sequence(shape.base, shape.arguments, shape.variadic, tp, data, path)
+            return self._sequence(shape, data, path)
         elif kind is Kind.MAPPING:
             return self._mapping(shape.arguments, tp, data, path)
         raise ConfigTypeError(data, type_name(tp), path, _hint_for(tp, data))
 
-    def _union(self, members: tuple[Any, ...], tp: Any, data: Any, path: Path) -> Any:
+    def _union(self, members: tuple[Any, ...], tp: Any, data: Any, path: FieldPath) -> Any:
         if data is None and type(None) in members:
             return None
         candidates = [member for member in members if member is not type(None)]
@@ -149,12 +150,11 @@ class Decoder:
             raise deepest
         raise ConfigTypeError(data, type_name(tp), path)
 
-    def _sequence(
-        self, base: type | None, items: tuple[Any, ...], variadic: bool, tp: Any, data: Any, path: Path
-    ) -> Any:
+    def _sequence(self, shape: Shape, data: Any, path: FieldPath) -> Any:
+        base, items, tp = shape.base, shape.arguments, shape.tp
         if not isinstance(data, list):
             raise ConfigTypeError(data, type_name(tp), path)
-        if variadic:
+        if shape.variadic:
             values = [self.value(items[0], item, (*path, index)) for index, item in enumerate(data)]
         elif len(data) != len(items):
             raise ConfigTypeError(data, f"{type_name(tp)} ({len(items)} items)", path)
@@ -168,7 +168,7 @@ class Decoder:
                 raise ConfigTypeError(data, type_name(tp), path, "set items must be hashable") from None
         return values if base is list else tuple(values)
 
-    def _mapping(self, arguments: tuple[Any, ...], tp: Any, data: Any, path: Path) -> dict[Any, Any]:
+    def _mapping(self, arguments: tuple[Any, ...], tp: Any, data: Any, path: FieldPath) -> dict[Any, Any]:
         if not isinstance(data, dict):
             raise ConfigTypeError(data, type_name(tp), path)
         key_type, value_type = arguments
@@ -182,13 +182,13 @@ class Decoder:
         return result
 
 
-def _scalar(base: type | None, tp: Any, data: Any, path: Path) -> Any:
+def _scalar(base: type | None, tp: Any, data: Any, path: FieldPath) -> Any:
     if base is bool and isinstance(data, bool):
         value: Any = data
     elif base is int and isinstance(data, int) and not isinstance(data, bool):
         value = data
     elif base is float and isinstance(data, (int, float)) and not isinstance(data, bool):
-        value = float(data)
+        value = as_float(data, tp, path)
     elif base is str and isinstance(data, str):
         value = data
     else:
@@ -203,7 +203,7 @@ def _hint_for(tp: Any, data: Any) -> str:
     return ""
 
 
-def _unknown_key(cls: type, key: Any, path: Path) -> UnknownFieldError:
+def _unknown_key(cls: type, key: Any, path: FieldPath) -> UnknownFieldError:
     settable = [field.name for field in init_fields(cls)]
     reason = ""
     if key in {field.name for field in dataclasses.fields(cls)} and key not in settable:

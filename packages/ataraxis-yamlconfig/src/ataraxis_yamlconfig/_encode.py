@@ -16,10 +16,11 @@ from collections.abc import Hashable, Mapping
 from typing import Any
 
 from ._help import field_help
-from ._types import Kind, field_types, init_fields, shape_of, type_name
+from ._types import Kind, Shape, as_float, choices_text, field_types, init_fields, shape_of, type_name
 from .errors import ConfigTypeError, ConfigValidationError
 
-Path = tuple[Hashable, ...]
+FieldPath = tuple[Hashable, ...]
+"""Field names, sequence indexes and mapping keys leading from the config to a value."""
 
 _PLAIN_SCALARS = (type(None), bool, int, float, str, datetime.date, datetime.datetime)
 _SCALAR_KEYS = (type(None), bool, int, float, str, datetime.date)
@@ -61,7 +62,7 @@ def encode_config(config: Any) -> Section:
     return _dataclass(type(config), config, ())
 
 
-def _dataclass(cls: type, value: Any, path: Path) -> Section:
+def _dataclass(cls: type, value: Any, path: FieldPath) -> Section:
     hints = field_types(cls)
     help_texts = field_help(cls)
     entries = []
@@ -71,7 +72,7 @@ def _dataclass(cls: type, value: Any, path: Path) -> Section:
     return Section(tuple(entries))
 
 
-def encode(tp: Any, value: Any, path: Path) -> Any:
+def encode(tp: Any, value: Any, path: FieldPath) -> Any:
     """Turns one value into plain YAML data according to its declared type.
 
     Args:
@@ -94,10 +95,10 @@ def encode(tp: Any, value: Any, path: Path) -> Any:
         return _union(shape.arguments, tp, value, path)
     if kind is Kind.LITERAL:
         plain = encode_any(value, path)
-        for choice in shape.arguments:
-            if same_plain(encode_any(choice, path), plain):
-                return plain
-        raise ConfigTypeError(value, type_name(tp), path)
+        allowed = [encode_any(choice, path) for choice in shape.arguments]
+        if any(same_plain(choice, plain) for choice in allowed):
+            return plain
+        raise ConfigTypeError(value, choices_text(allowed), path)
     if kind is Kind.NONE:
         if value is None:
             return None
@@ -119,7 +120,7 @@ def encode(tp: Any, value: Any, path: Path) -> Any:
         if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
             return value
     elif kind is Kind.SEQUENCE:
-        return _sequence(shape.base, shape.arguments, shape.variadic, tp, value, path)
+        return _sequence(shape, value, path)
     elif kind is Kind.MAPPING:
         return _mapping(shape.arguments, tp, value, path)
     raise ConfigTypeError(value, type_name(tp), path)
@@ -127,14 +128,12 @@ def encode(tp: Any, value: Any, path: Path) -> Any:
 
 def _adds_fields(actual: type, declared: type) -> bool:
     """Tells whether a subclass instance holds fields that its declared class would drop on loading."""
-    return actual is not declared and bool({field.name for field in init_fields(actual)} - _names(declared))
+    if actual is declared:
+        return False
+    return bool({field.name for field in init_fields(actual)} - {field.name for field in init_fields(declared)})
 
 
-def _names(cls: type) -> set[str]:
-    return {field.name for field in init_fields(cls)}
-
-
-def _union(members: tuple[Any, ...], tp: Any, value: Any, path: Path) -> Any:
+def _union(members: tuple[Any, ...], tp: Any, value: Any, path: FieldPath) -> Any:
     if value is None and type(None) in members:
         return None
     candidates = [member for member in members if member is not type(None)]
@@ -163,7 +162,7 @@ def _unwrap(value: Any) -> Any:
     return None
 
 
-def _scalar(base: type | None, tp: Any, value: Any, path: Path) -> Any:
+def _scalar(base: type | None, tp: Any, value: Any, path: FieldPath) -> Any:
     if not isinstance(value, _PLAIN_SCALARS) and not isinstance(value, enum.Enum):
         unwrapped = _unwrap(value)
         if unwrapped is not None:
@@ -173,13 +172,14 @@ def _scalar(base: type | None, tp: Any, value: Any, path: Path) -> Any:
     if base is int and isinstance(value, int) and not isinstance(value, bool):
         return int(value)
     if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        return as_float(value, tp, path)
     if base is str and isinstance(value, str):
         return str.__str__(value)
     raise ConfigTypeError(value, type_name(tp), path)
 
 
-def _sequence(base: type | None, items: tuple[Any, ...], variadic: bool, tp: Any, value: Any, path: Path) -> list[Any]:
+def _sequence(shape: Shape, value: Any, path: FieldPath) -> list[Any]:
+    base, items, tp = shape.base, shape.arguments, shape.tp
     if not isinstance(value, (list, tuple, set, frozenset, str, bytes, Mapping)):
         unwrapped = _unwrap(value)
         if unwrapped is not None:
@@ -188,7 +188,7 @@ def _sequence(base: type | None, items: tuple[Any, ...], variadic: bool, tp: Any
     if not (isinstance(value, (set, frozenset)) if is_set else isinstance(value, (list, tuple))):
         raise ConfigTypeError(value, type_name(tp), path)
     collection: list[Any] | tuple[Any, ...] | set[Any] | frozenset[Any] = value
-    if not variadic:
+    if not shape.variadic:
         if len(collection) != len(items):
             raise ConfigTypeError(value, f"{type_name(tp)} ({len(items)} items)", path)
         pairs = enumerate(zip(items, collection, strict=True))
@@ -207,7 +207,7 @@ def _sorted(items: list[Any]) -> list[Any]:
         return items
 
 
-def _mapping(arguments: tuple[Any, ...], tp: Any, value: Any, path: Path) -> dict[Any, Any]:
+def _mapping(arguments: tuple[Any, ...], tp: Any, value: Any, path: FieldPath) -> dict[Any, Any]:
     if not isinstance(value, Mapping):
         raise ConfigTypeError(value, type_name(tp), path)
     key_type, value_type = arguments
@@ -220,7 +220,7 @@ def _mapping(arguments: tuple[Any, ...], tp: Any, value: Any, path: Path) -> dic
     return plain
 
 
-def encode_any(value: Any, path: Path) -> Any:
+def encode_any(value: Any, path: FieldPath) -> Any:
     """Turns a value of a field annotated `Any` (or an enum member's value) into plain YAML data, by its own type.
 
     Args:

@@ -13,7 +13,7 @@ import typing
 from collections.abc import Hashable
 from typing import Any
 
-from .errors import UnsupportedFieldTypeError, format_field_path
+from .errors import ConfigTypeError, UnsupportedFieldTypeError, format_field_path
 
 NONE_TYPE = type(None)
 
@@ -259,3 +259,23 @@ def shape_of(tp: Any, path: tuple[Hashable, ...]) -> Shape:
         if issubclass(tp, datetime.date):
             return Shape(Kind.DATE, tp)
     raise unsupported(tp, path)
+
+
+def as_float(value: int | float, tp: Any, path: tuple[Hashable, ...]) -> float:
+    """Converts an int (or float) to a float for a float field, refusing integers too large for a float.
+
+    Args:
+        value: The number.
+        tp: The declared type (for the error message).
+        path: Where the value is.
+
+    Returns:
+        The float.
+
+    Raises:
+        ConfigTypeError: The integer is beyond the float range.
+    """
+    try:
+        return float(value)
+    except OverflowError:
+        raise ConfigTypeError(value, type_name(tp), path, "the integer is too large for a float") from None
