@@ -60,7 +60,7 @@ class YamlConfigError(ValueError):
     """Base of every error about the content of a YAML config file (or of a config about to be saved)."""
 
     def __init__(self, problem: str, file_path: Path | None = None, line: int | None = None) -> None:
-        """Records what is wrong and where.
+        """The message shows the location (file and line, when known) before the problem.
 
         Args:
             problem: What is wrong, without the location (the file, line and field path are added to the message).
@@ -116,7 +116,7 @@ class ConfigValidationError(YamlConfigError):
         line: int | None = None,
         saving: bool = False,
     ) -> None:
-        """Records what is wrong and where.
+        """The message shows the file, line and dotted field path before the problem.
 
         Args:
             problem: What is wrong with the field.
@@ -149,7 +149,7 @@ class ConfigTypeError(ConfigValidationError, TypeError):
     """A value does not have the declared type of its field (or is not one of its allowed values)."""
 
     def __init__(self, value: object, expected: str, path: tuple[Hashable, ...] = (), hint: str = "") -> None:
-        """Records what is wrong and where.
+        """The message reads `expected <type>, found <value> (<its type>)`, then the hint.
 
         Args:
             value: The value found.
@@ -176,7 +176,7 @@ class UnknownFieldError(ConfigValidationError):
         suggestion: str | None = None,
         reason: str = "",
     ) -> None:
-        """Records what is wrong and where.
+        """The message names the key, the likely intended field, and `strict=False`.
 
         Args:
             key: The unknown key.
@@ -198,7 +198,7 @@ class MissingFieldError(ConfigValidationError):
     """The file lacks a field that has no default value."""
 
     def __init__(self, name: str, class_name: str, path: tuple[Hashable, ...] = ()) -> None:
-        """Records what is wrong and where.
+        """The message names the field and the class that declares it.
 
         Args:
             name: The missing field.
