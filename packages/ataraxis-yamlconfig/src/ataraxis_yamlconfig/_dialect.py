@@ -2,8 +2,10 @@
 
 - Strings that any YAML reader could take for something else are quoted: PyYAML already quotes what its YAML 1.1
   resolver would misread (`yes`, `no`, `on`, `off`, `null`, `~`, `0x10`, `2024-01-01`, ...), and the dumper also
-  quotes what YAML 1.2 readers (ruamel.yaml, yq, JavaScript's yaml) would misread (`1e3`, `0o17`, `.5`, `y`, `n`),
+  quotes what YAML 1.2 readers (ruamel.yaml, for one) would misread (`1e3`, `0o17`, `.5`) and YAML 1.1's `y`/`n`,
   so a file edited with other tools keeps its strings. Multi-line strings are written as literal blocks (`|`).
+- Short lists of scalars are written on one line (`[640, 480]`), other lists one item per line, indented under
+  their key.
 - The loader reads `1e3` as the float 1000.0, as YAML 1.2 does, instead of as a string; the dumper knows this and
   quotes such strings, so saved files read back the same either way.
 - The loader refuses a mapping that repeats a key (PyYAML silently keeps the last one), since in a hand-edited
