@@ -211,3 +211,37 @@ def test_any_number_round_trips(integer: int, real: float, reals: list[float]) -
     assert loaded.real == real or (math.isnan(real) and math.isnan(loaded.real))
     assert loaded.reals == reals
     assert all(type(value) is float for value in [loaded.real, *loaded.reals])
+
+
+@dataclass
+class Inner:
+    text: str = field(default="", metadata={"help": "Nested text."})
+    texts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Outer(YamlConfig):
+    before: str = field(default="", metadata={"help": "Top-level text."})
+    inner: Inner = field(default_factory=Inner)
+    after: str = field(default="", metadata={"help": "More text."})
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=st.lists(st.text(), min_size=4, max_size=4))
+def test_strings_round_trip_inside_nested_and_commented_blocks(texts: list[str]) -> None:
+    config = Outer(before=texts[0], inner=Inner(text=texts[1], texts=[texts[2]]), after=texts[3])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "outer.yaml"
+        config.to_yaml(file_path=path)
+
+        assert Outer.from_yaml(file_path=path) == config
+
+
+def test_text_that_is_not_valid_unicode_is_refused_on_save(tmp_path: Path) -> None:
+    path = tmp_path / "texts.yaml"
+
+    with pytest.raises(ValueError, match=r"text: expected str, found 'broken\\ud800' \(str\); it is not valid Unicode"):
+        Texts(text="broken\ud800").to_yaml(file_path=path)
+    with pytest.raises(ValueError, match=r"keyed\['\\udfff'\]: expected str"):
+        Texts(keyed={"\udfff": "key"}).to_yaml(file_path=path)
+    assert not path.exists()

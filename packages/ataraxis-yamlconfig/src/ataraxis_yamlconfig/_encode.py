@@ -174,8 +174,17 @@ def _scalar(base: type | None, tp: Any, value: Any, path: FieldPath) -> Any:
     if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return as_float(value, tp, path)
     if base is str and isinstance(value, str):
-        return str.__str__(value)
+        return _text(value, tp, path)
     raise ConfigTypeError(value, type_name(tp), path)
+
+
+def _text(value: str, tp: Any, path: FieldPath) -> str:
+    """Returns a string as an exact `str`, refusing text that cannot be written as UTF-8 (lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ConfigTypeError(value, type_name(tp), path, f"it is not valid Unicode text ({error.reason})") from None
+    return str.__str__(value)
 
 
 def _sequence(shape: Shape, value: Any, path: FieldPath) -> list[Any]:
@@ -235,6 +244,8 @@ def encode_any(value: Any, path: FieldPath) -> Any:
     """
     if isinstance(value, enum.Enum):
         return encode_any(value.value, path)
+    if type(value) is str:
+        return _text(value, str, path)
     if value is None or type(value) in _PLAIN_SCALARS:
         return value
     if isinstance(value, bool):
@@ -244,7 +255,7 @@ def encode_any(value: Any, path: FieldPath) -> Any:
     if isinstance(value, float):
         return float(value)
     if isinstance(value, str):
-        return str.__str__(value)
+        return _text(value, str, path)
     if isinstance(value, (datetime.date, datetime.datetime)):
         return value
     if isinstance(value, pathlib.PurePath):
