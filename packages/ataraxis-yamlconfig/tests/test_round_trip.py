@@ -3,12 +3,15 @@
 import datetime
 import enum
 import math
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, NewType, Optional
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ataraxis_yamlconfig import YamlConfig
 
@@ -247,3 +250,27 @@ def test_a_string_path_is_accepted(tmp_path: Path) -> None:
     path = str(tmp_path / "config.yaml")
     Stage().to_yaml(file_path=path)
     assert Stage.from_yaml(file_path=path) == Stage()
+
+
+_PLAIN = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8) | st.integers(), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@dataclass
+class Free(YamlConfig):
+    data: Any = None
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=_PLAIN)
+def test_any_plain_data_round_trips(data: Any) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "free.yaml"
+        Free(data=data).to_yaml(file_path=path)
+
+        assert Free.from_yaml(file_path=path) == Free(data=data)
