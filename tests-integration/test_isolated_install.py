@@ -29,11 +29,52 @@ class Distribution(NamedTuple):
     """A program that must run without error inside the environment."""
 
 
+YAMLCONFIG_SMOKE = """
+import enum, sys, tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from ataraxis_yamlconfig import UnknownFieldError, YamlConfig
+
+class Mode(enum.Enum):
+    FAST = "fast"
+    SLOW = "slow"
+
+@dataclass
+class Camera:
+    fps: float = 30.0
+    size: tuple[int, int] = (640, 480)
+
+@dataclass
+class Rig(YamlConfig):
+    output: Path = Path("/data/sessions")
+    mode: Mode = Mode.FAST
+    camera: Camera = field(default_factory=Camera, metadata={"help": "The main camera."})
+
+with tempfile.TemporaryDirectory() as folder:
+    path = Path(folder) / "configs" / "rig.yaml"
+    config = Rig(output=Path("/mnt/rig 2"), mode=Mode.SLOW, camera=Camera(fps=60.0))
+    config.to_yaml(file_path=path)
+    text = path.read_text()
+    assert "# The main camera." in text and "!!" not in text, text
+    assert Rig.from_yaml(file_path=path) == config
+    path.write_text(text.replace("fps:", "fsp:"))
+    try:
+        Rig.from_yaml(file_path=path)
+    except UnknownFieldError as error:
+        assert error.field_path == "camera.fsp", error
+    else:
+        sys.exit("a misspelt key was accepted")
+assert "numpy" not in sys.modules
+print("ataraxis-yamlconfig works without NumPy")
+"""
+"""Saves and reloads a config holding a Path, an Enum and a nested dataclass, and refuses a misspelt key."""
+
+
 DISTRIBUTIONS: dict[str, Distribution] = {
     "ataraxis-yamlconfig": Distribution(
         wheels=("ataraxis-yamlconfig",),
         absent=("numpy", "ataraxis_sharedarray", "ataraxis_datalogger", "ataraxis_data_structures"),
-        smoke="import ataraxis_yamlconfig; print(ataraxis_yamlconfig.__version__)",
+        smoke=YAMLCONFIG_SMOKE,
     ),
     "ataraxis-sharedarray": Distribution(
         wheels=("ataraxis-sharedarray",),

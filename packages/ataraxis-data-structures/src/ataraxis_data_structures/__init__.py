@@ -2,7 +2,8 @@
 
 This meta-package re-exports, by name, the public API of its three member distributions:
 
-- `ataraxis-yamlconfig`: `YamlConfig`, a dataclass base that saves to and loads from YAML files.
+- `ataraxis-yamlconfig`: `YamlConfig`, a dataclass base that saves to and loads from YAML files, and the errors
+  that name what is wrong with a config file (`YamlConfigError` and its subclasses, `UnsupportedFieldTypeError`).
 - `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory.
 - `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk.
 
@@ -11,6 +12,27 @@ Each member can also be installed and imported on its own.
 
 from importlib.metadata import version
 
+from ataraxis_yamlconfig import (
+    ConfigFileError,
+    ConfigTypeError,
+    ConfigValidationError,
+    MissingFieldError,
+    UnknownFieldError,
+    UnsupportedFieldTypeError,
+    YamlConfig,
+    YamlConfigError,
+)
+
 __version__: str = version("ataraxis-data-structures")
 
-__all__ = ["__version__"]
+__all__ = [
+    "ConfigFileError",
+    "ConfigTypeError",
+    "ConfigValidationError",
+    "MissingFieldError",
+    "UnknownFieldError",
+    "UnsupportedFieldTypeError",
+    "YamlConfig",
+    "YamlConfigError",
+    "__version__",
+]

@@ -1,11 +1,35 @@
-"""ataraxis-yamlconfig: in development; its public API lands with its own issue.
+"""ataraxis-yamlconfig: dataclasses that save themselves to, and load themselves from, human-editable YAML files.
 
-This placeholder only reports the installed version so that the workspace, the meta-package and the
-isolated-install checks can be built around it.
+- `YamlConfig`: the dataclass base; `config.to_yaml(file_path=...)` and `MyConfig.from_yaml(file_path=...)`.
+- `YamlConfigError` (a `ValueError`) and its subclasses: what is wrong with a file, with its path, line and field:
+  `ConfigFileError` (not readable YAML), `ConfigValidationError` and its subclasses `ConfigTypeError`,
+  `UnknownFieldError` and `MissingFieldError`.
+- `UnsupportedFieldTypeError` (a `TypeError`): a config class declares a field type that has no YAML form.
 """
 
 from importlib.metadata import version
 
+from .errors import (
+    ConfigFileError,
+    ConfigTypeError,
+    ConfigValidationError,
+    MissingFieldError,
+    UnknownFieldError,
+    UnsupportedFieldTypeError,
+    YamlConfigError,
+)
+from .yaml_config import YamlConfig
+
 __version__: str = version("ataraxis-yamlconfig")
 
-__all__ = ["__version__"]
+__all__ = [
+    "ConfigFileError",
+    "ConfigTypeError",
+    "ConfigValidationError",
+    "MissingFieldError",
+    "UnknownFieldError",
+    "UnsupportedFieldTypeError",
+    "YamlConfig",
+    "YamlConfigError",
+    "__version__",
+]

@@ -1,0 +1,203 @@
+"""The YAML loader and dumper: PyYAML's safe classes (libyaml's C loader when present) with a few refinements.
+
+- Strings that any YAML reader could take for something else are quoted: PyYAML already quotes what its YAML 1.1
+  resolver would misread (`yes`, `no`, `on`, `off`, `null`, `~`, `0x10`, `2024-01-01`, ...), and the dumper also
+  quotes what YAML 1.2 readers (ruamel.yaml, for one) would misread (`1e3`, `0o17`, `.5`) and YAML 1.1's `y`/`n`,
+  so a file edited with other tools keeps its strings. Multi-line strings are written as literal blocks (`|`).
+- Short lists of scalars are written on one line (`[640, 480]`), other lists one item per line, indented under
+  their key.
+- The loader reads `1e3` as the float 1000.0, as YAML 1.2 does, instead of as a string; the dumper knows this and
+  quotes such strings, so saved files read back the same either way.
+- The loader refuses a mapping that repeats a key (PyYAML silently keeps the last one), since in a hand-edited
+  config a repeated key is always a mistake.
+
+Only the safe classes are used: `!!python/...` tags are never written and are refused on reading.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.representer import SafeRepresenter
+
+from ._encode import Section
+
+STR_TAG = "tag:yaml.org,2002:str"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+
+_EXPONENT_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$")
+"""Floats written without a dot (`1e3`, `-2E-5`): YAML 1.2 reads them as floats, PyYAML's YAML 1.1 as strings."""
+
+_MISREAD_BY_OTHER_READERS = re.compile(
+    r"""^(?:
+        ~|null|Null|NULL
+        |true|True|TRUE|false|False|FALSE|y|Y|n|N
+        |[-+]?[0-9]+
+        |0o[0-7]+|0x[0-9a-fA-F]+
+        |[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)
+    )$""",
+    re.VERBOSE,
+)
+"""Scalars that the YAML 1.2 core schema (or YAML 1.1's `y`/`n`) does not read as strings."""
+
+_ODD_LINE_BREAKS = re.compile("[\r\x85\u2028\u2029]")
+"""Line breaks other than `\\n`, which YAML readers normalise to `\\n` unless they are escaped."""
+
+_WIDTH = 1 << 20
+"""The emitter's line width: wide enough that no value is ever folded onto several lines."""
+
+_FLOW_ITEMS = 12
+"""Lists of at most this many scalars are written on one line (`[640, 480]`), when they also fit `_FLOW_WIDTH`."""
+_FLOW_WIDTH = 72
+"""The longest one-line list, in characters, roughly."""
+
+
+def _represent_str(dumper: SafeRepresenter, text: str) -> ScalarNode:
+    if _ODD_LINE_BREAKS.search(text):
+        # Written raw, a reader would turn these into plain newlines: only the escapes of the double-quoted style
+        # keep them.
+        return dumper.represent_scalar(STR_TAG, text, style='"')
+    if "\n" in text.rstrip("\n") and not text.endswith("\n\n"):
+        # A literal block (`|` or `|-`) reads best. The emitter still falls back to a quoted style by itself when a
+        # block cannot hold the text faithfully (trailing spaces, special characters). Text ending in several
+        # newlines would need the keep indicator (`|+`), whose trailing blank lines belong to the value and so
+        # would swallow the blank lines and comments written after it: such text is quoted instead.
+        return dumper.represent_scalar(STR_TAG, text, style="|")
+    if _MISREAD_BY_OTHER_READERS.match(text):
+        return dumper.represent_scalar(STR_TAG, text, style="'")
+    return dumper.represent_scalar(STR_TAG, text)
+
+
+def _represent_list(dumper: SafeRepresenter, items: list[Any]) -> SequenceNode:
+    # A short list of scalars reads best on one line (`size: [640, 480]`); anything longer or nested, one per line.
+    short = len(items) <= _FLOW_ITEMS and all(
+        item is None or isinstance(item, (bool, int, float)) or (isinstance(item, str) and "\n" not in item)
+        for item in items
+    )
+    if short and sum(len(str(item)) + 2 for item in items) <= _FLOW_WIDTH:
+        return dumper.represent_sequence(_SEQ_TAG, items, flow_style=True)
+    return dumper.represent_sequence(_SEQ_TAG, items, flow_style=False)
+
+
+def _represent_section(dumper: SafeRepresenter, section: Section) -> MappingNode:
+    return dumper.represent_dict({entry.name: entry.value for entry in section.entries})
+
+
+class _RefuseDuplicateKeys(SafeConstructor):
+    """Makes a repeated key in one mapping an error instead of silently keeping the last value."""
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        """Builds a mapping after checking that none of its own keys repeats (merged `<<` keys may be overridden).
+
+        Args:
+            node: The mapping node.
+            deep: Whether to build nested values at once.
+
+        Returns:
+            The mapping.
+
+        Raises:
+            ConstructorError: A key appears twice (the error marks the second one).
+        """
+        seen: dict[Any, Node] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE_TAG:
+                continue
+            key = self.construct_object(key_node)
+            try:
+                first = seen.setdefault(key, key_node)
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+            if first is not key_node:
+                raise ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"found the key {key!r} twice (first on line {first.start_mark.line + 1})",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+class PythonLoader(_RefuseDuplicateKeys, yaml.SafeLoader):
+    """The pure-Python safe loader, refined as the module docstring says."""
+
+
+class Dumper(yaml.SafeDumper):
+    """The safe dumper, refined as the module docstring says, that indents block sequences under their key.
+
+    It is always the pure-Python emitter: libyaml's C emitter escapes every character outside Unicode's Basic
+    Multilingual Plane (emoji, rarer CJK characters) even with `allow_unicode`, and a saved file should read the
+    same, byte for byte, on every machine whether or not PyYAML was built with libyaml. Configs are small: a save
+    takes milliseconds either way.
+    """
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        """Indents a block sequence under its mapping key (`key:` then `  - item`), as yamllint expects by default.
+
+        Args:
+            flow: Whether a flow collection is starting.
+            indentless: Whether PyYAML would write the sequence at its key's indentation (ignored: never).
+        """
+        super().increase_indent(flow=flow, indentless=False)
+
+
+PythonLoader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
+Dumper.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
+Dumper.add_representer(str, _represent_str)
+Dumper.add_representer(list, _represent_list)
+Dumper.add_representer(Section, _represent_section)
+
+Loader: type[Any] = PythonLoader
+"""The loader in use: libyaml's C parser when PyYAML was built with it (much faster), else the pure-Python one."""
+
+if yaml.__with_libyaml__:
+
+    class LibyamlLoader(_RefuseDuplicateKeys, yaml.CSafeLoader):
+        """libyaml's safe loader, refined as the module docstring says."""
+
+    LibyamlLoader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
+    Loader = LibyamlLoader
+
+
+def dump(data: Any) -> str:
+    """Writes plain data as block-style YAML: keys in their order, 2-space indents, unicode kept, no markers.
+
+    Args:
+        data: Plain data (a mapping, for the writer's use).
+
+    Returns:
+        The YAML text, ending with a newline.
+    """
+    text: str = yaml.dump(
+        data,
+        Dumper=Dumper,
+        default_flow_style=False,
+        sort_keys=False,
+        allow_unicode=True,
+        indent=2,
+        width=_WIDTH,
+    )
+    return text
+
+
+def plain_key(name: str) -> str:
+    """Writes a field name as a mapping key, quoted when a YAML reader would take it for something else (`on`).
+
+    Args:
+        name: The field name (a Python identifier, so it never holds a quote).
+
+    Returns:
+        The key as written in the file, without the colon.
+    """
+    line = dump({name: None})
+    if line.endswith(": null\n") and line.count("\n") == 1:
+        return line.removesuffix(": null\n")
+    return f"'{name}'"  # a name too long for an implicit key in the emitter's view; quoting keeps it one line

@@ -1,0 +1,297 @@
+"""Turns a config instance into plain YAML data, checking every value against its declared type on the way.
+
+Only values that loading turns back into the same thing are accepted, so a saved file always loads: a `Path` is
+written as its string, an `Enum` as its member's value, a tuple or set as a list, a dataclass as a `Section` (a
+mapping that remembers its fields' help text for the comments). NumPy scalars and arrays are recognised by their
+`tolist()`/`item()` methods (duck typing), so this package never imports NumPy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import pathlib
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+from ._help import field_help
+from ._types import Kind, Shape, as_float, choices_text, field_types, init_fields, shape_of, type_name
+from .errors import ConfigTypeError, ConfigValidationError
+
+FieldPath = tuple[Hashable, ...]
+"""Field names, sequence indexes and mapping keys leading from the config to a value."""
+
+_PLAIN_SCALARS = (type(None), bool, int, float, str, datetime.date, datetime.datetime)
+_SCALAR_KEYS = (type(None), bool, int, float, str, datetime.date)
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One field of a saved dataclass."""
+
+    name: str
+    """The field name (the YAML key)."""
+    value: Any
+    """The plain value: None, bool, int, float, str, date, list, dict or `Section`."""
+    help: str | None
+    """The field's help text, written as a comment above the key."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    """A dataclass instance turned into plain data, in field order."""
+
+    entries: tuple[Entry, ...]
+    """The init fields, in declaration order."""
+
+
+def encode_config(config: Any) -> Section:
+    """Turns a config dataclass instance into a `Section`, checking each value against its declared type.
+
+    Args:
+        config: The dataclass instance.
+
+    Returns:
+        The plain data, ready to be written.
+
+    Raises:
+        ConfigTypeError: A value does not fit its declared type (the error names the field path).
+        UnsupportedFieldTypeError: The class declares a type that has no YAML form.
+    """
+    return _dataclass(type(config), config, ())
+
+
+def _dataclass(cls: type, value: Any, path: FieldPath) -> Section:
+    hints = field_types(cls)
+    help_texts = field_help(cls)
+    entries = []
+    for field in init_fields(cls):
+        plain = encode(hints[field.name], getattr(value, field.name), (*path, field.name))
+        entries.append(Entry(field.name, plain, help_texts.get(field.name)))
+    return Section(tuple(entries))
+
+
+def encode(tp: Any, value: Any, path: FieldPath) -> Any:
+    """Turns one value into plain YAML data according to its declared type.
+
+    Args:
+        tp: The declared type.
+        value: The value held by the config.
+        path: Where the value is (for error messages).
+
+    Returns:
+        The plain value.
+
+    Raises:
+        ConfigTypeError: The value does not fit the declared type.
+        UnsupportedFieldTypeError: The declared type has no YAML form.
+    """
+    shape = shape_of(tp, path)
+    kind = shape.kind
+    if kind is Kind.ANY:
+        return encode_any(value, path)
+    if kind is Kind.UNION:
+        return _union(shape.arguments, tp, value, path)
+    if kind is Kind.LITERAL:
+        plain = encode_any(value, path)
+        allowed = [encode_any(choice, path) for choice in shape.arguments]
+        if any(same_plain(choice, plain) for choice in allowed):
+            return plain
+        raise ConfigTypeError(value, choices_text(allowed), path)
+    if kind is Kind.NONE:
+        if value is None:
+            return None
+    elif kind is Kind.DATACLASS:
+        if isinstance(value, shape.tp) and not _adds_fields(type(value), shape.tp):
+            return _dataclass(shape.tp, value, path)
+    elif kind is Kind.ENUM:
+        if isinstance(value, shape.tp):
+            return encode_any(value.value, path)
+    elif kind is Kind.SCALAR:
+        return _scalar(shape.base, tp, value, path)
+    elif kind is Kind.PATH:
+        if isinstance(value, shape.tp):
+            return str(value)
+    elif kind is Kind.DATETIME:
+        if isinstance(value, datetime.datetime):
+            return value
+    elif kind is Kind.DATE:
+        if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+            return value
+    elif kind is Kind.SEQUENCE:
+        return _sequence(shape, value, path)
+    elif kind is Kind.MAPPING:
+        return _mapping(shape.arguments, tp, value, path)
+    raise ConfigTypeError(value, type_name(tp), path)
+
+
+def _adds_fields(actual: type, declared: type) -> bool:
+    """Tells whether a subclass instance holds fields that its declared class would drop on loading."""
+    if actual is declared:
+        return False
+    return bool({field.name for field in init_fields(actual)} - {field.name for field in init_fields(declared)})
+
+
+def _union(members: tuple[Any, ...], tp: Any, value: Any, path: FieldPath) -> Any:
+    if value is None and type(None) in members:
+        return None
+    candidates = [member for member in members if member is not type(None)]
+    if len(candidates) == 1:
+        return encode(candidates[0], value, path)
+    failures = []
+    for member in candidates:
+        try:
+            return encode(member, value, path)
+        except ConfigValidationError as failure:
+            failures.append(failure)
+    deepest = max(failures, key=lambda failure: len(failure.path))
+    if len(deepest.path) > len(path):
+        raise deepest
+    raise ConfigTypeError(value, type_name(tp), path)
+
+
+def _unwrap(value: Any) -> Any:
+    """Turns a NumPy scalar or array (or anything with the same methods) into Python values; else returns None."""
+    for method in ("tolist", "item"):
+        convert = getattr(type(value), method, None)
+        if callable(convert):
+            converted = convert(value)
+            if type(converted) is not type(value):
+                return converted
+    return None
+
+
+def _scalar(base: type | None, tp: Any, value: Any, path: FieldPath) -> Any:
+    if not isinstance(value, _PLAIN_SCALARS) and not isinstance(value, enum.Enum):
+        unwrapped = _unwrap(value)
+        if unwrapped is not None:
+            value = unwrapped
+    if base is bool and isinstance(value, bool):
+        return value
+    if base is int and isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return as_float(value, tp, path)
+    if base is str and isinstance(value, str):
+        return _text(value, tp, path)
+    raise ConfigTypeError(value, type_name(tp), path)
+
+
+def _text(value: str, tp: Any, path: FieldPath) -> str:
+    """Returns a string as an exact `str`, refusing text that cannot be written as UTF-8 (lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ConfigTypeError(value, type_name(tp), path, f"it is not valid Unicode text ({error.reason})") from None
+    return str.__str__(value)
+
+
+def _sequence(shape: Shape, value: Any, path: FieldPath) -> list[Any]:
+    base, items, tp = shape.base, shape.arguments, shape.tp
+    if not isinstance(value, (list, tuple, set, frozenset, str, bytes, Mapping)):
+        unwrapped = _unwrap(value)
+        if unwrapped is not None:
+            value = unwrapped
+    is_set = base in (set, frozenset)
+    if not (isinstance(value, (set, frozenset)) if is_set else isinstance(value, (list, tuple))):
+        raise ConfigTypeError(value, type_name(tp), path)
+    collection: list[Any] | tuple[Any, ...] | set[Any] | frozenset[Any] = value
+    if not shape.variadic:
+        if len(collection) != len(items):
+            raise ConfigTypeError(value, f"{type_name(tp)} ({len(items)} items)", path)
+        pairs = enumerate(zip(items, collection, strict=True))
+        return [encode(item_type, item, (*path, index)) for index, (item_type, item) in pairs]
+    plain = [encode(items[0], item, (*path, index)) for index, item in enumerate(collection)]
+    if isinstance(collection, (set, frozenset)):
+        return _sorted(plain)
+    return plain
+
+
+def _sorted(items: list[Any]) -> list[Any]:
+    """Sorts a set's items so that the file does not change from one run to the next, when they can be sorted."""
+    try:
+        return sorted(items)
+    except TypeError:
+        return items
+
+
+def _mapping(arguments: tuple[Any, ...], tp: Any, value: Any, path: FieldPath) -> dict[Any, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigTypeError(value, type_name(tp), path)
+    key_type, value_type = arguments
+    plain = {}
+    for key, item in value.items():
+        plain_key = encode(key_type, key, (*path, key))
+        if not isinstance(plain_key, _SCALAR_KEYS):
+            raise ConfigTypeError(key, "a key YAML can hold (str, int, float, bool, None or date)", (*path, key))
+        plain[plain_key] = encode(value_type, item, (*path, key))
+    return plain
+
+
+def encode_any(value: Any, path: FieldPath) -> Any:
+    """Turns a value of a field annotated `Any` (or an enum member's value) into plain YAML data, by its own type.
+
+    Args:
+        value: The value.
+        path: Where the value is (for error messages).
+
+    Returns:
+        The plain value.
+
+    Raises:
+        ConfigTypeError: The value has no YAML form.
+    """
+    if isinstance(value, enum.Enum):
+        return encode_any(value.value, path)
+    if type(value) is str:
+        return _text(value, str, path)
+    if value is None or type(value) in _PLAIN_SCALARS:
+        return value
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return _text(value, str, path)
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value
+    if isinstance(value, pathlib.PurePath):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _dataclass(type(value), value, path)
+    if isinstance(value, Mapping):
+        plain = {}
+        for key, item in value.items():
+            plain_key = encode_any(key, (*path, key))
+            if not isinstance(plain_key, _SCALAR_KEYS):
+                raise ConfigTypeError(key, "a key YAML can hold (str, int, float, bool, None or date)", (*path, key))
+            plain[plain_key] = encode_any(item, (*path, key))
+        return plain
+    if isinstance(value, (list, tuple)):
+        return [encode_any(item, (*path, index)) for index, item in enumerate(value)]
+    if isinstance(value, (set, frozenset)):
+        return _sorted([encode_any(item, (*path, index)) for index, item in enumerate(value)])
+    unwrapped = _unwrap(value)
+    if unwrapped is not None:
+        return encode_any(unwrapped, path)
+    raise ConfigTypeError(value, "a value YAML can hold", path)
+
+
+def same_plain(first: Any, second: Any) -> bool:
+    """Compares plain values by type as well as by value, so that `True` is not `1` and `1` is not `1.0`.
+
+    Args:
+        first: A plain value.
+        second: Another plain value.
+
+    Returns:
+        True when both are the same YAML value.
+    """
+    if isinstance(first, list) and isinstance(second, list):
+        return len(first) == len(second) and all(map(same_plain, first, second))
+    if isinstance(first, dict) and isinstance(second, dict):
+        return first.keys() == second.keys() and all(same_plain(first[key], second[key]) for key in first)
+    return type(first) is type(second) and bool(first == second)

@@ -1,0 +1,90 @@
+"""Reads a YAML config file into plain data, keeping its node tree so that errors can name the line of a field."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from ._dialect import Loader
+from .errors import ConfigFileError
+
+
+def parse_file(path: Path, loader: type[Any] = Loader) -> tuple[Any, Node | None]:
+    """Reads one YAML document with the safe loader.
+
+    Args:
+        path: The file.
+        loader: The loader class.
+
+    Returns:
+        The plain data (None for an empty document) and the document's root node (None for an empty document).
+
+    Raises:
+        ConfigFileError: The file is not valid UTF-8 (or UTF-16) YAML, holds several documents, repeats a key, or
+            uses a tag that the safe loader does not construct (such as `!!python/object`).
+    """
+    content = path.read_bytes()
+    parser = loader(content)
+    try:
+        root = parser.get_single_node()
+        data = None if root is None else parser.construct_document(root)
+    except yaml.MarkedYAMLError as error:
+        raise _file_error(error, path) from None
+    except yaml.reader.ReaderError as error:  # bytes that do not decode, or a control character YAML forbids
+        line = content[: error.position].count(b"\n") + 1
+        code = error.character if isinstance(error.character, int) else ord(error.character)
+        problem = f"not readable as YAML text: {error.reason} (character {code:#04x} at byte {error.position})"
+        raise ConfigFileError(problem, path, line) from None
+    finally:
+        parser.dispose()
+    return data, root
+
+
+def _file_error(error: yaml.MarkedYAMLError, path: Path) -> ConfigFileError:
+    mark = error.problem_mark or error.context_mark
+    problem = error.problem or "malformed YAML"
+    if isinstance(error, yaml.constructor.ConstructorError) and problem.startswith("could not determine a constructor"):
+        tag = problem.removeprefix("could not determine a constructor for the tag ").replace("tag:yaml.org,2002:", "!!")
+        problem = f"the tag {tag} is not allowed: configs are read with the safe loader, which builds plain values only"
+    elif error.context:
+        problem = f"{problem} ({error.context}"
+        if error.context_mark is not None and error.context_mark is not mark:
+            problem += f" started on line {error.context_mark.line + 1}"
+        problem += ")"
+    return ConfigFileError(problem, path, None if mark is None else mark.line + 1)
+
+
+def locate(root: Node | None, path: tuple[Hashable, ...], key: bool = False) -> int | None:
+    """Finds the 1-based line of the value (or of the key) at a field path, following the path as far as it goes.
+
+    Args:
+        root: The document's root node.
+        path: The field names, indexes and keys leading to the value.
+        key: Whether to return the line of the last key itself rather than of its value.
+
+    Returns:
+        The line of the deepest node reached, or None without a document.
+    """
+    node = root
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for position, segment in enumerate(path):
+        child: Node | None = None
+        if isinstance(node, MappingNode):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, ScalarNode) and key_node.value == str(segment):
+                    last = position == len(path) - 1
+                    child = key_node if key and last else value_node
+                    break
+        elif isinstance(node, SequenceNode) and isinstance(segment, int) and 0 <= segment < len(node.value):
+            child = node.value[segment]
+        if child is None:
+            break
+        node = child
+        line = node.start_mark.line + 1
+    return line

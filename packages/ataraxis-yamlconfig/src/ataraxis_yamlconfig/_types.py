@@ -1,0 +1,281 @@
+"""Reads the declared fields of config dataclasses and names types the way error messages show them."""
+
+from __future__ import annotations
+
+import collections.abc
+import dataclasses
+import datetime
+import enum
+import functools
+import pathlib
+import types
+import typing
+from collections.abc import Hashable
+from typing import Any
+
+from .errors import ConfigTypeError, UnsupportedFieldTypeError, format_field_path
+
+NONE_TYPE = type(None)
+
+
+@functools.cache
+def field_types(cls: type) -> dict[str, Any]:
+    """Resolves the annotations of a dataclass, including string annotations (`from __future__ import annotations`).
+
+    Args:
+        cls: The dataclass.
+
+    Returns:
+        Each field name mapped to its type, with `Annotated` metadata removed.
+
+    Raises:
+        UnsupportedFieldTypeError: An annotation names something that cannot be found from the class's module (for
+            example a class defined inside a function, referred to by a string annotation).
+    """
+    try:
+        return typing.get_type_hints(cls)
+    except NameError as error:
+        message = (
+            f"cannot resolve the field annotations of {cls.__qualname__}: {error}. String annotations (such as "
+            "those of `from __future__ import annotations`) must name classes defined at module level"
+        )
+        raise UnsupportedFieldTypeError(message) from error
+
+
+def init_fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
+    """Returns the fields of a dataclass that are `__init__` arguments: the ones a config file holds.
+
+    Args:
+        cls: The dataclass.
+
+    Returns:
+        The fields in declaration order (base classes first, as `dataclasses.fields` orders them).
+    """
+    return tuple(field for field in dataclasses.fields(cls) if field.init)
+
+
+def has_default(field: dataclasses.Field[Any]) -> bool:
+    """Tells whether a dataclass field has a default value or a default factory.
+
+    Args:
+        field: The field.
+
+    Returns:
+        True when the field may be left out of `__init__` arguments.
+    """
+    return field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
+
+
+def is_union(tp: object) -> bool:
+    """Tells whether a type is a union (`X | Y`, `Union[X, Y]` or `Optional[X]`).
+
+    Args:
+        tp: The type.
+
+    Returns:
+        True for unions.
+    """
+    return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
+def is_dataclass_type(tp: object) -> bool:
+    """Tells whether a type is a dataclass (the class, not an instance).
+
+    Args:
+        tp: The type.
+
+    Returns:
+        True for dataclass classes.
+    """
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+def type_name(tp: object) -> str:
+    """Names a type the way it is written in an annotation: `int`, `list[Camera]`, `float | None`, `Path`.
+
+    Args:
+        tp: The type.
+
+    Returns:
+        The readable name.
+    """
+    if tp is NONE_TYPE or tp is None:
+        return "None"
+    if tp is Any:
+        return "Any"
+    if tp is Ellipsis:
+        return "..."
+    if is_union(tp):
+        return " | ".join(type_name(member) for member in typing.get_args(tp))
+    origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        return f"Literal[{', '.join(repr(choice) for choice in typing.get_args(tp))}]"
+    if origin is not None:
+        arguments = typing.get_args(tp)
+        inner = ", ".join(type_name(argument) for argument in arguments) if arguments else "()"
+        return f"{type_name(origin)}[{inner}]"
+    if isinstance(tp, type):
+        return tp.__name__
+    return repr(tp)
+
+
+def choices_text(values: typing.Iterable[object], owner: str = "") -> str:
+    """Lists allowed values for an error message: `one of 'red', 'green' (Color)`.
+
+    Args:
+        values: The allowed values, as they are written in the file.
+        owner: The type that defines them, if any.
+
+    Returns:
+        The readable list.
+    """
+    listed = ", ".join(repr(value) for value in values)
+    return f"one of {listed} ({owner})" if owner else f"one of {listed}"
+
+
+def unsupported(tp: object, path: tuple[Hashable, ...]) -> UnsupportedFieldTypeError:
+    """Builds the error for a field type that has no YAML form.
+
+    Args:
+        tp: The unsupported type.
+        path: Where the type is declared.
+
+    Returns:
+        The error to raise.
+    """
+    where = format_field_path(path) or "the config"
+    return UnsupportedFieldTypeError(
+        f"{where}: the type {type_name(tp)} has no YAML form; config fields may be None, bool, int, float, str, "
+        "Path, date, datetime, Enum, Literal, dataclasses, and list, tuple, set, frozenset, dict or unions of these"
+    )
+
+
+class Kind(enum.Enum):
+    """What a field type is, as far as saving and loading are concerned."""
+
+    ANY = enum.auto()
+    """`Any`, `object` or a type variable: any plain YAML value."""
+    NONE = enum.auto()
+    """`None` only."""
+    UNION = enum.auto()
+    """A union; `arguments` holds its members."""
+    LITERAL = enum.auto()
+    """A `Literal`; `arguments` holds the allowed values."""
+    DATACLASS = enum.auto()
+    """A (nested) dataclass, written as a mapping of its fields."""
+    ENUM = enum.auto()
+    """An `Enum`, written as its member's value."""
+    SCALAR = enum.auto()
+    """bool, int, float or str (or a subclass); `base` is the one of these four it derives from."""
+    PATH = enum.auto()
+    """A `pathlib` path, written as a string."""
+    DATETIME = enum.auto()
+    """A `datetime.datetime`, written as a YAML timestamp."""
+    DATE = enum.auto()
+    """A `datetime.date`, written as a YAML date."""
+    SEQUENCE = enum.auto()
+    """A list, tuple, set or frozenset (`base` says which); `arguments` holds the item types."""
+    MAPPING = enum.auto()
+    """A dict; `arguments` holds the key and value types."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Shape:
+    """A field type taken apart: its kind and the parts the walkers need."""
+
+    kind: Kind
+    """What the type is."""
+    tp: Any
+    """The annotation itself (NewTypes unwrapped)."""
+    arguments: tuple[Any, ...] = ()
+    """Union members, Literal values, sequence item types, or the mapping's key and value types."""
+    base: type | None = None
+    """For scalars: bool, int, float or str. For sequences: list, tuple, set or frozenset."""
+    variadic: bool = True
+    """For sequences: whether every item has the one type `arguments[0]` (False for fixed-length tuples)."""
+
+
+_SEQUENCES: dict[object, type] = {
+    list: list,
+    tuple: tuple,
+    set: set,
+    frozenset: frozenset,
+    collections.abc.Sequence: list,
+    collections.abc.MutableSequence: list,
+    collections.abc.Set: frozenset,
+    collections.abc.MutableSet: set,
+}
+_MAPPINGS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
+
+
+def shape_of(tp: Any, path: tuple[Hashable, ...]) -> Shape:
+    """Takes a field type apart.
+
+    Args:
+        tp: The declared type.
+        path: Where it is declared (for the error message).
+
+    Returns:
+        The type's shape.
+
+    Raises:
+        UnsupportedFieldTypeError: The type has no YAML form.
+    """
+    while hasattr(tp, "__supertype__"):  # typing.NewType
+        tp = tp.__supertype__
+    if tp is Any or tp is object or isinstance(tp, typing.TypeVar):
+        return Shape(Kind.ANY, tp)
+    if tp is NONE_TYPE or tp is None:
+        return Shape(Kind.NONE, NONE_TYPE)
+    origin = typing.get_origin(tp)
+    arguments = typing.get_args(tp)
+    if is_union(tp):
+        return Shape(Kind.UNION, tp, arguments)
+    if origin is typing.Literal:
+        return Shape(Kind.LITERAL, tp, arguments)
+    if origin is None and isinstance(tp, type):
+        origin = tp
+        arguments = ()
+    if origin in _SEQUENCES:
+        container = _SEQUENCES[origin]
+        fixed_tuple = container is tuple and tp is not tuple and tp is not typing.Tuple  # noqa: UP006
+        if fixed_tuple and (not arguments or arguments[-1] is not Ellipsis):
+            return Shape(Kind.SEQUENCE, tp, arguments, base=tuple, variadic=False)
+        return Shape(Kind.SEQUENCE, tp, arguments[:1] or (Any,), base=container)
+    if origin in _MAPPINGS:
+        return Shape(Kind.MAPPING, tp, arguments or (Any, Any), base=dict)
+    if isinstance(tp, type):
+        if dataclasses.is_dataclass(tp):
+            return Shape(Kind.DATACLASS, tp)
+        if issubclass(tp, enum.Enum):
+            return Shape(Kind.ENUM, tp)
+        for base in (bool, int, float, str):
+            if issubclass(tp, base):
+                return Shape(Kind.SCALAR, tp, base=base)
+        if issubclass(tp, pathlib.PurePath):
+            return Shape(Kind.PATH, tp)
+        if issubclass(tp, datetime.datetime):
+            return Shape(Kind.DATETIME, tp)
+        if issubclass(tp, datetime.date):
+            return Shape(Kind.DATE, tp)
+    raise unsupported(tp, path)
+
+
+def as_float(value: int | float, tp: Any, path: tuple[Hashable, ...]) -> float:
+    """Converts an int (or float) to a float for a float field, refusing integers too large for a float.
+
+    Args:
+        value: The number.
+        tp: The declared type (for the error message).
+        path: Where the value is.
+
+    Returns:
+        The float.
+
+    Raises:
+        ConfigTypeError: The integer is beyond the float range.
+    """
+    try:
+        return float(value)
+    except OverflowError:
+        raise ConfigTypeError(value, type_name(tp), path, "the integer is too large for a float") from None

@@ -1,0 +1,217 @@
+"""The exceptions raised when a config cannot be saved or loaded.
+
+Every problem with a file's content is a `YamlConfigError`, itself a `ValueError`, so `except ValueError` catches
+them all; the subclasses say what went wrong and carry where: the file, the line and the dotted field path
+(`camera.fps`, `cameras[1].fps`). A wrong type is also a `TypeError`. A dataclass that declares a field type this
+package cannot represent in YAML is a programming error, not a file error: `UnsupportedFieldTypeError`.
+"""
+
+from __future__ import annotations
+
+import reprlib
+from collections.abc import Hashable
+from pathlib import Path
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = 60
+_REPR.maxother = 60
+_REPR.maxlist = 8
+_REPR.maxdict = 6
+
+
+def format_field_path(path: tuple[Hashable, ...]) -> str:
+    """Formats a field path as it reads in Python: `camera.fps`, `cameras[1].fps`, `gains[3]`.
+
+    Args:
+        path: The field names, sequence indexes and mapping keys leading from the config to the value.
+
+    Returns:
+        The dotted path; an empty string for the config itself.
+    """
+    text = ""
+    for segment in path:
+        if isinstance(segment, str) and segment.isidentifier():
+            text = f"{text}.{segment}" if text else segment
+        else:
+            text += f"[{segment!r}]"
+    return text
+
+
+def describe_value(value: object) -> str:
+    """Shows a value found in a file the way an error message should: short repr and type name.
+
+    Args:
+        value: The offending value.
+
+    Returns:
+        For example `'thirty' (str)` or `[1, 2, 3] (list)`.
+    """
+    return f"{_REPR.repr(value)} ({type(value).__name__})"
+
+
+def _restore(cls: type[YamlConfigError], args: tuple[object, ...], state: dict[str, object]) -> YamlConfigError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class YamlConfigError(ValueError):
+    """Base of every error about the content of a YAML config file (or of a config about to be saved)."""
+
+    def __init__(self, problem: str, file_path: Path | None = None, line: int | None = None) -> None:
+        """The message shows the location (file and line, when known) before the problem.
+
+        Args:
+            problem: What is wrong, without the location (the file, line and field path are added to the message).
+            file_path: The file being read or written, when known.
+            line: The 1-based line of the file where the problem is, when known.
+        """
+        super().__init__(problem)
+        self.problem: str = problem
+        """What is wrong, without the location."""
+        self.file_path: Path | None = file_path
+        """The file being read or written, when known."""
+        self.line: int | None = line
+        """The 1-based line of the file where the problem is, when known."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickles the attributes, so the error crosses process boundaries intact."""
+        return _restore, (type(self), self.args, dict(self.__dict__))
+
+    def _location(self) -> str:
+        parts = []
+        if self.file_path is not None:
+            parts.append(str(self.file_path))
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        """Returns the message: the location, then the problem."""
+        location = self._location()
+        return f"{location}: {self.problem}" if location else self.problem
+
+
+class ConfigFileError(YamlConfigError):
+    """The file is not a readable YAML mapping.
+
+    It holds malformed YAML, a forbidden tag such as `!!python/object`, a repeated key, bytes that are not UTF-8,
+    or a document that is not a mapping of fields.
+    """
+
+
+class ConfigValidationError(YamlConfigError):
+    """The content does not fit the config class.
+
+    The base of the field-level errors below; raised as itself when the class's own `__init__` or `__post_init__`
+    rejects the values (the original exception is then the `__cause__`).
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        path: tuple[Hashable, ...] = (),
+        file_path: Path | None = None,
+        line: int | None = None,
+        saving: bool = False,
+    ) -> None:
+        """The message shows the file, line and dotted field path before the problem.
+
+        Args:
+            problem: What is wrong with the field.
+            path: The field names, indexes and keys leading from the config to the offending value.
+            file_path: The file being read or written, when known.
+            line: The 1-based line of the file where the problem is, when known.
+            saving: Whether the problem was found while saving (the file was then left untouched).
+        """
+        super().__init__(problem, file_path=file_path, line=line)
+        self.path: tuple[Hashable, ...] = path
+        """The field names, sequence indexes and mapping keys leading from the config to the offending value."""
+        self.saving: bool = saving
+        """Whether the problem was found while saving; the file on disk was then left untouched."""
+
+    @property
+    def field_path(self) -> str:
+        """The dotted path of the offending value, such as `camera.fps` or `cameras[1].fps`."""
+        return format_field_path(self.path)
+
+    def __str__(self) -> str:
+        """Returns the message: the location, the field path, then the problem."""
+        subject = f"{self.field_path}: {self.problem}" if self.path else self.problem
+        location = self._location()
+        if self.saving:
+            return f"cannot save {location}: {subject}" if location else f"cannot save: {subject}"
+        return f"{location}: {subject}" if location else subject
+
+
+class ConfigTypeError(ConfigValidationError, TypeError):
+    """A value does not have the declared type of its field (or is not one of its allowed values)."""
+
+    def __init__(self, value: object, expected: str, path: tuple[Hashable, ...] = (), hint: str = "") -> None:
+        """The message reads `expected <type>, found <value> (<its type>)`, then the hint.
+
+        Args:
+            value: The value found.
+            expected: The declared type or the allowed values, as the message shows them.
+            path: The field names, indexes and keys leading from the config to the offending value.
+            hint: An extra sentence that tells how to fix the value, if there is a likely fix.
+        """
+        problem = f"expected {expected}, found {describe_value(value)}"
+        super().__init__(f"{problem}; {hint}" if hint else problem, path=path)
+        self.value: object = value
+        """The value found."""
+        self.expected: str = expected
+        """The declared type or the allowed values."""
+
+
+class UnknownFieldError(ConfigValidationError):
+    """The file holds a key that the config class does not declare (with `strict=True`, the default)."""
+
+    def __init__(
+        self,
+        key: object,
+        class_name: str,
+        path: tuple[Hashable, ...] = (),
+        suggestion: str | None = None,
+        reason: str = "",
+    ) -> None:
+        """The message names the key, the likely intended field, and `strict=False`.
+
+        Args:
+            key: The unknown key.
+            class_name: The dataclass that was expected to declare it.
+            path: The path of the unknown key (its parent's path plus the key).
+            suggestion: The declared field the key most likely misspells, if any.
+            reason: Why the key cannot be set, when the class has such a field that is not an `__init__` argument.
+        """
+        problem = reason or f"unknown key {key!r}: {class_name} declares no such field"
+        if suggestion is not None:
+            problem += f" (did you mean {suggestion!r}?)"
+        problem += "; remove it, or load with strict=False to ignore unknown keys"
+        super().__init__(problem, path=path)
+        self.key: object = key
+        """The unknown key."""
+
+
+class MissingFieldError(ConfigValidationError):
+    """The file lacks a field that has no default value."""
+
+    def __init__(self, name: str, class_name: str, path: tuple[Hashable, ...] = ()) -> None:
+        """The message names the field and the class that declares it.
+
+        Args:
+            name: The missing field.
+            class_name: The dataclass that declares it.
+            path: The path of the missing field (its parent's path plus the name).
+        """
+        super().__init__(f"missing required field {name!r} of {class_name} (it has no default)", path=path)
+        self.name: str = name
+        """The missing field."""
+
+
+class UnsupportedFieldTypeError(TypeError):
+    """A config class declares a field whose type has no YAML form (or whose annotation cannot be resolved).
+
+    This is a mistake in the class, not in a file, so it is a `TypeError` and not a `YamlConfigError`.
+    """

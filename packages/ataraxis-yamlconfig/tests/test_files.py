@@ -1,0 +1,230 @@
+"""File handling: suffixes, missing files and folders, malformed or unsafe YAML, and atomic replacement."""
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ataraxis_yamlconfig import ConfigFileError, ConfigTypeError, YamlConfig
+
+
+@dataclass
+class Settings(YamlConfig):
+    name: str = "rig"
+    values: list[int] = field(default_factory=lambda: [1, 2, 3])
+    extra: Any = None
+
+
+@pytest.mark.parametrize("name", ["config.json", "config.yaml.bak", "config", "yaml"])
+def test_a_file_without_a_yaml_suffix_is_refused(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ValueError, match=r"must end with \.yaml or \.yml") as saving:
+        Settings().to_yaml(file_path=tmp_path / name)
+    with pytest.raises(ValueError, match=r"must end with \.yaml or \.yml") as loading:
+        Settings.from_yaml(file_path=tmp_path / name)
+    assert str(tmp_path / name) in str(saving.value)
+    assert str(tmp_path / name) in str(loading.value)
+    assert not (tmp_path / name).exists()
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "absent" / "config.yaml"
+
+    with pytest.raises(FileNotFoundError) as caught:
+        Settings.from_yaml(file_path=path)
+    assert caught.value.filename == str(path)
+    assert str(path) in str(caught.value)
+
+
+def test_missing_parent_folders_are_created(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "c" / "config.yaml"
+
+    Settings().to_yaml(file_path=path)
+
+    assert Settings.from_yaml(file_path=path) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("name: [unclosed\nvalues: [1]\n", 2, "did not find expected ',' or ']'"),
+        ("name: a: b\n", 1, "mapping values are not allowed"),
+        ("name: x\nvalues:\n  - 1\n - 2\n", 4, ""),
+        ("name: x\nname: y\n", 2, "found the key 'name' twice (first on line 1)"),
+        ("name: x\n---\nname: y\n", 2, "expected a single document"),
+        ("name: 'unterminated\n", 2, "found unexpected end of stream"),
+    ],
+)
+def test_malformed_yaml_names_the_file_and_line(tmp_path: Path, text: str, line: int, message: str) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+
+    with pytest.raises(ConfigFileError) as caught:
+        Settings.from_yaml(file_path=path)
+    assert caught.value.line == line
+    assert caught.value.file_path == path
+    assert str(caught.value).startswith(f"{path}, line {line}: ")
+    assert message in str(caught.value)
+
+
+def test_python_tags_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "unsafe.yaml"
+    # What PyYAML's default dumper writes for a Path: the original library could not reload such files.
+    path.write_text(yaml.dump({"name": "rig", "extra": Path("/data")}, Dumper=yaml.Dumper))
+    assert "!!python/object" in path.read_text()
+
+    with pytest.raises(
+        ConfigFileError, match=r"line 1: the tag '!!python/object/apply:pathlib\.[\w.]*Path' is not allowed"
+    ):
+        Settings.from_yaml(file_path=path)
+
+
+def test_a_file_that_executes_code_is_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    path = tmp_path / "evil.yaml"
+    path.write_text(f"extra: !!python/object/apply:os.system ['touch {marker}']\n")
+
+    with pytest.raises(ConfigFileError, match="is not allowed"):
+        Settings.from_yaml(file_path=path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(("text", "found"), [("- 1\n- 2\n", "list"), ("just text\n", "str"), ("42\n", "int")])
+def test_a_document_that_is_not_a_mapping_is_refused(tmp_path: Path, text: str, found: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+
+    with pytest.raises(ConfigFileError, match=f"the file holds a {found}, but a config is a mapping of Settings"):
+        Settings.from_yaml(file_path=path)
+
+
+def test_bytes_that_are_not_text_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"name: rig\nvalues: [1]\nextra: \xff\xfe\n")
+
+    with pytest.raises(ConfigFileError, match=r"line 3: not readable as YAML text: .*0xff at byte 29"):
+        Settings.from_yaml(file_path=path)
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"\xef\xbb\xbfname: windows\n")
+
+    assert Settings.from_yaml(file_path=path).name == "windows"
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".tmp"))
+
+
+def test_a_failed_save_leaves_the_previous_file_intact(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    Settings(name="first").to_yaml(file_path=path)
+    before = path.read_bytes()
+
+    with pytest.raises(ConfigTypeError, match=r"cannot save .*config\.yaml: extra\.handle: expected a value YAML"):
+        Settings(name="second", extra={"handle": object()}).to_yaml(file_path=path)
+    with pytest.raises(ConfigTypeError, match=r"values\[1\]: expected int, found 'two'"):
+        Settings(values=[1, "two"]).to_yaml(file_path=path)  # type: ignore[list-item]
+
+    assert path.read_bytes() == before
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_failed_replacement_removes_its_temporary_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.mkdir()  # the rename over a folder fails after the temporary file is written
+
+    with pytest.raises(OSError):
+        Settings().to_yaml(file_path=path)
+    assert _leftovers(tmp_path) == []
+
+
+def test_saving_replaces_the_file_and_keeps_its_permissions(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    Settings(name="first").to_yaml(file_path=path)
+    path.chmod(0o640)
+    inode = path.stat().st_ino
+
+    Settings(name="second").to_yaml(file_path=path)
+
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert path.stat().st_ino != inode  # a new file was renamed into place, not the old one rewritten
+    assert Settings.from_yaml(file_path=path).name == "second"
+
+
+def test_a_new_file_gets_the_usual_permissions(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    Settings().to_yaml(file_path=path)
+    umask = os.umask(0)
+    os.umask(umask)
+
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+def test_saving_through_a_symbolic_link_replaces_its_target(tmp_path: Path) -> None:
+    target = tmp_path / "real" / "config.yaml"
+    Settings(name="first").to_yaml(file_path=target)
+    link = tmp_path / "link.yaml"
+    link.symlink_to(target)
+
+    Settings(name="second").to_yaml(file_path=link)
+
+    assert link.is_symlink()
+    assert Settings.from_yaml(file_path=target).name == "second"
+
+
+_WRITER = """
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from ataraxis_yamlconfig import YamlConfig
+
+@dataclass
+class Settings(YamlConfig):
+    name: str = "rig"
+    values: list[int] = field(default_factory=lambda: [1, 2, 3])
+    extra: object = None
+
+path = Path(sys.argv[1])
+versions = [Settings(name=name, values=list(range(size))) for name, size in (("small", 10), ("large", 20_000))]
+Settings(name="start").to_yaml(file_path=path)
+print("ready", flush=True)
+while True:
+    for version in versions:
+        version.to_yaml(file_path=path)
+"""
+
+
+@pytest.mark.slow
+def test_readers_and_killed_writers_only_ever_see_complete_files(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    expected = {"start": 3, "small": 10, "large": 20_000}
+    for delay in (0.4, 0.7):
+        with subprocess.Popen([sys.executable, "-c", _WRITER, str(path)], stdout=subprocess.PIPE, text=True) as writer:
+            try:
+                assert writer.stdout is not None
+                assert writer.stdout.readline() == "ready\n"
+                # While the writer saves over and over, every read sees a whole file: the old one or the new one.
+                reads = 0
+                deadline = time.monotonic() + delay
+                while time.monotonic() < deadline:
+                    text = path.read_text()
+                    assert text.startswith("name: ") and text.endswith("extra: null\n"), f"partial file: {text[-80:]!r}"
+                    reads += 1
+                assert reads > 10
+            finally:
+                writer.send_signal(signal.SIGKILL)  # and then it dies, possibly in the middle of a save
+                writer.wait(timeout=30)
+
+        loaded = Settings.from_yaml(file_path=path)
+        assert len(loaded.values) == expected[loaded.name]
+        # A killed writer may leave its temporary file behind; it never replaces the config.
+        assert all(name.startswith(".config.yaml.") for name in _leftovers(tmp_path))
