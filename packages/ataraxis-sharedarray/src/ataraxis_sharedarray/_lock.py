@@ -27,6 +27,8 @@ from ._header import EPOCH_WORD, HOLDER_WORD
 from ._posix import NamedSemaphore
 from .exceptions import LockRecoveredWarning
 
+SPIN_ATTEMPTS = 100
+"""Non-blocking attempts a waiter makes (a few microseconds) before it sleeps on the semaphore."""
 POLL_INTERVAL = 0.1
 """Seconds a blocked acquire waits before it looks at the holder again."""
 UNKNOWN_HOLDER_TIMEOUT = 2.0
@@ -105,6 +107,12 @@ class ArrayLock:
                 f"'with array(with_lock=True)'; pass with_lock=False to operations inside that block"
             )
             raise RuntimeError(message)
+        # Locks here are held for well under a microsecond, so retrying briefly is far cheaper than sleeping in the
+        # kernel and being woken by the holder's release (tens of microseconds on a busy machine).
+        try_acquire = self.semaphore.acquire
+        for _ in range(SPIN_ATTEMPTS):
+            if try_acquire(False):
+                return
         unknown_since: float | None = None
         unknown_epoch = 0
         while not self.semaphore.acquire(True, POLL_INTERVAL):

@@ -39,6 +39,8 @@ def checked_array(data: object, dtype: np.dtype[Any]) -> NDArray[Any]:
         ValueError: A value lies outside `dtype`'s range, is not integral for an integer type, is not 0 or 1 for a
             boolean type, is longer than a string type, or loses precision in a datetime type.
     """
+    if type(data) is np.ndarray and data.dtype == dtype:
+        return data
     if dtype.fields is not None and not isinstance(data, np.ndarray | np.void):
         return _checked_records(data, dtype)
     try:
