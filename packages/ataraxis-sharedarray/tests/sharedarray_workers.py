@@ -94,6 +94,11 @@ def increment_after_recovery(sma: SharedMemoryArray, repeats: int, started: Even
     sma.disconnect()
 
 
+def release_semaphore(name: str) -> None:
+    """Opens the named semaphore `name` and releases it once."""
+    open_semaphore(name).release()
+
+
 def kill(process_id: int) -> None:
     """SIGKILLs a process."""
     os.kill(process_id, signal.SIGKILL)

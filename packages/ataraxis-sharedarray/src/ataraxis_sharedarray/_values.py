@@ -48,6 +48,10 @@ def checked_array(data: object, dtype: np.dtype[Any]) -> NDArray[Any]:
     except (TypeError, ValueError) as error:
         raise TypeError(f"cannot store {data!r} in an array of {dtype}: {error}") from None
     if source.dtype.hasobject:
+        huge = [value for value in source.flat if type(value) is int]
+        if huge and dtype.kind in "iub":
+            # NumPy falls back to object arrays for Python ints beyond 64 bits, which no integer type holds.
+            raise ValueError(f"{huge[0]} does not fit an array of {dtype} (outside its range)")
         raise TypeError(f"cannot store {data!r} in an array of {dtype}: it is not made of {dtype} values")
     check_fits(source, dtype)
     return source
