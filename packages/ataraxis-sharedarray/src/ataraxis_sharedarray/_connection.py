@@ -55,9 +55,10 @@ class Connection:
         self.rows = layout.shape[0]
         """Length of the first axis."""
         # A structured or void element read by an int is a view into the buffer, not a copy: keep it off the fast path.
-        self.scalar_rows = len(layout.shape) == 1 and layout.dtype.kind != "V"
-        """Whether an int index selects one scalar element that NumPy returns as a copy."""
-        bounds = fast_bounds(layout.dtype)
+        scalar = len(layout.shape) == 1 and layout.dtype.kind != "V"
+        self.scalar_rows = self.rows if scalar else 0
+        """Length of a 1-D array whose int-indexed elements NumPy returns as copies; 0 disables the fast paths."""
+        bounds = fast_bounds(layout.dtype) if scalar else None
         self.fast_type: type | None = bounds[0] if bounds else None
         """The Python type that `write_data` stores without further checks when within `low` and `high`."""
         self.low: Any = bounds[1] if bounds else None

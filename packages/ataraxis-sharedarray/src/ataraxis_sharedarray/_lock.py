@@ -17,7 +17,6 @@ dies) and re-check, under it, that the state they observed is unchanged, so two 
 Pids identify processes only within one pid namespace: every process using an array must share it.
 """
 
-import fcntl
 import os
 import threading
 import time
@@ -130,6 +129,8 @@ class ArrayLock:
                 unknown_since = None
 
     def _recover(self, holder: int, epoch: int) -> None:
+        import fcntl  # POSIX-only and needed only on this rare path: imported here so the package imports anywhere
+
         words = self._words
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:

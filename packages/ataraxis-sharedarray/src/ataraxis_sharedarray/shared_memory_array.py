@@ -255,8 +255,8 @@ class SharedMemoryArray:
         if connection is None:
             self._refuse("read_data")
         view = connection.view
-        rows = connection.rows
-        if type(index) is int and connection.scalar_rows and -rows <= index < rows:
+        rows = connection.scalar_rows
+        if type(index) is int and -rows <= index < rows:
             if with_lock:
                 if not connection.acquire(False):
                     connection.lock.wait()
@@ -268,7 +268,7 @@ class SharedMemoryArray:
                     words[HOLDER_WORD] = 0
                     connection.release()
             return view.item(index) if convert_output else view[index]
-        selection = resolve(index, rows)
+        selection = resolve(index, connection.rows)
         if with_lock:
             connection.lock.acquire()
             try:
@@ -302,11 +302,10 @@ class SharedMemoryArray:
         if connection is None:
             self._refuse("write_data")
         view = connection.view
-        rows = connection.rows
+        rows = connection.scalar_rows
         if (
-            type(index) is int
-            and type(data) is connection.fast_type
-            and connection.scalar_rows
+            type(data) is connection.fast_type
+            and type(index) is int
             and -rows <= index < rows
             and connection.low <= data <= connection.high
         ):
@@ -323,7 +322,7 @@ class SharedMemoryArray:
             else:
                 view[index] = data
             return
-        selection = resolve(index, rows)
+        selection = resolve(index, connection.rows)
         target = self._shape[1:] if isinstance(selection, int) else (selection.stop - selection.start, *self._shape[1:])
         source = checked_array(data, self._dtype)
         if source.ndim != 0 and source.shape != target:
@@ -503,4 +502,5 @@ def _disconnect_inherited_copies() -> None:
         array.disconnect()
 
 
-os.register_at_fork(after_in_child=_disconnect_inherited_copies)
+if hasattr(os, "register_at_fork"):  # POSIX only; elsewhere creating an array raises a clear OSError
+    os.register_at_fork(after_in_child=_disconnect_inherited_copies)
