@@ -100,10 +100,6 @@ def _check_integer_range(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
         value = smallest if smallest < low else largest
         expected = "0 or 1" if dtype.kind == "b" else f"{low} to {high}"
         raise ValueError(f"{value} does not fit an array of {dtype} (expected {expected})")
-    if dtype.kind == "b":
-        bad = (source != 0) & (source != 1)
-        if bad.any():
-            raise ValueError(f"{_first(source, bad)} does not fit an array of bool (expected 0 or 1)")
 
 
 def _check_integral_floats(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
