@@ -34,6 +34,8 @@ LENGTH = 10_000
 """Elements in the benchmarked arrays (uint64)."""
 RANGE = (0, 1_000)
 """The range read and written by the range benchmarks."""
+PATIENCE = 64
+"""Polls a ping-pong side makes before it yields its core, which matters only when the machine is oversubscribed."""
 
 
 def median_ns(statement: Callable[[], object], number: int, repeat: int) -> float:
@@ -45,13 +47,18 @@ def median_ns(statement: Callable[[], object], number: int, repeat: int) -> floa
 def _ping_pong_sma(sma: SharedMemoryArray, parity: int, turns: int) -> None:
     inherited = not sma.is_connected
     sma.connect()
-    done = 0
+    done = misses = 0
     while done < turns:
         # Wait for this side's turn without the lock, then increment under it (an atomic read-modify-write).
         if sma.read_data(0, convert_output=True, with_lock=False) % 2 == parity:
             with sma.array() as view:
                 view[0] += 1
             done += 1
+            misses = 0
+        else:
+            misses += 1
+            if misses > PATIENCE:
+                os.sched_yield()
     if inherited:
         sma.disconnect()
 
@@ -59,12 +66,17 @@ def _ping_pong_sma(sma: SharedMemoryArray, parity: int, turns: int) -> None:
 def _ping_pong_raw(name: str, lock: Lock, parity: int, turns: int) -> None:
     memory = SharedMemory(name=name)
     array: NDArray[np.uint64] = np.ndarray((LENGTH,), dtype=np.uint64, buffer=memory.buf)
-    done = 0
+    done = misses = 0
     while done < turns:
         if array.item(0) % 2 == parity:
             with lock:
                 array[0] += 1
             done += 1
+            misses = 0
+        else:
+            misses += 1
+            if misses > PATIENCE:
+                os.sched_yield()
     del array
     memory.close()
 

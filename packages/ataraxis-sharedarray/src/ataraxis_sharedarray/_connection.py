@@ -1,13 +1,14 @@
 """What one process holds while it is connected to an array, laid out for the fast paths of SharedMemoryArray."""
 
 import os
+import threading
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ._header import WORDS
-from ._lock import ArrayLock
+from ._header import HOLDER_WORD, WORDS
+from ._lock import ArrayLock, held_by_context
 from ._posix import NamedSemaphore
 from ._segment import Segment
 from ._values import fast_bounds
@@ -21,6 +22,7 @@ class Connection:
         "fast_type",
         "high",
         "lock",
+        "locked_view",
         "low",
         "pid",
         "release",
@@ -66,8 +68,40 @@ class Connection:
         self.high: Any = bounds[2] if bounds else None
         """Largest value of `fast_type` the data type holds."""
 
+        self.locked_view = LockedView(self, semaphore_name)
+        """The (stateless, reusable) context manager that `array(with_lock=True)` returns."""
+
     def close(self) -> None:
         """Releases the header and data views and unmaps the segment (see `Segment.close`)."""
         self.words.release()
         del self.view
         self.segment.close()
+
+
+class LockedView:
+    """The context manager `array(with_lock=True)` returns: holds the lock for the `with` block, yields the view.
+
+    A class with the lock steps inlined, rather than a generator: the `with` block is the package's atomic
+    read-modify-write, and this keeps its cost close to that of `with multiprocessing.Lock():`.
+    """
+
+    __slots__ = ("_connection", "_semaphore_name")
+
+    def __init__(self, connection: Connection, semaphore_name: str) -> None:
+        self._connection = connection
+        self._semaphore_name = semaphore_name
+
+    def __enter__(self) -> NDArray[Any]:
+        connection = self._connection
+        if not connection.acquire(False):
+            connection.lock.wait()
+        connection.words[HOLDER_WORD] = connection.pid
+        # Remembered so that a locked call nested in the block raises instead of deadlocking (see ArrayLock.wait).
+        held_by_context[self._semaphore_name] = threading.get_ident()
+        return connection.view
+
+    def __exit__(self, *exception: object) -> None:
+        connection = self._connection
+        del held_by_context[self._semaphore_name]
+        connection.words[HOLDER_WORD] = 0
+        connection.release()

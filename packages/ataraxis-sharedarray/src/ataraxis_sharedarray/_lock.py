@@ -33,7 +33,7 @@ POLL_INTERVAL = 0.1
 UNKNOWN_HOLDER_TIMEOUT = 2.0
 """Seconds the lock must stay taken with no recorded holder before a waiter treats its holder as dead."""
 
-_held_by_context: dict[str, int] = {}
+held_by_context: dict[str, int] = {}
 """Semaphore name -> ident of the thread of this process that holds it through `SharedMemoryArray.array()`."""
 
 
@@ -82,16 +82,6 @@ class ArrayLock:
         self._words[HOLDER_WORD] = 0
         self.semaphore.release()
 
-    def enter_context(self) -> None:
-        """Takes the lock for a `with` block, remembering which thread holds it to diagnose self-deadlock."""
-        self.acquire()
-        _held_by_context[self._semaphore_name] = threading.get_ident()
-
-    def exit_context(self) -> None:
-        """Releases the lock taken by `enter_context`."""
-        _held_by_context.pop(self._semaphore_name, None)
-        self.release()
-
     def wait(self) -> None:
         """Blocks until the semaphore is acquired (the holder pid is not yet written); called after a failed try.
 
@@ -100,7 +90,7 @@ class ArrayLock:
                 deadlock.
         """
         words = self._words
-        if words[HOLDER_WORD] == self._pid and _held_by_context.get(self._semaphore_name) == threading.get_ident():
+        if words[HOLDER_WORD] == self._pid and held_by_context.get(self._semaphore_name) == threading.get_ident():
             message = (
                 f"this thread already holds the lock of the SharedMemoryArray {self._name!r} inside "
                 f"'with array(with_lock=True)'; pass with_lock=False to operations inside that block"

@@ -332,7 +332,7 @@ class SharedMemoryArray:
         connection = self._connection
         if connection is None:
             self._refuse("array")
-        return _LockedView(connection) if with_lock else contextlib.nullcontext(connection.view)
+        return connection.locked_view if with_lock else contextlib.nullcontext(connection.view)
 
     def __getitem__(self, key: Any) -> Any:
         """Returns a copy of `view[key]` for any NumPy index, read under the lock.
@@ -387,22 +387,6 @@ class SharedMemoryArray:
             f"this process (call connect() first)"
         )
         raise ConnectionError(message)
-
-
-class _LockedView:
-    """The context manager `array(with_lock=True)` returns: a class rather than a generator, for speed."""
-
-    __slots__ = ("_connection",)
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-
-    def __enter__(self) -> NDArray[Any]:
-        self._connection.lock.enter_context()
-        return self._connection.view
-
-    def __exit__(self, *exception: object) -> None:
-        self._connection.lock.exit_context()
 
 
 def _unpickle(name: str, shape: tuple[int, ...], dtype: np.dtype[Any], token: bytes) -> SharedMemoryArray:
