@@ -21,6 +21,7 @@ import time
 import timeit
 import uuid
 from collections.abc import Callable
+from functools import partial
 from multiprocessing.shared_memory import SharedMemory
 from multiprocessing.synchronize import Lock
 from typing import Any
@@ -98,6 +99,48 @@ def ping_pong(target: Callable[..., None], arguments: tuple[Any, ...], turns: in
     return turns / elapsed
 
 
+class Baseline:
+    """The baselines: raw NumPy indexing of an array over `multiprocessing.shared_memory`, alone and under a Lock."""
+
+    def __init__(self, name: str) -> None:
+        self.memory = SharedMemory(name=name, create=True, size=LENGTH * 8)
+        self.array: NDArray[np.uint64] = np.ndarray((LENGTH,), dtype=np.uint64, buffer=self.memory.buf)
+        self.array[:] = np.arange(LENGTH, dtype=np.uint64)
+        self.lock = mp.get_context("spawn").Lock()
+        self.block = np.arange(RANGE[1] - RANGE[0], dtype=np.uint64)
+
+    def read(self) -> object:
+        return self.array[2]
+
+    def write(self) -> None:
+        self.array[2] = 7
+
+    def locked_read(self) -> object:
+        with self.lock:
+            return self.array[2]
+
+    def locked_write(self) -> None:
+        with self.lock:
+            self.array[2] = 7
+
+    def range_read(self) -> object:
+        return self.array[RANGE[0] : RANGE[1]].copy()
+
+    def locked_range_read(self) -> object:
+        with self.lock:
+            return self.array[RANGE[0] : RANGE[1]].copy()
+
+    def locked_range_write(self) -> None:
+        with self.lock:
+            self.array[RANGE[0] : RANGE[1]] = self.block
+
+    def close(self) -> None:
+        """Releases the NumPy view, then closes and removes the segment."""
+        del self.array
+        self.memory.close()
+        self.memory.unlink()
+
+
 def main() -> None:
     """Runs the benchmark and prints its table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -107,50 +150,18 @@ def main() -> None:
 
     name = f"bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     sma = SharedMemoryArray.create_array(name, np.arange(LENGTH, dtype=np.uint64))
-    raw_memory = SharedMemory(name=name + "_raw", create=True, size=LENGTH * 8)
-    raw: NDArray[np.uint64] = np.ndarray((LENGTH,), dtype=np.uint64, buffer=raw_memory.buf)
-    raw[:] = np.arange(LENGTH, dtype=np.uint64)
-    lock = mp.get_context("spawn").Lock()
-    block = np.arange(RANGE[1] - RANGE[0], dtype=np.uint64)
-    start, stop = RANGE
-
-    def raw_read() -> object:
-        return raw[2]
-
-    def raw_write() -> None:
-        raw[2] = 7
-
-    def locked_read() -> object:
-        with lock:
-            return raw[2]
-
-    def locked_write() -> None:
-        with lock:
-            raw[2] = 7
-
-    def raw_range_read() -> object:
-        return raw[start:stop].copy()
-
-    def raw_range_write() -> None:
-        raw[start:stop] = block
-
-    def locked_range_read() -> object:
-        with lock:
-            return raw[start:stop].copy()
-
-    def locked_range_write() -> None:
-        with lock:
-            raw[start:stop] = block
-
+    base = Baseline(name + "_raw")
+    read, write = sma.read_data, sma.write_data
+    # partial() calls the method under test directly, as the baseline's bound methods are called.
     rows: list[tuple[str, Callable[[], object], Callable[[], object], str]] = [
-        ("read_data(2)", lambda: sma.read_data(2), locked_read, "locked"),
-        ("write_data(2, 7)", lambda: sma.write_data(2, 7), locked_write, "locked"),
-        ("read_data(2, with_lock=False)", lambda: sma.read_data(2, with_lock=False), raw_read, "raw"),
-        ("write_data(2, 7, with_lock=False)", lambda: sma.write_data(2, 7, with_lock=False), raw_write, "raw"),
-        ("read_data(2, convert_output=True)", lambda: sma.read_data(2, convert_output=True), locked_read, "locked"),
-        ("read_data((0, 1000))", lambda: sma.read_data(RANGE), locked_range_read, "locked"),
-        ("write_data((0, 1000), block)", lambda: sma.write_data(RANGE, block), locked_range_write, "locked"),
-        ("read_data((0, 1000), with_lock=False)", lambda: sma.read_data(RANGE, with_lock=False), raw_range_read, "raw"),
+        ("read_data(2)", partial(read, 2), base.locked_read, "locked"),
+        ("write_data(2, 7)", partial(write, 2, 7), base.locked_write, "locked"),
+        ("read_data(2, with_lock=False)", partial(read, 2, with_lock=False), base.read, "raw"),
+        ("write_data(2, 7, with_lock=False)", partial(write, 2, 7, with_lock=False), base.write, "raw"),
+        ("read_data(2, convert_output=True)", partial(read, 2, convert_output=True), base.locked_read, "locked"),
+        ("read_data((0, 1000))", partial(read, RANGE), base.locked_range_read, "locked"),
+        ("write_data((0, 1000), block)", partial(write, RANGE, base.block), base.locked_range_write, "locked"),
+        ("read_data((0, 1000), with_lock=False)", partial(read, RANGE, with_lock=False), base.range_read, "raw"),
     ]
     try:
         print(f"Python {platform.python_version()}, NumPy {np.__version__}, {os.cpu_count()} cores, {sys.platform}")
@@ -170,14 +181,12 @@ def main() -> None:
 
         sma.write_data(0, 0)
         ours_rate = ping_pong(_ping_pong_sma, (sma,), turns)
-        raw[0] = 0
-        theirs_rate = ping_pong(_ping_pong_raw, (raw_memory.name, lock), turns)
+        base.array[0] = 0
+        theirs_rate = ping_pong(_ping_pong_raw, (base.memory.name, base.lock), turns)
         print(f"\nping-pong, 2 processes, locked: {ours_rate:,.0f} round trips/s ", end="")
         print(f"(raw NumPy with mp.Lock(): {theirs_rate:,.0f}/s; target 250,000/s)")
     finally:
-        del raw
-        raw_memory.close()
-        raw_memory.unlink()
+        base.close()
         sma.destroy()
 
 
