@@ -1,5 +1,7 @@
 """Bad input gets a specific exception that names the value, and never changes data already written."""
 
+import os
+import uuid
 from collections.abc import Iterator
 
 import numpy as np
@@ -217,3 +219,53 @@ def test_int_indexes_select_python_items_or_refuse(length: int, position: int) -
     else:
         with pytest.raises(IndexError, match=f"index {position} is out of range"):
             resolve(position, length)
+
+
+INTEGER_TYPES = [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64]
+FLOAT_TYPES = [np.float16, np.float32]
+
+
+@pytest.fixture(scope="module")
+def typed_arrays() -> Iterator[dict[type, SharedMemoryArray]]:
+    """One two-element array per numeric type, shared by the property tests of this module."""
+    arrays = {
+        dtype: SharedMemoryArray.create_array(f"atx_prop_{os.getpid()}_{uuid.uuid4().hex[:8]}", np.zeros(2, dtype))
+        for dtype in INTEGER_TYPES + FLOAT_TYPES
+    }
+    yield arrays
+    for sma in arrays.values():
+        sma.destroy()
+
+
+@given(dtype=st.sampled_from(INTEGER_TYPES), value=st.integers(-(2**65), 2**65), as_numpy=st.booleans())
+def test_an_integer_is_stored_exactly_or_refused(
+    typed_arrays: dict[type, SharedMemoryArray], dtype: type, value: int, as_numpy: bool
+) -> None:
+    sma = typed_arrays[dtype]
+    info = np.iinfo(dtype)
+    data: object = value
+    if as_numpy:
+        data = np.int64(value) if -(2**63) <= value < 2**63 else np.uint64(value) if 0 <= value < 2**64 else value
+    before = sma.read_data(0, convert_output=True)
+    if info.min <= value <= info.max:
+        sma.write_data(0, data)
+        assert sma.read_data(0, convert_output=True) == value
+    else:
+        with pytest.raises(ValueError, match=f"{value} does not fit"):
+            sma.write_data(0, data)
+        assert sma.read_data(0, convert_output=True) == before
+
+
+@given(dtype=st.sampled_from(FLOAT_TYPES), value=st.floats(allow_nan=False))
+def test_a_float_is_stored_rounded_or_refused_if_it_would_overflow(
+    typed_arrays: dict[type, SharedMemoryArray], dtype: type, value: float
+) -> None:
+    sma = typed_arrays[dtype]
+    with np.errstate(over="ignore"):
+        rounded = np.asarray(value).astype(dtype)
+    if np.isinf(rounded) and not np.isinf(value):
+        with pytest.raises(ValueError, match="outside its range"):
+            sma.write_data(0, value)
+    else:
+        sma.write_data(0, value)
+        assert sma.read_data(0) == rounded
