@@ -27,7 +27,7 @@ class Connection:
         "pid",
         "release",
         "rows",
-        "scalar_rows",
+        "scalar",
         "segment",
         "view",
         "words",
@@ -57,10 +57,9 @@ class Connection:
         self.rows = layout.shape[0]
         """Length of the first axis."""
         # A structured or void element read by an int is a view into the buffer, not a copy: keep it off the fast path.
-        scalar = len(layout.shape) == 1 and layout.dtype.kind != "V"
-        self.scalar_rows = self.rows if scalar else 0
-        """Length of a 1-D array whose int-indexed elements NumPy returns as copies; 0 disables the fast paths."""
-        bounds = fast_bounds(layout.dtype) if scalar else None
+        self.scalar = len(layout.shape) == 1 and layout.dtype.kind != "V"
+        """Whether an int index selects one element that NumPy returns as a copy (the fast paths' condition)."""
+        bounds = fast_bounds(layout.dtype) if self.scalar else None
         self.fast_type: type | None = bounds[0] if bounds else None
         """The Python type that `write_data` stores without further checks when within `low` and `high`."""
         self.low: Any = bounds[1] if bounds else None

@@ -221,9 +221,12 @@ class SharedMemoryArray:
         if connection is None:
             self._refuse("read_data")
         view = connection.view
-        rows = connection.scalar_rows
-        if type(index) is int and -rows <= index < rows:
-            if with_lock:
+        # The scalar fast path, for 1-D arrays with plain elements; NumPy itself refuses an index out of range (with
+        # its own message, replaced by resolve's below).
+        if type(index) is int and connection.scalar:
+            try:
+                if not with_lock:
+                    return view.item(index) if convert_output else view[index]
                 if not connection.acquire(False):
                     connection.lock.wait()
                 words = connection.words
@@ -233,7 +236,9 @@ class SharedMemoryArray:
                 finally:
                     words[HOLDER_WORD] = 0
                     connection.release()
-            return view.item(index) if convert_output else view[index]
+            except IndexError:
+                resolve(index, connection.rows)
+                raise
         selection = resolve(index, connection.rows)
         if with_lock:
             connection.lock.acquire()
@@ -268,14 +273,13 @@ class SharedMemoryArray:
         if connection is None:
             self._refuse("write_data")
         view = connection.view
-        rows = connection.scalar_rows
-        if (
-            type(data) is connection.fast_type
-            and type(index) is int
-            and -rows <= index < rows
-            and connection.low <= data <= connection.high
-        ):
-            if with_lock:
+        # The scalar fast path: fast_type is None unless the array is 1-D with plain elements, and NumPy itself
+        # refuses an index out of range (with its own message, replaced by resolve's below).
+        if type(data) is connection.fast_type and type(index) is int and connection.low <= data <= connection.high:
+            try:
+                if not with_lock:
+                    view[index] = data
+                    return
                 if not connection.acquire(False):
                     connection.lock.wait()
                 words = connection.words
@@ -285,9 +289,10 @@ class SharedMemoryArray:
                 finally:
                     words[HOLDER_WORD] = 0
                     connection.release()
-            else:
-                view[index] = data
-            return
+                return
+            except IndexError:
+                resolve(index, connection.rows)
+                raise
         selection = resolve(index, connection.rows)
         target = self._shape[1:] if isinstance(selection, int) else (selection.stop - selection.start, *self._shape[1:])
         source = checked_array(data, self._dtype)
