@@ -1,9 +1,11 @@
 """SharedMemoryArray across real processes: every start method, exact locked updates, ownership and attach by name."""
 
 import multiprocessing as mp
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -238,3 +240,22 @@ def test_attach_by_name_from_an_unrelated_program_shares_the_lock(array_name: st
         assert sma.read_data(0) == 2 * repeats
     finally:
         sma.destroy()
+
+
+def test_killed_creator_leaves_the_cleanup_to_the_resource_tracker(
+    array_name: str,
+    shm_entries: Callable[[str], list[str]],
+    run_python: Callable[[str], subprocess.CompletedProcess[str]],
+) -> None:
+    result = run_python(f"""
+        import os, signal
+        import numpy as np
+        from ataraxis_sharedarray import SharedMemoryArray
+        SharedMemoryArray.create_array({array_name!r}, np.zeros(3))
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    assert result.returncode == -signal.SIGKILL
+    deadline = time.monotonic() + 30
+    while shm_entries(array_name) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert shm_entries(array_name) == [], "the resource tracker did not remove the killed creator's array"
