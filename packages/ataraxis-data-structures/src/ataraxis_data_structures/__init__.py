@@ -4,7 +4,7 @@ This meta-package re-exports, by name, the public API of its three member distri
 
 - `ataraxis-yamlconfig`: `YamlConfig`, a dataclass base that saves to and loads from YAML files, and the errors
   that name what is wrong with a config file (`YamlConfigError` and its subclasses, `UnsupportedFieldTypeError`).
-- `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory.
+- `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory (and `LockRecoveredWarning`).
 - `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk.
 
 Each member can also be installed and imported on its own.
@@ -12,6 +12,7 @@ Each member can also be installed and imported on its own.
 
 from importlib.metadata import version
 
+from ataraxis_sharedarray import LockRecoveredWarning, SharedMemoryArray
 from ataraxis_yamlconfig import (
     ConfigFileError,
     ConfigTypeError,
@@ -29,7 +30,9 @@ __all__ = [
     "ConfigFileError",
     "ConfigTypeError",
     "ConfigValidationError",
+    "LockRecoveredWarning",
     "MissingFieldError",
+    "SharedMemoryArray",
     "UnknownFieldError",
     "UnsupportedFieldTypeError",
     "YamlConfig",

@@ -1,0 +1,110 @@
+"""What one process holds while it is connected to an array, laid out for the fast paths of SharedMemoryArray."""
+
+import os
+from threading import get_ident
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._header import HOLDER_WORD, WORDS
+from ._lock import ArrayLock, context_holders
+from ._posix import NamedSemaphore
+from ._segment import Segment
+from ._values import fast_bounds
+
+
+class Connection:
+    """The mapping, the NumPy view, the lock and the precomputed fast-path facts of one connected array."""
+
+    __slots__ = (
+        "acquire",
+        "fast_type",
+        "high",
+        "lock",
+        "locked_view",
+        "low",
+        "pid",
+        "release",
+        "rows",
+        "scalar",
+        "segment",
+        "view",
+        "words",
+    )
+
+    def __init__(self, segment: Segment, semaphore: NamedSemaphore, semaphore_name: str, name: str) -> None:
+        layout = segment.layout
+        self.segment = segment
+        """The mapped segment."""
+        # frombuffer, unlike np.ndarray(buffer=...), holds a buffer export on the mapping for as long as the array or
+        # any view of it lives, so the mapping cannot be closed under a view a user kept (no dangling pointer).
+        count = int(np.prod(layout.shape))
+        self.view: NDArray[Any] = np.frombuffer(segment.buffer, layout.dtype, count, layout.data_offset).reshape(
+            layout.shape
+        )
+        """The live NumPy view of the shared data."""
+        self.words = memoryview(segment.buffer)[: 8 * WORDS].cast("q")
+        """The header's lock fields as 8-byte integers (the fastest way to store the holder pid)."""
+        self.lock = ArrayLock(semaphore, semaphore_name, self.words, segment.fd, name)
+        """The array's cross-process lock."""
+        self.acquire = semaphore.acquire
+        """The semaphore's acquire, bound once for the fast paths."""
+        self.release = semaphore.release
+        """The semaphore's release, bound once for the fast paths."""
+        self.pid = os.getpid()
+        """This process's pid, recorded as the lock holder."""
+        self.rows = layout.shape[0]
+        """Length of the first axis."""
+        # A structured or void element read by an int is a view into the buffer, not a copy: keep it off the fast path.
+        self.scalar = len(layout.shape) == 1 and layout.dtype.kind != "V"
+        """Whether an int index selects one element that NumPy returns as a copy (the fast paths' condition)."""
+        bounds = fast_bounds(layout.dtype) if self.scalar else None
+        self.fast_type: type | None = bounds[0] if bounds else None
+        """The Python type that `write_data` stores without further checks when within `low` and `high`."""
+        self.low: Any = bounds[1] if bounds else None
+        """Smallest value of `fast_type` the data type holds."""
+        self.high: Any = bounds[2] if bounds else None
+        """Largest value of `fast_type` the data type holds."""
+
+        self.locked_view = LockedView(self, semaphore_name)
+        """The (stateless, reusable) context manager that `array(with_lock=True)` returns."""
+
+    def close(self) -> None:
+        """Releases the header and data views and unmaps the segment (see `Segment.close`)."""
+        self.words.release()
+        del self.view
+        self.segment.close()
+
+
+class LockedView:
+    """The context manager `array(with_lock=True)` returns: holds the lock for the `with` block, yields the view.
+
+    A class with the lock steps inlined, rather than a generator: the `with` block is the package's atomic
+    read-modify-write, and this keeps its cost close to that of `with multiprocessing.Lock():`. One instance per
+    connection serves every `with` block (the lock itself keeps two threads from being inside at once).
+    """
+
+    __slots__ = ("__weakref__", "_connection", "semaphore_name", "thread")
+
+    def __init__(self, connection: Connection, semaphore_name: str) -> None:
+        self._connection = connection
+        self.semaphore_name = semaphore_name
+        """The semaphore this context manager takes."""
+        self.thread = 0
+        """Ident of the thread inside the `with` block (0: none), so a nested locked call raises, not deadlocks."""
+        context_holders.add(self)
+
+    def __enter__(self) -> NDArray[Any]:
+        connection = self._connection
+        if not connection.acquire(False):
+            connection.lock.wait()
+        connection.words[HOLDER_WORD] = connection.pid
+        self.thread = get_ident()
+        return connection.view
+
+    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        self.thread = 0
+        connection = self._connection
+        connection.words[HOLDER_WORD] = 0
+        connection.release()
