@@ -13,6 +13,7 @@ is written. Either way they reach the zip member in pieces of at most 1 MiB.
 import itertools
 import os
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -333,7 +334,7 @@ def _verify_payloads(plan: _MergePlan, written: ArchivePart) -> None:
             nonlocal position
             try:
                 found = member.read(len(piece))
-            except zipfile.BadZipFile as error:
+            except (zipfile.BadZipFile, zlib.error) as error:
                 raise VerificationError(f"the archive just written is damaged: {error}") from error
             if found != piece:
                 raise VerificationError(f"the archive just written differs from its sources after byte {position}")
@@ -342,7 +343,7 @@ def _verify_payloads(plan: _MergePlan, written: ArchivePart) -> None:
         _stream_payloads(plan, compare, reread=True)
         try:
             leftover = member.read()
-        except zipfile.BadZipFile as error:
+        except (zipfile.BadZipFile, zlib.error) as error:
             raise VerificationError(f"the archive just written is damaged: {error}") from error
     if leftover or position != plan.total:
         raise VerificationError(
