@@ -1,4 +1,4 @@
-"""The ataraxis-datalogger command, run as a real process: the installed entry point and `python -m`."""
+"""The ataraxis-datalogger command: as a real process (the installed entry point, `python -m`) and through main()."""
 
 import subprocess
 import sys
@@ -8,6 +8,7 @@ import pytest
 
 from ataraxis_datalogger import LogArchiveReader
 from ataraxis_datalogger._entry_format import encode_entry_prefix, entry_file_name
+from ataraxis_datalogger.cli import main
 
 ENTRY_POINT = Path(sys.executable).parent / "ataraxis-datalogger"
 MODULE = [sys.executable, "-m", "ataraxis_datalogger.cli"]
@@ -23,12 +24,19 @@ def run(*arguments: str, command: list[str] = MODULE) -> subprocess.CompletedPro
     return subprocess.run([*command, *arguments], capture_output=True, text=True, timeout=120, check=False)
 
 
-@pytest.mark.parametrize("arguments", [["--help"], ["compress", "--help"], ["inspect", "--help"]])
-def test_help_is_available_from_the_installed_entry_point(arguments: list[str]) -> None:
-    result = run(*arguments, command=[str(ENTRY_POINT)])
+def test_help_is_available_from_the_installed_entry_point() -> None:
+    result = run("--help", command=[str(ENTRY_POINT)])
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: ataraxis-datalogger")
-    assert "DIR" in result.stdout or "COMMAND" in result.stdout
+    assert "compress" in result.stdout and "inspect" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["compress", "inspect"])
+def test_each_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: ataraxis-datalogger {command} [-h]")
 
 
 def test_compress_archives_removes_and_reports(tmp_path: Path) -> None:
@@ -43,32 +51,31 @@ def test_compress_archives_removes_and_reports(tmp_path: Path) -> None:
         assert len(reader) == 3
 
 
-def test_compress_quiet_no_compress(tmp_path: Path) -> None:
+def test_compress_quiet_no_compress(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_entry(tmp_path, 1, 1, b"x")
-    result = run("compress", str(tmp_path), "--quiet", "--no-compress", "--memory-mapping")
-    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert main(["compress", str(tmp_path), "--quiet", "--no-compress", "--memory-mapping"]) == 0
+    assert capsys.readouterr() == ("", "")
     assert (tmp_path / "1_log.npz").exists()
 
 
-def test_compress_lists_damaged_files_and_exits_1(tmp_path: Path) -> None:
+def test_compress_lists_damaged_files_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     damaged = tmp_path / entry_file_name(1, 5)
     damaged.write_bytes(b"broken")
     write_entry(tmp_path, 1, 6, b"fine")
     (tmp_path / "stray.npy").write_bytes(b"?")
-    result = run("compress", str(tmp_path), "--remove-sources", "--quiet")
-    assert result.returncode == 1
-    assert f"{damaged}: not a .npy file" in result.stdout
-    assert str(tmp_path / "stray.npy") in result.stdout
-    assert "Warning" not in result.stderr
+    # Warnings are errors in this suite: the command must list the files itself, not (also) warn.
+    assert main(["compress", str(tmp_path), "--remove-sources", "--quiet"]) == 1
+    output = capsys.readouterr().out
+    assert f"{damaged}: not a .npy file" in output
+    assert str(tmp_path / "stray.npy") in output
     assert damaged.exists()
 
 
-def test_compress_failure_exits_2(tmp_path: Path) -> None:
+def test_compress_failure_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "1_log.npz").write_text("not an archive")
     write_entry(tmp_path, 1, 1, b"x")
-    result = run("compress", str(tmp_path), "--quiet")
-    assert result.returncode == 2
-    assert "could not archive 1 source(s)" in result.stderr
+    assert main(["compress", str(tmp_path), "--quiet"]) == 2
+    assert "could not archive 1 source(s)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -82,17 +89,22 @@ def test_compress_failure_exits_2(tmp_path: Path) -> None:
         ([], "the following arguments are required: COMMAND"),
     ],
 )
-def test_bad_invocations_exit_2(tmp_path: Path, arguments: list[str], message: str) -> None:
+def test_bad_invocations_exit_2(
+    tmp_path: Path, arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     filled = [argument.format(missing=tmp_path / "missing", directory=tmp_path) for argument in arguments]
-    result = run(*filled)
-    assert result.returncode == 2
-    assert message in result.stderr
+    try:
+        status = main(filled)
+    except SystemExit as exited:  # argparse's own usage errors
+        status = exited.code  # type: ignore[assignment]
+    assert status == 2
+    assert message in capsys.readouterr().err
 
 
 def test_inspect_summarises_each_source(tmp_path: Path) -> None:
     write_entry(tmp_path, 1, 100, b"12345")
     write_entry(tmp_path, 1, 200, b"67")
-    run("compress", str(tmp_path), "--quiet", "--remove-sources")
+    assert main(["compress", str(tmp_path), "--quiet", "--remove-sources"]) == 0
     write_entry(tmp_path, 1, 300, b"890")
     write_entry(tmp_path, 7, 5, b"loose")
 
@@ -121,9 +133,13 @@ def test_inspect_summarises_each_source(tmp_path: Path) -> None:
     assert lines[3].split() == ["7", "loose", "0", "1", "0", "5", "5", "5", "0"]
 
 
-def test_inspect_lists_damaged_files_and_exits_1(tmp_path: Path) -> None:
+def test_inspect_lists_damaged_files_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     damaged = tmp_path / entry_file_name(3, 1)
     damaged.write_bytes(encode_entry_prefix(4, 1, 0))
-    result = run("inspect", str(tmp_path))
-    assert result.returncode == 1
-    assert f"{damaged}: the name says source 3 but the content says source 4" in result.stdout
+    assert main(["inspect", str(tmp_path)]) == 1
+    assert f"{damaged}: the name says source 3 but the content says source 4" in capsys.readouterr().out
+
+
+def test_inspect_of_an_empty_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "no log entries or archives"

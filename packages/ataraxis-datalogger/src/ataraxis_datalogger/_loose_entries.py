@@ -9,6 +9,7 @@ same. Every rule errs on the side of archiving: a file that only looks like a co
 preserved by a copy to another disk, say) is archived again, never dropped.
 """
 
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -24,6 +25,9 @@ ProgressCallback = Callable[[int], None]
 """Called with the number of entries handled since the previous call."""
 
 _PROGRESS_STEP = 2048
+# Errors that concern one file (it is reported as damaged and kept); any other OSError, such as running out of
+# descriptors or memory, concerns the process and aborts the source instead of condemning every file after it.
+_FILE_ERRORS = frozenset({errno.ENOENT, errno.EACCES, errno.EPERM, errno.EIO, errno.EISDIR, errno.ELOOP})
 _CHUNK_ENTRIES = 65536
 
 
@@ -149,8 +153,13 @@ def examine_entries(
             name = entry_file_name(source_id, time_stamp, duplicate_index)
             try:
                 payload, mtime_ns = reader.read(name, source_id, time_stamp)
-            except (EntryFormatError, OSError) as error:
+            except EntryFormatError as error:
                 damaged.append((name, str(error)))
+                continue
+            except OSError as error:
+                if error.errno not in _FILE_ERRORS:
+                    raise
+                damaged.append((name, f"cannot be read: {error.strerror}"))
                 continue
             row = copy_check.match(time_stamp, duplicate_index, payload, mtime_ns)
             if row is not None:
@@ -207,8 +216,12 @@ def find_archived_copies(
         try:
             name = entry_file_name(source_id, time_stamp, duplicate_index)
             payload, mtime_ns = reader.read(name, source_id, time_stamp)
-        except (EntryFormatError, OSError):
+        except EntryFormatError:
             # A damaged file is no copy: it stays visible, and reading it reports the damage.
+            continue
+        except OSError as error:
+            if error.errno not in _FILE_ERRORS:
+                raise
             continue
         copies[position] = copy_check.match(time_stamp, duplicate_index, payload, mtime_ns) is not None
         del payload
