@@ -75,13 +75,14 @@ def test_foreign_npy_files_are_reported_and_kept_other_files_ignored(tmp_path: P
     foreign = [tmp_path / name for name in ("notes.npy", "1_2.npy", "001_00000000000000000001_x.npy")]
     for path in foreign:
         path.write_bytes(saved(np.arange(3, dtype=np.uint8)))
+    foreign.append(tmp_path / "folder.npy")
+    foreign[-1].mkdir()
     others = [tmp_path / name for name in ("README.txt", "settings.yaml", "old.npz", ".001_00000000000000000009.npy")]
     for path in others:
         path.write_text("not mine")
-    (tmp_path / "folder.npy").mkdir()
     write_entry(tmp_path, 1, 1, b"entry")
 
-    with pytest.warns(DamagedLogFilesWarning, match="3 damaged or foreign") as caught:
+    with pytest.warns(DamagedLogFilesWarning, match="4 damaged or foreign") as caught:
         report = compress_npy_logs(tmp_path, remove_sources=True)
 
     message = str(caught[0].message)
@@ -99,6 +100,16 @@ def test_the_warning_names_ten_files_and_counts_the_rest(tmp_path: Path) -> None
         report = compress_npy_logs(tmp_path)
     assert str(caught[0].message).count("002_000") == 10
     assert len(report.damaged_files) == 13
+
+
+def test_a_directory_named_like_an_entry_is_reported_as_damaged(tmp_path: Path) -> None:
+    folder = tmp_path / entry_file_name(1, 1)
+    folder.mkdir()
+    for memory_mapping in (False, True):
+        with pytest.warns(DamagedLogFilesWarning, match=re.escape(str(folder))):
+            report = compress_npy_logs(tmp_path, memory_mapping=memory_mapping)
+        assert [(damaged.path, damaged.reason) for damaged in report.damaged_files] == [(folder, "not a regular file")]
+    assert folder.is_dir()
 
 
 def test_entries_with_a_foreign_but_valid_npy_header_are_archived(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ from ._archive_part import PIECE_BYTES, ArchivePart, PayloadCursor
 from ._entry_files import EntryReader
 from ._entry_format import EntryFormatError, entry_file_name, npy_header
 from ._loose_entries import ArchivedCopyCheck, Examination, examine_entries
+from ._scan import SourceEntries, parse_entry_names
 
 COMPRESS_LEVEL: Final = 6
 """The zlib level of compressed archives (that of `numpy.savez_compressed`)."""
@@ -60,10 +61,8 @@ class SourceJob:
     """The log directory."""
     source_id: int
     """The source to archive."""
-    time_stamps: NDArray[np.uint64]
-    """The loose entries' timestamps, in order."""
-    duplicate_indices: NDArray[np.uint64]
-    """The loose entries' duplicate indices, in order."""
+    file_names: list[str]
+    """The names of the source's entry files, as listed (parsed and ordered by the worker)."""
     remove_sources: bool
     """Remove the entry files once the archive holding them is verified and in place."""
     memory_mapping: bool
@@ -96,6 +95,8 @@ class SourceOutcome:
     """Entry files removed because the archive holds them."""
     damaged: tuple[tuple[str, str], ...]
     """The name of each damaged entry file (kept) and what is wrong with it."""
+    foreign: tuple[str, ...]
+    """Names listed for the source that turned out not to be entries' (kept)."""
 
 
 def archive_source(job: SourceJob, progress: StepProgress | None = None) -> SourceOutcome:
@@ -113,6 +114,7 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
         VerificationError: If the new archive does not read back as written, or an entry file changed meanwhile.
         OSError: If the directory cannot be read or written.
     """
+    entries, foreign = parse_entry_names(job.file_names)
     archive_path = job.directory / archive_file_name(job.source_id)
     part = ArchivePart(archive_path) if archive_path.exists() else None
     try:
@@ -122,15 +124,15 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
             examination = examine_entries(
                 reader,
                 job.source_id,
-                job.time_stamps,
-                job.duplicate_indices,
+                entries.time_stamps,
+                entries.duplicate_indices,
                 ArchivedCopyCheck(part),
                 job.buffer_limit,
                 None if progress is None else lambda count: progress("read", count),
             )
         archived = int(examination.lengths.size)
         if archived:
-            plan = _MergePlan(job, part, examination)
+            plan = _MergePlan(job, entries, part, examination)
             _write_archive(plan, archive_path)
             entries_total, payload_bytes = plan.time_stamps.size, plan.total
         else:
@@ -142,8 +144,8 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
     removed = 0
     if job.remove_sources:
         names = [entry_file_name(job.source_id, row.time_stamp, row.duplicate_index) for row in examination.copies]
-        new_stamps = job.time_stamps[examination.new].tolist()
-        new_indices = job.duplicate_indices[examination.new].tolist()
+        new_stamps = entries.time_stamps[examination.new].tolist()
+        new_indices = entries.duplicate_indices[examination.new].tolist()
         names.extend(entry_file_name(job.source_id, *key) for key in zip(new_stamps, new_indices, strict=True))
         removed = _remove_files(job.directory, names, progress)
     exists = archive_path.exists()
@@ -156,21 +158,24 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
         archive_bytes=archive_path.stat().st_size if exists else 0,
         files_removed=removed,
         damaged=tuple(examination.damaged),
+        foreign=tuple(foreign),
     )
 
 
 class _MergePlan:
     """The merged archive's metadata, and where each of its payloads comes from (old archive or entry file)."""
 
-    def __init__(self, job: SourceJob, part: ArchivePart | None, examination: Examination) -> None:
+    def __init__(
+        self, job: SourceJob, entries: SourceEntries, part: ArchivePart | None, examination: Examination
+    ) -> None:
         self.job = job
         self.part = part
         self.examination = examination
         old_stamps = np.empty(0, np.uint64) if part is None else part.timestamps
         old_offsets = np.zeros(1, np.uint64) if part is None else part.offsets
         old_count = old_stamps.size
-        self.new_stamps = job.time_stamps[examination.new]
-        self.new_indices = job.duplicate_indices[examination.new]
+        self.new_stamps = entries.time_stamps[examination.new]
+        self.new_indices = entries.duplicate_indices[examination.new]
         new_count = self.new_stamps.size
         merged = np.concatenate((old_stamps, self.new_stamps))
         # Stable: old entries come first in `merged`, so they stay first among equal timestamps.

@@ -8,6 +8,7 @@ a million entries therefore needs two descriptors, not a million (the original r
 import contextlib
 import mmap
 import os
+import stat
 from pathlib import Path
 from types import TracebackType
 
@@ -59,6 +60,8 @@ class EntryReader:
         descriptor = os.open(name, os.O_RDONLY, dir_fd=self._directory_descriptor)
         try:
             status = os.fstat(descriptor)
+            if not stat.S_ISREG(status.st_mode):
+                raise EntryFormatError("not a regular file")
             data: bytes | mmap.mmap
             if self._memory_mapping and status.st_size:
                 self._mapping = data = mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)

@@ -18,7 +18,7 @@ from typing import Any, Final
 from tqdm import tqdm
 
 from ._archive_writer import SourceJob, SourceOutcome, StepProgress, archive_source
-from ._scan import DirectoryListing, check_log_directory, scan_log_directory
+from ._scan import DirectoryListing, check_log_directory, list_log_directory
 
 BUFFER_LIMIT: Final = 64 << 20
 """Payload bytes of one source held in memory between reading and writing its archive (per worker)."""
@@ -174,20 +174,17 @@ def compress_npy_logs(
     if max_workers is not None and max_workers < 1:
         raise ValueError(f"max_workers must be a positive integer or None, got {max_workers}")
     with _exclusive(directory):
-        listing = scan_log_directory(directory)
+        listing = list_log_directory(directory)
         for leftover in listing.unfinished_archives:
             # Only an interrupted compression leaves these, and none can be running: this one holds the lock.
             leftover.unlink(missing_ok=True)
         jobs = _jobs(listing, bool(remove_sources), bool(memory_mapping), bool(compress), bool(verify_integrity))
-        entry_count = sum(job.time_stamps.size for job in jobs)
+        entry_count = sum(len(job.file_names) for job in jobs)
         workers = min(len(jobs), max_workers or _available_cpus())
         if max_workers is None and entry_count < PROCESS_THRESHOLD:
             workers = 1
         with _Progress(entry_count, bool(remove_sources), enabled=bool(verbose)) as progress:
-            if workers > 1:
-                outcomes, failures = _run_in_processes(jobs, workers, progress)
-            else:
-                outcomes, failures = _run_here(jobs, progress.advance)
+            outcomes, failures = _run(jobs, max(workers, 1), progress)
     report = _report(directory, listing, outcomes)
     damaged = [damaged.path for damaged in report.damaged_files] + list(report.foreign_files)
     if damaged:
@@ -207,22 +204,20 @@ def compress_npy_logs(
 def _jobs(
     listing: DirectoryListing, remove_sources: bool, memory_mapping: bool, compress: bool, verify_integrity: bool
 ) -> list[SourceJob]:
-    """Returns one job per source that has entry files, the largest first (so parallel workers finish together)."""
-    jobs = [
+    """Returns one job per source that has entry files."""
+    return [
         SourceJob(
             directory=listing.directory,
             source_id=source_id,
-            time_stamps=entries.time_stamps,
-            duplicate_indices=entries.duplicate_indices,
+            file_names=names,
             remove_sources=remove_sources,
             memory_mapping=memory_mapping,
             compress=compress,
             verify_integrity=verify_integrity,
             buffer_limit=BUFFER_LIMIT,
         )
-        for source_id, entries in listing.entries.items()
+        for source_id, names in listing.entry_names.items()
     ]
-    return sorted(jobs, key=lambda job: -job.time_stamps.size)
 
 
 def _available_cpus() -> int:
@@ -246,16 +241,24 @@ def _exclusive(directory: Path) -> Iterator[None]:
 Outcomes = tuple[dict[int, SourceOutcome], dict[int, str]]
 
 
-def _run_here(jobs: list[SourceJob], progress: StepProgress) -> Outcomes:
-    """Archives every source in the calling process, one after the other."""
-    outcomes: dict[int, SourceOutcome] = {}
-    failures: dict[int, str] = {}
+def _shares(jobs: list[SourceJob], workers: int) -> list[list[SourceJob]]:
+    """Splits the jobs into `workers` shares of about equal entry counts (largest job first, to the lightest share)."""
+    shares: list[list[SourceJob]] = [[] for _ in range(workers)]
+    loads = [0] * workers
+    for job in sorted(jobs, key=lambda job: -len(job.file_names)):
+        lightest = loads.index(min(loads))
+        shares[lightest].append(job)
+        loads[lightest] += len(job.file_names)
+    return shares
+
+
+def _archive_here(jobs: list[SourceJob], progress: StepProgress, outcomes: Outcomes) -> None:
+    """Archives sources in the calling process, one after the other, recording each outcome or failure."""
     for job in jobs:
         try:
-            outcomes[job.source_id] = archive_source(job, progress)
+            outcomes[0][job.source_id] = archive_source(job, progress)
         except Exception as error:
-            failures[job.source_id] = f"{type(error).__name__}: {error}"
-    return outcomes, failures
+            outcomes[1][job.source_id] = f"{type(error).__name__}: {error}"
 
 
 _worker_progress: "multiprocessing.Queue[tuple[str, int]] | None" = None
@@ -273,18 +276,34 @@ def _archive_in_worker(job: SourceJob) -> SourceOutcome:
     return archive_source(job, None if progress_queue is None else lambda step, n: progress_queue.put((step, n)))
 
 
-def _run_in_processes(jobs: list[SourceJob], workers: int, progress: "_Progress") -> Outcomes:
-    """Archives the sources in `workers` spawned processes, relaying their progress to the parent's bars."""
+def _run(jobs: list[SourceJob], workers: int, progress: "_Progress") -> Outcomes:
+    """Archives the sources: the calling process takes one share, `workers - 1` spawned processes the others.
+
+    The calling process works too, rather than waiting: it saves one process start and starts archiving at once,
+    while the spawned processes are still importing.
+    """
+    outcomes: Outcomes = ({}, {})
+    shares = _shares(jobs, workers)
+    if workers == 1:
+        _archive_here(shares[0], progress.advance, outcomes)
+        return outcomes
     context = multiprocessing.get_context("spawn")
     progress_queue: multiprocessing.Queue[tuple[str, int]] = context.Queue()
-    outcomes: dict[int, SourceOutcome] = {}
-    failures: dict[int, str] = {}
+
+    def relay(step: str, count: int) -> None:
+        progress.advance(step, count)
+        _drain(progress_queue, progress.advance)
+
     try:
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(progress_queue,))
+        pool = ProcessPoolExecutor(
+            workers - 1, mp_context=context, initializer=_start_worker, initargs=(progress_queue,)
+        )
         with pool:
             pending: dict[Future[SourceOutcome], int] = {}
-            for job in jobs:
-                pending[pool.submit(_archive_in_worker, job)] = job.source_id
+            for share in shares[1:]:
+                for job in share:
+                    pending[pool.submit(_archive_in_worker, job)] = job.source_id
+            _archive_here(shares[0], relay, outcomes)
             while pending:
                 done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
                 _drain(progress_queue, progress.advance)
@@ -292,14 +311,14 @@ def _run_in_processes(jobs: list[SourceJob], workers: int, progress: "_Progress"
                     source_id = pending.pop(future)
                     error = future.exception()
                     if error is None:
-                        outcomes[source_id] = future.result()
+                        outcomes[0][source_id] = future.result()
                     else:
-                        failures[source_id] = f"{type(error).__name__}: {error}"
+                        outcomes[1][source_id] = f"{type(error).__name__}: {error}"
         _drain(progress_queue, progress.advance)
     finally:
         progress_queue.close()
         progress_queue.join_thread()
-    return outcomes, failures
+    return outcomes
 
 
 def _drain(progress_queue: "multiprocessing.Queue[tuple[str, int]]", advance: StepProgress) -> None:
@@ -356,4 +375,5 @@ def _report(directory: Path, listing: DirectoryListing, outcomes: Mapping[int, S
         )
         for source_id, outcome in sorted(outcomes.items())
     }
-    return CompressionReport(directory, sources, listing.foreign_files)
+    foreign = [*listing.foreign_files, *(directory / name for outcome in outcomes.values() for name in outcome.foreign)]
+    return CompressionReport(directory, sources, tuple(sorted(foreign)))

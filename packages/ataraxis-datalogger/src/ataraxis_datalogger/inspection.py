@@ -10,7 +10,7 @@ from ._archive_format import ArchiveFormatError
 from ._archive_part import ArchivePart
 from ._entry_files import EntryReader
 from ._loose_entries import ArchivedCopyCheck, examine_entries
-from ._scan import check_log_directory, scan_log_directory
+from ._scan import check_log_directory, list_log_directory
 from .compression import DamagedFile
 
 
@@ -78,9 +78,10 @@ def inspect_logs(log_directory: str | os.PathLike[str]) -> LogDirectorySummary:
         FileNotFoundError: If the directory does not exist.
         NotADirectoryError: If it is not a directory.
     """
-    listing = scan_log_directory(check_log_directory(log_directory))
+    listing = list_log_directory(check_log_directory(log_directory))
+    all_entries, foreign = listing.parse()
     sources = {}
-    for source_id in sorted(listing.entries.keys() | listing.archives.keys()):
+    for source_id in sorted(all_entries.keys() | listing.archives.keys()):
         damaged: list[DamagedFile] = []
         part = None
         if source_id in listing.archives:
@@ -100,8 +101,8 @@ def inspect_logs(log_directory: str | os.PathLike[str]) -> LogDirectorySummary:
             pending = archived[:0]
             copies = 0
             payload_bytes = 0 if part is None else part.payload_bytes
-            if source_id in listing.entries:
-                entries = listing.entries[source_id]
+            if source_id in all_entries:
+                entries = all_entries[source_id]
                 with EntryReader(listing.directory) as reader:
                     examination = examine_entries(
                         reader,
@@ -132,4 +133,4 @@ def inspect_logs(log_directory: str | os.PathLike[str]) -> LogDirectorySummary:
         finally:
             if part is not None:
                 part.close()
-    return LogDirectorySummary(listing.directory, sources, listing.foreign_files)
+    return LogDirectorySummary(listing.directory, sources, foreign)

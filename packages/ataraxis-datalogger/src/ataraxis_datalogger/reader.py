@@ -16,7 +16,7 @@ from ._archive_part import ArchivePart, PayloadCursor
 from ._entry_files import EntryReader
 from ._loose_entries import ArchivedCopyCheck, find_archived_copies
 from ._loose_part import LoosePart
-from ._scan import check_log_directory, scan_log_directory
+from ._scan import check_log_directory, list_log_directory
 
 _CHUNK_ENTRIES: Final = 65536
 _CHUNK_BYTES: Final = 8 << 20
@@ -259,10 +259,11 @@ def read_logs(log_directory: str | os.PathLike[str]) -> dict[int, LogArchiveRead
         NotADirectoryError: If it is not a directory.
         ArchiveFormatError: If an archive is damaged, or holds a source other than the one its name says.
     """
-    listing = scan_log_directory(check_log_directory(log_directory))
+    listing = list_log_directory(check_log_directory(log_directory))
+    entries, _ = listing.parse()
     readers: dict[int, LogArchiveReader] = {}
     try:
-        for source_id in sorted(listing.entries.keys() | listing.archives.keys()):
+        for source_id in sorted(entries.keys() | listing.archives.keys()):
             archive = None
             if source_id in listing.archives:
                 archive = ArchivePart(listing.archives[source_id])
@@ -272,9 +273,9 @@ def read_logs(log_directory: str | os.PathLike[str]) -> dict[int, LogArchiveRead
                         f"{archive.path} is named for source {source_id} but holds source {archive.source_id}"
                     )
             loose = None
-            if source_id in listing.entries:
-                stamps = listing.entries[source_id].time_stamps
-                indices = listing.entries[source_id].duplicate_indices
+            if source_id in entries:
+                stamps = entries[source_id].time_stamps
+                indices = entries[source_id].duplicate_indices
                 if archive is not None and archive.entry_files.size:
                     with EntryReader(listing.directory) as files:
                         copies = find_archived_copies(files, source_id, stamps, indices, ArchivedCopyCheck(archive))
