@@ -32,7 +32,8 @@ def build_archive(
         "source_id": np.array(9, dtype=np.uint8),
         "timestamps": np.array(time_stamps, dtype=np.uint64),
         "offsets": offsets,
-        "entry_files": np.zeros((0, 4), dtype=np.uint64),
+        "file_mtimes": np.zeros(len(payloads), dtype=np.uint64),
+        "file_duplicates": np.zeros(len(payloads), dtype=np.uint64),
         "payloads": np.frombuffer(b"".join(payloads), dtype=np.uint8),
     }
     content.update(members)
@@ -155,7 +156,7 @@ def test_payloads_of_a_stored_archive_are_memory_mapped_views(tmp_path: Path) ->
         ({"offsets": np.array([0, 3], dtype=np.uint64)}, "2 timestamps need 3 offsets"),
         ({"offsets": np.array([0, 4, 3], dtype=np.uint64)}, "the payload offsets decrease"),
         ({"offsets": np.array([0, 3, 7], dtype=np.uint64)}, r"need a uint8 payload member of shape \(7,\)"),
-        ({"entry_files": np.zeros((1, 3), dtype=np.uint64)}, "the entry-file record has 3 columns"),
+        ({"file_duplicates": None}, "lacks file_duplicates.npy"),
     ],
 )
 def test_malformed_archives_raise_archive_format_error(
@@ -165,6 +166,16 @@ def test_malformed_archives_raise_archive_format_error(
     build_archive(path, [1, 2], [b"one", b"two"], **members)
     with pytest.raises(ArchiveFormatError, match=message):
         LogArchiveReader(path)
+
+
+def test_file_records_of_the_wrong_length_are_refused_when_needed(tmp_path: Path) -> None:
+    path = tmp_path / "9_log.npz"
+    build_archive(path, [1, 2], [b"one", b"two"], file_mtimes=np.ones(3, dtype=np.uint64))
+    with LogArchiveReader(path) as reader:
+        assert len(reader) == 2  # reading does not need the records
+    write_entry(tmp_path, 9, 3, b"three")
+    with pytest.raises(ArchiveFormatError, match="2 entries need as many file records, found 3 modification times"):
+        read_logs(tmp_path)
 
 
 def test_files_that_are_not_archives_raise_archive_format_error(tmp_path: Path) -> None:

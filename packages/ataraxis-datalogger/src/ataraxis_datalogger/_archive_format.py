@@ -8,9 +8,13 @@ file of `.npy` members), so `numpy.load` opens it without this library:
 - `timestamps`: uint64, shape (N,): each entry's timestamp, in timestamp order, ties in arrival order.
 - `offsets`: uint64, shape (N + 1,): entry i's payload is `payloads[offsets[i]:offsets[i + 1]]`.
 - `payloads`: uint8, every payload byte, in entry order.
-- `entry_files`: uint64, shape (K, 4): bookkeeping of the `.npy` entry files the archive already holds and that may
-  still exist on disk, one row `(time_stamp, duplicate_index, entry_index, mtime_ns)` each. A second compression
-  of the same directory uses it to skip files it already archived (see `_loose_entries`).
+- `file_mtimes`: uint64, shape (N,): bookkeeping. For an entry whose `.npy` file may still exist on disk (it was
+  archived by a compression without `remove_sources`, or its removal had not happened yet when the archive was
+  written), the file's modification time in nanoseconds; 0 otherwise.
+- `file_duplicates`: uint64, shape (N,): each entry's duplicate index, from its file's name.
+
+  The last two let a second compression of the same directory recognise, and skip, files it already archived (see
+  `_loose_entries`). They cost about one byte per entry once compressed.
 """
 
 import re
@@ -27,20 +31,19 @@ SOURCE_ID_MEMBER: Final = "source_id.npy"
 TIMESTAMPS_MEMBER: Final = "timestamps.npy"
 OFFSETS_MEMBER: Final = "offsets.npy"
 PAYLOADS_MEMBER: Final = "payloads.npy"
-ENTRY_FILES_MEMBER: Final = "entry_files.npy"
+FILE_MTIMES_MEMBER: Final = "file_mtimes.npy"
+FILE_DUPLICATES_MEMBER: Final = "file_duplicates.npy"
 
 MEMBERS: Final = (
     FORMAT_VERSION_MEMBER,
     SOURCE_ID_MEMBER,
     TIMESTAMPS_MEMBER,
     OFFSETS_MEMBER,
-    ENTRY_FILES_MEMBER,
+    FILE_MTIMES_MEMBER,
+    FILE_DUPLICATES_MEMBER,
     PAYLOADS_MEMBER,
 )
 """Every member of an archive, in the order they are written (the payload bytes last)."""
-
-ENTRY_FILE_COLUMNS: Final = 4
-"""Columns of the `entry_files` member: time_stamp, duplicate_index, entry_index, mtime_ns."""
 
 _ARCHIVE_NAME = re.compile(r"^(0|[1-9]\d{0,2})_log\.npz$")
 _TEMPORARY_NAME = re.compile(r"^\.(0|[1-9]\d{0,2})_log\.npz\.\d+\.tmp$")

@@ -21,8 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._archive_format import (
-    ENTRY_FILE_COLUMNS,
-    ENTRY_FILES_MEMBER,
+    FILE_DUPLICATES_MEMBER,
+    FILE_MTIMES_MEMBER,
     FORMAT_VERSION,
     FORMAT_VERSION_MEMBER,
     MEMBERS,
@@ -42,7 +42,7 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, ValueError,
 
 
 class ArchivePart:
-    """An opened archive whose metadata (timestamps, offsets, entry-file record) is loaded and validated.
+    """An opened archive whose metadata (timestamps and offsets) is loaded and validated.
 
     Args:
         path: The archive file.
@@ -89,8 +89,6 @@ class ArchivePart:
         """Every entry's timestamp, in order (read-only)."""
         self.offsets: NDArray[np.uint64] = self._read_member(OFFSETS_MEMBER, np.uint64, 1)
         """Entry i's payload spans bytes `offsets[i]` to `offsets[i + 1]` of the payload member (read-only)."""
-        self.entry_files: NDArray[np.uint64] = self._read_member(ENTRY_FILES_MEMBER, np.uint64, 2)
-        """The record of entry files the archive already holds, one row per file (see `_archive_format`)."""
         count = self.timestamps.size
         problem = None
         if self.offsets.size != count + 1 or self.offsets[0] != 0:
@@ -99,12 +97,11 @@ class ArchivePart:
             problem = "the payload offsets decrease"
         elif count and np.any(self.timestamps[1:] < self.timestamps[:-1]):
             problem = "the timestamps are not in order"
-        elif self.entry_files.shape[1] != ENTRY_FILE_COLUMNS:
-            problem = f"the entry-file record has {self.entry_files.shape[1]} columns, expected {ENTRY_FILE_COLUMNS}"
         if problem is not None:
             raise ArchiveFormatError(f"{self.path} is inconsistent: {problem}")
-        for array in (self.timestamps, self.offsets, self.entry_files):
+        for array in (self.timestamps, self.offsets):
             array.flags.writeable = False
+        self._file_records: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None
         self.payload_bytes: int = int(self.offsets[-1])
         """The total size of all payloads."""
         self._payload_info = self._zip.getinfo(PAYLOADS_MEMBER)
@@ -136,6 +133,24 @@ class ArchivePart:
                 f"found a {array.ndim}-d {array.dtype} one"
             )
         return array
+
+    def file_records(self) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
+        """Returns the per-entry modification times and duplicate indices of the entry files (loaded on first use).
+
+        Raises:
+            ArchiveFormatError: If the members are damaged or do not hold one value per entry.
+        """
+        if self._file_records is None:
+            mtimes = self._read_member(FILE_MTIMES_MEMBER, np.uint64, 1)
+            duplicates = self._read_member(FILE_DUPLICATES_MEMBER, np.uint64, 1)
+            count = self.timestamps.size
+            if mtimes.size != count or duplicates.size != count:
+                raise ArchiveFormatError(
+                    f"{self.path} is inconsistent: {count} entries need as many file records, found "
+                    f"{mtimes.size} modification times and {duplicates.size} duplicate indices"
+                )
+            self._file_records = (mtimes, duplicates)
+        return self._file_records
 
     def mapped_payloads(self) -> NDArray[np.uint8]:
         """Returns every payload byte of a stored (uncompressed) archive as a read-only memory-mapped array."""

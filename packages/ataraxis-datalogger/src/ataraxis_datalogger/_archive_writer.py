@@ -23,7 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._archive_format import (
-    ENTRY_FILES_MEMBER,
+    FILE_DUPLICATES_MEMBER,
+    FILE_MTIMES_MEMBER,
     FORMAT_VERSION,
     FORMAT_VERSION_MEMBER,
     OFFSETS_MEMBER,
@@ -120,18 +121,18 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
     try:
         if part is not None and part.source_id != job.source_id:
             raise ArchiveFormatError(f"{archive_path} is named for source {job.source_id} but holds {part.source_id}")
-        with EntryReader(job.directory, job.memory_mapping) as reader:
+        with EntryReader(job.directory, job.memory_mapping) as reader, ArchivedCopyCheck(part) as copy_check:
             examination = examine_entries(
                 reader,
                 job.source_id,
                 entries.time_stamps,
                 entries.duplicate_indices,
-                ArchivedCopyCheck(part),
+                copy_check,
                 job.buffer_limit,
                 None if progress is None else lambda count: progress("read", count),
             )
-        archived = int(examination.lengths.size)
-        if archived:
+        new_count = int(examination.lengths.size)
+        if new_count:
             plan = _MergePlan(job, entries, part, examination)
             _write_archive(plan, archive_path)
             entries_total, payload_bytes = plan.time_stamps.size, plan.total
@@ -143,16 +144,16 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
             part.close()
     removed = 0
     if job.remove_sources:
-        names = [entry_file_name(job.source_id, row.time_stamp, row.duplicate_index) for row in examination.copies]
-        new_stamps = entries.time_stamps[examination.new].tolist()
-        new_indices = entries.duplicate_indices[examination.new].tolist()
-        names.extend(entry_file_name(job.source_id, *key) for key in zip(new_stamps, new_indices, strict=True))
+        in_archive = examination.new | examination.copies
+        stamps = entries.time_stamps[in_archive].tolist()
+        indices = entries.duplicate_indices[in_archive].tolist()
+        names = [entry_file_name(job.source_id, *key) for key in zip(stamps, indices, strict=True)]
         removed = _remove_files(job.directory, names, progress)
     exists = archive_path.exists()
     return SourceOutcome(
         source_id=job.source_id,
         archive_path=archive_path if exists else None,
-        entries_archived=archived,
+        entries_archived=new_count,
         entries_total=int(entries_total),
         payload_bytes=int(payload_bytes),
         archive_bytes=archive_path.stat().st_size if exists else 0,
@@ -188,13 +189,14 @@ class _MergePlan:
         self.old_offsets = old_offsets
         self.new_offsets = np.zeros(new_count + 1, dtype=np.uint64)
         np.cumsum(examination.lengths, out=self.new_offsets[1:])
-        position = np.empty(order.size, dtype=np.uint64)
-        position[order] = np.arange(order.size, dtype=np.uint64)
-        copies = np.array(examination.copies, dtype=np.uint64).reshape(-1, 4)
-        copies[:, 2] = position[copies[:, 2].astype(np.intp)]
-        fresh = np.column_stack((self.new_stamps, self.new_indices, position[old_count:], examination.mtimes))
-        record = np.concatenate((copies, fresh))
-        self.entry_files = record[np.argsort(record[:, 2], kind="stable")]
+        # Only files seen in this run can still exist: the other old entries forget their file (modification time 0).
+        old_mtimes = np.zeros(old_count, dtype=np.uint64)
+        old_mtimes[examination.copy_positions] = examination.copy_mtimes
+        old_duplicates = np.zeros(old_count, dtype=np.uint64) if part is None else part.file_records()[1]
+        self.file_records = (
+            np.concatenate((old_mtimes, examination.mtimes))[order],
+            np.concatenate((old_duplicates, self.new_indices))[order],
+        )
         # Runs of consecutive merged entries that come from the same side: (from_new, count).
         from_new = order >= old_count
         edges = [0, *(np.flatnonzero(from_new[1:] != from_new[:-1]) + 1).tolist(), order.size]
@@ -275,7 +277,8 @@ def _write_archive(plan: _MergePlan, archive_path: Path) -> None:
                 _write_array(archive, SOURCE_ID_MEMBER, np.array(job.source_id, dtype=np.uint8))
                 _write_array(archive, TIMESTAMPS_MEMBER, plan.time_stamps)
                 _write_array(archive, OFFSETS_MEMBER, plan.offsets)
-                _write_array(archive, ENTRY_FILES_MEMBER, plan.entry_files)
+                _write_array(archive, FILE_MTIMES_MEMBER, plan.file_records[0])
+                _write_array(archive, FILE_DUPLICATES_MEMBER, plan.file_records[1])
                 with archive.open(PAYLOADS_MEMBER, "w", force_zip64=True) as member:
                     member.write(npy_header(plan.total))
                     _stream_payloads(plan, member.write, reread=plan.examination.payloads is None)
@@ -314,7 +317,10 @@ def _verify(plan: _MergePlan, temporary: Path) -> None:
             "source id": written.source_id == plan.job.source_id,
             "timestamps": np.array_equal(written.timestamps, plan.time_stamps),
             "offsets": np.array_equal(written.offsets, plan.offsets),
-            "entry-file record": np.array_equal(written.entry_files, plan.entry_files),
+            "file records": all(
+                np.array_equal(found, expected)
+                for found, expected in zip(written.file_records(), plan.file_records, strict=True)
+            ),
         }
         wrong = [name for name, correct in checks.items() if not correct]
         if wrong:

@@ -1,18 +1,19 @@
 """Reading the loose entry files of one source: which are damaged, which the archive already holds, which are new.
 
-An archive records the entry files it took in (`entry_files` member, see `_archive_format`), so that compressing a
-directory twice, or after an interrupted removal, never archives a file twice. A loose file is a copy of an
-archived entry when a record row has its name (timestamp and duplicate index) and its modification time, and its
-payload equals the archived entry's byte for byte. The modification time matters once files were removed: the
-logger may later reuse a freed name for a new entry, which must be archived even if its payload happens to be the
-same. Every rule errs on the side of archiving: a file that only looks like a copy (its modification time was not
-preserved by a copy to another disk, say) is archived again, never dropped.
+An archive records, per entry, the modification time of the entry file it came from while that file may still exist
+(`file_mtimes` and `file_duplicates` members, see `_archive_format`), so that compressing a directory twice, or after
+an interrupted removal, never archives a file twice. A loose file is a copy of an archived entry when the archive
+has an entry with the file's timestamp, duplicate index and modification time, and the same payload, byte for byte.
+The modification time matters once files were removed: the logger may later reuse a freed name for a new entry,
+which must be archived even if its payload happens to be the same. Every rule errs on the side of archiving: a file
+that only looks like a copy (its modification time was not preserved by a copy to another disk, say) is archived
+again, never dropped.
 """
 
 import errno
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from types import TracebackType
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,19 +32,6 @@ _FILE_ERRORS = frozenset({errno.ENOENT, errno.EACCES, errno.EPERM, errno.EIO, er
 _CHUNK_ENTRIES = 65536
 
 
-class RecordRow(NamedTuple):
-    """One row of an archive's record of the entry files it holds."""
-
-    time_stamp: int
-    """The entry's timestamp (from the file name)."""
-    duplicate_index: int
-    """The entry's duplicate index (from the file name)."""
-    entry_index: int
-    """The entry's position in the archive."""
-    mtime_ns: int
-    """The file's modification time when it was archived."""
-
-
 class ArchivedCopyCheck:
     """Tells whether a loose entry is a copy of one an archive already holds (see the module description).
 
@@ -53,23 +41,28 @@ class ArchivedCopyCheck:
 
     def __init__(self, part: ArchivePart | None) -> None:
         self._part = part
-        self._rows: dict[tuple[int, int], RecordRow] = {}
+        self._recorded: dict[tuple[int, int], tuple[int, int]] = {}
         if part is not None:
-            for row in part.entry_files.tolist():
-                self._rows[row[0], row[1]] = RecordRow(*row)
+            mtimes, duplicates = part.file_records()
+            indices = np.flatnonzero(mtimes)
+            stamps = part.timestamps[indices].tolist()
+            for index, stamp, duplicate, mtime in zip(
+                indices.tolist(), stamps, duplicates[indices].tolist(), mtimes[indices].tolist(), strict=True
+            ):
+                self._recorded[stamp, duplicate] = (index, mtime)
         self._cursor: PayloadCursor | None = None
 
     def recorded(self, time_stamp: int, duplicate_index: int) -> bool:
-        """Returns True if the archive's record has a file of this name.
+        """Returns True if the archive records a file of this name.
 
         Args:
             time_stamp: The timestamp from the file's name.
             duplicate_index: The duplicate index from the file's name.
         """
-        return (time_stamp, duplicate_index) in self._rows
+        return (time_stamp, duplicate_index) in self._recorded
 
-    def match(self, time_stamp: int, duplicate_index: int, payload: memoryview, mtime_ns: int) -> RecordRow | None:
-        """Returns the record row of the archived entry this loose entry is a copy of, or None if it is new.
+    def match(self, time_stamp: int, duplicate_index: int, payload: memoryview, mtime_ns: int) -> int | None:
+        """Returns the archive position of the entry this loose entry is a copy of, or None if it is new.
 
         Args:
             time_stamp: The timestamp from the file's name.
@@ -77,26 +70,34 @@ class ArchivedCopyCheck:
             payload: The file's payload.
             mtime_ns: The file's modification time.
         """
-        row = self._rows.get((time_stamp, duplicate_index))
-        if row is None or self._part is None or row.mtime_ns != mtime_ns:
+        found = self._recorded.get((time_stamp, duplicate_index))
+        if found is None or self._part is None or found[1] != mtime_ns:
             return None
-        offsets = self._part.offsets
-        if row.entry_index >= offsets.size - 1:
-            return None
-        start, stop = int(offsets[row.entry_index]), int(offsets[row.entry_index + 1])
+        index = found[0]
+        start, stop = int(self._part.offsets[index]), int(self._part.offsets[index + 1])
         if stop - start != len(payload):
             return None
         if self._cursor is None:
             self._cursor = self._part.cursor()
         if self._cursor.read(start, stop).data != payload:
             return None
-        return row
+        return index
 
     def close(self) -> None:
         """Closes the payload cursor the checks opened."""
         if self._cursor is not None:
             self._cursor.close()
             self._cursor = None
+
+    def __enter__(self) -> "ArchivedCopyCheck":
+        """Returns the check itself."""
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        """Closes the check's cursor."""
+        self.close()
 
 
 @dataclass
@@ -105,8 +106,12 @@ class Examination:
 
     new: NDArray[np.bool_]
     """Per loose entry: valid and not yet archived."""
-    copies: list[RecordRow]
-    """The record rows of loose entries the archive already holds."""
+    copies: NDArray[np.bool_]
+    """Per loose entry: valid and already in the archive."""
+    copy_positions: NDArray[np.intp]
+    """The archive position of each copy, in order."""
+    copy_mtimes: NDArray[np.uint64]
+    """The modification time of each copy's file, in order."""
     damaged: list[tuple[str, str]]
     """The name of each damaged file and what is wrong with it."""
     lengths: NDArray[np.uint64]
@@ -140,7 +145,9 @@ def examine_entries(
     """
     count = time_stamps.size
     new = np.zeros(count, dtype=np.bool_)
-    copies: list[RecordRow] = []
+    copies = np.zeros(count, dtype=np.bool_)
+    copy_positions: list[int] = []
+    copy_mtimes: list[int] = []
     damaged: list[tuple[str, str]] = []
     lengths: list[int] = []
     mtimes: list[int] = []
@@ -161,9 +168,11 @@ def examine_entries(
                     raise
                 damaged.append((name, f"cannot be read: {error.strerror}"))
                 continue
-            row = copy_check.match(time_stamp, duplicate_index, payload, mtime_ns)
-            if row is not None:
-                copies.append(row)
+            archived_at = copy_check.match(time_stamp, duplicate_index, payload, mtime_ns)
+            if archived_at is not None:
+                copies[position] = True
+                copy_positions.append(archived_at)
+                copy_mtimes.append(mtime_ns)
             else:
                 new[position] = True
                 lengths.append(len(payload))
@@ -181,10 +190,11 @@ def examine_entries(
                 unreported = 0
     if progress is not None and unreported:
         progress(unreported)
-    copy_check.close()
     return Examination(
         new=new,
         copies=copies,
+        copy_positions=np.array(copy_positions, dtype=np.intp),
+        copy_mtimes=np.array(copy_mtimes, dtype=np.uint64),
         damaged=damaged,
         lengths=np.array(lengths, dtype=np.uint64),
         mtimes=np.array(mtimes, dtype=np.uint64),
@@ -226,5 +236,4 @@ def find_archived_copies(
         copies[position] = copy_check.match(time_stamp, duplicate_index, payload, mtime_ns) is not None
         del payload
         reader.release()
-    copy_check.close()
     return copies

@@ -103,17 +103,17 @@ def inspect_logs(log_directory: str | os.PathLike[str]) -> LogDirectorySummary:
             payload_bytes = 0 if part is None else part.payload_bytes
             if source_id in all_entries:
                 entries = all_entries[source_id]
-                with EntryReader(listing.directory) as reader:
+                with EntryReader(listing.directory) as reader, ArchivedCopyCheck(part) as copy_check:
                     examination = examine_entries(
                         reader,
                         source_id,
                         entries.time_stamps,
                         entries.duplicate_indices,
-                        ArchivedCopyCheck(part),
+                        copy_check,
                         buffer_limit=0,
                     )
                 pending = entries.time_stamps[examination.new]
-                copies = len(examination.copies)
+                copies = int(examination.copies.sum())
                 payload_bytes += int(examination.lengths.sum())
                 damaged.extend(DamagedFile(listing.directory / name, reason) for name, reason in examination.damaged)
             firsts = [int(stamps[0]) for stamps in (archived, pending) if stamps.size]

@@ -16,7 +16,7 @@ from ._archive_part import ArchivePart, PayloadCursor
 from ._entry_files import EntryReader
 from ._loose_entries import ArchivedCopyCheck, find_archived_copies
 from ._loose_part import LoosePart
-from ._scan import check_log_directory, list_log_directory
+from ._scan import SourceEntries, check_log_directory, list_log_directory
 
 _CHUNK_ENTRIES: Final = 65536
 _CHUNK_BYTES: Final = 8 << 20
@@ -264,27 +264,35 @@ def read_logs(log_directory: str | os.PathLike[str]) -> dict[int, LogArchiveRead
     readers: dict[int, LogArchiveReader] = {}
     try:
         for source_id in sorted(entries.keys() | listing.archives.keys()):
-            archive = None
-            if source_id in listing.archives:
-                archive = ArchivePart(listing.archives[source_id])
-                if archive.source_id != source_id:
-                    archive.close()
-                    raise ArchiveFormatError(
-                        f"{archive.path} is named for source {source_id} but holds source {archive.source_id}"
-                    )
-            loose = None
-            if source_id in entries:
-                stamps = entries[source_id].time_stamps
-                indices = entries[source_id].duplicate_indices
-                if archive is not None and archive.entry_files.size:
-                    with EntryReader(listing.directory) as files:
-                        copies = find_archived_copies(files, source_id, stamps, indices, ArchivedCopyCheck(archive))
-                    stamps, indices = stamps[~copies], indices[~copies]
-                if stamps.size:
-                    loose = LoosePart(listing.directory, source_id, stamps, indices)
-            readers[source_id] = LogArchiveReader._combine(source_id, archive, loose)
+            readers[source_id] = _open_source(listing.directory, source_id, listing.archives.get(source_id), entries)
     except BaseException:
         for reader in readers.values():
             reader.close()
         raise
     return readers
+
+
+def _open_source(
+    directory: Path, source_id: int, archive_path: Path | None, entries: dict[int, SourceEntries]
+) -> LogArchiveReader:
+    """Builds the reader of one source of a log directory."""
+    archive = None if archive_path is None else ArchivePart(archive_path)
+    try:
+        if archive is not None and archive.source_id != source_id:
+            raise ArchiveFormatError(
+                f"{archive.path} is named for source {source_id} but holds source {archive.source_id}"
+            )
+        loose = None
+        if source_id in entries:
+            stamps, indices = entries[source_id].time_stamps, entries[source_id].duplicate_indices
+            if archive is not None and np.any(archive.file_records()[0]):
+                with EntryReader(directory) as files, ArchivedCopyCheck(archive) as copy_check:
+                    copies = find_archived_copies(files, source_id, stamps, indices, copy_check)
+                stamps, indices = stamps[~copies], indices[~copies]
+            if stamps.size:
+                loose = LoosePart(directory, source_id, stamps, indices)
+    except BaseException:
+        if archive is not None:
+            archive.close()
+        raise
+    return LogArchiveReader._combine(source_id, archive, loose)
