@@ -109,13 +109,22 @@ def raw_unlink_rate(parent: Path, count: int) -> float:
     return rate
 
 
+def _peak_rss_kib() -> int:
+    """The peak resident memory of this process (VmHWM: unlike ru_maxrss, not inherited across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def _compress_child(directory: str, options: dict[str, Any], connection: Connection) -> None:
     """Runs in a spawned process: one compression, reporting its time and peak memory."""
-    idle_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    idle_kib = _peak_rss_kib()
     start = time.perf_counter()
     report = compress_npy_logs(directory, **options)
     seconds = time.perf_counter() - start
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    own = _peak_rss_kib()
+    # The largest worker process, if any (they exec from this small process, so nothing large is inherited).
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     archive_bytes = sum(source.archive_bytes for source in report.sources.values())
     totals = sum(source.entries_total for source in report.sources.values())
@@ -185,6 +194,7 @@ def main() -> None:
     directory.mkdir()
     try:
         print(f"Python {platform.python_version()}, NumPy {np.__version__}, {os.cpu_count()} CPUs, {platform.system()}")
+        print(f"load average before: {', '.join(f'{load:.2f}' for load in os.getloadavg())}")
         print(f"{entries:,} entries of {payload_size} bytes over {sources} sources in {directory}")
         creation = create_entries(directory, entries, sources, payload_size)
         print(f"created the entry files at {creation:,.0f} files/s")
@@ -217,10 +227,11 @@ def main() -> None:
         runs.append(run_compression("default workers, remove_sources", directory, remove_sources=True))
         reads.append((runs[-1].label, *read_back(directory, sources, entries, payload_size)))
         left = sum(1 for _ in directory.glob("*.npy"))
+        print(f"load average after: {', '.join(f'{load:.2f}' for load in os.getloadavg())}")
 
         print()
         print(
-            "| compression | entries/s | x raw read | peak RSS (idle) | archive bytes | / entry files "
+            "| compression | entries/s | x raw read | peak RSS (idle process) | archive bytes | / entry files "
             "| / payloads + timestamps | entries lost |"
         )
         print("|---|---:|---:|---:|---:|---:|---:|---:|")

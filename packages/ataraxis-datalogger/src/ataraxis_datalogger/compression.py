@@ -23,8 +23,11 @@ from ._scan import DirectoryListing, check_log_directory, list_log_directory
 BUFFER_LIMIT: Final = 64 << 20
 """Payload bytes of one source held in memory between reading and writing its archive (per worker)."""
 
-PROCESS_THRESHOLD: Final = 20_000
-"""With `max_workers=None`, worker processes are started only for at least this many entries (they cost ~0.3 s)."""
+PROCESS_THRESHOLD: Final = 100_000
+"""With `max_workers=None`, worker processes are started only for logs at least this big, counted in small entries
+plus one per 2 KiB of data (about two seconds of work for one process; starting a worker costs about half a second)."""
+
+_BYTES_PER_ENTRY_OF_WORK: Final = 2048
 
 _WARNING_NAMES: Final = 10
 
@@ -147,10 +150,10 @@ def compress_npy_logs(
         verify_integrity: Before anything is replaced or removed, read the whole new archive back (checking the
             zip CRC-32s) and compare every payload byte with a fresh read of the entry files and the old archive.
             Without it, the archive's metadata (counts, timestamps, offsets) is read back and checked.
-        max_workers: The most worker processes to archive sources in parallel (one source per worker). `None`:
-            one per available CPU, and none at all for small logs (fewer than `PROCESS_THRESHOLD` entries), where
-            starting processes costs more than it saves. `1` works in the calling process. More than one worker
-            starts processes with the "spawn" method: call this under `if __name__ == "__main__":`.
+        max_workers: The most workers archiving sources in parallel, one source at a time each; the calling
+            process is one of them, the others are spawned processes. `None`: one per available CPU, but only the
+            calling process for logs too small to repay starting processes (see `PROCESS_THRESHOLD`). `1`: the
+            calling process alone. With spawned workers, call this under `if __name__ == "__main__":`.
 
     Returns:
         What was done per source.
@@ -181,7 +184,7 @@ def compress_npy_logs(
         jobs = _jobs(listing, bool(remove_sources), bool(memory_mapping), bool(compress), bool(verify_integrity))
         entry_count = sum(len(job.file_names) for job in jobs)
         workers = min(len(jobs), max_workers or _available_cpus())
-        if max_workers is None and entry_count < PROCESS_THRESHOLD:
+        if max_workers is None and _estimated_work(listing) < PROCESS_THRESHOLD:
             workers = 1
         with _Progress(entry_count, bool(remove_sources), enabled=bool(verbose)) as progress:
             outcomes, failures = _run(jobs, max(workers, 1), progress)
@@ -218,6 +221,18 @@ def _jobs(
         )
         for source_id, names in listing.entry_names.items()
     ]
+
+
+def _estimated_work(listing: DirectoryListing) -> int:
+    """Estimates the work of archiving a directory in small-entry units, from entry counts and one file per source."""
+    work = 0
+    for names in listing.entry_names.values():
+        try:
+            size = (listing.directory / names[0]).stat().st_size
+        except OSError:
+            size = 0
+        work += len(names) * (1 + size // _BYTES_PER_ENTRY_OF_WORK)
+    return work
 
 
 def _available_cpus() -> int:
