@@ -4,13 +4,43 @@ This meta-package re-exports, by name, the public API of its three member distri
 
 - `ataraxis-yamlconfig`: `YamlConfig`, a dataclass base that saves to and loads from YAML files.
 - `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory.
-- `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk.
+- `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
+  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back.
 
 Each member can also be installed and imported on its own.
 """
 
 from importlib.metadata import version
 
+from ataraxis_datalogger import (
+    ArchiveFormatError,
+    CompressionReport,
+    DamagedFile,
+    DamagedLogFilesWarning,
+    LogArchiveReader,
+    LogCompressionError,
+    LogDirectorySummary,
+    SourceReport,
+    SourceSummary,
+    compress_npy_logs,
+    inspect_logs,
+    read_logs,
+)
+
 __version__: str = version("ataraxis-data-structures")
 
-__all__ = ["__version__"]
+__all__ = [
+    "ArchiveFormatError",
+    "CompressionReport",
+    "DamagedFile",
+    "DamagedLogFilesWarning",
+    "LogArchiveReader",
+    "LogCompressionError",
+    "LogDirectorySummary",
+    "SourceReport",
+    "SourceSummary",
+    "__version__",
+    "compress_npy_logs",
+    "inspect_logs",
+    "read_logs",
+]
