@@ -72,7 +72,10 @@ def test_a_damaged_file_stays_reported_on_every_run(tmp_path: Path) -> None:
 
 
 def test_foreign_npy_files_are_reported_and_kept_other_files_ignored(tmp_path: Path) -> None:
-    foreign = [tmp_path / name for name in ("notes.npy", "1_2.npy", "001_00000000000000000001_x.npy")]
+    arabic_indic_digits = "\u0660\u0660\u0661_00000000000000000001.npy"  # isdigit() but not an entry name
+    names = ["notes.npy", "1_2.npy", "001_00000000000000000001_x.npy", "300_00000000000000000001.npy"]
+    names.append(arabic_indic_digits)
+    foreign = [tmp_path / name for name in names]
     for path in foreign:
         path.write_bytes(saved(np.arange(3, dtype=np.uint8)))
     foreign.append(tmp_path / "folder.npy")
@@ -82,7 +85,7 @@ def test_foreign_npy_files_are_reported_and_kept_other_files_ignored(tmp_path: P
         path.write_text("not mine")
     write_entry(tmp_path, 1, 1, b"entry")
 
-    with pytest.warns(DamagedLogFilesWarning, match="4 damaged or foreign") as caught:
+    with pytest.warns(DamagedLogFilesWarning, match="6 damaged or foreign") as caught:
         report = compress_npy_logs(tmp_path, remove_sources=True)
 
     message = str(caught[0].message)
@@ -90,6 +93,7 @@ def test_foreign_npy_files_are_reported_and_kept_other_files_ignored(tmp_path: P
     assert not any(str(path) in message for path in others)
     assert report.foreign_files == tuple(sorted(foreign))
     assert all(path.exists() for path in foreign + others)
+    assert list(report.sources) == [1]
     assert report.sources[1].entries_archived == 1
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._archive_format import is_temporary_archive_name, parse_archive_file_name
-from ._entry_format import ENTRY_SUFFIX, entry_file_name, parse_entry_file_name
+from ._entry_format import ENTRY_SUFFIX, MAX_SOURCE_ID, entry_file_name, parse_entry_file_name
 
 _SHORTEST_ENTRY_NAME = len(entry_file_name(0, 0))
 
@@ -95,8 +95,9 @@ def list_log_directory(directory: Path) -> DirectoryListing:
                 unfinished.append(directory / name)
         elif name.endswith(ENTRY_SUFFIX):
             prefix = name[:3]
-            if len(name) >= _SHORTEST_ENTRY_NAME and name[3] == "_" and prefix.isascii() and prefix.isdigit():
-                entry_names.setdefault(int(prefix), []).append(name)
+            source_id = int(prefix) if prefix.isascii() and prefix.isdigit() else MAX_SOURCE_ID + 1
+            if len(name) >= _SHORTEST_ENTRY_NAME and name[3] == "_" and source_id <= MAX_SOURCE_ID:
+                entry_names.setdefault(source_id, []).append(name)
             else:
                 foreign.append(directory / name)
         else:
