@@ -93,7 +93,16 @@ DISTRIBUTIONS: dict[str, Distribution] = {
     "ataraxis-datalogger": Distribution(
         wheels=("ataraxis-datalogger", "ataraxis-sharedarray"),
         absent=("yaml", "ataraxis_yamlconfig", "ataraxis_data_structures"),
-        smoke="import ataraxis_datalogger; print(ataraxis_datalogger.__version__)",
+        smoke=(
+            "import pathlib, tempfile, numpy as np, ataraxis_datalogger as adl\n"
+            "d = pathlib.Path(tempfile.mkdtemp())\n"
+            "entry = np.frombuffer(bytes([1]) + (5).to_bytes(8, 'little') + b'abc', dtype=np.uint8)\n"
+            "np.save(d / '001_00000000000000000005.npy', entry)\n"
+            "assert adl.compress_npy_logs(d, remove_sources=True).sources[1].entries_archived == 1\n"
+            "with adl.read_logs(d)[1] as reader:\n"
+            "    assert [(t, p.tobytes()) for t, p in reader] == [(5, b'abc')]\n"
+            "print(adl.__version__)\n"
+        ),
     ),
     "ataraxis-data-structures": Distribution(
         wheels=("ataraxis-data-structures", "ataraxis-yamlconfig", "ataraxis-sharedarray", "ataraxis-datalogger"),

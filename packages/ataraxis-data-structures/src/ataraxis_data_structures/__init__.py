@@ -5,13 +5,28 @@ This meta-package re-exports, by name, the public API of its three member distri
 - `ataraxis-yamlconfig`: `YamlConfig`, a dataclass base that saves to and loads from YAML files, and the errors
   that name what is wrong with a config file (`YamlConfigError` and its subclasses, `UnsupportedFieldTypeError`).
 - `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory (and `LockRecoveredWarning`).
-- `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk.
+- `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
+  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back.
 
 Each member can also be installed and imported on its own.
 """
 
 from importlib.metadata import version
 
+from ataraxis_datalogger import (
+    ArchiveFormatError,
+    CompressionReport,
+    DamagedFile,
+    DamagedLogFilesWarning,
+    LogArchiveReader,
+    LogCompressionError,
+    LogDirectorySummary,
+    SourceReport,
+    SourceSummary,
+    compress_npy_logs,
+    inspect_logs,
+    read_logs,
+)
 from ataraxis_sharedarray import LockRecoveredWarning, SharedMemoryArray
 from ataraxis_yamlconfig import (
     ConfigFileError,
@@ -27,15 +42,27 @@ from ataraxis_yamlconfig import (
 __version__: str = version("ataraxis-data-structures")
 
 __all__ = [
+    "ArchiveFormatError",
+    "CompressionReport",
     "ConfigFileError",
     "ConfigTypeError",
     "ConfigValidationError",
+    "DamagedFile",
+    "DamagedLogFilesWarning",
     "LockRecoveredWarning",
+    "LogArchiveReader",
+    "LogCompressionError",
+    "LogDirectorySummary",
     "MissingFieldError",
     "SharedMemoryArray",
+    "SourceReport",
+    "SourceSummary",
     "UnknownFieldError",
     "UnsupportedFieldTypeError",
     "YamlConfig",
     "YamlConfigError",
     "__version__",
+    "compress_npy_logs",
+    "inspect_logs",
+    "read_logs",
 ]

@@ -1,0 +1,122 @@
+"""Reading the entry files of a log directory one at a time, never holding more than one open.
+
+Files are opened relative to a descriptor of the directory (no path is resolved per entry) and closed before the
+next one is opened; with memory mapping, the single mapping of the previous file is released first. A directory of
+a million entries therefore needs two descriptors, not a million (the original ran out of them at about 1,000).
+"""
+
+import contextlib
+import mmap
+import os
+import stat
+from pathlib import Path
+from types import TracebackType
+
+from ._entry_format import EntryFormatError, decode_entry
+
+
+class EntryReader:
+    """Reads entry files of one directory and checks each against the source and timestamp its name declares.
+
+    Args:
+        directory: The log directory.
+        memory_mapping: Map each file instead of reading it into a new buffer. Mapping saves a copy and is faster
+            for entries of megabytes, but costs more than a read for small entries.
+
+    Raises:
+        OSError: If the directory cannot be opened.
+    """
+
+    def __init__(self, directory: Path, memory_mapping: bool = False) -> None:
+        self.directory = directory
+        """The log directory."""
+        self._memory_mapping = memory_mapping
+        self._directory_descriptor: int | None = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        self._mapping: mmap.mmap | None = None
+        self._payload: memoryview | None = None
+
+    def read(self, name: str, source_id: int, time_stamp: int) -> tuple[memoryview, int]:
+        """Reads one entry file and returns its payload and modification time.
+
+        The payload stays valid until the next `read`, `release` or `close` (with memory mapping, it is a view
+        into the mapped file).
+
+        Args:
+            name: The file's name inside the directory.
+            source_id: The source id the name declares.
+            time_stamp: The timestamp the name declares.
+
+        Returns:
+            The payload and the file's modification time in nanoseconds.
+
+        Raises:
+            EntryFormatError: If the file is not an entry, or its content disagrees with its name.
+            OSError: If the file cannot be opened or read.
+        """
+        if self._payload is not None or self._mapping is not None:
+            self.release()
+        if self._directory_descriptor is None:
+            raise ValueError(f"the entry reader of {self.directory} is closed")
+        descriptor = os.open(name, os.O_RDONLY, dir_fd=self._directory_descriptor)
+        try:
+            status = os.fstat(descriptor)
+            if not stat.S_ISREG(status.st_mode):
+                raise EntryFormatError("not a regular file")
+            data: bytes | mmap.mmap
+            if self._memory_mapping and status.st_size:
+                self._mapping = data = mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)
+            else:
+                data = _read_all(descriptor, status.st_size)
+        finally:
+            os.close(descriptor)
+        entry = decode_entry(memoryview(data))
+        if entry.source_id != source_id:
+            raise EntryFormatError(f"the name says source {source_id} but the content says source {entry.source_id}")
+        if entry.time_stamp != time_stamp:
+            raise EntryFormatError(
+                f"the name says timestamp {time_stamp} but the content says timestamp {entry.time_stamp}"
+            )
+        if self._mapping is not None:
+            self._payload = entry.payload
+        return entry.payload, status.st_mtime_ns
+
+    def release(self) -> None:
+        """Releases the last payload and, with memory mapping, unmaps its file."""
+        payload, self._payload = self._payload, None
+        if payload is not None:
+            # A caller that wrapped the payload in an array keeps it alive; it is then freed with that array.
+            with contextlib.suppress(BufferError):
+                payload.release()
+        mapping, self._mapping = self._mapping, None
+        if mapping is not None:
+            # Views still alive (held by a traceback, for example) keep the mapping until they are freed.
+            with contextlib.suppress(BufferError):
+                mapping.close()
+
+    def close(self) -> None:
+        """Releases the last payload and the directory descriptor."""
+        self.release()
+        if self._directory_descriptor is not None:
+            os.close(self._directory_descriptor)
+            self._directory_descriptor = None
+
+    def __enter__(self) -> "EntryReader":
+        """Returns the reader itself."""
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        """Closes the reader."""
+        self.close()
+
+
+def _read_all(descriptor: int, size: int) -> bytes:
+    """Reads a whole file whose size is known (a single read for any entry below 2 GiB)."""
+    data = os.read(descriptor, size)
+    if len(data) == size:
+        return data
+    chunks = [data]
+    while chunk := os.read(descriptor, 1 << 30):
+        chunks.append(chunk)
+    return b"".join(chunks)

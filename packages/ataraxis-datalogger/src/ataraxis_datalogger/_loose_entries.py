@@ -1,0 +1,239 @@
+"""Reading the loose entry files of one source: which are damaged, which the archive already holds, which are new.
+
+An archive records, per entry, the modification time of the entry file it came from while that file may still exist
+(`file_mtimes` and `file_duplicates` members, see `_archive_format`), so that compressing a directory twice, or after
+an interrupted removal, never archives a file twice. A loose file is a copy of an archived entry when the archive
+has an entry with the file's timestamp, duplicate index and modification time, and the same payload, byte for byte.
+The modification time matters once files were removed: the logger may later reuse a freed name for a new entry,
+which must be archived even if its payload happens to be the same. Every rule errs on the side of archiving: a file
+that only looks like a copy (its modification time was not preserved by a copy to another disk, say) is archived
+again, never dropped.
+"""
+
+import errno
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._archive_part import ArchivePart, PayloadCursor
+from ._entry_files import EntryReader
+from ._entry_format import EntryFormatError, entry_file_name
+
+ProgressCallback = Callable[[int], None]
+"""Called with the number of entries handled since the previous call."""
+
+_PROGRESS_STEP = 2048
+# Errors that concern one file (it is reported as damaged and kept); any other OSError, such as running out of
+# descriptors or memory, concerns the process and aborts the source instead of condemning every file after it.
+_FILE_ERRORS = frozenset({errno.ENOENT, errno.EACCES, errno.EPERM, errno.EIO, errno.EISDIR, errno.ELOOP})
+_CHUNK_ENTRIES = 65536
+
+
+class ArchivedCopyCheck:
+    """Tells whether a loose entry is a copy of one an archive already holds (see the module description).
+
+    Args:
+        part: The source's archive, or None if it has none.
+    """
+
+    def __init__(self, part: ArchivePart | None) -> None:
+        self._part = part
+        self._recorded: dict[tuple[int, int], tuple[int, int]] = {}
+        if part is not None:
+            mtimes, duplicates = part.file_records()
+            indices = np.flatnonzero(mtimes)
+            stamps = part.timestamps[indices].tolist()
+            for index, stamp, duplicate, mtime in zip(
+                indices.tolist(), stamps, duplicates[indices].tolist(), mtimes[indices].tolist(), strict=True
+            ):
+                self._recorded[stamp, duplicate] = (index, mtime)
+        self._cursor: PayloadCursor | None = None
+
+    def recorded(self, time_stamp: int, duplicate_index: int) -> bool:
+        """Returns True if the archive records a file of this name.
+
+        Args:
+            time_stamp: The timestamp from the file's name.
+            duplicate_index: The duplicate index from the file's name.
+        """
+        return (time_stamp, duplicate_index) in self._recorded
+
+    def match(self, time_stamp: int, duplicate_index: int, payload: memoryview, mtime_ns: int) -> int | None:
+        """Returns the archive position of the entry this loose entry is a copy of, or None if it is new.
+
+        Args:
+            time_stamp: The timestamp from the file's name.
+            duplicate_index: The duplicate index from the file's name.
+            payload: The file's payload.
+            mtime_ns: The file's modification time.
+        """
+        found = self._recorded.get((time_stamp, duplicate_index))
+        if found is None or self._part is None or found[1] != mtime_ns:
+            return None
+        index = found[0]
+        start, stop = int(self._part.offsets[index]), int(self._part.offsets[index + 1])
+        if stop - start != len(payload):
+            return None
+        if self._cursor is None:
+            self._cursor = self._part.cursor()
+        if self._cursor.read(start, stop).data != payload:
+            return None
+        return index
+
+    def close(self) -> None:
+        """Closes the payload cursor the checks opened."""
+        if self._cursor is not None:
+            self._cursor.close()
+            self._cursor = None
+
+    def __enter__(self) -> "ArchivedCopyCheck":
+        """Returns the check itself."""
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        """Closes the check's cursor."""
+        self.close()
+
+
+@dataclass
+class Examination:
+    """What reading every loose entry file of a source found."""
+
+    new: NDArray[np.bool_]
+    """Per loose entry: valid and not yet archived."""
+    copies: NDArray[np.bool_]
+    """Per loose entry: valid and already in the archive."""
+    copy_positions: NDArray[np.intp]
+    """The archive position of each copy, in order."""
+    copy_mtimes: NDArray[np.uint64]
+    """The modification time of each copy's file, in order."""
+    damaged: list[tuple[str, str]]
+    """The name of each damaged file and what is wrong with it."""
+    lengths: NDArray[np.uint64]
+    """The payload length of each new entry, in order."""
+    mtimes: NDArray[np.uint64]
+    """The modification time of each new entry's file, in order."""
+    payloads: bytearray | None
+    """Every new entry's payload, concatenated, or None if they did not fit the buffer limit."""
+
+
+def examine_entries(
+    reader: EntryReader,
+    source_id: int,
+    time_stamps: NDArray[np.uint64],
+    duplicate_indices: NDArray[np.uint64],
+    copy_check: ArchivedCopyCheck,
+    buffer_limit: int,
+    progress: ProgressCallback | None = None,
+) -> Examination:
+    """Reads every loose entry file of a source once.
+
+    Args:
+        reader: Reads the files of the log directory.
+        source_id: The source.
+        time_stamps: The loose entries' timestamps, in order.
+        duplicate_indices: The loose entries' duplicate indices, in order.
+        copy_check: Recognises entries the source's archive already holds.
+        buffer_limit: The new entries' payloads are kept in memory while their total stays within this many
+            bytes; past it they are dropped and must be read again when written.
+        progress: Told how many entries were read, now and then.
+    """
+    count = time_stamps.size
+    new = np.zeros(count, dtype=np.bool_)
+    copies = np.zeros(count, dtype=np.bool_)
+    copy_positions: list[int] = []
+    copy_mtimes: list[int] = []
+    damaged: list[tuple[str, str]] = []
+    lengths: list[int] = []
+    mtimes: list[int] = []
+    payloads: bytearray | None = bytearray()
+    unreported = 0
+    for first in range(0, count, _CHUNK_ENTRIES):
+        stamps = time_stamps[first : first + _CHUNK_ENTRIES].tolist()
+        indices = duplicate_indices[first : first + _CHUNK_ENTRIES].tolist()
+        for position, (time_stamp, duplicate_index) in enumerate(zip(stamps, indices, strict=True), start=first):
+            name = entry_file_name(source_id, time_stamp, duplicate_index)
+            try:
+                payload, mtime_ns = reader.read(name, source_id, time_stamp)
+            except EntryFormatError as error:
+                damaged.append((name, str(error)))
+                continue
+            except OSError as error:
+                if error.errno not in _FILE_ERRORS:
+                    raise
+                damaged.append((name, f"cannot be read: {error.strerror}"))
+                continue
+            archived_at = copy_check.match(time_stamp, duplicate_index, payload, mtime_ns)
+            if archived_at is not None:
+                copies[position] = True
+                copy_positions.append(archived_at)
+                copy_mtimes.append(mtime_ns)
+            else:
+                new[position] = True
+                lengths.append(len(payload))
+                mtimes.append(mtime_ns)
+                if payloads is not None:
+                    if len(payloads) + len(payload) > buffer_limit:
+                        payloads = None
+                    else:
+                        payloads += payload
+            del payload
+            reader.release()
+            unreported += 1
+            if progress is not None and unreported >= _PROGRESS_STEP:
+                progress(unreported)
+                unreported = 0
+    if progress is not None and unreported:
+        progress(unreported)
+    return Examination(
+        new=new,
+        copies=copies,
+        copy_positions=np.array(copy_positions, dtype=np.intp),
+        copy_mtimes=np.array(copy_mtimes, dtype=np.uint64),
+        damaged=damaged,
+        lengths=np.array(lengths, dtype=np.uint64),
+        mtimes=np.array(mtimes, dtype=np.uint64),
+        payloads=payloads,
+    )
+
+
+def find_archived_copies(
+    reader: EntryReader,
+    source_id: int,
+    time_stamps: NDArray[np.uint64],
+    duplicate_indices: NDArray[np.uint64],
+    copy_check: ArchivedCopyCheck,
+) -> NDArray[np.bool_]:
+    """Returns, per loose entry, whether the archive already holds it; reads only the files its record names.
+
+    Args:
+        reader: Reads the files of the log directory.
+        source_id: The source.
+        time_stamps: The loose entries' timestamps, in order.
+        duplicate_indices: The loose entries' duplicate indices, in order.
+        copy_check: Recognises entries the source's archive already holds.
+    """
+    copies = np.zeros(time_stamps.size, dtype=np.bool_)
+    stamps, indices = time_stamps.tolist(), duplicate_indices.tolist()
+    for position, (time_stamp, duplicate_index) in enumerate(zip(stamps, indices, strict=True)):
+        if not copy_check.recorded(time_stamp, duplicate_index):
+            continue
+        try:
+            name = entry_file_name(source_id, time_stamp, duplicate_index)
+            payload, mtime_ns = reader.read(name, source_id, time_stamp)
+        except EntryFormatError:
+            # A damaged file is no copy: it stays visible, and reading it reports the damage.
+            continue
+        except OSError as error:
+            if error.errno not in _FILE_ERRORS:
+                raise
+            continue
+        copies[position] = copy_check.match(time_stamp, duplicate_index, payload, mtime_ns) is not None
+        del payload
+        reader.release()
+    return copies

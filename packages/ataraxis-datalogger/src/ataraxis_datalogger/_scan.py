@@ -1,0 +1,138 @@
+"""Listing a log directory: the entry files of each source in order, the archives, and the files that are neither.
+
+Entries are ordered from their names alone (timestamp, then duplicate index), without opening a file. Parsed
+per-source lists are kept as two uint64 arrays (timestamp, duplicate index): a file's name is rebuilt from them
+when needed, so a million entries cost 16 MB, not a million Python strings.
+
+A directory entry named like a log entry is taken for a file without a `stat` per name: were it a directory, opening
+it fails and it is reported as damaged, which is what it is.
+"""
+
+import os
+from array import array
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._archive_format import is_temporary_archive_name, parse_archive_file_name
+from ._entry_format import ENTRY_SUFFIX, MAX_SOURCE_ID, entry_file_name, parse_entry_file_name
+
+_SHORTEST_ENTRY_NAME = len(entry_file_name(0, 0))
+
+
+@dataclass(frozen=True)
+class SourceEntries:
+    """The loose entry files of one source, in timestamp order, ties in arrival order."""
+
+    time_stamps: NDArray[np.uint64]
+    """Each entry's timestamp, from its file name."""
+    duplicate_indices: NDArray[np.uint64]
+    """Each entry's duplicate index, from its file name (0 for the first entry with a timestamp)."""
+
+
+@dataclass(frozen=True)
+class DirectoryListing:
+    """What a log directory holds, with the entry files grouped by source but not yet parsed."""
+
+    directory: Path
+    """The log directory."""
+    entry_names: dict[int, list[str]] = field(default_factory=dict)
+    """The names of the `.npy` files that start like an entry of each source (`parse_entry_names` checks the rest)."""
+    archives: dict[int, Path] = field(default_factory=dict)
+    """Each source's archive, for the sources that have one."""
+    foreign_files: tuple[Path, ...] = ()
+    """`.npy` files whose names cannot be an entry's: never read, never removed."""
+    unfinished_archives: tuple[Path, ...] = ()
+    """Temporary archives left by a compression that was interrupted."""
+
+    def parse(self) -> tuple[dict[int, SourceEntries], tuple[Path, ...]]:
+        """Parses every entry name; returns the entries of each source and every foreign `.npy` file."""
+        entries = {}
+        foreign = list(self.foreign_files)
+        for source_id, names in self.entry_names.items():
+            entries[source_id], rejected = parse_entry_names(names)
+            foreign.extend(self.directory / name for name in rejected)
+        return entries, tuple(sorted(foreign))
+
+
+def check_log_directory(log_directory: str | os.PathLike[str]) -> Path:
+    """Returns the log directory as a `Path`, after checking that it is one.
+
+    Args:
+        log_directory: The directory that holds the entries and archives.
+
+    Raises:
+        FileNotFoundError: If it does not exist.
+        NotADirectoryError: If it is not a directory.
+    """
+    directory = Path(log_directory)
+    if not directory.exists():
+        raise FileNotFoundError(f"the log directory {directory} does not exist")
+    if not directory.is_dir():
+        raise NotADirectoryError(f"the log directory {directory} is not a directory")
+    return directory
+
+
+def list_log_directory(directory: Path) -> DirectoryListing:
+    """Lists a log directory (not its subdirectories), grouping the entry files by the source their names start with.
+
+    Hidden files (names starting with a dot) are ignored: they are the temporary files writers rename into place.
+    Only names are looked at (one `listdir`); parsing them in full is left to `parse_entry_names`, which can then
+    run in the worker that archives the source.
+
+    Args:
+        directory: The log directory.
+    """
+    entry_names: dict[int, list[str]] = {}
+    archives: dict[int, Path] = {}
+    foreign: list[Path] = []
+    unfinished: list[Path] = []
+    for name in os.listdir(directory):
+        if name.startswith("."):
+            if is_temporary_archive_name(name):
+                unfinished.append(directory / name)
+        elif name.endswith(ENTRY_SUFFIX):
+            prefix = name[:3]
+            source_id = int(prefix) if prefix.isascii() and prefix.isdigit() else MAX_SOURCE_ID + 1
+            if len(name) >= _SHORTEST_ENTRY_NAME and name[3] == "_" and source_id <= MAX_SOURCE_ID:
+                entry_names.setdefault(source_id, []).append(name)
+            else:
+                foreign.append(directory / name)
+        else:
+            archived_source = parse_archive_file_name(name)
+            if archived_source is not None:
+                archives[archived_source] = directory / name
+    return DirectoryListing(
+        directory=directory,
+        entry_names=dict(sorted(entry_names.items())),
+        archives=dict(sorted(archives.items())),
+        foreign_files=tuple(sorted(foreign)),
+        unfinished_archives=tuple(sorted(unfinished)),
+    )
+
+
+def parse_entry_names(names: list[str]) -> tuple[SourceEntries, list[str]]:
+    """Parses the entry names of one source and orders them by timestamp, then duplicate index.
+
+    Args:
+        names: File names that start like the entries of one source.
+
+    Returns:
+        The entries, and the names that turned out not to be entries' after all.
+    """
+    time_stamps: array[int] = array("Q")
+    duplicates: array[int] = array("Q")
+    rejected = []
+    for name in names:
+        parsed = parse_entry_file_name(name)
+        if parsed is None:
+            rejected.append(name)
+        else:
+            time_stamps.append(parsed.time_stamp)
+            duplicates.append(parsed.duplicate_index)
+    stamps = np.frombuffer(time_stamps, dtype=np.uint64)
+    indices = np.frombuffer(duplicates, dtype=np.uint64)
+    order = np.lexsort((indices, stamps))
+    return SourceEntries(stamps[order], indices[order]), rejected

@@ -1,0 +1,145 @@
+"""The ataraxis-datalogger command: as a real process (the installed entry point, `python -m`) and through main()."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ataraxis_datalogger import LogArchiveReader
+from ataraxis_datalogger._entry_format import encode_entry_prefix, entry_file_name
+from ataraxis_datalogger.cli import main
+
+ENTRY_POINT = Path(sys.executable).parent / "ataraxis-datalogger"
+MODULE = [sys.executable, "-m", "ataraxis_datalogger.cli"]
+
+
+def write_entry(directory: Path, source_id: int, time_stamp: int, payload: bytes) -> Path:
+    path = directory / entry_file_name(source_id, time_stamp)
+    path.write_bytes(encode_entry_prefix(source_id, time_stamp, len(payload)) + payload)
+    return path
+
+
+def run(*arguments: str, command: list[str] = MODULE) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*command, *arguments], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_help_is_available_from_the_installed_entry_point() -> None:
+    result = run("--help", command=[str(ENTRY_POINT)])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: ataraxis-datalogger")
+    assert "compress" in result.stdout and "inspect" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["compress", "inspect"])
+def test_each_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: ataraxis-datalogger {command} [-h]")
+
+
+def test_compress_archives_removes_and_reports(tmp_path: Path) -> None:
+    for time_stamp in range(3):
+        write_entry(tmp_path, 2, time_stamp, b"abcd")
+    result = run("compress", str(tmp_path), "--remove-sources", "--verify", "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    assert "2_log.npz" in result.stdout
+    assert "Archiving log entries" in result.stderr
+    assert list(tmp_path.glob("*.npy")) == []
+    with LogArchiveReader(tmp_path / "2_log.npz") as reader:
+        assert len(reader) == 3
+
+
+def test_compress_quiet_no_compress(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_entry(tmp_path, 1, 1, b"x")
+    assert main(["compress", str(tmp_path), "--quiet", "--no-compress", "--memory-mapping"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert (tmp_path / "1_log.npz").exists()
+
+
+def test_compress_lists_damaged_files_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    damaged = tmp_path / entry_file_name(1, 5)
+    damaged.write_bytes(b"broken")
+    write_entry(tmp_path, 1, 6, b"fine")
+    (tmp_path / "stray.npy").write_bytes(b"?")
+    # Warnings are errors in this suite: the command must list the files itself, not (also) warn.
+    assert main(["compress", str(tmp_path), "--remove-sources", "--quiet"]) == 1
+    output = capsys.readouterr().out
+    assert f"{damaged}: not a .npy file" in output
+    assert str(tmp_path / "stray.npy") in output
+    assert damaged.exists()
+
+
+def test_compress_failure_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "1_log.npz").write_text("not an archive")
+    write_entry(tmp_path, 1, 1, b"x")
+    assert main(["compress", str(tmp_path), "--quiet"]) == 2
+    assert "could not archive 1 source(s)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["compress", "{missing}"], "does not exist"),
+        (["inspect", "{missing}"], "does not exist"),
+        (["compress", "{directory}", "--workers", "0"], "expected a positive integer, got 0"),
+        (["compress", "{directory}", "--workers", "two"], "expected a positive integer, got 'two'"),
+        (["compress"], "the following arguments are required: DIR"),
+        ([], "the following arguments are required: COMMAND"),
+    ],
+)
+def test_bad_invocations_exit_2(
+    tmp_path: Path, arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    filled = [argument.format(missing=tmp_path / "missing", directory=tmp_path) for argument in arguments]
+    try:
+        status = main(filled)
+    except SystemExit as exited:  # argparse's own usage errors
+        status = exited.code  # type: ignore[assignment]
+    assert status == 2
+    assert message in capsys.readouterr().err
+
+
+def test_inspect_summarises_each_source(tmp_path: Path) -> None:
+    write_entry(tmp_path, 1, 100, b"12345")
+    write_entry(tmp_path, 1, 200, b"67")
+    assert main(["compress", str(tmp_path), "--quiet", "--remove-sources"]) == 0
+    write_entry(tmp_path, 1, 300, b"890")
+    write_entry(tmp_path, 7, 5, b"loose")
+
+    result = run("inspect", str(tmp_path), command=[str(ENTRY_POINT)])
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"log directory: {tmp_path}"
+    assert lines[1].split() == [
+        "source",
+        "state",
+        "archived",
+        "pending",
+        "copies",
+        "first",
+        "timestamp",
+        "last",
+        "timestamp",
+        "payload",
+        "bytes",
+        "archive",
+        "bytes",
+    ]
+    assert lines[2].split()[:9] == ["1", "archived", "+", "loose", "2", "1", "0", "100", "300"]
+    assert lines[2].split()[9] == "10"
+    assert lines[3].split() == ["7", "loose", "0", "1", "0", "5", "5", "5", "0"]
+
+
+def test_inspect_lists_damaged_files_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    damaged = tmp_path / entry_file_name(3, 1)
+    damaged.write_bytes(encode_entry_prefix(4, 1, 0))
+    assert main(["inspect", str(tmp_path)]) == 1
+    assert f"{damaged}: the name says source 3 but the content says source 4" in capsys.readouterr().out
+
+
+def test_inspect_of_an_empty_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "no log entries or archives"
