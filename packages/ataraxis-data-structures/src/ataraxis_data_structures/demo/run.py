@@ -15,7 +15,7 @@ from ataraxis_datalogger import DataLogger, read_logs
 from .control import ControlBoard, ProducerStatus
 from .producers import run_producer
 from .settings import DemoSettings, SourceSettings
-from .verification import SourceSummary, format_summary, verify_source
+from .verification import SourceVerdict, format_summary, verify_source
 
 SETTINGS_FILE_NAME = "demo_settings.yaml"
 LOGGER_NAME = "demo"
@@ -109,13 +109,17 @@ def _stop_producers(producers: list[Process]) -> list[str]:
     return failed
 
 
-def _verify(logger: DataLogger, sources: list[SourceSettings], statuses: list[ProducerStatus]) -> list[SourceSummary]:
+def _verify(logger: DataLogger, sources: list[SourceSettings], statuses: list[ProducerStatus]) -> list[SourceVerdict]:
+    """Reads every source's logs back and checks them against what its producer reported sending."""
     readers = read_logs(logger.output_directory)
-    summaries = []
-    for source, status in zip(sources, statuses, strict=True):
-        reader = readers.get(source.source_id)
-        summaries.append(verify_source(source, status.sent, iter(reader) if reader is not None else iter(())))
-    return summaries
+    try:
+        return [
+            verify_source(source, status.sent, readers.get(source.source_id, ()))
+            for source, status in zip(sources, statuses, strict=True)
+        ]
+    finally:
+        for reader in readers.values():
+            reader.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,16 +155,16 @@ def main(argv: list[str] | None = None) -> int:
         logger.stop()
         print(f"logs: {logger.output_directory}")
         logger.compress_logs(remove_sources=True, verbose=True, verify_integrity=settings.verify_integrity)
-        summaries = _verify(logger, settings.sources, statuses)
+        verdicts = _verify(logger, settings.sources, statuses)
     finally:
         logger.stop()
         board.destroy()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     print()
-    print(format_summary(summaries))
-    total_sent = sum(summary.sent for summary in summaries)
-    if failed or not all(summary.ok for summary in summaries):
+    print(format_summary(verdicts))
+    total_sent = sum(verdict.sent for verdict in verdicts)
+    if failed or not all(verdict.ok for verdict in verdicts):
         for name in failed:
             print(f"producer {name} failed", file=sys.stderr)
         print(f"FAILED: messages were lost, damaged or reordered (of {total_sent:,} sent)", file=sys.stderr)

@@ -11,7 +11,7 @@ from .settings import SourceSettings
 
 
 @dataclass
-class SourceSummary:
+class SourceVerdict:
     """The verdict on one source's logs."""
 
     source: SourceSettings
@@ -38,9 +38,14 @@ class SourceSummary:
     """Messages the producer sent that are not in the logs."""
 
     @property
+    def damaged(self) -> int:
+        """Entries that are corrupted, duplicated, out of order or unexpected."""
+        return self.corrupted + self.duplicated + self.out_of_order + self.unexpected
+
+    @property
     def ok(self) -> bool:
         """Whether every sent message is in the logs exactly once, intact and in order."""
-        return not (self.lost or self.corrupted or self.duplicated or self.out_of_order or self.unexpected)
+        return not (self.lost or self.damaged)
 
     @property
     def span_s(self) -> float:
@@ -48,7 +53,7 @@ class SourceSummary:
         return (self.last_ns - self.first_ns) / 1e9
 
 
-def verify_source(source: SourceSettings, sent: int, entries: Iterable[tuple[int, NDArray[np.uint8]]]) -> SourceSummary:
+def verify_source(source: SourceSettings, sent: int, entries: Iterable[tuple[int, NDArray[np.uint8]]]) -> SourceVerdict:
     """Verifies one source's entries, in the order the log reader returns them (timestamp order).
 
     Args:
@@ -57,51 +62,51 @@ def verify_source(source: SourceSettings, sent: int, entries: Iterable[tuple[int
         entries: `(timestamp, payload)` pairs read back from the logs.
 
     Returns:
-        The summary of what was found.
+        The verdict on what was found.
     """
-    summary = SourceSummary(source=source, sent=sent)
+    verdict = SourceVerdict(source=source, sent=sent)
     pattern = PayloadPattern(source)
     received = bytearray(sent)
     previous_sequence = -1
     for time_stamp, payload in entries:
-        if summary.logged == 0:
-            summary.first_ns = int(time_stamp)
-        summary.last_ns = int(time_stamp)
-        summary.logged += 1
-        summary.payload_bytes += payload.size
+        if verdict.logged == 0:
+            verdict.first_ns = int(time_stamp)
+        verdict.last_ns = int(time_stamp)
+        verdict.logged += 1
+        verdict.payload_bytes += payload.size
         sequence = pattern.check(payload)
         if sequence is None:
-            summary.corrupted += 1
+            verdict.corrupted += 1
             continue
         if sequence != previous_sequence + 1:
-            summary.out_of_order += 1
+            verdict.out_of_order += 1
         previous_sequence = sequence
         if sequence >= sent:
-            summary.unexpected += 1
+            verdict.unexpected += 1
         elif received[sequence]:
-            summary.duplicated += 1
+            verdict.duplicated += 1
         else:
             received[sequence] = 1
-    summary.lost = sent - sum(received)
-    return summary
+    verdict.lost = sent - sum(received)
+    return verdict
 
 
-def format_summary(summaries: list[SourceSummary]) -> str:
+def format_summary(verdicts: list[SourceVerdict]) -> str:
     """Returns the summary table: one row per source, and the verdict."""
     header = ("source", "id", "sent", "logged", "MiB", "entries/s", "span s", "lost", "damaged")
     rows = [
         (
-            summary.source.name,
-            str(summary.source.source_id),
-            f"{summary.sent:,}",
-            f"{summary.logged:,}",
-            f"{summary.payload_bytes / 2**20:.2f}",
-            f"{summary.logged / summary.span_s:,.0f}" if summary.span_s > 0 else "-",
-            f"{summary.span_s:.2f}",
-            f"{summary.lost:,}",
-            f"{summary.corrupted + summary.duplicated + summary.out_of_order + summary.unexpected:,}",
+            verdict.source.name,
+            str(verdict.source.source_id),
+            f"{verdict.sent:,}",
+            f"{verdict.logged:,}",
+            f"{verdict.payload_bytes / 2**20:.2f}",
+            f"{verdict.logged / verdict.span_s:,.0f}" if verdict.span_s > 0 else "-",
+            f"{verdict.span_s:.2f}",
+            f"{verdict.lost:,}",
+            f"{verdict.damaged:,}",
         )
-        for summary in summaries
+        for verdict in verdicts
     ]
     widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
     lines = [
