@@ -3,11 +3,15 @@
 import fcntl
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Child processes started with spawn or forkserver import the functions they run by module name.
+sys.path.insert(0, str(Path(__file__).parent))
 
 _SHARED_MEMORY_LOCK = Path(tempfile.gettempdir()) / "ataraxis-integration-shared-memory.lock"
 
