@@ -1,0 +1,148 @@
+"""The logger process: takes packages off the queue and writes each to its own file.
+
+It runs until it receives the run's `StopWriting` message, which the parent sends only once every counted put has
+been processed. Anything on the queue that is not a valid `LogPackage` is skipped and reported; an entry that cannot
+be written is counted as failed and reported; neither stops the loop. Reports go to the parent through a pipe (the
+first few of each kind per run, with their details); the counts go to the shared cells.
+
+The process ignores SIGINT: a Ctrl+C in the terminal reaches every process of the foreground group, and the logger
+must outlive it long enough for the parent to call `stop()` and have every entry written.
+"""
+
+import os
+import queue
+import reprlib
+import signal
+import time
+import traceback
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from ._counters import RunCounters
+from ._entry_files import EntryFiles
+from ._queue import LogQueue, StopWriting, Unsendable
+from .log_package import LogPackage
+
+MAX_REPORTS_PER_KIND = 20
+"""How many rejected objects and how many failed writes are reported in detail per run; all are counted."""
+
+_FLUSH_EVERY = 256
+"""The writer publishes its counts at least this often (and whenever the queue is empty)."""
+_IDLE_POLL_SECONDS = 0.25
+"""How long the writer waits for an entry before it checks that its parent is still alive."""
+_ORPHAN_IDLE_SECONDS = 2.0
+"""An orphaned writer (its parent died without stopping it) exits once the queue has been idle this long."""
+
+REJECTED = "rejected"
+"""Report kind: an object on the queue was skipped."""
+FAILED = "failed"
+"""Report kind: an entry could not be written."""
+FATAL = "fatal"
+"""Report kind: the writer hit an unexpected error and exits."""
+
+
+class _Tally:
+    """The writer's counts not yet published to the shared cells, and its report quota."""
+
+    def __init__(self, counters: RunCounters, reports: Connection) -> None:
+        self.counters = counters
+        self.reports = reports
+        self.written = self.rejected = self.failed = self.bytes_written = 0
+        self.reported = {REJECTED: 0, FAILED: 0}
+
+    @property
+    def unpublished(self) -> int:
+        return self.written + self.rejected + self.failed
+
+    def publish(self) -> None:
+        if self.unpublished:
+            self.counters.record(self.written, self.rejected, self.failed, self.bytes_written)
+            self.written = self.rejected = self.failed = self.bytes_written = 0
+
+    def report(self, kind: str, message: str) -> None:
+        if self.reported[kind] < MAX_REPORTS_PER_KIND:
+            self.reported[kind] += 1
+            self.reports.send((kind, message))
+
+
+def run_writer(
+    input_queue: LogQueue, counters: RunCounters, directory: Path, token: str, reports: Connection
+) -> None:
+    """The logger process's main function.
+
+    Args:
+        input_queue: The queue producers put packages on.
+        counters: The run's shared cells.
+        directory: The log folder.
+        token: The secret carried by this run's `StopWriting` message.
+        reports: The sending end of the pipe to the parent's watchdog.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        files = EntryFiles(directory)
+    except OSError as error:
+        reports.send((FATAL, f"cannot open the log folder {directory}: {error}"))
+        raise SystemExit(1) from None
+    try:
+        sync = _write_until_stopped(input_queue, _Tally(counters, reports), files, token)
+        if sync:
+            files.sync()
+    except BaseException:
+        reports.send((FATAL, traceback.format_exc()))
+        raise
+    finally:
+        files.close()
+        counters.disconnect()
+
+
+def _write_until_stopped(input_queue: LogQueue, tally: _Tally, files: EntryFiles, token: str) -> bool:
+    """Processes the queue until this run's stop message (or, orphaned, until it idles); returns its sync flag."""
+    parent = os.getppid()
+    tally.counters.mark_ready()
+    more_waiting = False
+    idle_since: float | None = None
+    while True:
+        try:
+            # When the previous check found data waiting, a plain blocking get saves the poll of a timed one.
+            item = input_queue.get() if more_waiting else input_queue.get(timeout=_IDLE_POLL_SECONDS)
+        except queue.Empty:
+            tally.publish()
+            if os.getppid() != parent:
+                idle_since = idle_since if idle_since is not None else time.monotonic()
+                if time.monotonic() - idle_since >= _ORPHAN_IDLE_SECONDS:
+                    return False
+            continue
+        except Exception as error:
+            # The message arrived but could not be unpickled (a class the logger cannot import, a damaged or
+            # forged package): it is consumed, so it is accounted for as rejected.
+            tally.rejected += 1
+            tally.report(REJECTED, f"an object that could not be unpickled: {error!r}")
+        else:
+            idle_since = None
+            if type(item) is LogPackage:
+                _write_entry(item, tally, files)
+            elif type(item) is StopWriting and item.token == token:
+                tally.publish()
+                return item.sync
+            elif type(item) is Unsendable:
+                tally.rejected += 1
+                tally.report(REJECTED, item.description)
+            else:
+                tally.rejected += 1
+                tally.report(REJECTED, f"{reprlib.repr(item)} ({type(item).__name__}, not a LogPackage)")
+        more_waiting = not input_queue.empty()
+        if not more_waiting or tally.unpublished >= _FLUSH_EVERY:
+            tally.publish()
+
+
+def _write_entry(package: LogPackage, tally: _Tally, files: EntryFiles) -> None:
+    """Writes one package's file, counting it as written or failed."""
+    content = package.entry_bytes
+    try:
+        files.write(package.source_id, package.time_stamp, content)
+    except OSError as error:
+        tally.failed += 1
+        tally.report(FAILED, f"entry of source {package.source_id} at {package.time_stamp}: {error}")
+    else:
+        tally.written += 1
+        tally.bytes_written += len(content)
