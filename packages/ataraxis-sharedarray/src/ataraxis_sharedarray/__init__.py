@@ -1,11 +1,18 @@
-"""ataraxis-sharedarray: in development; its public API lands with its own issue.
+"""ataraxis-sharedarray: a named NumPy array in shared memory that many processes read and write safely.
 
-This placeholder only reports the installed version so that the workspace, the meta-package and the
-isolated-install checks can be built around it.
+Main objects:
+
+- `SharedMemoryArray`: create an array once (`create_array`), hand it to child processes (`connect` there) or open it
+  by name from any program (`attach`), and read and write it under one cross-process lock (`read_data`,
+  `write_data`, `array`, indexing).
+- `LockRecoveredWarning`: emitted when a process takes over the lock of a holder that died while holding it.
 """
 
 from importlib.metadata import version
 
+from .exceptions import LockRecoveredWarning
+from .shared_memory_array import SharedMemoryArray
+
 __version__: str = version("ataraxis-sharedarray")
 
-__all__ = ["__version__"]
+__all__ = ["LockRecoveredWarning", "SharedMemoryArray", "__version__"]

@@ -1,0 +1,121 @@
+"""The header at the start of every segment, which lets a process attach knowing only the array's name.
+
+An attacher sees the segment's size rounded up to a page, so shape and data type cannot be inferred from the
+size; the creator writes them here. Layout (native byte order; offsets in bytes):
+
+| offset | field                                                                                      |
+|-------:|--------------------------------------------------------------------------------------------|
+| 0      | magic, written last by the creator: an attacher that does not see it waits or refuses      |
+| 8      | layout version (u32), data offset (u32)                                                    |
+| 16     | token: 16 random bytes naming this creation (a re-created array of the same name differs)  |
+| 32     | creator pid (i64), number of dimensions (u32), length of the dtype description (u32)       |
+| 64     | holder pid (i64): the process that holds the lock, 0 when free (its own cache line)        |
+| 72     | recovery epoch (u64): bumped each time a waiter recovers a lock left by a dead holder      |
+| 128    | shape (u64 each), then the dtype description (`numpy.lib.format` descr, as a literal)      |
+
+The data starts at the next multiple of 64 bytes, so it is aligned for any NumPy type and never shares a cache line
+with the lock's fields.
+"""
+
+import ast
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+MAGIC = b"ATXSMA\x00\x01"
+"""Marks a complete SharedMemoryArray segment."""
+VERSION = 1
+"""Layout version; an attacher refuses any other."""
+ALIGNMENT = 64
+"""Alignment of the data block (a cache line; enough for every NumPy type)."""
+HOLDER_WORD = 8
+"""Index of the holder-pid field among the header's 8-byte words."""
+EPOCH_WORD = 9
+"""Index of the recovery-epoch field among the header's 8-byte words."""
+WORDS = 16
+"""Number of 8-byte words (128 bytes) the lock fields are read and written through."""
+
+_FIXED = struct.Struct("=8sII16sqII")
+_SHAPE_OFFSET = 128
+MAX_DIMENSIONS = 64
+"""NumPy's limit on the number of dimensions; a header announcing more is corrupt."""
+MAX_DESCR_LENGTH = 1 << 20
+"""Upper bound on the dtype description length; a header announcing more is corrupt."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the header describes: the array's type, shape and where its data starts."""
+
+    dtype: np.dtype[Any]
+    """The array's data type."""
+    shape: tuple[int, ...]
+    """The array's shape."""
+    token: bytes
+    """16 random bytes identifying this creation of the array."""
+    descr: bytes
+    """The encoded dtype description stored in the header."""
+
+    @classmethod
+    def new(cls, dtype: np.dtype[Any], shape: tuple[int, ...], token: bytes) -> "Layout":
+        """Builds the layout of a new array."""
+        descr = repr(np.lib.format.dtype_to_descr(dtype)).encode()
+        return cls(dtype=dtype, shape=shape, token=token, descr=descr)
+
+    @property
+    def data_offset(self) -> int:
+        """Offset of the first data byte in the segment."""
+        end = _SHAPE_OFFSET + 8 * len(self.shape) + len(self.descr)
+        return -(-end // ALIGNMENT) * ALIGNMENT
+
+    @property
+    def size(self) -> int:
+        """Size of the whole segment in bytes."""
+        return self.data_offset + self.dtype.itemsize * int(np.prod(self.shape))
+
+    def encode(self, creator_pid: int) -> bytes:
+        """Returns the header bytes, without the magic (the creator writes it last)."""
+        fixed = _FIXED.pack(
+            b"\x00" * 8, VERSION, self.data_offset, self.token, creator_pid, len(self.shape), len(self.descr)
+        )
+        body = struct.pack(f"={len(self.shape)}Q", *self.shape) + self.descr
+        return fixed.ljust(_SHAPE_OFFSET, b"\x00") + body
+
+    @classmethod
+    def decode(cls, header: bytes, name: str) -> "Layout":
+        """Parses a header read from the segment of the array `name`.
+
+        Raises:
+            ValueError: The bytes are not a complete header of this layout version.
+        """
+        if len(header) < _SHAPE_OFFSET or not header.startswith(MAGIC):
+            message = f"the shared memory segment {name!r} is not a SharedMemoryArray (no valid header)"
+            raise ValueError(message)
+        _, version, data_offset, token, _, ndim, descr_length = _FIXED.unpack_from(header)
+        if version != VERSION:
+            message = (
+                f"the SharedMemoryArray {name!r} uses header layout version {version}, but this version of "
+                f"ataraxis-sharedarray reads version {VERSION}"
+            )
+            raise ValueError(message)
+        shape = struct.unpack_from(f"={ndim}Q", header, _SHAPE_OFFSET)
+        descr_start = _SHAPE_OFFSET + 8 * ndim
+        descr = header[descr_start : descr_start + descr_length]
+        dtype = np.lib.format.descr_to_dtype(ast.literal_eval(descr.decode()))
+        layout = cls(dtype=dtype, shape=tuple(shape), token=token, descr=descr)
+        if layout.data_offset != data_offset:
+            message = f"the header of the SharedMemoryArray {name!r} is inconsistent (data offset {data_offset})"
+            raise ValueError(message)
+        return layout
+
+
+def header_length(first_bytes: bytes) -> int:
+    """Returns the full header length announced by the first 64 bytes of a header (0 if they are incomplete)."""
+    if len(first_bytes) < _FIXED.size or not first_bytes.startswith(MAGIC):
+        return 0
+    _, _, _, _, _, ndim, descr_length = _FIXED.unpack_from(first_bytes)
+    if ndim > MAX_DIMENSIONS or descr_length > MAX_DESCR_LENGTH:
+        return 0
+    return int(_SHAPE_OFFSET + 8 * ndim + descr_length)

@@ -1,0 +1,148 @@
+"""The cross-process lock of one array: a named semaphore plus the holder's pid in the segment header.
+
+A POSIX named semaphore is fast (an uncontended acquire/release pair is a userspace atomic operation), can be opened
+by name from any process and excludes threads as well as processes. The kernel does not release it when its holder
+dies, so every holder writes its pid into the header right after acquiring and clears it right before releasing.
+A waiter waits in slices of `POLL_INTERVAL` seconds; after each slice it looks at the recorded holder:
+
+- a pid whose process is dead (or a zombie): the holder died holding the lock. The waiter releases the lock on its
+  behalf and emits `LockRecoveredWarning`, then competes for the lock as usual.
+- no pid for `UNKNOWN_HOLDER_TIMEOUT` seconds in a row while the lock stays taken: a holder died in the two tiny
+  windows where its pid is not recorded (between acquiring and writing the pid, or between clearing it and
+  releasing). Live holders leave these windows within nanoseconds, so the waiter recovers the same way.
+- any other pid: a live holder; keep waiting, however long it holds the lock.
+
+Recoveries are serialized by an `flock` on the segment's descriptor (released by the kernel if the recovering process
+dies) and re-check, under it, that the state they observed is unchanged, so two waiters never both release the lock.
+Pids identify processes only within one pid namespace: every process using an array must share it.
+"""
+
+import fcntl
+import os
+import threading
+import time
+import warnings
+
+from ._header import EPOCH_WORD, HOLDER_WORD
+from ._posix import NamedSemaphore
+from .exceptions import LockRecoveredWarning
+
+POLL_INTERVAL = 0.1
+"""Seconds a blocked acquire waits before it looks at the holder again."""
+UNKNOWN_HOLDER_TIMEOUT = 2.0
+"""Seconds the lock must stay taken with no recorded holder before a waiter treats its holder as dead."""
+
+_held_by_context: dict[str, int] = {}
+"""Semaphore name -> ident of the thread of this process that holds it through `SharedMemoryArray.array()`."""
+
+
+def process_is_alive(pid: int) -> bool:
+    """Returns whether the process `pid` exists and is not a zombie (a killed but not yet reaped child)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            content = stat.read()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    # The state letter follows the parenthesized command name, which may itself contain parentheses.
+    state = content[content.rfind(b")") + 2 : content.rfind(b")") + 3]
+    return state not in (b"Z", b"X", b"x")
+
+
+class ArrayLock:
+    """The lock of one connected array in this process."""
+
+    __slots__ = ("_fd", "_name", "_pid", "_semaphore_name", "_words", "semaphore")
+
+    def __init__(self, semaphore: NamedSemaphore, semaphore_name: str, words: memoryview, fd: int, name: str) -> None:
+        self.semaphore = semaphore
+        """The named semaphore (value 1: free, 0: taken)."""
+        self._semaphore_name = semaphore_name
+        self._words = words
+        self._fd = fd
+        self._name = name
+        self._pid = os.getpid()
+
+    def acquire(self) -> None:
+        """Takes the lock, waiting as long as a live process holds it."""
+        if not self.semaphore.acquire(False):
+            self.wait()
+        self._words[HOLDER_WORD] = self._pid
+
+    def release(self) -> None:
+        """Releases the lock taken by `acquire`."""
+        self._words[HOLDER_WORD] = 0
+        self.semaphore.release()
+
+    def enter_context(self) -> None:
+        """Takes the lock for a `with` block, remembering which thread holds it to diagnose self-deadlock."""
+        self.acquire()
+        _held_by_context[self._semaphore_name] = threading.get_ident()
+
+    def exit_context(self) -> None:
+        """Releases the lock taken by `enter_context`."""
+        _held_by_context.pop(self._semaphore_name, None)
+        self.release()
+
+    def wait(self) -> None:
+        """Blocks until the semaphore is acquired (the holder pid is not yet written); called after a failed try.
+
+        Raises:
+            RuntimeError: This very thread holds the lock through `SharedMemoryArray.array()`, so waiting would
+                deadlock.
+        """
+        words = self._words
+        if words[HOLDER_WORD] == self._pid and _held_by_context.get(self._semaphore_name) == threading.get_ident():
+            message = (
+                f"this thread already holds the lock of the SharedMemoryArray {self._name!r} inside "
+                f"'with array(with_lock=True)'; pass with_lock=False to operations inside that block"
+            )
+            raise RuntimeError(message)
+        unknown_since: float | None = None
+        unknown_epoch = 0
+        while not self.semaphore.acquire(True, POLL_INTERVAL):
+            holder = words[HOLDER_WORD]
+            if holder != 0:
+                unknown_since = None
+                if not process_is_alive(holder):
+                    self._recover(holder, words[EPOCH_WORD])
+                continue
+            now = time.monotonic()
+            if unknown_since is None or words[EPOCH_WORD] != unknown_epoch:
+                unknown_since, unknown_epoch = now, words[EPOCH_WORD]
+            elif now - unknown_since >= UNKNOWN_HOLDER_TIMEOUT:
+                self._recover(0, unknown_epoch)
+                unknown_since = None
+
+    def _recover(self, holder: int, epoch: int) -> None:
+        words = self._words
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            unchanged = words[HOLDER_WORD] == holder and words[EPOCH_WORD] == epoch
+            still_taken = self.semaphore._get_value() == 0
+            if not (unchanged and still_taken and (holder == 0 or not process_is_alive(holder))):
+                return
+            words[EPOCH_WORD] = epoch + 1
+            words[HOLDER_WORD] = 0
+            self.semaphore.release()
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        if holder:
+            what = f"was held by process {holder}, which died while holding it"
+        else:
+            what = (
+                f"stayed taken for {UNKNOWN_HOLDER_TIMEOUT} s by a process that never recorded its pid (it died right "
+                f"after acquiring or right before releasing it)"
+            )
+        message = (
+            f"the lock of the SharedMemoryArray {self._name!r} {what}; it was released so that the other processes "
+            f"can continue, but the cells that process was writing may be partially written"
+        )
+        warnings.warn(LockRecoveredWarning(message), stacklevel=4)

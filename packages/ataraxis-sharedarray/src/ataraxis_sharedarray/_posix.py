@@ -1,0 +1,94 @@
+"""The two private CPython modules this package relies on, confined to this one file.
+
+Why they are used at all:
+
+- `_multiprocessing.SemLock` is the C object behind `multiprocessing.Lock`. Used directly it gives a POSIX *named*
+  semaphore: any process, including one started from a shell, can open it knowing only its name, it works the same
+  under the `spawn`, `forkserver` and `fork` start methods, and an uncontended acquire/release pair costs under
+  100 ns. The public `multiprocessing.Lock` can only be inherited, never opened by name.
+- `_posixshmem` is the C module behind `multiprocessing.shared_memory.SharedMemory`. Opening segments through it
+  directly keeps the resource tracker out of every process that merely attaches (CPython gh-82300, fixed by
+  `track=False` only from Python 3.13), so this package decides itself who removes a segment and when.
+
+Both modules have been stable since Python 3.8; the package's tests exercise this file on Python 3.11 and 3.13. If a
+future CPython changes them, this file is the only one that needs to follow.
+"""
+
+import importlib
+import os
+from typing import Any, Protocol, cast
+
+_SEMAPHORE_KIND = 1
+"""`_multiprocessing.SemLock` kind for a plain counting semaphore (0 is a recursive mutex)."""
+
+
+class NamedSemaphore(Protocol):
+    """The subset of `_multiprocessing.SemLock` this package uses."""
+
+    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
+        """Decrements the semaphore, waiting at most `timeout` seconds when `block` is true."""
+
+    def release(self) -> None:
+        """Increments the semaphore (raises ValueError if it is already at its maximum)."""
+
+    def _get_value(self) -> int:
+        """Returns the semaphore's current value (1: free, 0: held)."""
+
+
+def _module(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:
+        message = (
+            f"ataraxis-sharedarray needs POSIX shared memory and named semaphores (CPython's {name} module), "
+            f"which this platform ({os.name}) does not provide"
+        )
+        raise OSError(message) from error
+
+
+def create_semaphore(name: str) -> NamedSemaphore:
+    """Creates the named semaphore `name` (a leading-slash POSIX name) with value 1.
+
+    Raises:
+        FileExistsError: A semaphore with this name already exists.
+    """
+    semaphore = _module("_multiprocessing").SemLock(_SEMAPHORE_KIND, 1, 1, name, False)
+    return cast(NamedSemaphore, semaphore)
+
+
+def open_semaphore(name: str) -> NamedSemaphore:
+    """Opens the existing named semaphore `name` (`_rebuild` calls `sem_open(name, 0)` when given a name).
+
+    Raises:
+        FileNotFoundError: No semaphore with this name exists.
+    """
+    semaphore = _module("_multiprocessing").SemLock._rebuild(0, _SEMAPHORE_KIND, 1, name)
+    return cast(NamedSemaphore, semaphore)
+
+
+def unlink_semaphore(name: str) -> None:
+    """Removes the named semaphore `name`; processes that opened it keep their handles.
+
+    Raises:
+        FileNotFoundError: No semaphore with this name exists.
+    """
+    _module("_multiprocessing").sem_unlink(name)
+
+
+def open_segment(name: str, flags: int, mode: int = 0o600) -> int:
+    """Opens (or, with `os.O_CREAT`, creates) the shared-memory segment `name` and returns its file descriptor.
+
+    Raises:
+        FileExistsError: `os.O_CREAT | os.O_EXCL` was given and the segment exists.
+        FileNotFoundError: The segment does not exist and `os.O_CREAT` was not given.
+    """
+    return cast(int, _module("_posixshmem").shm_open(name, flags, mode))
+
+
+def unlink_segment(name: str) -> None:
+    """Removes the shared-memory segment `name`; processes that mapped it keep their mappings.
+
+    Raises:
+        FileNotFoundError: No segment with this name exists.
+    """
+    _module("_posixshmem").shm_unlink(name)

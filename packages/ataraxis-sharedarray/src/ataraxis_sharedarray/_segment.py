@@ -1,0 +1,109 @@
+"""Creating, opening and mapping the shared-memory segment that holds one array's header and data."""
+
+import contextlib
+import mmap
+import os
+import time
+
+from ._header import MAGIC, Layout, header_length
+from ._posix import open_segment, unlink_segment
+
+_PUBLISH_POLL = 0.001
+"""Seconds between two looks at a segment whose creator has not finished writing its header."""
+
+
+class Segment:
+    """One open and mapped segment: its file descriptor, its mapping and the layout its header describes.
+
+    The descriptor stays open while the segment is mapped: the lock's rare recovery path takes an `flock` on it, which
+    the kernel releases if the recovering process dies.
+    """
+
+    __slots__ = ("buffer", "fd", "layout")
+
+    def __init__(self, fd: int, buffer: mmap.mmap, layout: Layout) -> None:
+        self.fd = fd
+        """The segment's open file descriptor."""
+        self.buffer = buffer
+        """The whole segment, mapped read-write and shared."""
+        self.layout = layout
+        """The array's type, shape and data offset."""
+
+    @classmethod
+    def create(cls, posix_name: str, layout: Layout, creator_pid: int) -> "Segment":
+        """Creates the segment exclusively and writes its header, all but the magic (see `publish`).
+
+        Raises:
+            FileExistsError: A segment with this name already exists.
+        """
+        fd = open_segment(posix_name, os.O_CREAT | os.O_EXCL | os.O_RDWR)
+        try:
+            os.ftruncate(fd, layout.size)
+            buffer = mmap.mmap(fd, layout.size)
+            header = layout.encode(creator_pid)
+            buffer[: len(header)] = header
+        except BaseException:
+            os.close(fd)
+            unlink_segment(posix_name)
+            raise
+        return cls(fd, buffer, layout)
+
+    def publish(self) -> None:
+        """Writes the magic, which tells attachers the header and the initial data are complete."""
+        self.buffer[: len(MAGIC)] = MAGIC
+
+    @classmethod
+    def open(cls, posix_name: str, name: str, wait: float) -> "Segment":
+        """Opens and maps the existing segment, waiting up to `wait` seconds for its creator to publish it.
+
+        Raises:
+            FileNotFoundError: No segment with this name exists.
+            ValueError: The segment is not (or, after `wait` seconds, not yet) a complete SharedMemoryArray.
+        """
+        fd = open_segment(posix_name, os.O_RDWR)
+        try:
+            header = _read_header(fd, wait)
+            layout = Layout.decode(header, name)
+            size = os.fstat(fd).st_size
+            if size < layout.size:
+                message = f"the shared memory segment {name!r} holds {size} bytes, its header describes {layout.size}"
+                raise ValueError(message)
+            buffer = mmap.mmap(fd, layout.size)
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(fd, buffer, layout)
+
+    def close(self) -> None:
+        """Unmaps the segment (once no NumPy view of it is left) and closes its descriptor."""
+        # A view the user kept (from `array()`) pins the mapping: it stays valid for them and is unmapped when the
+        # last such view is garbage-collected, so there is never a dangling pointer.
+        with contextlib.suppress(BufferError):
+            self.buffer.close()
+        os.close(self.fd)
+
+
+def _read_header(fd: int, wait: float) -> bytes:
+    deadline = time.monotonic() + wait
+    while True:
+        length = header_length(os.pread(fd, 64, 0))
+        if length:
+            return os.pread(fd, length, 0)
+        if time.monotonic() >= deadline:
+            return b""
+        time.sleep(_PUBLISH_POLL)
+
+
+def read_token(posix_name: str) -> bytes | None:
+    """Returns the token of the published segment `posix_name`, or None if there is no such published segment."""
+    try:
+        fd = open_segment(posix_name, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        first = os.pread(fd, 32, 0)
+    finally:
+        os.close(fd)
+    if len(first) < 32 or not first.startswith(MAGIC):
+        return None
+    return first[16:32]

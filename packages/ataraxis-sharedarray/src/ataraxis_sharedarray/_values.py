@@ -1,0 +1,183 @@
+"""Checking that data fits the array's data type before it is written: never wrap-around, truncation or overflow.
+
+NumPy's own assignment casts unsafely (it stores `np.int64(-1)` into a uint64 array as 18446744073709551615 and
+`1.5` into an int array as 1), so every write goes through `checked_array` unless it takes the scalar fast path in
+`SharedMemoryArray.write_data`, whose bounds `fast_bounds` computes from the same rules.
+"""
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+_NUMERIC_SOURCES = "biuf"
+
+
+def fast_bounds(dtype: np.dtype[Any]) -> tuple[type, Any, Any] | None:
+    """Returns (Python type, lowest, highest) such that a value of exactly that type within the bounds fits `dtype`.
+
+    Used by the scalar fast path; None when `dtype` has no such fast path.
+    """
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return int, int(info.min), int(info.max)
+    if dtype.kind == "f":
+        largest = float(np.finfo(dtype).max)
+        return float, -largest, largest
+    if dtype.kind == "b":
+        return bool, False, True
+    return None
+
+
+def checked_array(data: object, dtype: np.dtype[Any]) -> NDArray[Any]:
+    """Returns `data` as an array whose every value is stored unchanged by `dtype` (up to float rounding).
+
+    Raises:
+        TypeError: `data` is not made of values of a kind `dtype` can hold (text into numbers, a float into a
+            datetime, an arbitrary object, ...).
+        ValueError: A value lies outside `dtype`'s range, is not integral for an integer type, is not 0 or 1 for a
+            boolean type, is longer than a string type, or loses precision in a datetime type.
+    """
+    if dtype.fields is not None and not isinstance(data, np.ndarray | np.void):
+        return _checked_records(data, dtype)
+    try:
+        source = np.asarray(data)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"cannot store {data!r} in an array of {dtype}: {error}") from None
+    if source.dtype.hasobject:
+        raise TypeError(f"cannot store {data!r} in an array of {dtype}: it is not made of {dtype} values")
+    check_fits(source, dtype)
+    return source
+
+
+def check_fits(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
+    """Raises TypeError or ValueError (see `checked_array`) unless every value of `source` fits `dtype`."""
+    if dtype.subdtype is not None:
+        dtype = dtype.subdtype[0]
+    if dtype.fields is not None:
+        _check_fields(source, dtype)
+        return
+    kind, source_kind = dtype.kind, source.dtype.kind
+    if source_kind == "b" and kind in "biufc":
+        return
+    if kind in "iub" and source_kind in "iu":
+        _check_integer_range(source, dtype)
+    elif kind in "iub" and source_kind == "f":
+        _check_integral_floats(source, dtype)
+    elif kind in "fc" and (source_kind in _NUMERIC_SOURCES or source_kind == kind == "c"):
+        _check_no_overflow(source, dtype)
+    elif kind in "SU" and source_kind == kind:
+        _check_length(source, dtype)
+    elif kind in "mM" and source_kind == kind:
+        _check_time_precision(source, dtype)
+    elif kind == "V" and source.dtype == dtype:
+        return
+    else:
+        raise TypeError(f"cannot store {_describe(source)} ({source.dtype}) in an array of {dtype}")
+
+
+def _describe(source: NDArray[Any]) -> str:
+    return repr(source.item()) if source.ndim == 0 else f"array {source.tolist()!r}"[:200]
+
+
+def _first(source: NDArray[Any], mask: NDArray[np.bool_]) -> Any:
+    return source[mask].flat[0].item()
+
+
+def _check_integer_range(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
+    if np.can_cast(source.dtype, dtype) or source.size == 0:
+        return
+    low, high = (0, 1) if dtype.kind == "b" else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+    smallest, largest = int(source.min()), int(source.max())
+    if smallest < low or largest > high:
+        value = smallest if smallest < low else largest
+        expected = "0 or 1" if dtype.kind == "b" else f"{low} to {high}"
+        raise ValueError(f"{value} does not fit an array of {dtype} (expected {expected})")
+    if dtype.kind == "b":
+        bad = (source != 0) & (source != 1)
+        if bad.any():
+            raise ValueError(f"{_first(source, bad)} does not fit an array of bool (expected 0 or 1)")
+
+
+def _check_integral_floats(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
+    if dtype.kind == "b":
+        low, high = 0.0, 1.0
+    else:
+        info = np.iinfo(dtype)
+        low, high = float(info.min), float(int(info.max) + 1)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(source) | (source != np.trunc(source)) | (source < low) | (source >= high)
+    if bad.any():
+        value = _first(source, bad)
+        if math.isfinite(value) and value == math.trunc(value):
+            raise ValueError(f"{value!r} does not fit an array of {dtype} (outside its range)")
+        raise ValueError(f"{value!r} does not fit an array of {dtype} (not an integer)")
+
+
+def _check_no_overflow(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
+    if np.can_cast(source.dtype, dtype):
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        converted = source.astype(dtype)
+        overflow = np.isfinite(source) & ~np.isfinite(converted)
+    if overflow.any():
+        raise ValueError(f"{_first(source, overflow)!r} does not fit an array of {dtype} (outside its range)")
+
+
+def _check_length(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
+    if source.dtype.itemsize <= dtype.itemsize or source.size == 0:
+        return
+    lengths = np.char.str_len(source)
+    limit = dtype.itemsize // (4 if dtype.kind == "U" else 1)
+    too_long = lengths > limit
+    if too_long.any():
+        raise ValueError(f"{_first(source, too_long)!r} does not fit an array of {dtype} (longer than {limit})")
+
+
+def _check_time_precision(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
+    if np.can_cast(source.dtype, dtype, "safe"):
+        return
+    back = source.astype(dtype).astype(source.dtype)
+    lost = (back != source) & ~np.isnat(source)
+    if lost.any():
+        raise ValueError(f"{_first(source, lost)!r} does not fit an array of {dtype} (it would lose precision)")
+
+
+def _check_fields(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
+    if source.dtype == dtype:
+        return
+    names = dtype.names or ()
+    if source.dtype.names is None or set(source.dtype.names) != set(names):
+        raise TypeError(f"cannot store {_describe(source)} ({source.dtype}) in an array of {dtype}")
+    for name in names:
+        check_fits(source[name], dtype.fields[name][0])  # type: ignore[index]
+
+
+def _checked_records(data: object, dtype: np.dtype[Any]) -> NDArray[Any]:
+    # Tuples (records) carry no dtype of their own, so NumPy converts them straight to the target type; comparing
+    # the converted values back with the given ones catches truncation such as 1.5 -> 1 or 'abcdef' -> 'abc'.
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            converted = np.array(data, dtype=dtype)
+    except (TypeError, ValueError, OverflowError, FloatingPointError) as error:
+        raise ValueError(f"{data!r} does not fit an array of {dtype}: {error}") from None
+    if not _same(converted.tolist(), data):
+        raise ValueError(f"{data!r} does not fit an array of {dtype}: it would be stored as {converted.tolist()!r}")
+    return converted
+
+
+def _same(stored: object, given: object) -> bool:
+    if isinstance(stored, np.ndarray):
+        stored = stored.tolist()
+    if isinstance(given, np.ndarray | np.void):
+        given = given.tolist()
+    if isinstance(stored, list | tuple):
+        if not isinstance(given, list | tuple) or len(stored) != len(given):
+            return False
+        return all(_same(left, right) for left, right in zip(stored, given, strict=True))
+    if isinstance(stored, float) and isinstance(given, float | np.floating) and math.isnan(stored):
+        return math.isnan(given)
+    if isinstance(stored, float) and isinstance(given, float | np.floating):
+        return stored == given or np.float32(stored) == np.float32(given) or np.float16(stored) == np.float16(given)
+    return bool(stored == given)

@@ -1,0 +1,494 @@
+"""SharedMemoryArray: a named NumPy array in shared memory that many processes read and write under one lock."""
+
+import contextlib
+import os
+import sys
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._connection import Connection
+from ._header import HOLDER_WORD, Layout
+from ._indexing import Index, resolve
+from ._ownership import adopt, remove, replace
+from ._posix import NamedSemaphore, create_semaphore, open_semaphore, unlink_segment, unlink_semaphore
+from ._segment import Segment
+from ._values import checked_array
+
+_SEMAPHORE_SUFFIX = ".lock"
+"""The lock of array `x` is the named semaphore `/x.lock` (the file `/dev/shm/sem.x.lock` on Linux)."""
+_MAX_NAME_BYTES = (30 if sys.platform == "darwin" else 255 - len("sem.")) - len(_SEMAPHORE_SUFFIX)
+"""Longest name whose segment and semaphore names both fit the platform (macOS: 31 bytes; Linux: 255-byte files)."""
+_ATTACH_WAIT = 1.0
+"""Seconds `attach` waits for a creator that is still writing the header of the segment it just created."""
+
+_connected: "weakref.WeakSet[SharedMemoryArray]" = weakref.WeakSet()
+"""The connected arrays of this process, so that a forked child can mark its copies of them disconnected."""
+
+
+class SharedMemoryArray:
+    """A NumPy array in a named shared-memory segment, which any number of processes read and write under one lock.
+
+    Create it once with `create_array()`, in the process that owns it; hand the object to child processes (as a
+    `multiprocessing.Process` argument, under any start method), where each calls `connect()` before using it; or open
+    it by name from any other program with `attach()`. Every `with_lock=True` operation, in any of these processes and
+    their threads, excludes every other one.
+
+    The creator owns the array: `destroy()` removes it from the system, and so does the creator's interpreter exit if
+    `destroy()` was never called. Processes that only connect never remove it.
+
+    The constructor is not public: `SharedMemoryArray(...)` raises TypeError.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_connection",
+        "_dtype",
+        "_name",
+        "_segment_name",
+        "_semaphore_name",
+        "_shape",
+        "_token",
+    )
+
+    _connection: Connection | None
+    _dtype: np.dtype[Any]
+    _name: str
+    _segment_name: str
+    _semaphore_name: str
+    _shape: tuple[int, ...]
+    _token: bytes
+
+    def __init__(self) -> None:
+        """Refuses direct construction.
+
+        Raises:
+            TypeError: Always: use `create_array()` to make an array and `attach()` to open an existing one.
+        """
+        message = "use SharedMemoryArray.create_array() to make an array and SharedMemoryArray.attach() to open one"
+        raise TypeError(message)
+
+    @classmethod
+    def _describe(cls, name: str, shape: tuple[int, ...], dtype: np.dtype[Any], token: bytes) -> "SharedMemoryArray":
+        array = cls.__new__(cls)
+        array._name = name
+        array._segment_name = "/" + name
+        array._semaphore_name = "/" + name + _SEMAPHORE_SUFFIX
+        array._shape = shape
+        array._dtype = dtype
+        array._token = token
+        array._connection = None
+        return array
+
+    @classmethod
+    def create_array(cls, name: str, prototype: NDArray[Any], exist_ok: bool = False) -> "SharedMemoryArray":
+        """Creates a shared array holding a copy of `prototype`, and returns it connected.
+
+        The array keeps the prototype's shape and data type for its whole life. This process becomes its owner.
+
+        Args:
+            name: The name other processes use to find the array: at most 246 bytes on Linux (25 on macOS), without
+                `/`.
+            prototype: The initial content; any non-empty array whose data type NumPy can place in raw memory
+                (numbers, bool, fixed-width strings, datetimes, structured types; not `object`).
+            exist_ok: What to do when an array or segment with this name exists: False raises FileExistsError, True
+                replaces it (processes still connected to the old one keep using the old memory).
+
+        Returns:
+            The new array, connected in this process.
+
+        Raises:
+            TypeError: `name` is not a str, `prototype` is not a NumPy array or has an object data type.
+            ValueError: `name` is empty, contains `/` or a NUL character, or is too long; `prototype` holds no data.
+            FileExistsError: `exist_ok` is False and the name is taken.
+        """
+        _check_prototype(prototype)
+        segment_name, semaphore_name = _posix_names(name)
+        layout = Layout.new(prototype.dtype, tuple(prototype.shape), os.urandom(16))
+        pid = os.getpid()
+        try:
+            segment = Segment.create(segment_name, layout, pid)
+        except FileExistsError:
+            if not exist_ok:
+                message = (
+                    f"a shared memory array named {name!r} already exists; pass exist_ok=True to replace it or use "
+                    f"SharedMemoryArray.attach({name!r}) to open it"
+                )
+                raise FileExistsError(message) from None
+            replace(segment_name, semaphore_name)
+            segment = Segment.create(segment_name, layout, pid)
+        try:
+            semaphore = _create_semaphore(semaphore_name)
+            try:
+                data = np.ndarray(layout.shape, layout.dtype, buffer=segment.buffer, offset=layout.data_offset)
+                data[...] = prototype
+                del data
+                adopt(segment_name, semaphore_name, layout.token)
+            except BaseException:
+                unlink_semaphore(semaphore_name)
+                raise
+            segment.publish()
+        except BaseException:
+            segment.close()
+            unlink_segment(segment_name)
+            raise
+        array = cls._describe(name, layout.shape, layout.dtype, layout.token)
+        array._connect_to(segment, semaphore)
+        return array
+
+    @classmethod
+    def attach(cls, name: str) -> "SharedMemoryArray":
+        """Opens the existing array `name`, knowing only its name, and returns it connected.
+
+        Shape and data type are read from the array's header, so this works from any program (for example one started
+        from a shell), not only from processes that received the object. Its locked operations exclude those of the
+        creator and of every other connected process. Attaching never makes this process an owner.
+
+        Args:
+            name: The name the array was created with.
+
+        Returns:
+            The array, connected in this process.
+
+        Raises:
+            TypeError: `name` is not a str.
+            ValueError: `name` is not a valid array name, or the segment of that name is not a SharedMemoryArray.
+            FileNotFoundError: No array with this name exists.
+        """
+        segment_name, semaphore_name = _posix_names(name)
+        segment, semaphore = _open(name, segment_name, semaphore_name, _ATTACH_WAIT)
+        layout = segment.layout
+        array = cls._describe(name, layout.shape, layout.dtype, layout.token)
+        array._connect_to(segment, semaphore)
+        return array
+
+    @property
+    def name(self) -> str:
+        """The name that identifies the array across processes."""
+        return self._name
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The array's shape, fixed at creation."""
+        return self._shape
+
+    @property
+    def datatype(self) -> np.dtype[Any]:
+        """The array's NumPy data type, fixed at creation."""
+        return self._dtype
+
+    @property
+    def is_connected(self) -> bool:
+        """Whether this process can use the array through this object now."""
+        return self._connection is not None
+
+    def connect(self) -> None:
+        """Connects this object to the shared array; does nothing if it is already connected.
+
+        A process that received the object from its creator (as a `Process` argument) calls this before anything else.
+        A copy inherited through `fork` starts disconnected as well.
+
+        Raises:
+            FileNotFoundError: The array no longer exists (it was destroyed, or its creator exited).
+            ConnectionError: The array was destroyed and re-created under the same name since this object was made.
+        """
+        if self._connection is not None:
+            return
+        segment, semaphore = _open(self._name, self._segment_name, self._semaphore_name, 0.0)
+        if segment.layout.token != self._token:
+            segment.close()
+            message = (
+                f"the shared memory array {self._name!r} was destroyed and re-created since this object was made; "
+                f"open the new one with SharedMemoryArray.attach({self._name!r})"
+            )
+            raise ConnectionError(message)
+        self._connect_to(segment, semaphore)
+
+    def disconnect(self) -> None:
+        """Disconnects this object from the shared array; does nothing if it is not connected.
+
+        The array itself stays in place for the other processes. NumPy views obtained from `array()` stay valid until
+        they are garbage-collected.
+        """
+        connection = self._connection
+        if connection is None:
+            return
+        _connected.discard(self)
+        self._connection = None
+        connection.close()
+
+    def destroy(self) -> None:
+        """Removes the array from the system; harmless if it is already gone, and when called again.
+
+        Disconnects this object first. Processes still connected keep their memory until they disconnect, but no
+        process can connect to the array afterwards. Call it once, from the process that manages the array's life,
+        normally its creator, after the other processes are done. An array of the same name created later by someone
+        else is never removed.
+        """
+        self.disconnect()
+        remove(self._segment_name, self._semaphore_name, self._token)
+
+    def read_data(self, index: Index, convert_output: bool = False, with_lock: bool = True) -> Any:
+        """Reads one element (row) or a range of rows.
+
+        Args:
+            index: An int (negative counts from the end) selects one element of a 1-D array or one row of an N-D
+                array; `(start, stop)` selects rows `start:stop` and `(start,)` rows `start:` (negative bounds count
+                from the end; an empty range is allowed, a reversed one is not).
+            convert_output: False returns NumPy values (a NumPy scalar for one element, an array otherwise); True
+                returns Python values (a scalar, a tuple for a structured element, nested lists for ranges and rows).
+            with_lock: Whether to hold the array's lock while reading, which guarantees a value no other locked
+                operation is halfway through writing.
+
+        Returns:
+            A copy of the selected data: later writes to the array never change it.
+
+        Raises:
+            ConnectionError: This object is not connected.
+            TypeError: `index` is not one of the forms above.
+            IndexError: `index` lies outside the array or is a reversed range.
+        """
+        connection = self._connection
+        if connection is None:
+            self._refuse("read_data")
+        view = connection.view
+        rows = connection.rows
+        if type(index) is int and connection.scalar_rows and -rows <= index < rows:
+            if with_lock:
+                if not connection.acquire(False):
+                    connection.lock.wait()
+                words = connection.words
+                words[HOLDER_WORD] = connection.pid
+                try:
+                    return view.item(index) if convert_output else view[index]
+                finally:
+                    words[HOLDER_WORD] = 0
+                    connection.release()
+            return view.item(index) if convert_output else view[index]
+        selection = resolve(index, rows)
+        if with_lock:
+            connection.lock.acquire()
+            try:
+                value = view[selection].copy()
+            finally:
+                connection.lock.release()
+        else:
+            value = view[selection].copy()
+        return value.tolist() if convert_output else value
+
+    def write_data(self, index: Index, data: Any, with_lock: bool = True) -> None:
+        """Writes one element (row) or a range of rows.
+
+        Args:
+            index: As for `read_data`.
+            data: A value for one element; for a row or a range, an array-like of exactly the selected shape, or a
+                single value to store in every selected element. A value the data type cannot hold unchanged is
+                refused: no wrap-around (300 into uint8), no truncation (1.5 into an int array), no overflow to
+                infinity, no clipped strings. Floats may round to the precision of a narrower float type.
+            with_lock: Whether to hold the array's lock while writing, so that no other locked operation sees the
+                write half done.
+
+        Raises:
+            ConnectionError: This object is not connected.
+            TypeError: `index` is not one of the forms `read_data` accepts, or `data` is of a kind the array cannot
+                hold (text into numbers, an arbitrary object, ...).
+            IndexError: `index` lies outside the array or is a reversed range.
+            ValueError: `data` does not have the selected shape, or a value does not fit the data type.
+        """
+        connection = self._connection
+        if connection is None:
+            self._refuse("write_data")
+        view = connection.view
+        rows = connection.rows
+        if (
+            type(index) is int
+            and type(data) is connection.fast_type
+            and connection.scalar_rows
+            and -rows <= index < rows
+            and connection.low <= data <= connection.high
+        ):
+            if with_lock:
+                if not connection.acquire(False):
+                    connection.lock.wait()
+                words = connection.words
+                words[HOLDER_WORD] = connection.pid
+                try:
+                    view[index] = data
+                finally:
+                    words[HOLDER_WORD] = 0
+                    connection.release()
+            else:
+                view[index] = data
+            return
+        selection = resolve(index, rows)
+        target = self._shape[1:] if isinstance(selection, int) else (selection.stop - selection.start, *self._shape[1:])
+        source = checked_array(data, self._dtype)
+        if source.ndim != 0 and source.shape != target:
+            message = (
+                f"data of shape {source.shape} does not fit index {index!r}, which selects shape {target} "
+                f"(give exactly that shape, or one value for every element)"
+            )
+            raise ValueError(message)
+        if with_lock:
+            connection.lock.acquire()
+            try:
+                view[selection] = source
+            finally:
+                connection.lock.release()
+        else:
+            view[selection] = source
+
+    @contextlib.contextmanager
+    def array(self, with_lock: bool = True) -> Iterator[NDArray[Any]]:
+        """Yields the live NumPy view of the shared array, for any NumPy work on it.
+
+        Writes through the view go straight to shared memory and are seen by every process. With `with_lock=True` the
+        whole `with` block holds the array's lock (keep it short): inside it, use the view itself, or pass
+        `with_lock=False` to this object's methods, since the lock is not re-entrant. Values written through the
+        view are not checked against the data type.
+
+        Args:
+            with_lock: Whether to hold the array's lock for the duration of the `with` block.
+
+        Yields:
+            The live view; do not use it after the block.
+
+        Raises:
+            ConnectionError: This object is not connected.
+        """
+        connection = self._connection
+        if connection is None:
+            self._refuse("array")
+        view = connection.view
+        if not with_lock:
+            yield view
+            return
+        lock = connection.lock
+        lock.enter_context()
+        try:
+            yield view
+        finally:
+            lock.exit_context()
+
+    def __getitem__(self, key: Any) -> Any:
+        """Returns a copy of `view[key]` for any NumPy index, read under the lock.
+
+        Raises:
+            ConnectionError: This object is not connected.
+        """
+        connection = self._connection
+        if connection is None:
+            self._refuse("[...]")
+        connection.lock.acquire()
+        try:
+            value = connection.view[key]
+            return value.copy() if isinstance(value, np.ndarray | np.void) else value
+        finally:
+            connection.lock.release()
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        """Performs `view[key] = value` for any NumPy index, under the lock, refusing values that do not fit.
+
+        Raises:
+            ConnectionError: This object is not connected.
+            TypeError: `value` is of a kind the array cannot hold.
+            ValueError: A value does not fit the data type, or `value` does not broadcast to the selection.
+        """
+        connection = self._connection
+        if connection is None:
+            self._refuse("[...] =")
+        source = checked_array(value, self._dtype)
+        connection.lock.acquire()
+        try:
+            connection.view[key] = source
+        finally:
+            connection.lock.release()
+
+    def __repr__(self) -> str:
+        """Returns the array's name, shape, data type and connection state."""
+        state = "connected" if self._connection is not None else "disconnected"
+        return f"SharedMemoryArray(name={self._name!r}, shape={self._shape}, datatype={self._dtype}, {state})"
+
+    def __reduce__(self) -> tuple[Callable[..., "SharedMemoryArray"], tuple[Any, ...]]:
+        """Pickles the array's description only: the copy a child process receives starts disconnected."""
+        return _unpickle, (self._name, self._shape, self._dtype, self._token)
+
+    def _connect_to(self, segment: Segment, semaphore: NamedSemaphore) -> None:
+        self._connection = Connection(segment, semaphore, self._semaphore_name, self._name)
+        _connected.add(self)
+
+    def _refuse(self, operation: str) -> NoReturn:
+        message = (
+            f"cannot use {operation} on the shared memory array {self._name!r}: this object is not connected in "
+            f"this process (call connect() first)"
+        )
+        raise ConnectionError(message)
+
+
+def _unpickle(name: str, shape: tuple[int, ...], dtype: np.dtype[Any], token: bytes) -> SharedMemoryArray:
+    return SharedMemoryArray._describe(name, shape, dtype, token)
+
+
+def _check_prototype(prototype: object) -> None:
+    if not isinstance(prototype, np.ndarray):
+        message = f"prototype must be a numpy.ndarray, not {type(prototype).__name__}: {prototype!r:.100}"
+        raise TypeError(message)
+    if prototype.dtype.hasobject:
+        message = f"prototype has data type {prototype.dtype}, which holds Python objects that cannot be shared"
+        raise TypeError(message)
+    if prototype.nbytes == 0:
+        message = f"prototype of shape {prototype.shape} and data type {prototype.dtype} holds no data"
+        raise ValueError(message)
+
+
+def _posix_names(name: object) -> tuple[str, str]:
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, not {type(name).__name__}: {name!r}")
+    if name in ("", ".", "..") or "/" in name or "\x00" in name:
+        message = f"name {name!r} is not a valid shared memory name (expected a non-empty name without '/' or NUL)"
+        raise ValueError(message)
+    if len(name.encode()) > _MAX_NAME_BYTES:
+        message = f"name {name!r} is {len(name.encode())} bytes long; this platform allows at most {_MAX_NAME_BYTES}"
+        raise ValueError(message)
+    return "/" + name, "/" + name + _SEMAPHORE_SUFFIX
+
+
+def _create_semaphore(semaphore_name: str) -> NamedSemaphore:
+    try:
+        return create_semaphore(semaphore_name)
+    except FileExistsError:
+        # The caller holds the segment name exclusively and removal always unlinks the semaphore before the segment,
+        # so this semaphore was left by a creator killed before it could clean up: it guards nothing.
+        unlink_semaphore(semaphore_name)
+        return create_semaphore(semaphore_name)
+
+
+def _open(name: str, segment_name: str, semaphore_name: str, wait: float) -> tuple[Segment, NamedSemaphore]:
+    try:
+        segment = Segment.open(segment_name, name, wait)
+    except FileNotFoundError:
+        message = f"no shared memory array named {name!r} exists (it was never created, destroyed, or its owner exited)"
+        raise FileNotFoundError(message) from None
+    try:
+        semaphore = open_semaphore(semaphore_name)
+    except FileNotFoundError:
+        segment.close()
+        message = f"the shared memory array {name!r} is being destroyed (its lock is already gone)"
+        raise FileNotFoundError(message) from None
+    except BaseException:
+        segment.close()
+        raise
+    return segment, semaphore
+
+
+def _disconnect_inherited_copies() -> None:
+    # A forked child shares the parent's mapping but not its ownership or its pid (recorded as the lock holder): its
+    # copies start disconnected, and the child connects them itself.
+    for array in list(_connected):
+        array.disconnect()
+
+
+os.register_at_fork(after_in_child=_disconnect_inherited_copies)
