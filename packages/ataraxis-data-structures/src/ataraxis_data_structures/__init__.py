@@ -11,8 +11,18 @@ Each member can also be installed and imported on its own.
 
 from importlib.metadata import version
 
+from ataraxis_datalogger import DataLogger, DataLoggerError, DataLoggerWarning, LogPackage, LogStatistics
 from ataraxis_sharedarray import LockRecoveredWarning, SharedMemoryArray
 
 __version__: str = version("ataraxis-data-structures")
 
-__all__ = ["LockRecoveredWarning", "SharedMemoryArray", "__version__"]
+__all__ = [
+    "DataLogger",
+    "DataLoggerError",
+    "DataLoggerWarning",
+    "LockRecoveredWarning",
+    "LogPackage",
+    "LogStatistics",
+    "SharedMemoryArray",
+    "__version__",
+]

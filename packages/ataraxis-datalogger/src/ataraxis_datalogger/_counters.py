@@ -13,6 +13,7 @@ from enum import IntEnum
 from typing import NamedTuple
 
 import numpy as np
+
 from ataraxis_sharedarray import SharedMemoryArray
 
 
@@ -92,7 +93,7 @@ class RunCounters:
     @classmethod
     def create(cls) -> "RunCounters":
         """Creates the shared cells of a new run (all zero, state `IDLE`) under a unique name."""
-        name = f"adl_{uuid.uuid4().hex[:20]}"
+        name = f"adl{os.getpid():x}_{uuid.uuid4().hex[:12]}"
         return cls(SharedMemoryArray.create_array(name, np.zeros(len(Cell), dtype=np.uint64)))
 
     @property

@@ -74,14 +74,14 @@ class LogQueue(_QueueBase):
         self._logger_name = logger_name
         self._retired = False
 
-    def __getstate__(self) -> tuple[Any, RunCounters, str]:
+    def __getstate__(self) -> tuple[Any, RunCounters, str]:  # type: ignore[override]
         """Adds the shared cells and the logger's name to the queue's own state."""
-        return super().__getstate__(), self._counters, self._logger_name  # type: ignore[misc]
+        return super().__getstate__(), self._counters, self._logger_name
 
-    def __setstate__(self, state: tuple[Any, RunCounters, str]) -> None:
+    def __setstate__(self, state: tuple[Any, RunCounters, str]) -> None:  # type: ignore[override]
         """Restores a queue copy in another process."""
         base_state, self._counters, self._logger_name = state
-        super().__setstate__(base_state)  # type: ignore[misc]
+        super().__setstate__(base_state)
         self._retired = False
 
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
@@ -119,7 +119,7 @@ class LogQueue(_QueueBase):
         """Marks this process's copy as belonging to a finished run: later puts through it raise."""
         self._retired = True
 
-    def _on_queue_feeder_error(self, error: Exception, obj: object) -> None:  # type: ignore[override]
+    def _on_queue_feeder_error(self, error: Exception, obj: object) -> None:
         """Replaces an object the feeder thread could not pickle with a report, so the put is still accounted for.
 
         `multiprocessing.Queue` calls this hook in the producer's feeder thread; its default only prints a

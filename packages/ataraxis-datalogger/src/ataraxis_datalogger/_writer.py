@@ -65,9 +65,7 @@ class _Tally:
             self.reports.send((kind, message))
 
 
-def run_writer(
-    input_queue: LogQueue, counters: RunCounters, directory: Path, token: str, reports: Connection
-) -> None:
+def run_writer(input_queue: LogQueue, counters: RunCounters, directory: Path, token: str, reports: Connection) -> None:
     """The logger process's main function.
 
     Args:

@@ -39,23 +39,6 @@ class DataLogger:
     The logger can be started again after `stop()`, and several loggers (with different instance names, or the same
     name in different folders) can run at once. Used as a context manager, it starts on entry and stops on exit.
     Only the process that created a logger can start and stop it; other processes only use its `input_queue`.
-
-    Args:
-        output_directory: The folder in which the logger creates its log folder.
-        instance_name: The logger's name; the log folder is named `<instance_name>_data_log`.
-        fsync_on_stop: If True, `stop()` also flushes the file system to the disk, so the entries survive a power
-            loss, at the cost of a slower stop.
-        stop_timeout: How many seconds `stop()` waits for entries that were put but have not arrived, while none
-            arrives, before it reports them lost (a producer killed right after a put takes its entry with it).
-        on_failure: Called, from a background thread, with a `DataLoggerError` as soon as the run fails: the logger
-            process died or an entry could not be written. The error is also raised by the next call to `stop()`
-            (and, after a death, by `start()` and `input_queue`) whether or not a callback is given. To interrupt
-            the main thread, pass for example `lambda error: _thread.interrupt_main()`.
-
-    Raises:
-        TypeError: If `instance_name` is not a string.
-        ValueError: If `instance_name` is empty or is not usable in a folder name, or `stop_timeout` is not positive.
-        OSError: If the log folder cannot be created.
     """
 
     def __init__(
@@ -67,6 +50,27 @@ class DataLogger:
         stop_timeout: float = 10.0,
         on_failure: FailureCallback | None = None,
     ) -> None:
+        """Creates the log folder; the logger process starts with `start()`.
+
+        Args:
+            output_directory: The folder in which the logger creates its log folder.
+            instance_name: The logger's name; the log folder is named `<instance_name>_data_log`.
+            fsync_on_stop: If True, `stop()` also flushes the file system to the disk, so the entries survive a
+                power loss, at the cost of a slower stop.
+            stop_timeout: How many seconds `stop()` waits for entries that were put but have not arrived, while
+                none arrives, before it reports them lost (a producer killed right after a put takes its entry
+                with it).
+            on_failure: Called, from a background thread, with a `DataLoggerError` as soon as the run fails: the
+                logger process died or an entry could not be written. The error is also raised by the next call to
+                `stop()` (and, after a death, by `start()` and `input_queue`) whether or not a callback is given. To
+                interrupt the main thread, pass for example `lambda error: _thread.interrupt_main()`.
+
+        Raises:
+            TypeError: If `instance_name` is not a string.
+            ValueError: If `instance_name` is empty or not usable in a folder name, or `stop_timeout` is not
+                positive.
+            OSError: If the log folder cannot be created.
+        """
         _check_instance_name(instance_name)
         if not stop_timeout > 0:
             raise ValueError(f"stop_timeout must be a positive number of seconds, got {stop_timeout!r}")

@@ -22,18 +22,8 @@ SerializedData = NDArray[np.uint8] | bytes | bytearray | memoryview
 class LogPackage:
     """One log entry: the id of its source, its timestamp and the serialized data to store.
 
-    Args:
-        source_id: The id of the producer that logged the entry, an integer (Python or NumPy) from 0 to 255.
-        time_stamp: The entry's timestamp, an integer (Python or NumPy) from 0 to 2**64 - 1, typically nanoseconds
-            or microseconds from a monotonic clock. Entries of one source are ordered by it.
-        serialized_data: The payload: a one-dimensional `numpy.uint8` array or a bytes-like object (`bytes`,
-            `bytearray`, `memoryview`). It is copied, so the caller may reuse its buffer right away.
-
-    Raises:
-        TypeError: If `source_id` or `time_stamp` is not an integer (booleans included), or `serialized_data` is
-            neither a `uint8` array nor bytes-like.
-        ValueError: If `source_id` or `time_stamp` is out of range, or `serialized_data` is an array that is not
-            one-dimensional.
+    A package is immutable. It is validated and encoded where it is built, so a bad value raises in the producer,
+    before anything reaches the queue.
     """
 
     __slots__ = ("_entry", "_source_id", "_time_stamp")
@@ -43,6 +33,21 @@ class LogPackage:
     _entry: bytes
 
     def __init__(self, source_id: SupportsIndex, time_stamp: SupportsIndex, serialized_data: SerializedData) -> None:
+        """Builds and validates a package.
+
+        Args:
+            source_id: The id of the producer that logged the entry, an integer (Python or NumPy) from 0 to 255.
+            time_stamp: The entry's timestamp, an integer (Python or NumPy) from 0 to 2**64 - 1, typically
+                nanoseconds or microseconds from a monotonic clock. Entries of one source are ordered by it.
+            serialized_data: The payload: a one-dimensional `numpy.uint8` array or a bytes-like object (`bytes`,
+                `bytearray`, `memoryview`). It is copied, so the caller may reuse its buffer right away.
+
+        Raises:
+            TypeError: If `source_id` or `time_stamp` is not an integer (booleans included), or `serialized_data`
+                is neither a `uint8` array nor bytes-like.
+            ValueError: If `source_id` or `time_stamp` is out of range, or `serialized_data` is an array that is not
+                one-dimensional.
+        """
         self._source_id = _checked_integer("source_id", source_id, MAX_SOURCE_ID)
         self._time_stamp = _checked_integer("time_stamp", time_stamp, MAX_TIME_STAMP)
         payload = _payload_buffer(serialized_data)
@@ -157,7 +162,7 @@ def _payload_buffer(data: object) -> bytes | memoryview:
             )
         if data.ndim != 1:
             raise ValueError(f"LogPackage serialized_data must be a one-dimensional array, got shape {data.shape}")
-        return memoryview(data) if data.flags.c_contiguous else data.tobytes()
+        return data.data if data.flags.c_contiguous else data.tobytes()
     if isinstance(data, bytes):
         return data
     if isinstance(data, bytearray | memoryview):
