@@ -45,8 +45,9 @@ def put_then_die_before_sending(queue: Any, source_id: int, done: Event) -> None
     os._exit(0)
 
 
-def put_after_stop(queue: Any, result: Any) -> None:
-    """Tries to put an entry and reports the exception's type name and message (or 'ok') through `result`."""
+def put_after_stop(queue: Any, go: Event, result: Any) -> None:
+    """Waits for `go`, tries to put an entry and reports the exception's type and message (or 'ok') to `result`."""
+    go.wait(JOIN_SECONDS)
     try:
         queue.put(LogPackage(1, 1, b"late"))
     except Exception as error:
@@ -85,7 +86,9 @@ def assert_all_entries(directory: Path, sources: dict[int, int], size: int) -> N
     """Checks that the folder holds exactly entries 0..count-1 of each source, every byte as produced."""
     entries = read_entries(directory)
     expected = {
-        (source_id, index, payload(source_id, index, size)) for source_id, count in sources.items() for index in range(count)
+        (source_id, index, payload(source_id, index, size))
+        for source_id, count in sources.items()
+        for index in range(count)
     }
     found = set(entries.values())
     assert len(entries) == len(expected), f"{len(entries)} files for {len(expected)} entries"

@@ -85,6 +85,20 @@ class EntryFiles:
         finally:
             os.unlink(temporary, dir_fd=self._dir_fd)
 
+    def explain(self, error: OSError) -> str:
+        """Describes a write error, naming the likely cause when the log folder itself is gone.
+
+        Args:
+            error: The error raised by `write`.
+        """
+        try:
+            removed = os.fstat(self._dir_fd).st_nlink == 0
+        except OSError:
+            removed = False
+        if removed:
+            return f"the log folder was removed ({error})"
+        return str(error)
+
     def sync(self) -> None:
         """Flushes the folder's file system to the disk (for durability across a power loss)."""
         os.fsync(self._dir_fd)

@@ -10,12 +10,12 @@ must outlive it long enough for the parent to call `stop()` and have every entry
 """
 
 import os
-import queue
 import reprlib
 import signal
 import time
 import traceback
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 from ._counters import RunCounters
@@ -27,11 +27,13 @@ MAX_REPORTS_PER_KIND = 20
 """How many rejected objects and how many failed writes are reported in detail per run; all are counted."""
 
 _FLUSH_EVERY = 256
-"""The writer publishes its counts at least this often (and whenever the queue is empty)."""
+"""The writer publishes its counts at least every this many entries, and after each batch it reads."""
 _IDLE_POLL_SECONDS = 0.25
 """How long the writer waits for an entry before it checks that its parent is still alive."""
 _ORPHAN_IDLE_SECONDS = 2.0
 """An orphaned writer (its parent died without stopping it) exits once the queue has been idle this long."""
+
+_loads = ForkingPickler.loads
 
 REJECTED = "rejected"
 """Report kind: an object on the queue was skipped."""
@@ -97,26 +99,25 @@ def _write_until_stopped(input_queue: LogQueue, tally: _Tally, files: EntryFiles
     """Processes the queue until this run's stop message (or, orphaned, until it idles); returns its sync flag."""
     parent = os.getppid()
     tally.counters.mark_ready()
-    more_waiting = False
     idle_since: float | None = None
     while True:
-        try:
-            # When the previous check found data waiting, a plain blocking get saves the poll of a timed one.
-            item = input_queue.get() if more_waiting else input_queue.get(timeout=_IDLE_POLL_SECONDS)
-        except queue.Empty:
-            tally.publish()
+        messages = input_queue.receive_batch(_IDLE_POLL_SECONDS)
+        if not messages:
             if os.getppid() != parent:
                 idle_since = idle_since if idle_since is not None else time.monotonic()
                 if time.monotonic() - idle_since >= _ORPHAN_IDLE_SECONDS:
                     return False
             continue
-        except Exception as error:
-            # The message arrived but could not be unpickled (a class the logger cannot import, a damaged or
-            # forged package): it is consumed, so it is accounted for as rejected.
-            tally.rejected += 1
-            tally.report(REJECTED, f"an object that could not be unpickled: {error!r}")
-        else:
-            idle_since = None
+        idle_since = None
+        for message in messages:
+            try:
+                item = _loads(message)
+            except Exception as error:
+                # A class the logger cannot import, a damaged or forged package: the message is consumed, so it is
+                # accounted for as rejected.
+                tally.rejected += 1
+                tally.report(REJECTED, f"an object that could not be unpickled: {error!r}")
+                continue
             if type(item) is LogPackage:
                 _write_entry(item, tally, files)
             elif type(item) is StopWriting and item.token == token:
@@ -128,9 +129,9 @@ def _write_until_stopped(input_queue: LogQueue, tally: _Tally, files: EntryFiles
             else:
                 tally.rejected += 1
                 tally.report(REJECTED, f"{reprlib.repr(item)} ({type(item).__name__}, not a LogPackage)")
-        more_waiting = not input_queue.empty()
-        if not more_waiting or tally.unpublished >= _FLUSH_EVERY:
-            tally.publish()
+            if tally.unpublished >= _FLUSH_EVERY:
+                tally.publish()
+        tally.publish()
 
 
 def _write_entry(package: LogPackage, tally: _Tally, files: EntryFiles) -> None:
@@ -140,7 +141,7 @@ def _write_entry(package: LogPackage, tally: _Tally, files: EntryFiles) -> None:
         files.write(package.source_id, package.time_stamp, content)
     except OSError as error:
         tally.failed += 1
-        tally.report(FAILED, f"entry of source {package.source_id} at {package.time_stamp}: {error}")
+        tally.report(FAILED, f"entry of source {package.source_id} at {package.time_stamp}: {files.explain(error)}")
     else:
         tally.written += 1
         tally.bytes_written += len(content)

@@ -83,6 +83,7 @@ class DataLogger:
         self._owner_pid = os.getpid()
         self._lock = threading.RLock()
         self._run: LoggerRun | None = None
+        self._finished_queue: Queue[LogPackage] | None = None
         self._last_statistics = LogStatistics(0, 0, 0, 0, 0)
 
     @property
@@ -181,6 +182,9 @@ class DataLogger:
                 return
             outcome = run.finish(self._stop_timeout, self._fsync_on_stop)
             self._last_statistics = outcome.statistics
+            # Kept until the next stop: its locks are named semaphores that vanish with the object, and a producer
+            # spawned just before this stop may still be unpickling it (it then gets a clear error on put).
+            self._finished_queue = run.queue
         self._report(outcome)
 
     def __enter__(self) -> "DataLogger":
