@@ -148,7 +148,7 @@ def test_a_removed_log_folder_is_reported_not_swallowed(tmp_path: Path, helpers:
     helpers.wait_for(lambda: bool(failures))
     assert "could not write entry of source 1 at 2" in str(failures[0])
     with pytest.raises(
-        DataLoggerError, match=r"3 of 4 entries could not be written to .*removed_data_log: .*the log folder was removed"
+        DataLoggerError, match=r"3 of 4 entries could not be written to .*removed_data_log: .*log folder was removed"
     ):
         logger.stop()
     assert logger.statistics.failed == 3
