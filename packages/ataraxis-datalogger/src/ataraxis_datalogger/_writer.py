@@ -28,6 +28,11 @@ MAX_REPORTS_PER_KIND = 20
 
 _FLUSH_EVERY = 256
 """The writer publishes its counts at least every this many entries, and after each batch it reads."""
+_SMALL_BATCH = 32
+_SMALL_BATCH_BYTES = 64 * 1024
+"""A read of fewer messages and bytes than these means the writer is ahead of the producers."""
+_GATHER_SECONDS = 0.001
+"""How long the writer lets entries gather after a small read (a small delay for entries, none for stop())."""
 _IDLE_POLL_SECONDS = 0.25
 """How long the writer waits for an entry before it checks that its parent is still alive."""
 _ORPHAN_IDLE_SECONDS = 2.0
@@ -132,6 +137,10 @@ def _write_until_stopped(input_queue: LogQueue, tally: _Tally, files: EntryFiles
             if tally.unpublished >= _FLUSH_EVERY:
                 tally.publish()
         tally.publish()
+        if len(messages) < _SMALL_BATCH and sum(message.nbytes for message in messages) < _SMALL_BATCH_BYTES:
+            # The producers are slower than the writer: let entries gather in the pipe rather than waking up (in
+            # this process and in the sending one) for every entry, which costs more CPU than writing it.
+            time.sleep(_GATHER_SECONDS)
 
 
 def _write_entry(package: LogPackage, tally: _Tally, files: EntryFiles) -> None:

@@ -104,27 +104,25 @@ class LogPackage:
 def _restore_log_package(source_id: int, time_stamp: int, entry: bytes) -> LogPackage:
     """Rebuilds an unpickled package, checking that its parts agree (a forged or damaged pickle is refused).
 
+    This runs in the logger process once per entry, so it checks with plain byte comparisons.
+
     Raises:
         ValueError: If the entry bytes are not the entry of this source id and timestamp.
     """
-    if (
-        type(entry) is not bytes
-        or type(source_id) is not int
-        or type(time_stamp) is not int
-        or not 0 <= source_id <= MAX_SOURCE_ID
-        or not 0 <= time_stamp <= MAX_TIME_STAMP
-        or len(entry) < 10
-    ):
-        raise ValueError("not the pickled form of a LogPackage")
-    header_length = _header_length(entry)
-    body = memoryview(entry)[header_length : header_length + PREFIX_SIZE]
-    if (
-        len(entry) < header_length + PREFIX_SIZE
-        or body[0] != source_id
-        or body[1:] != time_stamp.to_bytes(8, "little")
-        or entry[:header_length] != npy_header(len(entry) - header_length)
-    ):
-        raise ValueError(f"a LogPackage of source {source_id} at {time_stamp} whose entry bytes do not match")
+    try:
+        header_length = 10 + entry[8] + (entry[9] << 8)
+        consistent = (
+            type(entry) is bytes
+            and type(source_id) is int
+            and type(time_stamp) is int
+            and entry[header_length] == source_id
+            and entry[header_length + 1 : header_length + PREFIX_SIZE] == time_stamp.to_bytes(8, "little")
+            and entry.startswith(npy_header(len(entry) - header_length))
+        )
+    except (IndexError, TypeError, OverflowError):
+        consistent = False
+    if not consistent:
+        raise ValueError(f"not the pickled form of a LogPackage (source id {source_id!r}, timestamp {time_stamp!r})")
     package = LogPackage.__new__(LogPackage)
     package._source_id = source_id
     package._time_stamp = time_stamp
