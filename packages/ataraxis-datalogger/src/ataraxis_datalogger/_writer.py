@@ -32,7 +32,7 @@ _SMALL_BATCH = 32
 _SMALL_BATCH_BYTES = 64 * 1024
 """A read of fewer messages and bytes than these means the writer is ahead of the producers."""
 _GATHER_SECONDS = 0.001
-"""How long the writer lets entries gather after a small read (a small delay for entries, none for stop())."""
+"""How long the writer lets entries gather after a small read: at most this much delay for an entry."""
 _IDLE_POLL_SECONDS = 0.25
 """How long the writer waits for an entry before it checks that its parent is still alive."""
 _ORPHAN_IDLE_SECONDS = 2.0
