@@ -38,7 +38,16 @@ DISTRIBUTIONS: dict[str, Distribution] = {
     "ataraxis-sharedarray": Distribution(
         wheels=("ataraxis-sharedarray",),
         absent=("yaml", "tqdm", "ataraxis_yamlconfig", "ataraxis_datalogger", "ataraxis_data_structures"),
-        smoke="import ataraxis_sharedarray; print(ataraxis_sharedarray.__version__)",
+        smoke=(
+            "import os, numpy as np\n"
+            "from ataraxis_sharedarray import SharedMemoryArray\n"
+            "name = f'atx_isolated_{os.getpid()}'\n"
+            "sma = SharedMemoryArray.create_array(name, np.arange(4, dtype=np.uint16))\n"
+            "sma.write_data((1, 3), [7, 8])\n"
+            "assert SharedMemoryArray.attach(name).read_data((0,), convert_output=True) == [0, 7, 8, 3]\n"
+            "sma.destroy()\n"
+            "assert not os.path.exists(f'/dev/shm/{name}')\n"
+        ),
     ),
     "ataraxis-datalogger": Distribution(
         wheels=("ataraxis-datalogger", "ataraxis-sharedarray"),

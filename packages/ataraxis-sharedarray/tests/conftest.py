@@ -2,8 +2,11 @@
 
 import contextlib
 import os
+import sys
+import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import pytest
@@ -32,3 +35,26 @@ def array_name() -> Iterator[str]:
 def shm_entries() -> Callable[[str], list[str]]:
     """`leftovers`, for tests (the importlib import mode keeps tests from importing conftest)."""
     return leftovers
+
+
+# The child-process bodies live in sharedarray_workers.py, which spawn and forkserver children must import by name.
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+def join_all(processes: Iterable[BaseProcess], timeout: float = 90.0) -> list[int | None]:
+    """Joins every process within `timeout` seconds in total; kills and reports the ones still running."""
+    deadline = time.monotonic() + timeout
+    codes = []
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(5)
+        codes.append(process.exitcode)
+    return codes
+
+
+@pytest.fixture
+def join() -> Callable[..., list[int | None]]:
+    """`join_all`, for tests."""
+    return join_all

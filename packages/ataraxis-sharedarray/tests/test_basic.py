@@ -1,6 +1,7 @@
 """Single-process behaviour of SharedMemoryArray: the seed API, data types, shapes, copies and lifecycle."""
 
 import pickle
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -282,5 +283,26 @@ def test_operations_while_disconnected_raise_connection_error(array_name: str) -
             sma[0]
         with pytest.raises(ConnectionError):
             sma[0] = 1
+    finally:
+        sma.destroy()
+
+
+def test_lock_excludes_threads_of_one_process(array_name: str) -> None:
+    sma = SharedMemoryArray.create_array(array_name, np.zeros(1, dtype=np.int64))
+    repeats, threads = 2000, 4
+
+    def increment() -> None:
+        for _ in range(repeats):
+            with sma.array() as view:
+                view[0] += 1
+
+    try:
+        workers = [threading.Thread(target=increment) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+        assert not any(worker.is_alive() for worker in workers)
+        assert sma.read_data(0) == repeats * threads
     finally:
         sma.destroy()

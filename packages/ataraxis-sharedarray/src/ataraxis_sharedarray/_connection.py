@@ -1,13 +1,14 @@
 """What one process holds while it is connected to an array, laid out for the fast paths of SharedMemoryArray."""
 
 import os
+import threading
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ._header import WORDS
-from ._lock import ArrayLock
+from ._header import HOLDER_WORD, WORDS
+from ._lock import ArrayLock, held_by_context
 from ._posix import NamedSemaphore
 from ._segment import Segment
 from ._values import fast_bounds
@@ -21,11 +22,12 @@ class Connection:
         "fast_type",
         "high",
         "lock",
+        "locked_view",
         "low",
         "pid",
         "release",
         "rows",
-        "scalar_rows",
+        "scalar",
         "segment",
         "view",
         "words",
@@ -55,9 +57,9 @@ class Connection:
         self.rows = layout.shape[0]
         """Length of the first axis."""
         # A structured or void element read by an int is a view into the buffer, not a copy: keep it off the fast path.
-        self.scalar_rows = len(layout.shape) == 1 and layout.dtype.kind != "V"
-        """Whether an int index selects one scalar element that NumPy returns as a copy."""
-        bounds = fast_bounds(layout.dtype)
+        self.scalar = len(layout.shape) == 1 and layout.dtype.kind != "V"
+        """Whether an int index selects one element that NumPy returns as a copy (the fast paths' condition)."""
+        bounds = fast_bounds(layout.dtype) if self.scalar else None
         self.fast_type: type | None = bounds[0] if bounds else None
         """The Python type that `write_data` stores without further checks when within `low` and `high`."""
         self.low: Any = bounds[1] if bounds else None
@@ -65,8 +67,40 @@ class Connection:
         self.high: Any = bounds[2] if bounds else None
         """Largest value of `fast_type` the data type holds."""
 
+        self.locked_view = LockedView(self, semaphore_name)
+        """The (stateless, reusable) context manager that `array(with_lock=True)` returns."""
+
     def close(self) -> None:
         """Releases the header and data views and unmaps the segment (see `Segment.close`)."""
         self.words.release()
         del self.view
         self.segment.close()
+
+
+class LockedView:
+    """The context manager `array(with_lock=True)` returns: holds the lock for the `with` block, yields the view.
+
+    A class with the lock steps inlined, rather than a generator: the `with` block is the package's atomic
+    read-modify-write, and this keeps its cost close to that of `with multiprocessing.Lock():`.
+    """
+
+    __slots__ = ("_connection", "_semaphore_name")
+
+    def __init__(self, connection: Connection, semaphore_name: str) -> None:
+        self._connection = connection
+        self._semaphore_name = semaphore_name
+
+    def __enter__(self) -> NDArray[Any]:
+        connection = self._connection
+        if not connection.acquire(False):
+            connection.lock.wait()
+        connection.words[HOLDER_WORD] = connection.pid
+        # Remembered so that a locked call nested in the block raises instead of deadlocking (see ArrayLock.wait).
+        held_by_context[self._semaphore_name] = threading.get_ident()
+        return connection.view
+
+    def __exit__(self, *exception: object) -> None:
+        connection = self._connection
+        del held_by_context[self._semaphore_name]
+        connection.words[HOLDER_WORD] = 0
+        connection.release()

@@ -1,6 +1,6 @@
 """Turning the `read_data` / `write_data` index into a NumPy index, with errors that name what was wrong."""
 
-from typing import Any, TypeGuard
+from typing import Any
 
 import numpy as np
 
@@ -10,10 +10,6 @@ Index = int | np.integer[Any] | tuple[int | np.integer[Any]] | tuple[int | np.in
 _EXPECTED = "an int, a (start, stop) tuple or a (start,) tuple of ints"
 
 
-def _is_integer(value: object) -> TypeGuard[int | np.integer[Any]]:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
-
-
 def resolve(index: object, length: int) -> int | slice:
     """Returns the NumPy index that selects `index` along the first axis of an array of `length` rows.
 
@@ -21,23 +17,36 @@ def resolve(index: object, length: int) -> int | slice:
         TypeError: The index is neither an integer nor a 1- or 2-tuple of integers.
         IndexError: The index or a range bound lies outside the array, or the range is reversed.
     """
-    if _is_integer(index):
-        position = int(index)
-        if not -length <= position < length:
-            valid = f"valid: {-length} to {length - 1}"
-            message = f"index {index!r} is out of range for an array of {length} rows ({valid})"
+    if type(index) is tuple:
+        if len(index) == 2:
+            start, stop = index
+            if type(start) is int and type(stop) is int and 0 <= start <= stop <= length:
+                return slice(start, stop)
+        given = [_as_int(bound) for bound in index] if 1 <= len(index) <= 2 else []
+        bounds = [bound for bound in given if bound is not None]
+        if not bounds or len(bounds) != len(index):
+            raise TypeError(f"index must be {_EXPECTED}, not {index!r}")
+        start = _bound(bounds[0], length, index)
+        stop = _bound(bounds[1], length, index) if len(bounds) == 2 else length
+        if start > stop:
+            message = f"range {index!r} is reversed: it starts at row {start} but stops at row {stop}"
             raise IndexError(message)
-        return position
-    if not isinstance(index, tuple) or len(index) not in (1, 2):
+        return slice(start, stop)
+    position = _as_int(index)
+    if position is None:
         raise TypeError(f"index must be {_EXPECTED}, not {index!r}")
-    if not all(_is_integer(bound) for bound in index):
-        raise TypeError(f"index must be {_EXPECTED}, not {index!r}")
-    start = _bound(int(index[0]), length, index)
-    stop = _bound(int(index[1]), length, index) if len(index) == 2 else length
-    if start > stop:
-        message = f"range {index!r} is reversed: it starts at row {start} but stops at row {stop}"
+    if not -length <= position < length:
+        valid = f"valid: {-length} to {length - 1}"
+        message = f"index {index!r} is out of range for an array of {length} rows ({valid})"
         raise IndexError(message)
-    return slice(start, stop)
+    return position
+
+
+def _as_int(value: object) -> int | None:
+    # bool is an int subclass, but True as a row number is a bug, not an index.
+    if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
+        return int(value)
+    return None
 
 
 def _bound(bound: int, length: int, index: tuple[object, ...]) -> int:

@@ -17,7 +17,6 @@ dies) and re-check, under it, that the state they observed is unchanged, so two 
 Pids identify processes only within one pid namespace: every process using an array must share it.
 """
 
-import fcntl
 import os
 import threading
 import time
@@ -27,12 +26,14 @@ from ._header import EPOCH_WORD, HOLDER_WORD
 from ._posix import NamedSemaphore
 from .exceptions import LockRecoveredWarning
 
+SPIN_ATTEMPTS = 100
+"""Non-blocking attempts a waiter makes (a few microseconds) before it sleeps on the semaphore."""
 POLL_INTERVAL = 0.1
 """Seconds a blocked acquire waits before it looks at the holder again."""
 UNKNOWN_HOLDER_TIMEOUT = 2.0
 """Seconds the lock must stay taken with no recorded holder before a waiter treats its holder as dead."""
 
-_held_by_context: dict[str, int] = {}
+held_by_context: dict[str, int] = {}
 """Semaphore name -> ident of the thread of this process that holds it through `SharedMemoryArray.array()`."""
 
 
@@ -81,16 +82,6 @@ class ArrayLock:
         self._words[HOLDER_WORD] = 0
         self.semaphore.release()
 
-    def enter_context(self) -> None:
-        """Takes the lock for a `with` block, remembering which thread holds it to diagnose self-deadlock."""
-        self.acquire()
-        _held_by_context[self._semaphore_name] = threading.get_ident()
-
-    def exit_context(self) -> None:
-        """Releases the lock taken by `enter_context`."""
-        _held_by_context.pop(self._semaphore_name, None)
-        self.release()
-
     def wait(self) -> None:
         """Blocks until the semaphore is acquired (the holder pid is not yet written); called after a failed try.
 
@@ -99,12 +90,18 @@ class ArrayLock:
                 deadlock.
         """
         words = self._words
-        if words[HOLDER_WORD] == self._pid and _held_by_context.get(self._semaphore_name) == threading.get_ident():
+        if words[HOLDER_WORD] == self._pid and held_by_context.get(self._semaphore_name) == threading.get_ident():
             message = (
                 f"this thread already holds the lock of the SharedMemoryArray {self._name!r} inside "
                 f"'with array(with_lock=True)'; pass with_lock=False to operations inside that block"
             )
             raise RuntimeError(message)
+        # Locks here are held for well under a microsecond, so retrying briefly is far cheaper than sleeping in the
+        # kernel and being woken by the holder's release (tens of microseconds on a busy machine).
+        try_acquire = self.semaphore.acquire
+        for _ in range(SPIN_ATTEMPTS):
+            if try_acquire(False):
+                return
         unknown_since: float | None = None
         unknown_epoch = 0
         while not self.semaphore.acquire(True, POLL_INTERVAL):
@@ -122,6 +119,8 @@ class ArrayLock:
                 unknown_since = None
 
     def _recover(self, holder: int, epoch: int) -> None:
+        import fcntl  # POSIX-only and needed only on this rare path: imported here so the package imports anywhere
+
         words = self._words
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:

@@ -98,4 +98,5 @@ def _forget_after_fork() -> None:
     _finalizers.clear()
 
 
-os.register_at_fork(after_in_child=_forget_after_fork)
+if hasattr(os, "register_at_fork"):  # POSIX only; elsewhere creating an array raises a clear OSError
+    os.register_at_fork(after_in_child=_forget_after_fork)

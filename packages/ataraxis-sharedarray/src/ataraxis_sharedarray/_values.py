@@ -39,6 +39,8 @@ def checked_array(data: object, dtype: np.dtype[Any]) -> NDArray[Any]:
         ValueError: A value lies outside `dtype`'s range, is not integral for an integer type, is not 0 or 1 for a
             boolean type, is longer than a string type, or loses precision in a datetime type.
     """
+    if type(data) is np.ndarray and data.dtype == dtype:
+        return data
     if dtype.fields is not None and not isinstance(data, np.ndarray | np.void):
         return _checked_records(data, dtype)
     try:
@@ -46,6 +48,10 @@ def checked_array(data: object, dtype: np.dtype[Any]) -> NDArray[Any]:
     except (TypeError, ValueError) as error:
         raise TypeError(f"cannot store {data!r} in an array of {dtype}: {error}") from None
     if source.dtype.hasobject:
+        huge = [value for value in source.flat if type(value) is int]
+        if huge and dtype.kind in "iub":
+            # NumPy falls back to object arrays for Python ints beyond 64 bits, which no integer type holds.
+            raise ValueError(f"{huge[0]} does not fit an array of {dtype} (outside its range)")
         raise TypeError(f"cannot store {data!r} in an array of {dtype}: it is not made of {dtype} values")
     check_fits(source, dtype)
     return source
@@ -94,10 +100,6 @@ def _check_integer_range(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
         value = smallest if smallest < low else largest
         expected = "0 or 1" if dtype.kind == "b" else f"{low} to {high}"
         raise ValueError(f"{value} does not fit an array of {dtype} (expected {expected})")
-    if dtype.kind == "b":
-        bad = (source != 0) & (source != 1)
-        if bad.any():
-            raise ValueError(f"{_first(source, bad)} does not fit an array of bool (expected 0 or 1)")
 
 
 def _check_integral_floats(source: NDArray[Any], dtype: np.dtype[Any]) -> None:

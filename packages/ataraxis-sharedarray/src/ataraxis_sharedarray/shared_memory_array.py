@@ -2,26 +2,22 @@
 
 import contextlib
 import os
-import sys
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ._connection import Connection
-from ._header import HOLDER_WORD, Layout
+from ._header import HOLDER_WORD
 from ._indexing import Index, resolve
-from ._ownership import adopt, remove, replace
-from ._posix import NamedSemaphore, create_semaphore, open_semaphore, unlink_segment, unlink_semaphore
+from ._lifecycle import create, open_existing, posix_names
+from ._ownership import remove
+from ._posix import NamedSemaphore
 from ._segment import Segment
 from ._values import checked_array
 
-_SEMAPHORE_SUFFIX = ".lock"
-"""The lock of array `x` is the named semaphore `/x.lock` (the file `/dev/shm/sem.x.lock` on Linux)."""
-_MAX_NAME_BYTES = (30 if sys.platform == "darwin" else 255 - len("sem.")) - len(_SEMAPHORE_SUFFIX)
-"""Longest name whose segment and semaphore names both fit the platform (macOS: 31 bytes; Linux: 255-byte files)."""
 _ATTACH_WAIT = 1.0
 """Seconds `attach` waits for a creator that is still writing the header of the segment it just created."""
 
@@ -75,8 +71,7 @@ class SharedMemoryArray:
     def _describe(cls, name: str, shape: tuple[int, ...], dtype: np.dtype[Any], token: bytes) -> "SharedMemoryArray":
         array = cls.__new__(cls)
         array._name = name
-        array._segment_name = "/" + name
-        array._semaphore_name = "/" + name + _SEMAPHORE_SUFFIX
+        array._segment_name, array._semaphore_name = posix_names(name)
         array._shape = shape
         array._dtype = dtype
         array._token = token
@@ -105,36 +100,8 @@ class SharedMemoryArray:
             ValueError: `name` is empty, contains `/` or a NUL character, or is too long; `prototype` holds no data.
             FileExistsError: `exist_ok` is False and the name is taken.
         """
-        _check_prototype(prototype)
-        segment_name, semaphore_name = _posix_names(name)
-        layout = Layout.new(prototype.dtype, tuple(prototype.shape), os.urandom(16))
-        pid = os.getpid()
-        try:
-            segment = Segment.create(segment_name, layout, pid)
-        except FileExistsError:
-            if not exist_ok:
-                message = (
-                    f"a shared memory array named {name!r} already exists; pass exist_ok=True to replace it or use "
-                    f"SharedMemoryArray.attach({name!r}) to open it"
-                )
-                raise FileExistsError(message) from None
-            replace(segment_name, semaphore_name)
-            segment = Segment.create(segment_name, layout, pid)
-        try:
-            semaphore = _create_semaphore(semaphore_name)
-            try:
-                data = np.ndarray(layout.shape, layout.dtype, buffer=segment.buffer, offset=layout.data_offset)
-                data[...] = prototype
-                del data
-                adopt(segment_name, semaphore_name, layout.token)
-            except BaseException:
-                unlink_semaphore(semaphore_name)
-                raise
-            segment.publish()
-        except BaseException:
-            segment.close()
-            unlink_segment(segment_name)
-            raise
+        segment, semaphore = create(name, prototype, exist_ok)
+        layout = segment.layout
         array = cls._describe(name, layout.shape, layout.dtype, layout.token)
         array._connect_to(segment, semaphore)
         return array
@@ -158,8 +125,7 @@ class SharedMemoryArray:
             ValueError: `name` is not a valid array name, or the segment of that name is not a SharedMemoryArray.
             FileNotFoundError: No array with this name exists.
         """
-        segment_name, semaphore_name = _posix_names(name)
-        segment, semaphore = _open(name, segment_name, semaphore_name, _ATTACH_WAIT)
+        segment, semaphore = open_existing(name, _ATTACH_WAIT)
         layout = segment.layout
         array = cls._describe(name, layout.shape, layout.dtype, layout.token)
         array._connect_to(segment, semaphore)
@@ -197,7 +163,7 @@ class SharedMemoryArray:
         """
         if self._connection is not None:
             return
-        segment, semaphore = _open(self._name, self._segment_name, self._semaphore_name, 0.0)
+        segment, semaphore = open_existing(self._name, 0.0)
         if segment.layout.token != self._token:
             segment.close()
             message = (
@@ -255,9 +221,12 @@ class SharedMemoryArray:
         if connection is None:
             self._refuse("read_data")
         view = connection.view
-        rows = connection.rows
-        if type(index) is int and connection.scalar_rows and -rows <= index < rows:
-            if with_lock:
+        # The scalar fast path, for 1-D arrays with plain elements; NumPy itself refuses an index out of range (with
+        # its own message, replaced by resolve's below).
+        if type(index) is int and connection.scalar:
+            try:
+                if not with_lock:
+                    return view.item(index) if convert_output else view[index]
                 if not connection.acquire(False):
                     connection.lock.wait()
                 words = connection.words
@@ -267,8 +236,10 @@ class SharedMemoryArray:
                 finally:
                     words[HOLDER_WORD] = 0
                     connection.release()
-            return view.item(index) if convert_output else view[index]
-        selection = resolve(index, rows)
+            except IndexError:
+                resolve(index, connection.rows)
+                raise
+        selection = resolve(index, connection.rows)
         if with_lock:
             connection.lock.acquire()
             try:
@@ -302,15 +273,13 @@ class SharedMemoryArray:
         if connection is None:
             self._refuse("write_data")
         view = connection.view
-        rows = connection.rows
-        if (
-            type(index) is int
-            and type(data) is connection.fast_type
-            and connection.scalar_rows
-            and -rows <= index < rows
-            and connection.low <= data <= connection.high
-        ):
-            if with_lock:
+        # The scalar fast path: fast_type is None unless the array is 1-D with plain elements, and NumPy itself
+        # refuses an index out of range (with its own message, replaced by resolve's below).
+        if type(data) is connection.fast_type and type(index) is int and connection.low <= data <= connection.high:
+            try:
+                if not with_lock:
+                    view[index] = data
+                    return
                 if not connection.acquire(False):
                     connection.lock.wait()
                 words = connection.words
@@ -320,10 +289,11 @@ class SharedMemoryArray:
                 finally:
                     words[HOLDER_WORD] = 0
                     connection.release()
-            else:
-                view[index] = data
-            return
-        selection = resolve(index, rows)
+                return
+            except IndexError:
+                resolve(index, connection.rows)
+                raise
+        selection = resolve(index, connection.rows)
         target = self._shape[1:] if isinstance(selection, int) else (selection.stop - selection.start, *self._shape[1:])
         source = checked_array(data, self._dtype)
         if source.ndim != 0 and source.shape != target:
@@ -341,20 +311,25 @@ class SharedMemoryArray:
         else:
             view[selection] = source
 
-    @contextlib.contextmanager
-    def array(self, with_lock: bool = True) -> Iterator[NDArray[Any]]:
-        """Yields the live NumPy view of the shared array, for any NumPy work on it.
+    def array(self, with_lock: bool = True) -> contextlib.AbstractContextManager[NDArray[Any]]:
+        """Returns a context manager that yields the live NumPy view of the shared array, for any NumPy work on it.
 
         Writes through the view go straight to shared memory and are seen by every process. With `with_lock=True` the
         whole `with` block holds the array's lock (keep it short): inside it, use the view itself, or pass
         `with_lock=False` to this object's methods, since the lock is not re-entrant. Values written through the
         view are not checked against the data type.
 
+        Example:
+            ```python
+            with sma.array() as view:  # an atomic read-modify-write across processes
+                view[0] += 1
+            ```
+
         Args:
             with_lock: Whether to hold the array's lock for the duration of the `with` block.
 
-        Yields:
-            The live view; do not use it after the block.
+        Returns:
+            The context manager; its `with` block receives the live view, which must not be used after the block.
 
         Raises:
             ConnectionError: This object is not connected.
@@ -362,16 +337,7 @@ class SharedMemoryArray:
         connection = self._connection
         if connection is None:
             self._refuse("array")
-        view = connection.view
-        if not with_lock:
-            yield view
-            return
-        lock = connection.lock
-        lock.enter_context()
-        try:
-            yield view
-        finally:
-            lock.exit_context()
+        return connection.locked_view if with_lock else contextlib.nullcontext(connection.view)
 
     def __getitem__(self, key: Any) -> Any:
         """Returns a copy of `view[key]` for any NumPy index, read under the lock.
@@ -432,58 +398,6 @@ def _unpickle(name: str, shape: tuple[int, ...], dtype: np.dtype[Any], token: by
     return SharedMemoryArray._describe(name, shape, dtype, token)
 
 
-def _check_prototype(prototype: object) -> None:
-    if not isinstance(prototype, np.ndarray):
-        message = f"prototype must be a numpy.ndarray, not {type(prototype).__name__}: {prototype!r:.100}"
-        raise TypeError(message)
-    if prototype.dtype.hasobject:
-        message = f"prototype has data type {prototype.dtype}, which holds Python objects that cannot be shared"
-        raise TypeError(message)
-    if prototype.nbytes == 0:
-        message = f"prototype of shape {prototype.shape} and data type {prototype.dtype} holds no data"
-        raise ValueError(message)
-
-
-def _posix_names(name: object) -> tuple[str, str]:
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str, not {type(name).__name__}: {name!r}")
-    if name in ("", ".", "..") or "/" in name or "\x00" in name:
-        message = f"name {name!r} is not a valid shared memory name (expected a non-empty name without '/' or NUL)"
-        raise ValueError(message)
-    if len(name.encode()) > _MAX_NAME_BYTES:
-        message = f"name {name!r} is {len(name.encode())} bytes long; this platform allows at most {_MAX_NAME_BYTES}"
-        raise ValueError(message)
-    return "/" + name, "/" + name + _SEMAPHORE_SUFFIX
-
-
-def _create_semaphore(semaphore_name: str) -> NamedSemaphore:
-    try:
-        return create_semaphore(semaphore_name)
-    except FileExistsError:
-        # The caller holds the segment name exclusively and removal always unlinks the semaphore before the segment,
-        # so this semaphore was left by a creator killed before it could clean up: it guards nothing.
-        unlink_semaphore(semaphore_name)
-        return create_semaphore(semaphore_name)
-
-
-def _open(name: str, segment_name: str, semaphore_name: str, wait: float) -> tuple[Segment, NamedSemaphore]:
-    try:
-        segment = Segment.open(segment_name, name, wait)
-    except FileNotFoundError:
-        message = f"no shared memory array named {name!r} exists (it was never created, destroyed, or its owner exited)"
-        raise FileNotFoundError(message) from None
-    try:
-        semaphore = open_semaphore(semaphore_name)
-    except FileNotFoundError:
-        segment.close()
-        message = f"the shared memory array {name!r} is being destroyed (its lock is already gone)"
-        raise FileNotFoundError(message) from None
-    except BaseException:
-        segment.close()
-        raise
-    return segment, semaphore
-
-
 def _disconnect_inherited_copies() -> None:
     # A forked child shares the parent's mapping but not its ownership or its pid (recorded as the lock holder): its
     # copies start disconnected, and the child connects them itself.
@@ -491,4 +405,5 @@ def _disconnect_inherited_copies() -> None:
         array.disconnect()
 
 
-os.register_at_fork(after_in_child=_disconnect_inherited_copies)
+if hasattr(os, "register_at_fork"):  # POSIX only; elsewhere creating an array raises a clear OSError
+    os.register_at_fork(after_in_child=_disconnect_inherited_copies)

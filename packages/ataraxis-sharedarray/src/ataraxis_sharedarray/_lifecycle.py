@@ -1,0 +1,115 @@
+"""Validating names and prototypes, and creating or opening the segment and semaphore pair of one array."""
+
+import os
+import sys
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._header import Layout
+from ._ownership import adopt, replace
+from ._posix import NamedSemaphore, create_semaphore, open_semaphore, unlink_segment, unlink_semaphore
+from ._segment import Segment
+
+_SEMAPHORE_SUFFIX = ".lock"
+"""The lock of array `x` is the named semaphore `/x.lock` (the file `/dev/shm/sem.x.lock` on Linux)."""
+_MAX_NAME_BYTES = (30 if sys.platform == "darwin" else 255 - len("sem.")) - len(_SEMAPHORE_SUFFIX)
+"""Longest name whose segment and semaphore names both fit the platform (macOS: 31 bytes; Linux: 255-byte files)."""
+
+
+def create(name: str, prototype: object, exist_ok: bool) -> tuple[Segment, NamedSemaphore]:
+    """Creates the array `name` holding a copy of `prototype`, owned by this process (see `SharedMemoryArray`)."""
+    content = check_prototype(prototype)
+    segment_name, semaphore_name = posix_names(name)
+    layout = Layout.new(content.dtype, tuple(content.shape), os.urandom(16))
+    pid = os.getpid()
+    try:
+        segment = Segment.create(segment_name, layout, pid)
+    except FileExistsError:
+        if not exist_ok:
+            message = (
+                f"a shared memory array named {name!r} already exists; pass exist_ok=True to replace it or use "
+                f"SharedMemoryArray.attach({name!r}) to open it"
+            )
+            raise FileExistsError(message) from None
+        replace(segment_name, semaphore_name)
+        segment = Segment.create(segment_name, layout, pid)
+    try:
+        semaphore = _create_semaphore(semaphore_name)
+        try:
+            data = np.ndarray(layout.shape, layout.dtype, buffer=segment.buffer, offset=layout.data_offset)
+            data[...] = content
+            del data
+            adopt(segment_name, semaphore_name, layout.token)
+        except BaseException:
+            unlink_semaphore(semaphore_name)
+            raise
+        segment.publish()
+    except BaseException:
+        segment.close()
+        unlink_segment(segment_name)
+        raise
+    return segment, semaphore
+
+
+def check_prototype(prototype: object) -> NDArray[Any]:
+    """Returns `prototype` if it is a non-empty array of a type that can be shared; raises TypeError or ValueError."""
+    if not isinstance(prototype, np.ndarray):
+        message = f"prototype must be a numpy.ndarray, not {type(prototype).__name__}: {prototype!r:.100}"
+        raise TypeError(message)
+    if prototype.dtype.hasobject:
+        message = f"prototype has data type {prototype.dtype}, which holds Python objects that cannot be shared"
+        raise TypeError(message)
+    if prototype.nbytes == 0:
+        message = f"prototype of shape {prototype.shape} and data type {prototype.dtype} holds no data"
+        raise ValueError(message)
+    return prototype
+
+
+def posix_names(name: object) -> tuple[str, str]:
+    """Returns the segment and semaphore names of the array `name`, or raises TypeError or ValueError."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, not {type(name).__name__}: {name!r}")
+    if name in ("", ".", "..") or "/" in name or "\x00" in name:
+        message = f"name {name!r} is not a valid shared memory name (expected a non-empty name without '/' or NUL)"
+        raise ValueError(message)
+    if len(name.encode()) > _MAX_NAME_BYTES:
+        message = f"name {name!r} is {len(name.encode())} bytes long; this platform allows at most {_MAX_NAME_BYTES}"
+        raise ValueError(message)
+    return "/" + name, "/" + name + _SEMAPHORE_SUFFIX
+
+
+def _create_semaphore(semaphore_name: str) -> NamedSemaphore:
+    try:
+        return create_semaphore(semaphore_name)
+    except FileExistsError:
+        # The caller holds the segment name exclusively and removal always unlinks the semaphore before the segment,
+        # so this semaphore was left by a creator killed before it could clean up: it guards nothing.
+        unlink_semaphore(semaphore_name)
+        return create_semaphore(semaphore_name)
+
+
+def open_existing(name: str, wait: float) -> tuple[Segment, NamedSemaphore]:
+    """Opens the existing array `name` (waiting up to `wait` s for a creator still writing its header).
+
+    Raises:
+        FileNotFoundError: No such array exists, or it is being destroyed.
+        ValueError: The segment of that name is not a SharedMemoryArray.
+    """
+    segment_name, semaphore_name = posix_names(name)
+    try:
+        segment = Segment.open(segment_name, name, wait)
+    except FileNotFoundError:
+        message = f"no shared memory array named {name!r} exists (it was never created, destroyed, or its owner exited)"
+        raise FileNotFoundError(message) from None
+    try:
+        semaphore = open_semaphore(semaphore_name)
+    except FileNotFoundError:
+        segment.close()
+        message = f"the shared memory array {name!r} is being destroyed (its lock is already gone)"
+        raise FileNotFoundError(message) from None
+    except BaseException:
+        segment.close()
+        raise
+    return segment, semaphore

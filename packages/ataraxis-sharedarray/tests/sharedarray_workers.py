@@ -1,0 +1,104 @@
+"""Child-process bodies for the multi-process tests.
+
+They live in an importable module (the tests directory is put on `sys.path` by conftest.py, and `spawn` and
+`forkserver` children inherit that path) because the `importlib` import mode gives test modules names that a child
+process cannot import. Each body reports problems through its exit code: 0 means every check passed.
+"""
+
+import os
+import signal
+import sys
+import time
+import warnings
+from multiprocessing.synchronize import Event
+
+import numpy as np
+
+from ataraxis_sharedarray import LockRecoveredWarning, SharedMemoryArray
+from ataraxis_sharedarray._posix import open_semaphore
+
+ROW = 16
+"""Width of the rows the tear test writes."""
+
+
+def increment_with_array_context(sma: SharedMemoryArray, cells: int, repeats: int) -> None:
+    """Increments every one of the first `cells` cells `repeats` times, each time a read-modify-write under the lock."""
+    sma.connect()
+    for _ in range(repeats):
+        for cell in range(cells):
+            with sma.array(with_lock=True) as view:
+                view[cell] += 1
+    sma.disconnect()
+
+
+def write_rows_and_check_reads(sma: SharedMemoryArray, worker: int, repeats: int) -> None:
+    """Writes whole rows of one repeated value and checks that no locked read ever sees two writes mixed.
+
+    Row 0 is written by every worker; cell `worker` of row 1 is this worker's own step counter.
+    """
+    sma.connect()
+    for step in range(repeats):
+        sma.write_data(0, worker * 1_000_000 + step, with_lock=True)
+        seen = sma.read_data(0, with_lock=True)
+        if not np.all(seen == seen[0]):
+            sys.exit(f"torn read: {seen.tolist()}")
+        sma[1, worker] = sma[1, worker] + 1
+    sma.disconnect()
+
+
+def connect_write_and_exit(sma: SharedMemoryArray, disconnect: bool) -> None:
+    """Connects, writes 42 into cell 0 and exits, disconnecting first only if asked."""
+    if sma.is_connected:
+        sys.exit("the copy a child receives must start disconnected")
+    try:
+        sma.read_data(0)
+    except ConnectionError:
+        pass
+    else:
+        sys.exit("a disconnected copy must refuse to read")
+    sma.connect()
+    sma.write_data(0, 42)
+    if disconnect:
+        sma.disconnect()
+
+
+def hold_lock_forever(sma: SharedMemoryArray, holding: Event) -> None:
+    """Takes the lock through array() and never releases it (the test kills this process)."""
+    sma.connect()
+    with sma.array(with_lock=True):
+        holding.set()
+        time.sleep(600)
+
+
+def hold_semaphore_without_pid(name: str, holding: Event) -> None:
+    """Takes the array's semaphore directly, the way a holder killed before recording its pid leaves it."""
+    semaphore = open_semaphore(f"/{name}.lock")
+    semaphore.acquire()
+    holding.set()
+    time.sleep(600)
+
+
+def increment_after_recovery(sma: SharedMemoryArray, repeats: int, started: Event) -> None:
+    """Blocks on the dead holder's lock, then increments cell 0 `repeats` times under the lock.
+
+    Exits with 0 whether or not this process was the one that recovered the lock (exactly one waiter does); the
+    recovery warning is recorded rather than printed.
+    """
+    sma.connect()
+    started.set()
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always", LockRecoveredWarning)
+        for _ in range(repeats):
+            with sma.array(with_lock=True) as view:
+                view[0] += 1
+    sma.disconnect()
+
+
+def release_semaphore(name: str) -> None:
+    """Opens the named semaphore `name` and releases it once."""
+    open_semaphore(name).release()
+
+
+def kill(process_id: int) -> None:
+    """SIGKILLs a process."""
+    os.kill(process_id, signal.SIGKILL)

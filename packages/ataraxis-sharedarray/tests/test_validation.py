@@ -1,0 +1,271 @@
+"""Bad input gets a specific exception that names the value, and never changes data already written."""
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ataraxis_sharedarray import SharedMemoryArray
+from ataraxis_sharedarray._indexing import resolve
+
+
+@pytest.mark.parametrize(
+    ("prototype", "error", "pattern"),
+    [
+        ([1, 2, 3], TypeError, "numpy.ndarray, not list"),
+        (np.array([object(), 1], dtype=object), TypeError, "object"),
+        (np.zeros(2, dtype=[("a", "i4"), ("b", "O")]), TypeError, "Python objects"),
+        (np.zeros(0, dtype=np.int8), ValueError, r"shape \(0,\)"),
+        (np.zeros((3, 0)), ValueError, "holds no data"),
+    ],
+)
+def test_bad_prototypes_are_refused(array_name: str, prototype: object, error: type[Exception], pattern: str) -> None:
+    with pytest.raises(error, match=pattern):
+        SharedMemoryArray.create_array(array_name, prototype)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "pattern"),
+    [
+        ("a/b", ValueError, "'a/b'"),
+        ("", ValueError, "non-empty"),
+        ("..", ValueError, "'..'"),
+        ("nul\x00name", ValueError, "NUL"),
+        ("x" * 247, ValueError, "247 bytes long; this platform allows at most 246"),
+        (b"bytes", TypeError, "must be a str, not bytes"),
+    ],
+)
+def test_bad_names_are_refused(name: object, error: type[Exception], pattern: str) -> None:
+    with pytest.raises(error, match=pattern):
+        SharedMemoryArray.create_array(name, np.zeros(2))  # type: ignore[arg-type]
+    with pytest.raises(error, match=pattern):
+        SharedMemoryArray.attach(name)  # type: ignore[arg-type]
+
+
+def test_longest_name_works(array_name: str) -> None:
+    name = (array_name + "_" + "n" * 246)[:246]
+    sma = SharedMemoryArray.create_array(name, np.zeros(2))
+    assert SharedMemoryArray.attach(name).shape == (2,)
+    sma.destroy()
+
+
+def test_attach_to_a_missing_array_names_it(array_name: str) -> None:
+    with pytest.raises(FileNotFoundError, match=array_name):
+        SharedMemoryArray.attach(array_name)
+
+
+@pytest.fixture
+def filled(array_name: str) -> Iterator[SharedMemoryArray]:
+    sma = SharedMemoryArray.create_array(array_name, np.arange(1, 7, dtype=np.uint64))
+    yield sma
+    assert sma.read_data((0,), convert_output=True) == [1, 2, 3, 4, 5, 6], "a refused write changed the data"
+    sma.destroy()
+
+
+@pytest.mark.parametrize(
+    ("index", "error", "pattern"),
+    [
+        (6, IndexError, "index 6 is out of range for an array of 6 rows"),
+        (-7, IndexError, "index -7"),
+        (1.0, TypeError, "not 1.0"),
+        (True, TypeError, "not True"),
+        ("1", TypeError, "not '1'"),
+        ((1, 2, 3), TypeError, r"not \(1, 2, 3\)"),
+        ((), TypeError, r"not \(\)"),
+        ((1.0, 2), TypeError, r"not \(1.0, 2\)"),
+        ([1, 2], TypeError, r"not \[1, 2\]"),
+        ((4, 2), IndexError, r"range \(4, 2\) is reversed"),
+        ((0, 7), IndexError, r"range \(0, 7\) is out of range"),
+        ((-8,), IndexError, r"range \(-8,\)"),
+        (slice(0, 2), TypeError, "slice"),
+    ],
+)
+def test_bad_indexes_are_refused(
+    filled: SharedMemoryArray, index: object, error: type[Exception], pattern: str
+) -> None:
+    with pytest.raises(error, match=pattern):
+        filled.read_data(index)  # type: ignore[arg-type]
+    with pytest.raises(error, match=pattern):
+        filled.write_data(index, 1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("index", "data", "error", "pattern"),
+    [
+        (0, -1, ValueError, "-1 does not fit an array of uint64"),
+        (0, np.int64(-1), ValueError, "-1 does not fit"),
+        (0, 2**64, ValueError, "18446744073709551616 does not fit"),
+        (0, 1.5, ValueError, r"1\.5 does not fit an array of uint64 \(not an integer\)"),
+        (0, float("nan"), ValueError, "nan does not fit"),
+        (0, 1e30, ValueError, "outside its range"),
+        (0, "7", TypeError, "cannot store '7'"),
+        (0, None, TypeError, "cannot store None"),
+        (0, 1 + 0j, TypeError, "complex"),
+        (0, [1], ValueError, r"shape \(1,\) does not fit index 0"),
+        ((0, 2), [1, 2, 3], ValueError, r"shape \(3,\) does not fit index \(0, 2\), which selects shape \(2,\)"),
+        ((0, 2), [1, -2], ValueError, "-2 does not fit"),
+        ((0, 2), np.array([1.0, 2.5]), ValueError, r"2\.5 does not fit"),
+        ((0, 2), [[1, 2]], ValueError, r"shape \(1, 2\)"),
+        ((0, 2), [1, [2, 3]], (TypeError, ValueError), "cannot store"),
+        ((0, 2), np.array(["a", "b"]), TypeError, "cannot store"),
+    ],
+)
+def test_bad_data_is_refused(
+    filled: SharedMemoryArray,
+    index: object,
+    data: object,
+    error: type[Exception] | tuple[type[Exception], ...],
+    pattern: str,
+) -> None:
+    with pytest.raises(error, match=pattern):
+        filled.write_data(index, data)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("dtype", "value", "pattern"),
+    [
+        (np.uint8, 300, "300 does not fit an array of uint8"),
+        (np.uint8, np.int16(300), "300 does not fit"),
+        (np.int8, -129, "-129 does not fit"),
+        (np.int32, 2.5, "not an integer"),
+        (np.int64, np.float32("inf"), "inf does not fit"),
+        (np.float32, 1e39, "outside its range"),
+        (np.float16, 70000, r"70000(\.0)? does not fit"),
+        (np.bool_, 2, "2 does not fit an array of bool"),
+        (np.bool_, 0.5, "not an integer"),
+        ("U3", "abcd", "'abcd' does not fit an array of <U3"),
+        ("S2", b"abc", "does not fit an array of |S2"),
+        ("datetime64[s]", np.datetime64("2024-01-01T00:00:00.5"), "lose precision"),
+    ],
+)
+def test_values_that_do_not_fit_the_dtype_are_refused(
+    array_name: str, dtype: object, value: object, pattern: str
+) -> None:
+    prototype = np.zeros(3, dtype=dtype)
+    sma = SharedMemoryArray.create_array(array_name, prototype)
+    try:
+        with pytest.raises(ValueError, match=pattern):
+            sma.write_data(0, value)
+        with pytest.raises(ValueError, match=pattern):
+            sma.write_data((0, 2), [prototype[0], value])
+        with pytest.raises(ValueError, match=pattern):
+            sma[1] = value
+        assert np.array_equal(sma.read_data((0,)), prototype)
+    finally:
+        sma.destroy()
+
+
+@pytest.mark.parametrize(
+    ("dtype", "value"),
+    [
+        (np.uint64, 2**64 - 1),
+        (np.int64, -(2**63)),
+        (np.uint8, np.uint64(255)),
+        (np.int16, 3.0),
+        (np.float32, 0.1),
+        (np.float32, float("nan")),
+        (np.float16, float("-inf")),
+        (np.float64, 7),
+        (np.bool_, 1),
+        (np.int8, True),
+        (np.complex64, 2.5),
+        ("U3", "ab"),
+        ("datetime64[ms]", np.datetime64("2024-01-01T00:00:01")),
+    ],
+)
+def test_values_that_fit_are_stored(array_name: str, dtype: object, value: object) -> None:
+    sma = SharedMemoryArray.create_array(array_name, np.zeros(2, dtype=dtype))
+    try:
+        sma.write_data(0, value)
+        stored = sma.read_data(0)
+        assert stored == np.asarray(value).astype(dtype) or (stored != stored and value != value)
+    finally:
+        sma.destroy()
+
+
+@given(
+    length=st.integers(1, 20),
+    start=st.integers(-25, 25),
+    stop=st.one_of(st.none(), st.integers(-25, 25)),
+)
+def test_ranges_select_python_slices_or_refuse(length: int, start: int, stop: int | None) -> None:
+    rows = list(range(length))
+    index = (start,) if stop is None else (start, stop)
+    expected_stop = length if stop is None else stop
+    in_bounds = -length <= start <= length and -length <= expected_stop <= length
+    normalized = [bound + length if bound < 0 else bound for bound in (start, expected_stop)]
+    if not in_bounds:
+        with pytest.raises(IndexError, match="out of range"):
+            resolve(index, length)
+    elif normalized[0] > normalized[1]:
+        with pytest.raises(IndexError, match="reversed"):
+            resolve(index, length)
+    else:
+        selection = resolve(index, length)
+        assert isinstance(selection, slice)
+        assert rows[selection] == rows[start : (None if stop is None else stop)]
+
+
+@given(length=st.integers(1, 20), position=st.integers(-25, 25))
+def test_int_indexes_select_python_items_or_refuse(length: int, position: int) -> None:
+    rows = list(range(length))
+    if -length <= position < length:
+        assert rows[resolve(position, length)] == rows[position]  # type: ignore[index]
+        assert resolve(np.int16(position), length) == resolve(position, length)
+    else:
+        with pytest.raises(IndexError, match=f"index {position} is out of range"):
+            resolve(position, length)
+
+
+INTEGER_TYPES = [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64]
+FLOAT_TYPES = [np.float16, np.float32]
+
+
+@pytest.fixture(scope="module")
+def typed_arrays() -> Iterator[dict[type, SharedMemoryArray]]:
+    """One two-element array per numeric type, shared by the property tests of this module."""
+    arrays = {
+        dtype: SharedMemoryArray.create_array(f"atx_prop_{os.getpid()}_{uuid.uuid4().hex[:8]}", np.zeros(2, dtype))
+        for dtype in INTEGER_TYPES + FLOAT_TYPES
+    }
+    yield arrays
+    for sma in arrays.values():
+        sma.destroy()
+
+
+@given(dtype=st.sampled_from(INTEGER_TYPES), value=st.integers(-(2**65), 2**65), as_numpy=st.booleans())
+def test_an_integer_is_stored_exactly_or_refused(
+    typed_arrays: dict[type, SharedMemoryArray], dtype: type, value: int, as_numpy: bool
+) -> None:
+    sma = typed_arrays[dtype]
+    info = np.iinfo(dtype)
+    data: object = value
+    if as_numpy:
+        data = np.int64(value) if -(2**63) <= value < 2**63 else np.uint64(value) if 0 <= value < 2**64 else value
+    before = sma.read_data(0, convert_output=True)
+    if info.min <= value <= info.max:
+        sma.write_data(0, data)
+        assert sma.read_data(0, convert_output=True) == value
+    else:
+        with pytest.raises(ValueError, match=f"{value} does not fit"):
+            sma.write_data(0, data)
+        assert sma.read_data(0, convert_output=True) == before
+
+
+@given(dtype=st.sampled_from(FLOAT_TYPES), value=st.floats(allow_nan=False))
+def test_a_float_is_stored_rounded_or_refused_if_it_would_overflow(
+    typed_arrays: dict[type, SharedMemoryArray], dtype: type, value: float
+) -> None:
+    sma = typed_arrays[dtype]
+    with np.errstate(over="ignore"):
+        rounded = np.asarray(value).astype(dtype)
+    if np.isinf(rounded) and not np.isinf(value):
+        with pytest.raises(ValueError, match="outside its range"):
+            sma.write_data(0, value)
+    else:
+        sma.write_data(0, value)
+        assert sma.read_data(0) == rounded
