@@ -14,7 +14,7 @@ Each round's ratio is the logger's rate over the lower of that round's two basel
 the rates and of the ratios. After each logger run, every entry
 file is read back and compared byte for byte with what its producer made; "lost" counts entries missing or wrong.
 
-Usage: uv run python scripts/bench_datalogger.py [--directory DIR] [--rounds 3] [--small 20000] [--large 3000]
+Usage: uv run python scripts/bench_datalogger.py [--directory DIR] [--rounds 3] [--small 10000] [--large 2000]
 """
 
 import argparse
@@ -233,8 +233,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--directory", type=Path, default=None, help="where to write (default: the system temp dir)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per case (medians are reported)")
-    parser.add_argument("--small", type=int, default=20_000, help="entries per small-entry run")
-    parser.add_argument("--large", type=int, default=3_000, help="entries per 64 KiB-entry run")
+    parser.add_argument("--small", type=int, default=10_000, help="entries per small-entry run")
+    parser.add_argument("--large", type=int, default=2_000, help="entries per 64 KiB-entry run")
     arguments = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-datalogger-", dir=arguments.directory))

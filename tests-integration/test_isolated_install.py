@@ -52,7 +52,16 @@ DISTRIBUTIONS: dict[str, Distribution] = {
     "ataraxis-datalogger": Distribution(
         wheels=("ataraxis-datalogger", "ataraxis-sharedarray"),
         absent=("yaml", "ataraxis_yamlconfig", "ataraxis_data_structures"),
-        smoke="import ataraxis_datalogger; print(ataraxis_datalogger.__version__)",
+        smoke=(
+            "import pathlib, tempfile\n"
+            "from ataraxis_datalogger import DataLogger, LogPackage\n"
+            "with tempfile.TemporaryDirectory() as folder:\n"
+            "    with DataLogger(pathlib.Path(folder), 'isolated') as logger:\n"
+            "        for index in range(3):\n"
+            "            logger.input_queue.put(LogPackage(1, index, bytes([index])))\n"
+            "    assert len(list(logger.output_directory.glob('*.npy'))) == 3\n"
+            "    assert logger.statistics.written == 3\n"
+        ),
     ),
     "ataraxis-data-structures": Distribution(
         wheels=("ataraxis-data-structures", "ataraxis-yamlconfig", "ataraxis-sharedarray", "ataraxis-datalogger"),

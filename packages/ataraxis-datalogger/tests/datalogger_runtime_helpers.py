@@ -120,3 +120,15 @@ def wait_for(condition: Callable[[], bool], seconds: float = JOIN_SECONDS) -> No
     while not condition():
         assert time.monotonic() < deadline, f"condition not met within {seconds} s"
         time.sleep(0.02)
+
+
+def use_inherited_logger(logger: Any, go: Event, result: Any) -> None:
+    """In a forked child: puts through the inherited logger's queue, then tries to stop the logger."""
+    go.wait(JOIN_SECONDS)
+    logger.input_queue.put(LogPackage(9, 1, b"from a forked child"))
+    try:
+        logger.stop()
+    except Exception as error:
+        result.put(f"{type(error).__name__}: {error}")
+    else:
+        result.put("stopped")

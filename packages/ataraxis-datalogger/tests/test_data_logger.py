@@ -207,6 +207,22 @@ def test_eight_forked_producers_at_once(fast_directory: Path, helpers: ModuleTyp
         assert producer.exitcode == 0
 
 
+def test_a_forked_child_may_use_the_inherited_logger_queue_only(tmp_path: Path, helpers: ModuleType) -> None:
+    context = multiprocessing.get_context("fork")
+    logger = DataLogger(tmp_path, "inherited")
+    logger.input_queue  # noqa: B018  (creates the run, so the child inherits its queue)
+    go, result = context.Event(), context.SimpleQueue()
+    child = context.Process(target=helpers.use_inherited_logger, args=(logger, go, result))
+    child.start()
+    logger.start()
+    go.set()
+    message = result.get()
+    child.join(helpers.JOIN_SECONDS)
+    assert message.startswith("DataLoggerError: DataLogger 'inherited' belongs to process"), message
+    logger.stop()
+    assert [entry[2] for entry in helpers.read_entries(logger.output_directory).values()] == [b"from a forked child"]
+
+
 def test_stop_with_a_hundred_thousand_entries_queued(fast_directory: Path, helpers: ModuleType) -> None:
     logger = DataLogger(fast_directory, "backlog")
     queue = logger.input_queue

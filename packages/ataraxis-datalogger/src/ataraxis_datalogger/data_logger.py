@@ -126,9 +126,13 @@ class DataLogger:
         next run's queue is this property again.
 
         Raises:
-            DataLoggerError: If the logger process of the current run died.
+            DataLoggerError: If the logger process of the current run died, or if this is a process other than
+                the logger's own and the logger has no current run (then pass the queue, not the logger).
         """
         with self._lock:
+            if os.getpid() != self._owner_pid and self._run is not None:
+                # A forked child that inherited the logger: the queue is all it may use.
+                return self._run.queue
             self._check_owner()
             self._raise_if_dead()
             if self._run is None:
