@@ -269,9 +269,8 @@ def main() -> None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
-    print(
-        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.platform()}; directory {scratch.parent}"
-    )
+    machine = f"{os.cpu_count()} CPUs, {platform.platform()}"
+    print(f"Python {platform.python_version()}, {machine}; files written under {scratch.parent}")
     print(f"medians of {arguments.rounds} rounds (ratio: the logger over the lower baseline of the same round)\n")
     print("| case | disk baseline | queue baseline | DataLogger | ratio to the lower | entries lost | bytes verified |")
     print("|---|---:|---:|---:|---:|---:|---:|")
