@@ -201,12 +201,23 @@ def run_case(
     unit: str,
     scratch: Path,
 ) -> CaseResult:
-    """Measures a case `rounds` times, interleaving its baselines and the logger; returns the medians."""
-    disk, queue, logger, lost, verified = [], [], [], 0, 0
+    """Measures a case `rounds` times, interleaving its baselines and the logger; returns the medians.
+
+    Odd rounds run the logger last and even rounds first, so a disk that slows down (or speeds up) over the run
+    does not favour either side.
+    """
+    disk: list[float] = []
+    queue: list[float] = []
+    logger: list[float] = []
+    lost = verified = 0
     for round_index in range(rounds):
+        result: LoggerResult | None = None
+        if round_index % 2:
+            result = logger_run(scratch / f"{name}-logger-{round_index}")
         disk.append(disk_baseline(scratch / f"{name}-raw-{round_index}") * scale)
         queue.append(queue_baseline() * scale)
-        result = logger_run(scratch / f"{name}-logger-{round_index}")
+        if result is None:
+            result = logger_run(scratch / f"{name}-logger-{round_index}")
         logger.append(result.rate * scale)
         lost += result.lost
         verified += result.verified_bytes
