@@ -19,7 +19,7 @@ from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 from ._counters import RunCounters
-from ._entry_files import EntryFiles
+from ._entry_creation import EntryCreator
 from ._queue import LogQueue, StopWriting, Unsendable
 from .log_package import LogPackage
 
@@ -84,7 +84,7 @@ def run_writer(input_queue: LogQueue, counters: RunCounters, directory: Path, to
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        files = EntryFiles(directory)
+        files = EntryCreator(directory)
     except OSError as error:
         reports.send((FATAL, f"cannot open the log folder {directory}: {error}"))
         raise SystemExit(1) from None
@@ -100,7 +100,7 @@ def run_writer(input_queue: LogQueue, counters: RunCounters, directory: Path, to
         counters.disconnect()
 
 
-def _write_until_stopped(input_queue: LogQueue, tally: _Tally, files: EntryFiles, token: str) -> bool:
+def _write_until_stopped(input_queue: LogQueue, tally: _Tally, files: EntryCreator, token: str) -> bool:
     """Processes the queue until this run's stop message (or, orphaned, until it idles); returns its sync flag."""
     parent = os.getppid()
     tally.counters.mark_ready()
@@ -143,7 +143,7 @@ def _write_until_stopped(input_queue: LogQueue, tally: _Tally, files: EntryFiles
             time.sleep(_GATHER_SECONDS)
 
 
-def _write_entry(package: LogPackage, tally: _Tally, files: EntryFiles) -> None:
+def _write_entry(package: LogPackage, tally: _Tally, files: EntryCreator) -> None:
     """Writes one package's file, counting it as written or failed."""
     content = package.entry_bytes
     try:

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from ataraxis_datalogger import LogPackage
-from ataraxis_datalogger._entry_files import EntryFiles
+from ataraxis_datalogger._entry_creation import EntryCreator
 
 
 @pytest.fixture(params=["anonymous", "temporary name"])
-def files(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EntryFiles]:
-    """An EntryFiles on an empty folder, in each of its two ways of creating files."""
-    entry_files = EntryFiles(tmp_path)
+def files(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EntryCreator]:
+    """An EntryCreator on an empty folder, in each of its two ways of creating files."""
+    entry_files = EntryCreator(tmp_path)
     if request.param == "temporary name":
         entry_files.anonymous = False
     elif not entry_files.anonymous:
@@ -21,11 +21,11 @@ def files(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EntryFiles
     entry_files.close()
 
 
-def _write(files: EntryFiles, source_id: int, time_stamp: int, data: bytes) -> str:
+def _write(files: EntryCreator, source_id: int, time_stamp: int, data: bytes) -> str:
     return files.write(source_id, time_stamp, LogPackage(source_id, time_stamp, data).entry_bytes)
 
 
-def test_an_entry_is_a_complete_npy_file_with_the_documented_name(files: EntryFiles, tmp_path: Path) -> None:
+def test_an_entry_is_a_complete_npy_file_with_the_documented_name(files: EntryCreator, tmp_path: Path) -> None:
     name = _write(files, 3, 42, b"hello")
     assert name == "003_00000000000000000042.npy"
     assert [path.name for path in tmp_path.iterdir()] == [name]
@@ -34,7 +34,7 @@ def test_an_entry_is_a_complete_npy_file_with_the_documented_name(files: EntryFi
     assert loaded.tobytes() == bytes([3]) + (42).to_bytes(8, "little") + b"hello"
 
 
-def test_entries_sharing_source_and_timestamp_all_survive_in_arrival_order(files: EntryFiles, tmp_path: Path) -> None:
+def test_entries_sharing_source_and_timestamp_all_survive_in_arrival_order(files: EntryCreator, tmp_path: Path) -> None:
     names = [_write(files, 1, 7, bytes([index])) for index in range(4)]
     assert names == [
         "001_00000000000000000007.npy",
@@ -46,7 +46,7 @@ def test_entries_sharing_source_and_timestamp_all_survive_in_arrival_order(files
     assert _write(files, 2, 7, b"other source") == "002_00000000000000000007.npy"
 
 
-def test_entries_of_an_earlier_run_are_never_overwritten(files: EntryFiles, tmp_path: Path) -> None:
+def test_entries_of_an_earlier_run_are_never_overwritten(files: EntryCreator, tmp_path: Path) -> None:
     earlier = tmp_path / "001_00000000000000000000.npy"
     earlier.write_bytes(b"an entry of an earlier run, whatever its content")
     (tmp_path / "001_00000000000000000000_1.npy").write_bytes(b"and its duplicate")
@@ -55,7 +55,7 @@ def test_entries_of_an_earlier_run_are_never_overwritten(files: EntryFiles, tmp_
 
 
 def test_two_writers_on_one_folder_never_overwrite_each_other(tmp_path: Path) -> None:
-    first, second = EntryFiles(tmp_path), EntryFiles(tmp_path)
+    first, second = EntryCreator(tmp_path), EntryCreator(tmp_path)
     second.anonymous = False
     try:
         names = [writer.write(1, 5, bytes([index])) for index, writer in enumerate([first, second, first, second])]
@@ -66,7 +66,7 @@ def test_two_writers_on_one_folder_never_overwrite_each_other(tmp_path: Path) ->
     assert sorted((tmp_path / name).read_bytes() for name in names) == [b"\x00", b"\x01", b"\x02", b"\x03"]
 
 
-def test_no_temporary_file_is_left_behind(files: EntryFiles, tmp_path: Path) -> None:
+def test_no_temporary_file_is_left_behind(files: EntryCreator, tmp_path: Path) -> None:
     for index in range(20):
         _write(files, index % 3, index // 3, b"x" * index)
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
@@ -74,7 +74,7 @@ def test_no_temporary_file_is_left_behind(files: EntryFiles, tmp_path: Path) -> 
     )
 
 
-def test_a_removed_folder_is_an_error_not_a_silent_loss(files: EntryFiles, tmp_path: Path) -> None:
+def test_a_removed_folder_is_an_error_not_a_silent_loss(files: EntryCreator, tmp_path: Path) -> None:
     _write(files, 1, 1, b"before")
     shutil.rmtree(tmp_path)
     tmp_path.write_bytes(b"a file where the folder was")
@@ -87,15 +87,15 @@ def test_a_removed_folder_is_an_error_not_a_silent_loss(files: EntryFiles, tmp_p
 
 def test_a_missing_folder_cannot_be_opened(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
-        EntryFiles(tmp_path / "missing")
+        EntryCreator(tmp_path / "missing")
 
 
-def test_large_entries_are_written_whole(files: EntryFiles, tmp_path: Path) -> None:
+def test_large_entries_are_written_whole(files: EntryCreator, tmp_path: Path) -> None:
     data = np.random.default_rng(0).integers(0, 256, 5_000_000, dtype=np.uint8)
     name = _write(files, 9, 9, data.tobytes())
     assert np.array_equal(np.load(tmp_path / name)[9:], data)
 
 
-def test_sync_flushes_without_error(files: EntryFiles) -> None:
+def test_sync_flushes_without_error(files: EntryCreator) -> None:
     _write(files, 1, 1, b"durable")
     files.sync()

@@ -28,7 +28,7 @@ _MAX_TRACKED_DUPLICATES = 100_000
 stay correct, since a taken name is always detected, only the probing for the next free one restarts at 1)."""
 
 
-class EntryFiles:
+class EntryCreator:
     """Writes entry files into one folder.
 
     Args:
