@@ -81,11 +81,11 @@ def join_all(processes: list[Any]) -> None:
             raise RuntimeError(f"producer {process.name} exited with {process.exitcode}")
 
 
-def raw_file_rate(directory: Path, count: int) -> float:
-    """Files per second for this layout, in one process: create, write 25 bytes, rename, close."""
+def raw_file_rate(directory: Path, count: int, size: int = 25) -> float:
+    """Files per second for this layout, in one process: create, write `size` bytes, rename, close."""
     directory.mkdir()
     descriptor = os.open(directory, os.O_RDONLY)
-    data = b"\x01" * 25
+    data = _PATTERN[:size]
     started = time.perf_counter()
     for index in range(count):
         temporary = f".{index}.tmp"
@@ -189,6 +189,8 @@ class CaseResult:
     ratio: float
     lost: int
     verified_bytes: int
+    per_file: float | None
+    """For large entries: the disk's rate when each block is its own file (a bound the logger cannot pass)."""
 
 
 def run_case(
@@ -200,6 +202,7 @@ def run_case(
     scale: float,
     unit: str,
     scratch: Path,
+    per_file_baseline: Callable[[Path], float] | None = None,
 ) -> CaseResult:
     """Measures a case `rounds` times, interleaving its baselines and the logger; returns the medians.
 
@@ -209,6 +212,7 @@ def run_case(
     disk: list[float] = []
     queue: list[float] = []
     logger: list[float] = []
+    per_file: list[float] = []
     lost = verified = 0
     for round_index in range(rounds):
         result: LoggerResult | None = None
@@ -216,6 +220,8 @@ def run_case(
             result = logger_run(scratch / f"{name}-logger-{round_index}")
         disk.append(disk_baseline(scratch / f"{name}-raw-{round_index}") * scale)
         queue.append(queue_baseline() * scale)
+        if per_file_baseline is not None:
+            per_file.append(per_file_baseline(scratch / f"{name}-files-{round_index}") * scale)
         if result is None:
             result = logger_run(scratch / f"{name}-logger-{round_index}")
         logger.append(result.rate * scale)
@@ -236,6 +242,7 @@ def run_case(
         ratio=statistics.median(ratios),
         lost=lost,
         verified_bytes=verified,
+        per_file=statistics.median(per_file) if per_file else None,
     )
 
 
@@ -275,6 +282,9 @@ def main() -> None:
                 megabyte,
                 "MB/s",
                 scratch,
+                per_file_baseline=partial(
+                    raw_file_rate, count=large, size=len(LogPackage(0, 0, bytes(large_size)).entry_bytes)
+                ),
             )
         )
     finally:
@@ -290,6 +300,13 @@ def main() -> None:
             f"| {result.name} | {result.disk:,.0f} {result.unit} | {result.queue:,.0f} {result.unit} | "
             f"{result.logger:,.0f} {result.unit} | {result.ratio:.0%} | {result.lost} | {result.verified_bytes:,} |"
         )
+    for result in results:
+        if result.per_file is not None:
+            print(
+                f"\n{result.name}: the disk writes {result.per_file:,.0f} {result.unit} when each entry is its "
+                f"own file (create, write, rename, close); the logger reaches {result.logger / result.per_file:.0%} "
+                "of that."
+            )
 
 
 if __name__ == "__main__":
