@@ -14,7 +14,7 @@ Each round's ratio is the logger's rate over the lower of that round's two basel
 the rates and of the ratios. After each logger run, every entry
 file is read back and compared byte for byte with what its producer made; "lost" counts entries missing or wrong.
 
-Usage: uv run python scripts/bench_datalogger.py [--directory DIR] [--rounds 3] [--small 10000] [--large 2000]
+Usage: uv run python scripts/bench_datalogger.py [--directory DIR] [--rounds 3] [--small 20000] [--large 2000]
 """
 
 import argparse
@@ -39,6 +39,8 @@ from ataraxis_datalogger._entry_format import decode_entry, parse_entry_file_nam
 
 CONTEXT: BaseContext = multiprocessing.get_context("forkserver")
 """Producers of the logger runs and of the queue baselines start the same way."""
+_HANG_SECONDS = 300.0
+"""A step that takes longer than this has failed (a producer died): the benchmark stops instead of hanging."""
 WARM_UP_SOURCE = 255
 """The source id of the entry each logger run writes before timing starts (to know its process is up)."""
 _PATTERN = os.urandom(1 << 17)
@@ -54,18 +56,19 @@ def make_payload(source_id: int, index: int, size: int, pattern: bytes = _PATTER
     return head + pattern[start : start + size - len(head)]
 
 
-def produce(queue: Any, source_id: int, count: int, size: int, pattern: bytes, go: Event) -> None:
-    """A producer process: waits for the start signal, then puts `count` entries as fast as it can."""
+def produce(queue: Any, source_id: int, count: int, size: int, pattern: bytes, go: Event, done: Any) -> None:
+    """A producer process: waits for the start signal, puts `count` entries as fast as it can, reports it is done."""
     go.wait()
     for index in range(count):
         queue.put(LogPackage(source_id, index, make_payload(source_id, index, size, pattern)))
+    done.release()
 
 
-def start_producers(queue: Any, producers: int, entries: int, size: int, go: Event) -> list[Any]:
-    """Starts `producers` processes that will put `entries` entries in total once `go` is set."""
+def start_producers(queue: Any, producers: int, entries: int, size: int, go: Event, done: Any) -> list[Any]:
+    """Starts `producers` processes that put `entries` entries in total once `go` is set, each releasing `done`."""
     share = entries // producers
     processes = [
-        CONTEXT.Process(target=produce, args=(queue, source_id, share, size, _PATTERN, go))  # type: ignore[attr-defined]
+        CONTEXT.Process(target=produce, args=(queue, source_id, share, size, _PATTERN, go, done))  # type: ignore[attr-defined]
         for source_id in range(producers)
     ]
     for process in processes:
@@ -76,7 +79,7 @@ def start_producers(queue: Any, producers: int, entries: int, size: int, go: Eve
 def join_all(processes: list[Any]) -> None:
     """Joins producer processes, failing loudly if one did not exit cleanly."""
     for process in processes:
-        process.join(600)
+        process.join(_HANG_SECONDS)
         if process.exitcode != 0:
             raise RuntimeError(f"producer {process.name} exited with {process.exitcode}")
 
@@ -111,15 +114,16 @@ def raw_block_rate(directory: Path, count: int, size: int) -> float:
 
 def queue_rate(producers: int, entries: int, size: int) -> float:
     """Entries per second through a plain `multiprocessing.Queue` from `producers` processes to this one."""
-    queue = CONTEXT.Queue()
-    go = CONTEXT.Event()
-    processes = start_producers(queue, producers, entries, size, go)
+    # Every object handed to the producers stays referenced until they exit: its named semaphore would vanish with
+    # it, under a producer that is still starting.
+    queue, go, done = CONTEXT.Queue(), CONTEXT.Event(), CONTEXT.Semaphore(0)
+    processes = start_producers(queue, producers, entries, size, go, done)
     expected = entries // producers * producers
     time.sleep(0.5)
     started = time.perf_counter()
     go.set()
     for _ in range(expected):
-        queue.get()
+        queue.get(timeout=_HANG_SECONDS)
     elapsed = time.perf_counter() - started
     join_all(processes)
     return expected / elapsed
@@ -144,14 +148,18 @@ def logger_rate(directory: Path, producers: int, entries: int, size: int) -> Log
     logger.input_queue.put(LogPackage(WARM_UP_SOURCE, 0, b"warm-up"))
     while logger.statistics.written < 1:
         time.sleep(0.005)
-    go = CONTEXT.Event()
-    processes = start_producers(logger.input_queue, producers, entries, size, go)
+    go, done = CONTEXT.Event(), CONTEXT.Semaphore(0)
+    processes = start_producers(logger.input_queue, producers, entries, size, go, done)
     time.sleep(0.5)
     started = time.perf_counter()
     go.set()
-    join_all(processes)
+    for _ in processes:
+        if not done.acquire(timeout=_HANG_SECONDS):
+            raise RuntimeError("a producer did not finish its puts")
+    # Every put has returned; the producers' queue feeder threads may still be sending: stop() waits for them.
     logger.stop()
     elapsed = time.perf_counter() - started
+    join_all(processes)
     expected = entries // producers * producers
     lost, verified = verify(logger.output_directory, producers, expected // producers, size)
     return LoggerResult(expected / elapsed, lost, verified)
@@ -251,7 +259,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--directory", type=Path, default=None, help="where to write (default: the system temp dir)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per case (medians are reported)")
-    parser.add_argument("--small", type=int, default=10_000, help="entries per small-entry run")
+    parser.add_argument("--small", type=int, default=20_000, help="entries per small-entry run")
     parser.add_argument("--large", type=int, default=2_000, help="entries per 64 KiB-entry run")
     arguments = parser.parse_args()
 
