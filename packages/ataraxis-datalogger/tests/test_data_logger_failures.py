@@ -115,7 +115,7 @@ def test_objects_that_are_not_packages_are_skipped_and_reported(tmp_path: Path, 
     logger = DataLogger(tmp_path, "malformed")
     logger.start()
     queue = logger.input_queue
-    bad_objects = ["a string", {"a": "dict"}, None, lambda: None, _Explosive()]
+    bad_objects = ["a string", {"a": "dict"}, None, lambda: None, _Explosive(), b"bytes that are not an entry"]
     for index, bad in enumerate(bad_objects):
         queue.put(LogPackage(1, index, helpers.payload(1, index, 8)))
         queue.put(bad)
@@ -124,15 +124,16 @@ def test_objects_that_are_not_packages_are_skipped_and_reported(tmp_path: Path, 
         logger.stop()
     (warning,) = caught
     message = str(warning.message)
-    assert "skipped 5 objects that were not log packages" in message
+    assert "skipped 6 objects that were not log packages" in message
     assert "'a string' (str, not a LogPackage)" in message
     assert "(dict, not a LogPackage)" in message
     assert "None (NoneType, not a LogPackage)" in message
     assert "a function object that could not be pickled" in message
     assert "could not be unpickled: ValueError" in message
+    assert "b'bytes that are not an entry' (bytes that are not a log entry)" in message
     helpers.assert_all_entries(logger.output_directory, {1: len(bad_objects) + 1}, 8)
     statistics = logger.statistics
-    assert (statistics.submitted, statistics.written, statistics.rejected, statistics.failed) == (11, 6, 5, 0)
+    assert (statistics.submitted, statistics.written, statistics.rejected, statistics.failed) == (13, 7, 6, 0)
 
 
 def test_a_removed_log_folder_is_reported_not_swallowed(tmp_path: Path, helpers: ModuleType) -> None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from ataraxis_datalogger import LogPackage
 from ataraxis_datalogger._entry_format import decode_entry
-from ataraxis_datalogger.log_package import _restore_log_package
+from ataraxis_datalogger.log_package import _restore_log_package, entry_fields
 
 
 @given(source_id=st.integers(0, 255), time_stamp=st.integers(0, 2**64 - 1), data=st.binary(max_size=200))
@@ -63,7 +63,7 @@ def test_packages_pickle_small_and_without_numpy() -> None:
     package = LogPackage(7, 123, np.zeros(16, dtype=np.uint8))
     pickled = ForkingPickler.dumps(package)
     assert b"numpy" not in bytes(pickled)
-    assert len(pickled) < len(package.entry_bytes) + 120
+    assert len(pickled) < len(package.entry_bytes) + 100
 
 
 def test_equality_hash_and_repr() -> None:
@@ -115,21 +115,35 @@ def test_bad_payloads_are_refused_naming_the_value(data: Any, error: type[Except
         LogPackage(1, 2, data)
 
 
+def _with_byte(data: bytes, index: int, value: int) -> bytes:
+    return data[:index] + bytes([value]) + data[index + 1 :]
+
+
+_ENTRY = LogPackage(1, 2, b"abc").entry_bytes
+
+
 @pytest.mark.parametrize(
-    "arguments",
+    "entry",
     [
-        (1, 2, LogPackage(1, 3, b"abc").entry_bytes),
-        (2, 2, LogPackage(1, 2, b"abc").entry_bytes),
-        (1, 2, LogPackage(1, 2, b"abc").entry_bytes[:-1]),
-        (1, 2, b"short"),
-        (1, 2, bytearray(LogPackage(1, 2, b"abc").entry_bytes)),
-        (1.0, 2, LogPackage(1, 2, b"abc").entry_bytes),
-        (300, 2, LogPackage(1, 2, b"abc").entry_bytes),
+        _ENTRY[:-1],
+        _ENTRY + b"\x00",
+        b"short",
+        b"",
+        _with_byte(_ENTRY, 0, 0),
+        _with_byte(_ENTRY, 30, ord("X")),
+        bytearray(_ENTRY),
+        "not bytes",
     ],
+    ids=["truncated", "extended", "short", "empty", "bad magic", "bad header", "bytearray", "str"],
 )
-def test_a_forged_or_damaged_pickle_does_not_unpickle(arguments: tuple[Any, Any, Any]) -> None:
-    with pytest.raises(ValueError, match="LogPackage"):
-        _restore_log_package(*arguments)
+def test_a_forged_or_damaged_pickle_does_not_unpickle(entry: Any) -> None:
+    with pytest.raises(ValueError, match="not the pickled form of a LogPackage"):
+        _restore_log_package(entry)
+
+
+def test_entry_fields_reads_source_and_timestamp() -> None:
+    assert entry_fields(LogPackage(255, 2**64 - 1, b"").entry_bytes) == (255, 2**64 - 1)
+    assert entry_fields(_ENTRY[:-1]) is None
 
 
 def test_the_entry_decodes_to_the_package_fields() -> None:

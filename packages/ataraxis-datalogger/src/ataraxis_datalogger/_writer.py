@@ -21,7 +21,7 @@ from pathlib import Path
 from ._counters import RunCounters
 from ._entry_creation import EntryCreator
 from ._queue import LogQueue, StopWriting, Unsendable
-from .log_package import LogPackage
+from .log_package import LogPackage, entry_fields
 
 MAX_REPORTS_PER_KIND = 20
 """How many rejected objects and how many failed writes are reported in detail per run; all are counted."""
@@ -123,8 +123,11 @@ def _write_until_stopped(input_queue: LogQueue, tally: _Tally, files: EntryCreat
                 tally.rejected += 1
                 tally.report(REJECTED, f"an object that could not be unpickled: {error!r}")
                 continue
-            if type(item) is LogPackage:
+            if type(item) is bytes:
                 _write_entry(item, tally, files)
+            elif type(item) is LogPackage:
+                # Put through multiprocessing.Queue.put itself, bypassing the logger queue's conversion to bytes.
+                _write_entry(item.entry_bytes, tally, files)
             elif type(item) is StopWriting and item.token == token:
                 tally.publish()
                 return item.sync
@@ -143,14 +146,19 @@ def _write_until_stopped(input_queue: LogQueue, tally: _Tally, files: EntryCreat
             time.sleep(_GATHER_SECONDS)
 
 
-def _write_entry(package: LogPackage, tally: _Tally, files: EntryCreator) -> None:
-    """Writes one package's file, counting it as written or failed."""
-    content = package.entry_bytes
+def _write_entry(content: bytes, tally: _Tally, files: EntryCreator) -> None:
+    """Writes one entry's file, counting it as written, failed, or rejected if the bytes are not an entry."""
+    fields = entry_fields(content)
+    if fields is None:
+        tally.rejected += 1
+        tally.report(REJECTED, f"{reprlib.repr(content)} (bytes that are not a log entry)")
+        return
+    source_id, time_stamp = fields
     try:
-        files.write(package.source_id, package.time_stamp, content)
+        files.write(source_id, time_stamp, content)
     except OSError as error:
         tally.failed += 1
-        tally.report(FAILED, f"entry of source {package.source_id} at {package.time_stamp}: {files.explain(error)}")
+        tally.report(FAILED, f"entry of source {source_id} at {time_stamp}: {files.explain(error)}")
     else:
         tally.written += 1
         tally.bytes_written += len(content)

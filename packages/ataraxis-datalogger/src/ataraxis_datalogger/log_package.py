@@ -79,9 +79,9 @@ class LogPackage:
         """The complete content of the entry's `.npy` file: the NumPy header, source id, timestamp and payload."""
         return self._entry
 
-    def __reduce__(self) -> tuple[Any, tuple[int, int, bytes]]:
-        """Pickles the package as two ints and one bytes object, which is all the logger needs."""
-        return _restore_log_package, (self._source_id, self._time_stamp, self._entry)
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
+        """Pickles the package as its entry bytes, which hold everything else."""
+        return _restore_log_package, (self._entry,)
 
     def __eq__(self, other: object) -> bool:
         """Packages are equal when their source id, timestamp and payload are equal."""
@@ -101,31 +101,35 @@ class LogPackage:
         )
 
 
-def _restore_log_package(source_id: int, time_stamp: int, entry: bytes) -> LogPackage:
-    """Rebuilds an unpickled package, checking that its parts agree (a forged or damaged pickle is refused).
+def entry_fields(entry: bytes) -> tuple[int, int] | None:
+    """Returns the source id and timestamp of an entry's file bytes, or None if they are not a well-formed entry.
 
-    This runs in the logger process once per entry, so it checks with plain byte comparisons.
+    The logger process runs this once per entry (the queue carries packages as their file bytes), so it checks with
+    plain byte operations: the NumPy header must be exactly the one of an array of this length.
 
-    Raises:
-        ValueError: If the entry bytes are not the entry of this source id and timestamp.
+    Args:
+        entry: The bytes of an entry file, as `LogPackage.entry_bytes` holds them.
     """
     try:
         header_length = 10 + entry[8] + (entry[9] << 8)
-        consistent = (
-            type(entry) is bytes
-            and type(source_id) is int
-            and type(time_stamp) is int
-            and entry[header_length] == source_id
-            and entry[header_length + 1 : header_length + PREFIX_SIZE] == time_stamp.to_bytes(8, "little")
-            and entry.startswith(npy_header(len(entry) - header_length))
-        )
-    except (IndexError, TypeError, OverflowError):
-        consistent = False
-    if not consistent:
-        raise ValueError(f"not the pickled form of a LogPackage (source id {source_id!r}, timestamp {time_stamp!r})")
+        if len(entry) < header_length + PREFIX_SIZE or not entry.startswith(npy_header(len(entry) - header_length)):
+            return None
+    except (IndexError, TypeError):
+        return None
+    return entry[header_length], int.from_bytes(entry[header_length + 1 : header_length + PREFIX_SIZE], "little")
+
+
+def _restore_log_package(entry: bytes) -> LogPackage:
+    """Rebuilds an unpickled package, refusing bytes that are not an entry (a forged or damaged pickle).
+
+    Raises:
+        ValueError: If `entry` is not the bytes of an entry file.
+    """
+    fields = entry_fields(entry) if type(entry) is bytes else None
+    if fields is None:
+        raise ValueError("not the pickled form of a LogPackage: its bytes are not a log entry")
     package = LogPackage.__new__(LogPackage)
-    package._source_id = source_id
-    package._time_stamp = time_stamp
+    package._source_id, package._time_stamp = fields
     package._entry = entry
     return package
 
