@@ -23,6 +23,7 @@ from pathlib import Path
 from ._entry_format import entry_file_name
 
 _PROC_FD = "/proc/self/fd"
+_ANONYMOUS_FLAGS = getattr(os, "O_TMPFILE", 0) | os.O_WRONLY
 _MAX_TRACKED_DUPLICATES = 100_000
 """How many (source, timestamp) pairs that had duplicates are remembered; beyond it, the memory is cleared (names
 stay correct, since a taken name is always detected, only the probing for the next free one restarts at 1)."""
@@ -68,10 +69,23 @@ class EntryCreator:
             OSError: If the file could not be created, written or named. Nothing is left behind in that case.
         """
         if self.anonymous:
-            descriptor = os.open(".", os.O_TMPFILE | os.O_WRONLY, 0o644, dir_fd=self._dir_fd)
+            directory = self._dir_fd
+            descriptor = os.open(".", _ANONYMOUS_FLAGS, 0o644, dir_fd=directory)
             try:
-                _write_all(descriptor, content)
-                return self._link(f"{_PROC_FD}/{descriptor}", source_id, time_stamp)
+                written = os.write(descriptor, content)
+                if written < len(content):
+                    _write_all(descriptor, memoryview(content)[written:])
+                source = f"{_PROC_FD}/{descriptor}"
+                if (source_id, time_stamp) not in self._next_duplicate:
+                    # The common case, inlined: the entry's own name is free.
+                    name = entry_file_name(source_id, time_stamp)
+                    try:
+                        os.link(source, name, src_dir_fd=directory, dst_dir_fd=directory)
+                    except FileExistsError:
+                        pass
+                    else:
+                        return name
+                return self._link(source, source_id, time_stamp)
             finally:
                 os.close(descriptor)
         temporary = next(self._temporary_names)
@@ -143,10 +157,8 @@ class EntryCreator:
         return True
 
 
-def _write_all(descriptor: int, content: bytes) -> None:
+def _write_all(descriptor: int, content: bytes | memoryview) -> None:
     """Writes every byte of `content` (a regular file takes it in one call; the loop covers interruptions)."""
-    written = os.write(descriptor, content)
-    if written < len(content):
-        view = memoryview(content)[written:]
-        while view:
-            view = view[os.write(descriptor, view) :]
+    view = memoryview(content)
+    while view:
+        view = view[os.write(descriptor, view) :]
