@@ -32,7 +32,7 @@ def _receive(run: LoggerRun, count: int) -> list[object]:
 
 
 def test_batched_reads_return_every_message_whatever_its_size(run: LoggerRun) -> None:
-    sizes = [0, 1, 16, 16_380, 16_385, 65_536, 300_000, 3_000_000, 5, 0]
+    sizes = [0, 1, 16, 16_380, 16_385, 65_536, 300_000, 1_048_560, 1_048_576, 3_000_000, 5, 0, 999_999, 7]
     payloads = [bytes([index]) * size for index, size in enumerate(sizes)]
     for payload in payloads:
         run.queue.put(payload)
@@ -48,20 +48,23 @@ def test_packages_travel_as_their_entry_bytes_in_order(run: LoggerRun) -> None:
     assert _receive(run, len(packages)) == [package.entry_bytes for package in packages]
 
 
+def _split(data: bytes) -> tuple[list[bytes], int]:
+    buffer = bytearray(data)
+    messages, offset = _split_frames(buffer, memoryview(buffer), 0, len(buffer))
+    return [bytes(message) for message in messages], offset
+
+
 def test_frames_of_messages_over_2_gib_are_parsed() -> None:
     small = pickle.dumps("small")
     data = struct.pack("!i", -1) + struct.pack("!Q", 5) + b"hello" + struct.pack("!i", len(small)) + small
-    messages, offset = _split_frames(data + b"\x00\x00")
-    assert [bytes(message) for message in messages] == [b"hello", small]
-    assert offset == len(data)
+    assert _split(data + b"\x00\x00") == ([b"hello", small], len(data))
 
 
 def test_incomplete_frames_wait_for_the_next_read() -> None:
     frame = struct.pack("!i", 10) + b"0123456789"
     for cut in range(len(frame)):
-        messages, offset = _split_frames(frame[:cut])
-        assert (messages, offset) == ([], 0)
-    assert _split_frames(struct.pack("!i", -1) + b"\x00" * 7)[0] == []
+        assert _split(frame[:cut]) == ([], 0)
+    assert _split(struct.pack("!i", -1) + b"\x00" * 7) == ([], 0)
 
 
 def test_puts_are_refused_once_the_run_stops_and_uncounted_when_they_fail(run: LoggerRun) -> None:

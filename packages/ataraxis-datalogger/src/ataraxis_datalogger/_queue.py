@@ -83,7 +83,7 @@ class LogQueue(_QueueBase):
         self._counters = counters
         self._logger_name = logger_name
         self._retired = False
-        self._partial = b""
+        self._frames: FrameReader | None = None
         if sys.platform == "linux":
             try:
                 import fcntl
@@ -102,7 +102,7 @@ class LogQueue(_QueueBase):
         base_state, self._counters, self._logger_name = state
         super().__setstate__(base_state)
         self._retired = False
-        self._partial = b""
+        self._frames = None
 
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
         """Counts `obj` as submitted to the logger and enqueues it.
@@ -143,9 +143,7 @@ class LogQueue(_QueueBase):
         """Returns the pickled messages now in the pipe, waiting up to `timeout` for the first (writer only).
 
         One `read` takes every message the pipe holds (up to 1 MiB), where `get()` costs a poll and two reads per
-        message: the writer is the logger's bottleneck, and this is most of its overhead besides the files. Messages
-        are framed as `multiprocessing.connection.Connection.send_bytes` frames them on POSIX: a 4-byte big-endian
-        signed length (or -1 and an 8-byte length, for messages over 2 GiB), then the bytes.
+        message: the writer is the logger's bottleneck, and this is most of its overhead besides the files.
 
         Returns:
             Views of the messages, valid until the next call.
@@ -153,21 +151,9 @@ class LogQueue(_QueueBase):
         Raises:
             EOFError: If every sending end of the pipe is closed.
         """
-        descriptor = self._reader.fileno()  # type: ignore[attr-defined]
-        if not wait([descriptor], timeout):
-            return []
-        chunk = os.read(descriptor, _READ_SIZE)
-        if not chunk:
-            raise EOFError("the queue's pipe was closed")
-        data: bytes | bytearray = self._partial + chunk if self._partial else chunk
-        messages, offset = _split_frames(data)
-        if offset < len(data) and len(data) - offset > _READ_SIZE:
-            # A message larger than a read: read the rest of it straight into its final buffer instead of
-            # growing the partial bytes read after read.
-            data = _complete_frame(descriptor, memoryview(data)[offset:])
-            more, offset = _split_frames(data)
-            messages.extend(more)
-        self._partial = bytes(memoryview(data)[offset:])
+        if self._frames is None:
+            self._frames = FrameReader(self._reader.fileno())  # type: ignore[attr-defined]
+        messages = self._frames.read(timeout)
         release = self._sem.release  # type: ignore[attr-defined]
         for _ in messages:
             # Each put acquired the queue's semaphore (its size counter); a get releases it.
@@ -201,45 +187,101 @@ class LogQueue(_QueueBase):
         )
 
 
-def _frame_size(data: bytes | bytearray, offset: int) -> tuple[int, int] | None:
+class FrameReader:
+    """Reads the messages of a pipe into one reusable buffer, as many as each `read` brings.
+
+    Messages are framed as `multiprocessing.connection.Connection.send_bytes` frames them on POSIX: a 4-byte
+    big-endian signed length (or -1 and an 8-byte length, for messages over 2 GiB), then the bytes. Reading into a
+    buffer allocated once, rather than into a new object per read, spares the kernel the page faults of fresh memory
+    (most of the cost of large entries).
+
+    Args:
+        descriptor: The reading end of the pipe.
+    """
+
+    def __init__(self, descriptor: int) -> None:
+        self._descriptor = descriptor
+        self._buffer = bytearray(2 * _READ_SIZE)
+        self._view = memoryview(self._buffer)
+        self._start = 0
+        self._end = 0
+
+    def read(self, timeout: float) -> list[memoryview]:
+        """Waits up to `timeout` for data, reads what the pipe holds and returns the complete messages.
+
+        Returns:
+            Views of the messages (in the reader's buffer, or in a buffer of their own for messages larger than
+            it), valid until the next call.
+
+        Raises:
+            EOFError: If every sending end of the pipe is closed.
+        """
+        if self._start:
+            # Move the incomplete frame left by the last read to the front (no resize: views may still exist).
+            remaining = self._end - self._start
+            self._buffer[:remaining] = bytes(self._view[self._start : self._end])
+            self._start, self._end = 0, remaining
+        if not wait([self._descriptor], timeout):
+            return []
+        count = os.readv(self._descriptor, [self._view[self._end : self._end + _READ_SIZE]])
+        if count == 0:
+            raise EOFError("the queue's pipe was closed")
+        self._end += count
+        messages, self._start = _split_frames(self._buffer, self._view, self._start, self._end)
+        frame = _frame_size(self._buffer, self._start, self._end)
+        if frame is not None and frame[0] - self._start + frame[1] > _READ_SIZE:
+            # A message larger than a read: read the rest of it straight into a buffer of its own. (So what stays
+            # in the buffer between reads is always less than a read, and the next read always has room.)
+            header_length = frame[0] - self._start
+            messages.append(
+                _complete_frame(self._descriptor, self._view[self._start : self._end], header_length, frame[1])
+            )
+            self._start = self._end = 0
+        return messages
+
+
+def _frame_size(data: bytearray, offset: int, end: int) -> tuple[int, int] | None:
     """Returns where the message of the frame at `offset` starts and its size, or None if the header is incomplete."""
-    if len(data) - offset < 4:
+    if end - offset < 4:
         return None
     size = int.from_bytes(data[offset : offset + 4], "big", signed=True)
     if size != -1:
         return offset + 4, size
-    if len(data) - offset < 12:
+    if end - offset < 12:
         return None
     return offset + 12, int.from_bytes(data[offset + 4 : offset + 12], "big")
 
 
-def _split_frames(data: bytes | bytearray) -> tuple[list[memoryview], int]:
-    """Returns views of the complete messages in `data` and the offset of the first incomplete frame."""
-    view = memoryview(data)
+def _split_frames(data: bytearray, view: memoryview, offset: int, end: int) -> tuple[list[memoryview], int]:
+    """Returns views of the complete messages in `data[offset:end]` and the offset of the first incomplete frame."""
     messages = []
-    offset = 0
-    while (frame := _frame_size(data, offset)) is not None:
+    while (frame := _frame_size(data, offset, end)) is not None:
         start, size = frame
-        if len(data) - start < size:
+        if end - start < size:
             break
         messages.append(view[start : start + size])
         offset = start + size
     return messages, offset
 
 
-def _complete_frame(descriptor: int, head: memoryview) -> bytearray:
-    """Reads the rest of the frame that `head` begins (its header is complete) and returns the whole frame."""
-    frame = _frame_size(bytes(head[:12]), 0)
-    if frame is None:
-        raise ValueError("a frame header is incomplete")
-    start, size = frame
-    buffer = bytearray(start + size)
-    buffer[: len(head)] = head
-    filled = len(head)
-    target = memoryview(buffer)
-    while filled < len(buffer):
-        count = os.readv(descriptor, [target[filled:]])
+def _complete_frame(descriptor: int, head: memoryview, header_length: int, size: int) -> memoryview:
+    """Reads the rest of a frame into a buffer of its own and returns a view of its message.
+
+    Args:
+        descriptor: The reading end of the pipe.
+        head: The bytes of the frame read so far, its header included.
+        header_length: The size of the frame's header.
+        size: The size of the frame's message.
+
+    Raises:
+        EOFError: If the pipe closes before the message is complete.
+    """
+    message = memoryview(bytearray(size))
+    received = len(head) - header_length
+    message[:received] = head[header_length:]
+    while received < size:
+        count = os.readv(descriptor, [message[received:]])
         if count == 0:
             raise EOFError("the queue's pipe was closed in the middle of a message")
-        filled += count
-    return buffer
+        received += count
+    return message
