@@ -97,14 +97,12 @@ class RunCounters:
 
     @classmethod
     def create(cls) -> "RunCounters":
-        """Creates the shared cells of a new run (all zero, state `IDLE`) under a unique name."""
+        """Creates the shared cells of a new run (all zero, state `IDLE`).
+
+        The name, `adl<pid in hex>_<12 random hex digits>`, is unique and short enough for macOS (31 bytes).
+        """
         name = f"adl{os.getpid():x}_{uuid.uuid4().hex[:12]}"
         return cls(SharedMemoryArray.create_array(name, np.zeros(len(Cell), dtype=np.uint64)))
-
-    @property
-    def name(self) -> str:
-        """The name of the shared-memory segment."""
-        return str(self._array.name)
 
     def __getstate__(self) -> SharedMemoryArray:
         """Pickles the array only: the receiving process attaches on first use."""
