@@ -116,6 +116,10 @@ def test_nested_locked_call_in_the_same_thread_raises_instead_of_deadlocking(arr
             view[0] = 1.0
             with pytest.raises(RuntimeError, match="already holds the lock"):
                 sma.read_data(0)
+            other = SharedMemoryArray.attach(array_name)
+            with pytest.raises(RuntimeError, match="already holds the lock"):
+                other.write_data(1, 2.0)
+            other.disconnect()
             assert sma.read_data(0, with_lock=False) == 1.0
         assert sma.read_data(0) == 1.0
     finally:

@@ -1,14 +1,14 @@
 """What one process holds while it is connected to an array, laid out for the fast paths of SharedMemoryArray."""
 
 import os
-import threading
+from threading import get_ident
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ._header import HOLDER_WORD, WORDS
-from ._lock import ArrayLock, held_by_context
+from ._lock import ArrayLock, context_holders
 from ._posix import NamedSemaphore
 from ._segment import Segment
 from ._values import fast_bounds
@@ -81,26 +81,30 @@ class LockedView:
     """The context manager `array(with_lock=True)` returns: holds the lock for the `with` block, yields the view.
 
     A class with the lock steps inlined, rather than a generator: the `with` block is the package's atomic
-    read-modify-write, and this keeps its cost close to that of `with multiprocessing.Lock():`.
+    read-modify-write, and this keeps its cost close to that of `with multiprocessing.Lock():`. One instance per
+    connection serves every `with` block (the lock itself keeps two threads from being inside at once).
     """
 
-    __slots__ = ("_connection", "_semaphore_name")
+    __slots__ = ("__weakref__", "_connection", "semaphore_name", "thread")
 
     def __init__(self, connection: Connection, semaphore_name: str) -> None:
         self._connection = connection
-        self._semaphore_name = semaphore_name
+        self.semaphore_name = semaphore_name
+        """The semaphore this context manager takes."""
+        self.thread = 0
+        """Ident of the thread inside the `with` block (0: none), so a nested locked call raises, not deadlocks."""
+        context_holders.add(self)
 
     def __enter__(self) -> NDArray[Any]:
         connection = self._connection
         if not connection.acquire(False):
             connection.lock.wait()
         connection.words[HOLDER_WORD] = connection.pid
-        # Remembered so that a locked call nested in the block raises instead of deadlocking (see ArrayLock.wait).
-        held_by_context[self._semaphore_name] = threading.get_ident()
+        self.thread = get_ident()
         return connection.view
 
-    def __exit__(self, *exception: object) -> None:
+    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        self.thread = 0
         connection = self._connection
-        del held_by_context[self._semaphore_name]
         connection.words[HOLDER_WORD] = 0
         connection.release()

@@ -21,6 +21,8 @@ import os
 import threading
 import time
 import warnings
+import weakref
+from typing import Protocol
 
 from ._header import EPOCH_WORD, HOLDER_WORD
 from ._posix import NamedSemaphore
@@ -33,8 +35,18 @@ POLL_INTERVAL = 0.1
 UNKNOWN_HOLDER_TIMEOUT = 2.0
 """Seconds the lock must stay taken with no recorded holder before a waiter treats its holder as dead."""
 
-held_by_context: dict[str, int] = {}
-"""Semaphore name -> ident of the thread of this process that holds it through `SharedMemoryArray.array()`."""
+
+class ContextHolder(Protocol):
+    """What `wait` needs to know of a `with array(with_lock=True)` context manager."""
+
+    semaphore_name: str
+    """The semaphore the context manager takes."""
+    thread: int
+    """Ident of the thread inside its `with` block, 0 when none is."""
+
+
+context_holders: "weakref.WeakSet[ContextHolder]" = weakref.WeakSet()
+"""The `array(with_lock=True)` context managers of this process, so `wait` can tell a nested call from a real wait."""
 
 
 def process_is_alive(pid: int) -> bool:
@@ -90,7 +102,7 @@ class ArrayLock:
                 deadlock.
         """
         words = self._words
-        if words[HOLDER_WORD] == self._pid and held_by_context.get(self._semaphore_name) == threading.get_ident():
+        if words[HOLDER_WORD] == self._pid and self._held_by_this_thread():
             message = (
                 f"this thread already holds the lock of the SharedMemoryArray {self._name!r} inside "
                 f"'with array(with_lock=True)'; pass with_lock=False to operations inside that block"
@@ -117,6 +129,10 @@ class ArrayLock:
             elif now - unknown_since >= UNKNOWN_HOLDER_TIMEOUT:
                 self._recover(0, unknown_epoch)
                 unknown_since = None
+
+    def _held_by_this_thread(self) -> bool:
+        thread, name = threading.get_ident(), self._semaphore_name
+        return any(holder.thread == thread and holder.semaphore_name == name for holder in list(context_holders))
 
     def _recover(self, holder: int, epoch: int) -> None:
         import fcntl  # POSIX-only and needed only on this rare path: imported here so the package imports anywhere
