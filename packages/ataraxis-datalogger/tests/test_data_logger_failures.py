@@ -166,6 +166,7 @@ def test_a_put_whose_producer_dies_before_sending_is_reported_lost(tmp_path: Pat
     assert done.wait(helpers.JOIN_SECONDS)
     logger.input_queue.put(LogPackage(2, 1, b"this one arrives"))
     producer.join(helpers.JOIN_SECONDS)
+    helpers.wait_for(lambda: logger.statistics.written == 1)
     with pytest.raises(DataLoggerError, match="1 of 2 objects counted as put on the queue never reached the logger"):
         helpers.call_with_deadline(logger.stop)
     assert [entry[2] for entry in helpers.read_entries(logger.output_directory).values()] == [b"this one arrives"]
