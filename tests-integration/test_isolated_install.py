@@ -94,14 +94,17 @@ DISTRIBUTIONS: dict[str, Distribution] = {
         wheels=("ataraxis-datalogger", "ataraxis-sharedarray"),
         absent=("yaml", "ataraxis_yamlconfig", "ataraxis_data_structures"),
         smoke=(
-            "import pathlib, tempfile, numpy as np, ataraxis_datalogger as adl\n"
-            "d = pathlib.Path(tempfile.mkdtemp())\n"
-            "entry = np.frombuffer(bytes([1]) + (5).to_bytes(8, 'little') + b'abc', dtype=np.uint8)\n"
-            "np.save(d / '001_00000000000000000005.npy', entry)\n"
-            "assert adl.compress_npy_logs(d, remove_sources=True).sources[1].entries_archived == 1\n"
-            "with adl.read_logs(d)[1] as reader:\n"
-            "    assert [(t, p.tobytes()) for t, p in reader] == [(5, b'abc')]\n"
-            "print(adl.__version__)\n"
+            "import pathlib, tempfile\n"
+            "from ataraxis_datalogger import DataLogger, LogPackage, read_logs\n"
+            "with tempfile.TemporaryDirectory() as folder:\n"
+            "    with DataLogger(pathlib.Path(folder), 'isolated') as logger:\n"
+            "        for index in range(3):\n"
+            "            logger.input_queue.put(LogPackage(1, index, bytes([index])))\n"
+            "    assert len(list(logger.output_directory.glob('*.npy'))) == 3\n"
+            "    assert logger.statistics.written == 3\n"
+            "    assert logger.compress_logs(remove_sources=True).sources[1].entries_archived == 3\n"
+            "    with read_logs(logger.output_directory)[1] as reader:\n"
+            "        assert [(t, p.tobytes()) for t, p in reader] == [(i, bytes([i])) for i in range(3)]\n"
         ),
     ),
     "ataraxis-data-structures": Distribution(

@@ -1,10 +1,20 @@
-"""ataraxis-datalogger: log timestamped messages from many processes to disk, then archive and read them back.
+"""ataraxis-datalogger: log timestamped messages from many processes without losing one; archive and read them.
+
+Logging:
+
+- `DataLogger`: runs the logger process. Producers in any process put `LogPackage` objects on its `input_queue`;
+  `stop()` returns once every entry put before it is on disk, one `.npy` file per entry.
+- `LogPackage`: one entry (source id, timestamp, serialized payload), validated where it is built.
+- `LogStatistics`: how many entries a run received, wrote, skipped or failed to write.
+- `DataLoggerError` and `DataLoggerWarning`: what the logger raises when entries are at risk, and warns about
+  objects that were not log packages.
 
 Archives and reading back:
 
-- `compress_npy_logs`: turns each source's `.npy` entries into one columnar `{source_id}_log.npz`, returning a
-  `CompressionReport` (per source a `SourceReport`; damaged files as `DamagedFile`, also named in a
-  `DamagedLogFilesWarning`; a source that could not be archived raises `LogCompressionError`).
+- `compress_npy_logs` (and `DataLogger.compress_logs`): turns each source's `.npy` entries into one columnar
+  `{source_id}_log.npz`, returning a `CompressionReport` (per source a `SourceReport`; damaged files as
+  `DamagedFile`, also named in a `DamagedLogFilesWarning`; a source that could not be archived raises
+  `LogCompressionError`).
 - `LogArchiveReader`: reads one source's entries in timestamp order; `read_logs` opens one per source of a log
   directory, archived or not. A damaged archive raises `ArchiveFormatError`.
 - `inspect_logs`: summarises a log directory per source (`LogDirectorySummary`, `SourceSummary`).
@@ -14,6 +24,7 @@ Archives and reading back:
 from importlib.metadata import version
 
 from ._archive_format import ArchiveFormatError
+from ._counters import LogStatistics
 from .compression import (
     CompressionReport,
     DamagedFile,
@@ -22,7 +33,10 @@ from .compression import (
     SourceReport,
     compress_npy_logs,
 )
+from .data_logger import DataLogger
+from .exceptions import DataLoggerError, DataLoggerWarning
 from .inspection import LogDirectorySummary, SourceSummary, inspect_logs
+from .log_package import LogPackage
 from .reader import LogArchiveReader, read_logs
 
 __version__: str = version("ataraxis-datalogger")
@@ -32,9 +46,14 @@ __all__ = [
     "CompressionReport",
     "DamagedFile",
     "DamagedLogFilesWarning",
+    "DataLogger",
+    "DataLoggerError",
+    "DataLoggerWarning",
     "LogArchiveReader",
     "LogCompressionError",
     "LogDirectorySummary",
+    "LogPackage",
+    "LogStatistics",
     "SourceReport",
     "SourceSummary",
     "__version__",

@@ -1,0 +1,177 @@
+"""The parent-side thread that collects the writer's reports and notices when the writer process dies.
+
+It sleeps in `multiprocessing.connection.wait` on the process's sentinel and the report pipe, so a death is seen
+the moment the kernel reaps the process. On a death it marks the run `DEAD` in the shared cells (every later put,
+in any process, raises), stores a `DataLoggerError` for the logger to raise from its next call, and hands the error
+to the user's `on_failure` callback, if any. It holds no reference to the `DataLogger`, so a forgotten logger can
+still be garbage-collected and stopped.
+"""
+
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+
+from ._counters import ACCEPTING_STATES, RunCounters, RunState
+from ._writer import FAILED, FATAL, REJECTED
+from .exceptions import DataLoggerError
+
+FailureCallback = Callable[[DataLoggerError], object]
+"""The type of `DataLogger`'s `on_failure` callback."""
+
+_WAKE_SECONDS = 0.2
+"""How often the thread checks whether it was asked to halt."""
+
+
+class Watchdog:
+    """Watches one run's writer process.
+
+    Args:
+        process: The writer process (started).
+        counters: The run's shared cells.
+        reports: The receiving end of the writer's report pipe.
+        logger_name: The logger's instance name, for messages.
+        on_failure: Called (from this thread) with the first failure of the run: a death or a failed write.
+    """
+
+    def __init__(
+        self,
+        process: BaseProcess,
+        counters: RunCounters,
+        reports: Connection,
+        logger_name: str,
+        on_failure: FailureCallback | None,
+    ) -> None:
+        self._process = process
+        self._counters = counters
+        self._reports = reports
+        self._logger_name = logger_name
+        self._on_failure = on_failure
+        self._lock = threading.Lock()
+        self._halt = threading.Event()
+        self._exit_expected = threading.Event()
+        self._notice: DataLoggerError | None = None
+        self._notified = False
+        self.rejections: list[str] = []
+        """Descriptions of skipped objects (the first few of the run)."""
+        self.write_errors: list[str] = []
+        """Descriptions of entries that could not be written (the first few of the run)."""
+        self.fatal_reports: list[str] = []
+        """What the writer reported before it exited on an unexpected error."""
+        self.death: DataLoggerError | None = None
+        """Set when the writer process died without being stopped."""
+        self._thread = threading.Thread(target=self._watch, name=f"DataLogger[{logger_name}] watchdog", daemon=True)
+
+    def start(self) -> None:
+        """Starts the thread."""
+        self._thread.start()
+
+    def expect_exit(self) -> None:
+        """Tells the watchdog that the writer is about to exit because it was told to stop."""
+        self._exit_expected.set()
+
+    def halt(self, timeout: float) -> None:
+        """Stops the thread, collects the reports still in the pipe and, if the writer ended, how it ended.
+
+        Args:
+            timeout: How long to wait for the thread.
+        """
+        self._halt.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+        with self._lock:
+            self._drain_reports()
+            if self.death is None and has_exited(self._process):
+                self._judge_exit()
+            if not self._thread.is_alive():
+                self._reports.close()
+        self._deliver_notice()
+
+    def _watch(self) -> None:
+        """The thread's loop."""
+        sentinel = self._process.sentinel
+        ended = False
+        while not (ended or self._halt.is_set()):
+            ready = wait([sentinel, self._reports], timeout=_WAKE_SECONDS)
+            with self._lock:
+                if self._reports in ready:
+                    self._drain_reports()
+                if sentinel in ready:
+                    ended = True
+                    self._drain_reports()
+                    self._judge_exit()
+            self._deliver_notice()
+
+    def _drain_reports(self) -> None:
+        """Moves every report waiting in the pipe into the lists (the caller holds the lock)."""
+        try:
+            while not self._reports.closed and self._reports.poll():
+                kind, message = self._reports.recv()
+                if kind == REJECTED:
+                    self.rejections.append(message)
+                elif kind == FAILED:
+                    self.write_errors.append(message)
+                    if len(self.write_errors) == 1:
+                        self._notify(DataLoggerError(f"DataLogger '{self._logger_name}' could not write {message}"))
+                elif kind == FATAL:
+                    self.fatal_reports.append(message)
+        except (EOFError, OSError):
+            # The writer exited and its end of the pipe is closed: everything it sent has been read.
+            pass
+
+    def _judge_exit(self) -> None:
+        """Reaps the ended writer and declares a death unless it exited cleanly when told to (caller holds the lock)."""
+        self._process.join()
+        if not (self._exit_expected.is_set() and self._process.exitcode == 0):
+            self._declare_death()
+
+    def _declare_death(self) -> None:
+        """Marks the run dead in the shared cells and records the error (the caller holds the lock)."""
+        self._counters.transition(RunState.DEAD, only_from=ACCEPTING_STATES | {RunState.STOPPING})
+        statistics = self._counters.statistics()
+        message = (
+            f"the logger process of DataLogger '{self._logger_name}' (pid {self._process.pid}) "
+            f"{describe_exit(self._process.exitcode)}: {statistics.pending} of the {statistics.submitted} objects "
+            "put on its queue were not processed and are lost; puts now raise this error"
+        )
+        if self.fatal_reports:
+            message += f"\nThe logger process reported:\n{self.fatal_reports[-1]}"
+        self.death = DataLoggerError(message)
+        self._notify(self.death)
+
+    def _notify(self, error: DataLoggerError) -> None:
+        """Keeps the first failure of the run for the user's callback (the caller holds the lock)."""
+        if not self._notified:
+            self._notified = True
+            self._notice = error
+
+    def _deliver_notice(self) -> None:
+        """Calls the user's callback with a kept failure, outside the lock (the callback may call `stop()`)."""
+        notice, self._notice = self._notice, None
+        if notice is None or self._on_failure is None:
+            return
+        try:
+            self._on_failure(notice)
+        except Exception:
+            print(f"DataLogger '{self._logger_name}': the on_failure callback raised:", file=sys.stderr)
+            traceback.print_exc()
+
+
+def has_exited(process: BaseProcess) -> bool:
+    """Returns True if the process has ended, without reaping it (only the watchdog reaps the writer)."""
+    return bool(wait([process.sentinel], timeout=0))
+
+
+def describe_exit(exit_code: int | None) -> str:
+    """Describes how a process ended, from its `exitcode`."""
+    if exit_code is None:
+        return "is still running"
+    if exit_code < 0:
+        try:
+            return f"was killed by signal {signal.Signals(-exit_code).name}"
+        except ValueError:
+            return f"was killed by signal {-exit_code}"
+    return f"exited with code {exit_code}"

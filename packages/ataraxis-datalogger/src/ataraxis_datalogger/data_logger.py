@@ -1,0 +1,336 @@
+"""`DataLogger`: a logger process that writes every `LogPackage` put on its queue, by any process, to disk."""
+
+import atexit
+import os
+import sys
+import threading
+import warnings
+import weakref
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from ._counters import LogStatistics
+from ._run import LoggerRun, RunOutcome
+from ._watchdog import FailureCallback
+from .compression import CompressionReport, compress_npy_logs
+from .exceptions import DataLoggerError, DataLoggerWarning
+
+if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
+
+    from .log_package import LogPackage
+
+_EXIT_STOP_TIMEOUT = 5.0
+"""The `stop_timeout` used when a logger is stopped at interpreter exit or by garbage collection."""
+
+_LIVE_LOGGERS: "weakref.WeakSet[DataLogger]" = weakref.WeakSet()
+"""Loggers of this process that have a run, stopped at interpreter exit."""
+
+
+class DataLogger:
+    """Writes the log entries that any number of processes put on its queue, one `.npy` file per entry.
+
+    `start()` launches the logger process; producers (this process or others) put `LogPackage` objects on
+    `input_queue`; `stop()` returns once every entry put before it, by any process, is on disk, then releases the
+    process and the shared memory. Entries go to `<output_directory>/<instance_name>_data_log/`, one file
+    `{source_id:03d}_{time_stamp:020d}.npy` per entry; a second entry with the same source and timestamp is kept as
+    `..._1.npy`, and so on, and no entry ever replaces an existing file. A file appears complete or not at all.
+
+    The logger can be started again after `stop()`, and several loggers (with different instance names, or the same
+    name in different folders) can run at once. Used as a context manager, it starts on entry and stops on exit.
+    Only the process that created a logger can start and stop it; other processes only use its `input_queue`.
+    """
+
+    def __init__(
+        self,
+        output_directory: Path | str,
+        instance_name: str = "data_logger",
+        *,
+        fsync_on_stop: bool = False,
+        stop_timeout: float = 10.0,
+        on_failure: FailureCallback | None = None,
+    ) -> None:
+        """Creates the log folder; the logger process starts with `start()`.
+
+        Args:
+            output_directory: The folder in which the logger creates its log folder.
+            instance_name: The logger's name; the log folder is named `<instance_name>_data_log`.
+            fsync_on_stop: If True, `stop()` also flushes the file system to the disk, so the entries survive a
+                power loss, at the cost of a slower stop.
+            stop_timeout: How many seconds `stop()` waits for entries that were put but have not arrived, while
+                none arrives, before it reports them lost (a producer killed right after a put takes its entry
+                with it).
+            on_failure: Called, from a background thread, with a `DataLoggerError` as soon as the run fails: the
+                logger process died or an entry could not be written. The error is also raised by the next call to
+                `stop()` (and, after a death, by `start()` and `input_queue`) whether or not a callback is given. To
+                interrupt the main thread, pass for example `lambda error: _thread.interrupt_main()`.
+
+        Raises:
+            TypeError: If `instance_name` is not a string.
+            ValueError: If `instance_name` is empty or not usable in a folder name, or `stop_timeout` is not
+                positive.
+            OSError: If the log folder cannot be created.
+        """
+        _check_instance_name(instance_name)
+        if not stop_timeout > 0:
+            raise ValueError(f"stop_timeout must be a positive number of seconds, got {stop_timeout!r}")
+        self._instance_name = instance_name
+        self._output_directory = Path(output_directory) / f"{instance_name}_data_log"
+        self._output_directory.mkdir(parents=True, exist_ok=True)
+        self._fsync_on_stop = fsync_on_stop
+        self._stop_timeout = float(stop_timeout)
+        self._on_failure = on_failure
+        self._owner_pid = os.getpid()
+        self._lock = threading.RLock()
+        self._run: LoggerRun | None = None
+        self._finished_queue: Queue[LogPackage] | None = None
+        self._last_statistics = LogStatistics(0, 0, 0, 0, 0)
+
+    @property
+    def instance_name(self) -> str:
+        """The logger's name."""
+        return self._instance_name
+
+    @property
+    def output_directory(self) -> Path:
+        """The log folder, `<output_directory>/<instance_name>_data_log`, where the entry files are written."""
+        return self._output_directory
+
+    @property
+    def started(self) -> bool:
+        """True between `start()` and `stop()` (also after the logger process died, until `stop()` is called)."""
+        run = self._run
+        return run is not None and run.launched
+
+    @property
+    def failure(self) -> DataLoggerError | None:
+        """The error of the current run, if its logger process died; None otherwise."""
+        run = self._run
+        return run.watchdog.death if run is not None and run.watchdog is not None else None
+
+    @property
+    def statistics(self) -> LogStatistics:
+        """The counts of the current run (live), or of the last run once it is stopped."""
+        run = self._run
+        if run is None:
+            return self._last_statistics
+        return run.counters.statistics()
+
+    @property
+    def input_queue(self) -> "Queue[LogPackage]":
+        """The queue producers put `LogPackage` objects on: a `multiprocessing.Queue`.
+
+        Pass it to producer processes when you create them (as `multiprocessing` queues are passed: as a `Process`
+        argument or by inheritance). It may be taken before `start()`: entries put then wait until the logger
+        starts. Each run has its own queue: after `stop()`, puts on the old queue raise `DataLoggerError`, and the
+        next run's queue is this property again.
+
+        Raises:
+            DataLoggerError: If the logger process of the current run died, or if this is a process other than
+                the logger's own and the logger has no current run (then pass the queue, not the logger).
+        """
+        with self._lock:
+            if os.getpid() != self._owner_pid and self._run is not None:
+                # A forked child that inherited the logger: the queue is all it may use.
+                return self._run.queue
+            self._check_owner()
+            self._raise_if_dead()
+            if self._run is None:
+                self._run = LoggerRun(self._instance_name)
+                _LIVE_LOGGERS.add(self)
+            return self._run.queue
+
+    def start(self) -> None:
+        """Starts the logger process. Does nothing if it is already running.
+
+        Raises:
+            DataLoggerError: If the logger process of the current run died (call `stop()` first).
+            OSError: If the log folder cannot be created.
+        """
+        with self._lock:
+            self._check_owner()
+            self._raise_if_dead()
+            if self.started:
+                return
+            self._output_directory.mkdir(parents=True, exist_ok=True)
+            if self._run is None:
+                self._run = LoggerRun(self._instance_name)
+            _LIVE_LOGGERS.add(self)
+            self._run.launch(self._output_directory, self._on_failure)
+
+    def stop(self) -> None:
+        """Returns once every entry put before this call, by any process, is written; then stops the logger process.
+
+        Does nothing if the logger is not running. Objects that were not log packages were skipped: they are
+        reported by a `DataLoggerWarning`.
+
+        Raises:
+            DataLoggerError: If the logger process died, entries could not be written, or entries counted as put
+                never arrived. The logger is stopped all the same and can be started again.
+        """
+        with self._lock:
+            self._check_owner()
+            run, self._run = self._run, None
+            _LIVE_LOGGERS.discard(self)
+            if run is None:
+                return
+            if not run.launched:
+                discarded = run.abandon()
+                if discarded:
+                    warnings.warn(
+                        f"DataLogger '{self._instance_name}' was never started: {discarded} objects put on its queue "
+                        "were discarded",
+                        DataLoggerWarning,
+                        stacklevel=2,
+                    )
+                return
+            outcome = run.finish(self._stop_timeout, self._fsync_on_stop)
+            self._last_statistics = outcome.statistics
+            # Kept until the next stop: its locks are named semaphores that vanish with the object, and a producer
+            # spawned just before this stop may still be unpickling it (it then gets a clear error on put).
+            self._finished_queue = run.queue
+        self._report(outcome)
+
+    def compress_logs(
+        self,
+        remove_sources: bool = False,
+        memory_mapping: bool = False,
+        verbose: bool = False,
+        compress: bool = True,
+        verify_integrity: bool = False,
+        max_workers: int | None = None,
+    ) -> CompressionReport:
+        """Archives the entries in this logger's folder: one columnar `{source_id}_log.npz` per source.
+
+        This is `compress_npy_logs(self.output_directory, ...)`; see it for what each argument does and for the
+        guarantees (sources are removed only once their archive is written, fsynced and read back; damaged files
+        are kept and reported). Call it after `stop()`: entries that arrive while it runs are archived by the next
+        call.
+
+        Args:
+            remove_sources: Remove each entry file once an archive holding it is verified and in place.
+            memory_mapping: Read each entry file through a memory map instead of into a new buffer.
+            verbose: Show tqdm progress bars while entries are archived and removed.
+            compress: Deflate the archives (`False` stores the bytes as they are, which readers memory-map).
+            verify_integrity: Compare every archived byte with the entry files before anything is replaced or
+                removed.
+            max_workers: The most workers archiving sources in parallel; `None` picks a number that suits the
+                machine and the size of the logs.
+
+        Returns:
+            What was done per source.
+
+        Raises:
+            LogCompressionError: If a source could not be archived (its files are left as they were).
+        """
+        return compress_npy_logs(
+            self._output_directory,
+            remove_sources=remove_sources,
+            memory_mapping=memory_mapping,
+            verbose=verbose,
+            compress=compress,
+            verify_integrity=verify_integrity,
+            max_workers=max_workers,
+        )
+
+    def __enter__(self) -> "DataLogger":
+        """Starts the logger."""
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc_value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        """Stops the logger."""
+        self.stop()
+
+    def __repr__(self) -> str:
+        """Names the logger, its folder and whether it runs."""
+        return (
+            f"DataLogger(instance_name={self._instance_name!r}, output_directory='{self._output_directory}', "
+            f"started={self.started})"
+        )
+
+    def __reduce__(self) -> NoReturn:
+        """Refuses to be pickled: producers need only the `input_queue`."""
+        raise TypeError(
+            f"a DataLogger cannot be sent to another process; pass its input_queue instead ({self._instance_name!r})"
+        )
+
+    def __del__(self) -> None:
+        """Stops a logger that is garbage-collected while running; never raises and never waits long."""
+        if getattr(self, "_run", None) is not None and os.getpid() == self._owner_pid:
+            self._stop_quietly()
+
+    def _stop_quietly(self) -> None:
+        """Stops the logger with a short timeout, printing (not raising) what went wrong."""
+        self._stop_timeout = min(self._stop_timeout, _EXIT_STOP_TIMEOUT)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                self.stop()
+            problems = [str(warning.message) for warning in caught]
+        except Exception as error:
+            problems = [str(error)]
+        for problem in problems:
+            print(f"DataLogger '{self._instance_name}' stopped at exit: {problem}", file=sys.stderr)
+
+    def _report(self, outcome: RunOutcome) -> None:
+        """Raises or warns about the problems of a finished run."""
+        statistics = outcome.statistics
+        if outcome.rejections:
+            shown = "; ".join(outcome.rejections)
+            warnings.warn(
+                f"DataLogger '{self._instance_name}' skipped {statistics.rejected} objects that were not log "
+                f"packages: {shown}",
+                DataLoggerWarning,
+                stacklevel=3,
+            )
+        problems = []
+        if outcome.death is not None:
+            problems.append(outcome.death)
+        if statistics.failed:
+            problems.append(
+                f"{statistics.failed} of {statistics.submitted} entries could not be written to "
+                f"{self._output_directory}: " + "; ".join(outcome.write_errors)
+            )
+        if outcome.lost:
+            problems.append(
+                f"{outcome.lost} of {statistics.submitted} objects counted as put on the queue never reached the "
+                f"logger process within {self._stop_timeout:g} s without progress (a producer process probably "
+                "ended before its queue's feeder thread sent them) and are lost"
+            )
+        if problems:
+            raise DataLoggerError(f"DataLogger '{self._instance_name}': " + "\n".join(problems))
+
+    def _raise_if_dead(self) -> None:
+        """Raises the current run's death, if its logger process died."""
+        failure = self.failure
+        if failure is not None:
+            raise DataLoggerError(f"{failure} (call stop() to release the logger, then start() to restart it)")
+
+    def _check_owner(self) -> None:
+        """Refuses control calls from a process that inherited the logger by forking."""
+        if os.getpid() != self._owner_pid:
+            raise DataLoggerError(
+                f"DataLogger '{self._instance_name}' belongs to process {self._owner_pid}: only its input_queue can "
+                f"be used in process {os.getpid()}"
+            )
+
+
+def _check_instance_name(name: Any) -> None:
+    """Checks that an instance name is a string usable as (the start of) a folder name."""
+    if not isinstance(name, str):
+        raise TypeError(f"instance_name must be a string, got {name!r} ({type(name).__name__})")
+    forbidden = {"/", "\0"} | ({os.altsep} if os.altsep else set()) | {os.sep}
+    if not name or name in {".", ".."} or any(character in name for character in forbidden):
+        raise ValueError(f"instance_name must be a non-empty name without path separators, got {name!r}")
+
+
+@atexit.register
+def _stop_all_at_exit() -> None:
+    """Stops every logger still running when the interpreter exits, so their queued entries are written."""
+    for logger in list(_LIVE_LOGGERS):
+        if os.getpid() == logger._owner_pid:
+            logger._stop_quietly()

@@ -1,0 +1,134 @@
+"""Helpers of the DataLogger runtime tests: producer process targets and an entry checker.
+
+Producer targets must be importable by name in spawned children, so the tests put this folder on `sys.path`
+(spawned children inherit the parent's `sys.path`) and import this module by its (unique) name.
+"""
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing.synchronize import Event
+from pathlib import Path
+from typing import Any
+
+from ataraxis_datalogger import LogPackage
+from ataraxis_datalogger._entry_format import decode_entry, parse_entry_file_name
+
+JOIN_SECONDS = 120.0
+"""How long a test waits for a process or call before it declares a hang (generous: the machine is shared)."""
+
+
+def payload(source_id: int, index: int, size: int) -> bytes:
+    """The deterministic payload of entry `index` of `source_id`, so every byte can be checked afterwards."""
+    seed = (source_id.to_bytes(1, "little") + index.to_bytes(8, "little")) * (size // 9 + 1)
+    return seed[:size]
+
+
+def put_entries(
+    queue: Any, source_id: int, count: int, size: int, go: Event | None = None, done: Event | None = None
+) -> None:
+    """Puts `count` entries of `source_id` (timestamps 0..count-1), then signals `done` and returns at once."""
+    if go is not None:
+        go.wait(JOIN_SECONDS)
+    for index in range(count):
+        queue.put(LogPackage(source_id, index, payload(source_id, index, size)))
+    if done is not None:
+        done.set()
+
+
+def put_then_die_before_sending(queue: Any, source_id: int, done: Event) -> None:
+    """Puts one entry whose pickling (in the queue's feeder thread) never finishes, then dies: the entry is lost."""
+    queue.put(_SlowToPickle(source_id))
+    done.set()
+    time.sleep(0.5)
+    os._exit(0)
+
+
+def put_after_stop(queue: Any, go: Event, result: Any) -> None:
+    """Waits for `go`, tries to put an entry and reports the exception's type and message (or 'ok') to `result`."""
+    go.wait(JOIN_SECONDS)
+    try:
+        queue.put(LogPackage(1, 1, b"late"))
+    except Exception as error:
+        result.put(f"{type(error).__name__}: {error}")
+    else:
+        result.put("ok")
+
+
+class _SlowToPickle:
+    """An object whose pickling blocks for long enough that its producer dies first."""
+
+    def __init__(self, source_id: int) -> None:
+        self.source_id = source_id
+
+    def __reduce__(self) -> tuple[Callable[..., object], tuple[Any, ...]]:
+        time.sleep(60)
+        return LogPackage, (self.source_id, 0, b"never")
+
+
+def read_entries(directory: Path) -> dict[str, tuple[int, int, bytes]]:
+    """Decodes every entry file of a log folder: name -> (source id, timestamp, payload).
+
+    Fails if any file in the folder is not an entry whose name matches its content.
+    """
+    entries = {}
+    for path in sorted(directory.iterdir()):
+        name = parse_entry_file_name(path.name)
+        assert name is not None, f"unexpected file in the log folder: {path.name}"
+        decoded = decode_entry(path.read_bytes())
+        assert (decoded.source_id, decoded.time_stamp) == (name.source_id, name.time_stamp), path.name
+        entries[path.name] = (decoded.source_id, decoded.time_stamp, bytes(decoded.payload))
+    return entries
+
+
+def assert_all_entries(directory: Path, sources: dict[int, int], size: int) -> None:
+    """Checks that the folder holds exactly entries 0..count-1 of each source, every byte as produced."""
+    entries = read_entries(directory)
+    expected = {
+        (source_id, index, payload(source_id, index, size))
+        for source_id, count in sources.items()
+        for index in range(count)
+    }
+    found = set(entries.values())
+    assert len(entries) == len(expected), f"{len(entries)} files for {len(expected)} entries"
+    assert found == expected, f"missing {len(expected - found)}, unexpected {len(found - expected)}"
+
+
+def call_with_deadline(function: Callable[[], Any], seconds: float = JOIN_SECONDS) -> Any:
+    """Calls `function` in a thread and fails if it does not return within `seconds` (a hang, not a timing check)."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = function()
+        except BaseException as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"{function} did not return within {seconds} s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = JOIN_SECONDS) -> None:
+    """Polls `condition` until it holds; fails if it does not within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"condition not met within {seconds} s"
+        time.sleep(0.02)
+
+
+def use_inherited_logger(logger: Any, go: Event, result: Any) -> None:
+    """In a forked child: puts through the inherited logger's queue, then tries to stop the logger."""
+    go.wait(JOIN_SECONDS)
+    logger.input_queue.put(LogPackage(9, 1, b"from a forked child"))
+    try:
+        logger.stop()
+    except Exception as error:
+        result.put(f"{type(error).__name__}: {error}")
+    else:
+        result.put("stopped")

@@ -1,0 +1,235 @@
+"""DataLogger when things go wrong: a killed logger process, bad objects, disk errors, lost puts, forgotten stops."""
+
+import importlib
+import multiprocessing
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from ataraxis_datalogger import DataLogger, DataLoggerError, DataLoggerWarning, LogPackage
+
+HERE = Path(__file__).parent
+SHM = Path("/dev/shm")
+
+
+@pytest.fixture(scope="module")
+def helpers() -> ModuleType:
+    """The producer targets, importable by name in spawned children (they inherit `sys.path`)."""
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    return importlib.import_module("datalogger_runtime_helpers")
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind() -> Iterator[None]:
+    """Fails a test that leaves a logger process or a shared-memory segment of this process behind."""
+    prefix = f"adl{os.getpid():x}_"
+    yield
+    leftovers = [name for name in os.listdir(SHM) if name.startswith(prefix) or name.startswith(f"sem.{prefix}")]
+    writers = [child for child in multiprocessing.active_children() if child.name.startswith("DataLogger[")]
+    for child in writers:
+        child.kill()
+        child.join(5)
+    assert not leftovers, f"left in /dev/shm: {leftovers}"
+    assert not writers, f"logger processes still running: {writers}"
+
+
+def _writer_process(logger: DataLogger) -> multiprocessing.process.BaseProcess:
+    (process,) = [
+        child for child in multiprocessing.active_children() if child.name == f"DataLogger[{logger.instance_name}]"
+    ]
+    return process
+
+
+class _Explosive:
+    """Pickles fine in the producer, but raises when the logger process unpickles it."""
+
+    def __reduce__(self) -> tuple[type[int], tuple[str]]:
+        return int, ("not a number",)
+
+
+def test_a_killed_logger_process_is_reported_and_stop_does_not_hang(tmp_path: Path, helpers: ModuleType) -> None:
+    failures: list[DataLoggerError] = []
+    notified = threading.Event()
+
+    def on_failure(error: DataLoggerError) -> None:
+        failures.append(error)
+        notified.set()
+
+    logger = DataLogger(tmp_path, "killed", on_failure=on_failure)
+    logger.start()
+    queue = logger.input_queue
+    queue.put(LogPackage(1, 1, b"written before the kill"))
+    helpers.wait_for(lambda: logger.statistics.written == 1)
+    os.kill(_writer_process(logger).pid, signal.SIGKILL)
+
+    assert notified.wait(helpers.JOIN_SECONDS)
+    (failure,) = failures
+    assert "the logger process of DataLogger 'killed'" in str(failure)
+    assert "was killed by signal SIGKILL" in str(failure)
+    assert logger.failure is failure
+    with pytest.raises(DataLoggerError, match="the logger process of DataLogger 'killed' died"):
+        queue.put(LogPackage(1, 2, b"refused"))
+    with pytest.raises(DataLoggerError, match="call stop"):
+        logger.input_queue  # noqa: B018
+    with pytest.raises(DataLoggerError, match="call stop"):
+        logger.start()
+    with pytest.raises(DataLoggerError, match="killed by signal SIGKILL"):
+        helpers.call_with_deadline(logger.stop)
+    assert not logger.started
+    logger.stop()
+
+    with logger:
+        logger.input_queue.put(LogPackage(1, 3, b"after the restart"))
+    payloads = sorted(entry[2] for entry in helpers.read_entries(logger.output_directory).values())
+    assert payloads == [b"after the restart", b"written before the kill"]
+
+
+def test_a_producer_learns_of_the_death_on_its_next_put(tmp_path: Path, helpers: ModuleType) -> None:
+    context = multiprocessing.get_context("spawn")
+    logger = DataLogger(tmp_path, "orphaned_producer")
+    logger.start()
+    go, result = context.Event(), context.Queue()
+    producer = context.Process(target=helpers.put_after_stop, args=(logger.input_queue, go, result))
+    producer.start()
+    os.kill(_writer_process(logger).pid, signal.SIGKILL)
+    helpers.wait_for(lambda: logger.failure is not None)
+    go.set()
+    message = result.get(timeout=helpers.JOIN_SECONDS)
+    producer.join(helpers.JOIN_SECONDS)
+    assert message.startswith("DataLoggerError: the logger process of DataLogger 'orphaned_producer' died"), message
+    with pytest.raises(DataLoggerError):
+        helpers.call_with_deadline(logger.stop)
+
+
+def test_objects_that_are_not_packages_are_skipped_and_reported(tmp_path: Path, helpers: ModuleType) -> None:
+    logger = DataLogger(tmp_path, "malformed")
+    logger.start()
+    queue = logger.input_queue
+    bad_objects = ["a string", {"a": "dict"}, None, lambda: None, _Explosive(), b"bytes that are not an entry"]
+    for index, bad in enumerate(bad_objects):
+        queue.put(LogPackage(1, index, helpers.payload(1, index, 8)))
+        queue.put(bad)
+    queue.put(LogPackage(1, len(bad_objects), helpers.payload(1, len(bad_objects), 8)))
+    with pytest.warns(DataLoggerWarning) as caught:
+        logger.stop()
+    (warning,) = caught
+    message = str(warning.message)
+    assert "skipped 6 objects that were not log packages" in message
+    assert "'a string' (str, not a LogPackage)" in message
+    assert "(dict, not a LogPackage)" in message
+    assert "None (NoneType, not a LogPackage)" in message
+    assert "a function object that could not be pickled" in message
+    assert "could not be unpickled: ValueError" in message
+    assert "b'bytes that are not an entry' (bytes that are not a log entry)" in message
+    helpers.assert_all_entries(logger.output_directory, {1: len(bad_objects) + 1}, 8)
+    statistics = logger.statistics
+    assert (statistics.submitted, statistics.written, statistics.rejected, statistics.failed) == (13, 7, 6, 0)
+
+
+def test_a_removed_log_folder_is_reported_not_swallowed(tmp_path: Path, helpers: ModuleType) -> None:
+    failures: list[DataLoggerError] = []
+    logger = DataLogger(tmp_path, "removed", on_failure=failures.append)
+    logger.start()
+    logger.input_queue.put(LogPackage(1, 1, b"kept"))
+    helpers.wait_for(lambda: logger.statistics.written == 1)
+    shutil.rmtree(logger.output_directory)
+    logger.output_directory.write_bytes(b"a file where the log folder was")
+    for index in range(2, 5):
+        logger.input_queue.put(LogPackage(1, index, b"cannot be written"))
+    helpers.wait_for(lambda: bool(failures))
+    assert "could not write entry of source 1 at 2" in str(failures[0])
+    with pytest.raises(
+        DataLoggerError, match=r"3 of 4 entries could not be written to .*removed_data_log: .*log folder was removed"
+    ):
+        logger.stop()
+    assert logger.statistics.failed == 3
+    assert logger.output_directory.read_bytes() == b"a file where the log folder was"
+
+
+def test_a_put_whose_producer_dies_before_sending_is_reported_lost(tmp_path: Path, helpers: ModuleType) -> None:
+    context = multiprocessing.get_context("spawn")
+    logger = DataLogger(tmp_path, "lost", stop_timeout=1.0)
+    logger.start()
+    done = context.Event()
+    producer = context.Process(target=helpers.put_then_die_before_sending, args=(logger.input_queue, 1, done))
+    producer.start()
+    assert done.wait(helpers.JOIN_SECONDS)
+    logger.input_queue.put(LogPackage(2, 1, b"this one arrives"))
+    producer.join(helpers.JOIN_SECONDS)
+    helpers.wait_for(lambda: logger.statistics.written == 1)
+    with pytest.raises(DataLoggerError, match="1 of 2 objects counted as put on the queue never reached the logger"):
+        helpers.call_with_deadline(logger.stop)
+    assert [entry[2] for entry in helpers.read_entries(logger.output_directory).values()] == [b"this one arrives"]
+
+
+def _run_program(source: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Runs a Python program (in a fresh interpreter) that uses the logger, with a generous hang guard."""
+    script = tmp_path / "program.py"
+    script.write_text(textwrap.dedent(source))
+    return subprocess.run(
+        [sys.executable, "-W", "error", str(script), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_logger_left_running_is_stopped_at_exit_with_every_entry(tmp_path: Path, helpers: ModuleType) -> None:
+    completed = _run_program(
+        """
+        import sys
+        from pathlib import Path
+        from ataraxis_datalogger import DataLogger, LogPackage
+
+        if __name__ == "__main__":
+            logger = DataLogger(Path(sys.argv[1]), "forgotten")
+            logger.start()
+            for index in range(500):
+                logger.input_queue.put(LogPackage(3, index, index.to_bytes(4, "little")))
+            forgotten_but_collected = DataLogger(Path(sys.argv[1]), "collected")
+            forgotten_but_collected.start()
+            forgotten_but_collected.input_queue.put(LogPackage(4, 0, b"collected"))
+            del forgotten_but_collected
+            print("exiting without stop()")
+        """,
+        tmp_path,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr == ""
+    assert len(helpers.read_entries(tmp_path / "forgotten_data_log")) == 500
+    assert len(helpers.read_entries(tmp_path / "collected_data_log")) == 1
+
+
+def test_exit_after_the_logger_process_died_does_not_hang(tmp_path: Path) -> None:
+    completed = _run_program(
+        """
+        import multiprocessing, os, signal, sys, time
+        from pathlib import Path
+        from ataraxis_datalogger import DataLogger, LogPackage
+
+        if __name__ == "__main__":
+            logger = DataLogger(Path(sys.argv[1]), "dead_at_exit")
+            logger.start()
+            for index in range(20_000):
+                logger.input_queue.put(LogPackage(1, index, b"x" * 64))
+            (writer,) = multiprocessing.active_children()
+            os.kill(writer.pid, signal.SIGKILL)
+            while logger.failure is None:
+                time.sleep(0.01)
+        """,
+        tmp_path,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "stopped at exit" in completed.stderr
+    assert "killed by signal SIGKILL" in completed.stderr

@@ -1,0 +1,152 @@
+import io
+import pickle
+from multiprocessing.reduction import ForkingPickler
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ataraxis_datalogger import LogPackage
+from ataraxis_datalogger._entry_format import decode_entry
+from ataraxis_datalogger.log_package import _restore_log_package, entry_fields
+
+
+@given(source_id=st.integers(0, 255), time_stamp=st.integers(0, 2**64 - 1), data=st.binary(max_size=200))
+def test_packages_hold_the_entry_numpy_save_would_write(source_id: int, time_stamp: int, data: bytes) -> None:
+    package = LogPackage(source_id, time_stamp, data)
+    expected = np.frombuffer(bytes([source_id]) + time_stamp.to_bytes(8, "little") + data, dtype=np.uint8)
+    saved = io.BytesIO()
+    np.save(saved, expected)
+    assert package.entry_bytes == saved.getvalue()
+    assert (package.source_id, package.time_stamp, package.serialized_data.tobytes()) == (source_id, time_stamp, data)
+    assert package.payload_size == len(data)
+    restored = pickle.loads(ForkingPickler.dumps(package))
+    assert restored == package
+    assert restored.entry_bytes == package.entry_bytes
+
+
+def test_the_seed_types_are_accepted() -> None:
+    data = np.array([1, 2, 3, 4, 5], dtype=np.uint8)
+    package = LogPackage(np.uint8(1), np.uint64(2**64 - 1), data)
+    assert (package.source_id, package.time_stamp) == (1, 2**64 - 1)
+    assert type(package.source_id) is int and type(package.time_stamp) is int
+    assert np.array_equal(package.serialized_data, data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x01\x02\x03",
+        bytearray(b"\x01\x02\x03"),
+        memoryview(b"\x01\x02\x03"),
+        np.array([1, 2, 3], dtype=np.uint8),
+        np.array([1, 9, 2, 9, 3], dtype=np.uint8)[::2],
+        memoryview(np.array([[1, 2, 3]], dtype=np.uint8)),
+    ],
+    ids=["bytes", "bytearray", "memoryview", "array", "strided array", "2-D memoryview"],
+)
+def test_every_bytes_like_payload_is_accepted(data: Any) -> None:
+    assert LogPackage(1, 2, data).serialized_data.tobytes() == b"\x01\x02\x03"
+
+
+def test_the_payload_is_copied_so_the_producer_may_reuse_its_buffer() -> None:
+    buffer = np.array([1, 2, 3], dtype=np.uint8)
+    package = LogPackage(1, 2, buffer)
+    buffer[:] = 0
+    assert package.serialized_data.tobytes() == b"\x01\x02\x03"
+    assert not package.serialized_data.flags.writeable
+
+
+def test_packages_pickle_small_and_without_numpy() -> None:
+    package = LogPackage(7, 123, np.zeros(16, dtype=np.uint8))
+    pickled = ForkingPickler.dumps(package)
+    assert b"numpy" not in bytes(pickled)
+    assert len(pickled) < len(package.entry_bytes) + 100
+
+
+def test_equality_hash_and_repr() -> None:
+    first, second, third = LogPackage(1, 2, b"abc"), LogPackage(1, 2, b"abc"), LogPackage(1, 3, b"abc")
+    assert first == second and hash(first) == hash(second)
+    assert first != third
+    assert first != "abc"
+    assert repr(first) == "LogPackage(source_id=1, time_stamp=2, serialized_data=<3 bytes>)"
+
+
+@pytest.mark.parametrize(
+    ("source_id", "time_stamp", "error", "message"),
+    [
+        (256, 0, ValueError, "source_id must be from 0 to 255, got 256"),
+        (-1, 0, ValueError, "source_id must be from 0 to 255, got -1"),
+        (np.int64(300), 0, ValueError, "got 300"),
+        (1.0, 0, TypeError, r"source_id must be an integer from 0 to 255, got 1.0 \(float\)"),
+        ("1", 0, TypeError, r"got '1' \(str\)"),
+        (None, 0, TypeError, r"got None \(NoneType\)"),
+        (True, 0, TypeError, "got the boolean True"),
+        (np.bool_(True), 0, TypeError, "got the boolean"),
+        (1, 2**64, ValueError, f"time_stamp must be from 0 to {2**64 - 1}, got {2**64}"),
+        (1, -5, ValueError, "time_stamp must be from 0 to .*, got -5"),
+        (1, 1.5, TypeError, r"time_stamp must be an integer .* got 1.5 \(float\)"),
+        (1, np.float64(2), TypeError, r"\(float64\)"),
+    ],
+)
+def test_bad_ids_and_timestamps_are_refused_naming_the_value(
+    source_id: Any, time_stamp: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        LogPackage(source_id, time_stamp, b"")
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "message"),
+    [
+        (np.zeros(3, dtype=np.float64), TypeError, "must be a uint8 array, got dtype float64"),
+        (np.zeros(3, dtype=np.int8), TypeError, "got dtype int8"),
+        (np.zeros((2, 3), dtype=np.uint8), ValueError, r"one-dimensional array, got shape \(2, 3\)"),
+        (np.uint8(3), TypeError, "got uint8"),
+        ("text", TypeError, "bytes-like .* got str"),
+        ([1, 2, 3], TypeError, "got list"),
+        (None, TypeError, "got NoneType"),
+    ],
+)
+def test_bad_payloads_are_refused_naming_the_value(data: Any, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        LogPackage(1, 2, data)
+
+
+def _with_byte(data: bytes, index: int, value: int) -> bytes:
+    return data[:index] + bytes([value]) + data[index + 1 :]
+
+
+_ENTRY = LogPackage(1, 2, b"abc").entry_bytes
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        _ENTRY[:-1],
+        _ENTRY + b"\x00",
+        b"short",
+        b"",
+        _with_byte(_ENTRY, 0, 0),
+        _with_byte(_ENTRY, 30, ord("X")),
+        bytearray(_ENTRY),
+        "not bytes",
+    ],
+    ids=["truncated", "extended", "short", "empty", "bad magic", "bad header", "bytearray", "str"],
+)
+def test_a_forged_or_damaged_pickle_does_not_unpickle(entry: Any) -> None:
+    with pytest.raises(ValueError, match="not the pickled form of a LogPackage"):
+        _restore_log_package(entry)
+
+
+def test_entry_fields_reads_source_and_timestamp() -> None:
+    assert entry_fields(LogPackage(255, 2**64 - 1, b"").entry_bytes) == (255, 2**64 - 1)
+    assert entry_fields(_ENTRY[:-1]) is None
+
+
+def test_the_entry_decodes_to_the_package_fields() -> None:
+    package = LogPackage(200, 2**40, b"payload")
+    decoded = decode_entry(package.entry_bytes)
+    assert (decoded.source_id, decoded.time_stamp, bytes(decoded.payload)) == (200, 2**40, b"payload")
