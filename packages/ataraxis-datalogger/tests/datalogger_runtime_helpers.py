@@ -132,3 +132,31 @@ def use_inherited_logger(logger: Any, go: Event, result: Any) -> None:
         result.put(f"{type(error).__name__}: {error}")
     else:
         result.put("stopped")
+
+
+def own_a_logger_until_killed(directory: Path, count: int, size: int, report: Any) -> None:
+    """Starts a logger, puts `count` entries of source 1, reports the writer's pid, then waits to be killed.
+
+    The entries are all in the queue's pipe when the pid is reported (the queue's feeder thread has flushed them),
+    so none is lost with this process: whatever the writer has not written yet, it must still write.
+    """
+    from ataraxis_datalogger import DataLogger
+
+    logger = DataLogger(directory, "orphaned_writer")
+    logger.start()
+    queue = logger.input_queue
+    put_entries(queue, 1, count, size)
+    queue.close()
+    queue.join_thread()
+    report.send(logger._run.process.pid)  # type: ignore[union-attr]  # test-only look at the private run
+    time.sleep(JOIN_SECONDS)
+
+
+def process_exists(pid: int) -> bool:
+    """Whether `pid` is a live process (a zombie, killed but not yet reaped, counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            content = stat.read()
+    except FileNotFoundError:
+        return False
+    return content[content.rfind(b")") + 2 : content.rfind(b")") + 3] not in (b"Z", b"X")

@@ -57,6 +57,22 @@ class _Explosive:
         return int, ("not a number",)
 
 
+def test_a_writer_whose_owner_is_killed_writes_what_it_received_and_exits(tmp_path: Path, helpers: ModuleType) -> None:
+    context = multiprocessing.get_context("spawn")
+    report_in, report_out = context.Pipe(duplex=False)
+    owner = context.Process(target=helpers.own_a_logger_until_killed, args=(tmp_path, 500, 16, report_out))
+    owner.start()
+    try:
+        assert report_in.poll(helpers.JOIN_SECONDS), "the owner never reported its writer"
+        writer_pid = report_in.recv()
+    finally:
+        owner.kill()
+        owner.join(helpers.JOIN_SECONDS)
+
+    helpers.wait_for(lambda: not helpers.process_exists(writer_pid))
+    helpers.assert_all_entries(tmp_path / "orphaned_writer_data_log", {1: 500}, 16)
+
+
 def test_a_killed_logger_process_is_reported_and_stop_does_not_hang(tmp_path: Path, helpers: ModuleType) -> None:
     failures: list[DataLoggerError] = []
     notified = threading.Event()

@@ -9,7 +9,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -73,6 +73,7 @@ class LoggerRun:
             raise
         self.process: BaseProcess | None = None
         self.watchdog: Watchdog | None = None
+        self._owner_alive: Connection | None = None
         self._token = uuid.uuid4().hex
 
     @property
@@ -89,9 +90,13 @@ class LoggerRun:
         """
         _preload_writer()
         reports_in, reports_out = CONTEXT.Pipe(duplex=False)
+        # The writer's parent is the fork server, not this process, so it cannot learn of this process's death from
+        # its parent id: it watches this pipe instead, whose sending end only this process (and children it forks)
+        # holds and never writes to. The kernel closes it when they die, however they die.
+        owner_watch, owner_alive = CONTEXT.Pipe(duplex=False)
         process = CONTEXT.Process(
             target=run_writer,
-            args=(self.queue, self.counters, directory, self._token, reports_out),
+            args=(self.queue, self.counters, directory, self._token, reports_out, owner_watch),
             name=f"DataLogger[{self.logger_name}]",
             daemon=True,
         )
@@ -99,10 +104,13 @@ class LoggerRun:
             process.start()
         except BaseException:
             reports_in.close()
+            owner_alive.close()
             raise
         finally:
             # Only the writer keeps the sending end, so the watchdog sees the pipe close when it exits.
             reports_out.close()
+            owner_watch.close()
+        self._owner_alive = owner_alive
         self.process = process
         self.counters.transition(RunState.RUNNING, only_from=frozenset({RunState.IDLE}))
         self.watchdog = Watchdog(process, self.counters, reports_in, self.logger_name, on_failure)
@@ -177,6 +185,8 @@ class LoggerRun:
         self.queue.close()
         if clean:
             self.queue.join_thread()
+        if self._owner_alive is not None:
+            self._owner_alive.close()
         self.counters.transition(RunState.STOPPED)
         self.counters.destroy()
 

@@ -9,7 +9,6 @@ The process ignores SIGINT: a Ctrl+C in the terminal reaches every process of th
 must outlive it long enough for the parent to call `stop()` and have every entry written.
 """
 
-import os
 import reprlib
 import signal
 import time
@@ -34,9 +33,9 @@ _SMALL_BATCH_BYTES = 64 * 1024
 _GATHER_SECONDS = 0.001
 """How long the writer lets entries gather after a small read: at most this much delay for an entry."""
 _IDLE_POLL_SECONDS = 0.25
-"""How long the writer waits for an entry before it checks that its parent is still alive."""
+"""How long the writer waits for an entry before it checks that the logger's owner is still alive."""
 _ORPHAN_IDLE_SECONDS = 2.0
-"""An orphaned writer (its parent died without stopping it) exits once the queue has been idle this long."""
+"""An orphaned writer (its owner died without stopping it) exits once the queue has been idle this long."""
 
 _loads = ForkingPickler.loads
 
@@ -72,7 +71,14 @@ class _Tally:
             self.reports.send((kind, message))
 
 
-def run_writer(input_queue: LogQueue, counters: RunCounters, directory: Path, token: str, reports: Connection) -> None:
+def run_writer(
+    input_queue: LogQueue,
+    counters: RunCounters,
+    directory: Path,
+    token: str,
+    reports: Connection,
+    owner_alive: Connection,
+) -> None:
     """The logger process's main function.
 
     Args:
@@ -81,6 +87,8 @@ def run_writer(input_queue: LogQueue, counters: RunCounters, directory: Path, to
         directory: The log folder.
         token: The secret carried by this run's `StopWriting` message.
         reports: The sending end of the pipe to the parent's watchdog.
+        owner_alive: The receiving end of a pipe nobody writes to: it reads as closed once the process that owns
+            the logger (and every child it forked) is gone.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -89,7 +97,7 @@ def run_writer(input_queue: LogQueue, counters: RunCounters, directory: Path, to
         reports.send((FATAL, f"cannot open the log folder {directory}: {error}"))
         raise SystemExit(1) from None
     try:
-        sync = _write_until_stopped(input_queue, _Tally(counters, reports), files, token)
+        sync = _write_until_stopped(input_queue, _Tally(counters, reports), files, token, owner_alive)
         if sync:
             files.sync()
     except BaseException:
@@ -100,15 +108,17 @@ def run_writer(input_queue: LogQueue, counters: RunCounters, directory: Path, to
         counters.disconnect()
 
 
-def _write_until_stopped(input_queue: LogQueue, tally: _Tally, files: EntryCreator, token: str) -> bool:
+def _write_until_stopped(
+    input_queue: LogQueue, tally: _Tally, files: EntryCreator, token: str, owner_alive: Connection
+) -> bool:
     """Processes the queue until this run's stop message (or, orphaned, until it idles); returns its sync flag."""
-    parent = os.getppid()
     tally.counters.mark_ready()
     idle_since: float | None = None
     while True:
         messages = input_queue.receive_batch(_IDLE_POLL_SECONDS)
         if not messages:
-            if os.getppid() != parent:
+            # Readable means closed: nobody ever writes to this pipe.
+            if owner_alive.poll():
                 idle_since = idle_since if idle_since is not None else time.monotonic()
                 if time.monotonic() - idle_since >= _ORPHAN_IDLE_SECONDS:
                     return False
