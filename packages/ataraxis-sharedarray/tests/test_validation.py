@@ -21,6 +21,7 @@ from ataraxis_sharedarray._indexing import resolve
         (np.zeros(2, dtype=[("a", "i4"), ("b", "O")]), TypeError, "Python objects"),
         (np.zeros(0, dtype=np.int8), ValueError, r"shape \(0,\)"),
         (np.zeros((3, 0)), ValueError, "holds no data"),
+        (np.array(5), ValueError, r"prototype array\(5\) has no dimensions"),
     ],
 )
 def test_bad_prototypes_are_refused(array_name: str, prototype: object, error: type[Exception], pattern: str) -> None:
