@@ -133,6 +133,27 @@ def test_structured_dtype(array_name: str) -> None:
         sma.destroy()
 
 
+def test_structured_fields_are_set_by_name(array_name: str) -> None:
+    dtype = np.dtype([("id", np.uint16), ("position", np.float64, (2,)), ("label", "U4")])
+    sma = SharedMemoryArray.create_array(array_name, np.zeros(3, dtype=dtype))
+    try:
+        sma["id"] = [1, 2, 3]
+        sma["position"] = 0.5
+        sma[["id", "label"]] = (7, "ab")
+        assert sma["id"].tolist() == [7, 7, 7]
+        assert sma["position"].tolist() == [[0.5, 0.5]] * 3
+        assert sma["label"].tolist() == ["ab"] * 3
+        with pytest.raises(ValueError, match="70000 does not fit an array of uint16"):
+            sma["id"] = 70000
+        with pytest.raises(ValueError, match=r"1\.5 does not fit"):
+            sma["id"] = [1, 2, 1.5]
+        with pytest.raises(ValueError, match="'abcde' does not fit"):
+            sma["label"] = "abcde"
+        assert sma["id"].tolist() == [7, 7, 7]
+    finally:
+        sma.destroy()
+
+
 def test_multidimensional_rows(array_name: str) -> None:
     prototype = np.arange(24, dtype=np.float64).reshape(4, 3, 2)
     sma = SharedMemoryArray.create_array(array_name, prototype)

@@ -367,7 +367,13 @@ class SharedMemoryArray:
         connection = self._connection
         if connection is None:
             self._refuse("[...] =")
-        source = checked_array(value, self._dtype)
+        dtype = self._dtype
+        if dtype.names is not None and (
+            isinstance(key, str) or (type(key) is list and all(type(k) is str for k in key))
+        ):
+            # A field-name key selects fields, whose data types are the ones the value must fit (a view: no copy).
+            dtype = connection.view[key].dtype
+        source = checked_array(value, dtype)
         connection.lock.acquire()
         try:
             connection.view[key] = source
