@@ -172,6 +172,7 @@ def test_values_that_do_not_fit_the_dtype_are_refused(
         (np.float16, float("-inf")),
         (np.float64, 7),
         (np.bool_, 1),
+        (np.bool_, 1.0),
         (np.int8, True),
         (np.complex64, 2.5),
         ("U3", "ab"),

@@ -103,8 +103,9 @@ def _check_integer_range(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
 
 
 def _check_integral_floats(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
+    # `high` is exclusive: for int64 the float next to its maximum is 2**63, which does not fit.
     if dtype.kind == "b":
-        low, high = 0.0, 1.0
+        low, high = 0.0, 2.0
     else:
         info = np.iinfo(dtype)
         low, high = float(info.min), float(int(info.max) + 1)
