@@ -48,13 +48,28 @@ def checked_array(data: object, dtype: np.dtype[Any]) -> NDArray[Any]:
     except (TypeError, ValueError) as error:
         raise TypeError(f"cannot store {data!r} in an array of {dtype}: {error}") from None
     if source.dtype.hasobject:
-        huge = [value for value in source.flat if type(value) is int]
-        if huge and dtype.kind in "iub":
-            # NumPy falls back to object arrays for Python ints beyond 64 bits, which no integer type holds.
-            raise ValueError(f"{huge[0]} does not fit an array of {dtype} (outside its range)")
-        raise TypeError(f"cannot store {data!r} in an array of {dtype}: it is not made of {dtype} values")
+        return _checked_big_integers(data, source, dtype)
     check_fits(source, dtype)
     return source
+
+
+def _checked_big_integers(data: object, source: NDArray[Any], dtype: np.dtype[Any]) -> NDArray[Any]:
+    # NumPy falls back to an object array for Python ints beyond 64 bits (and for anything it cannot type): no
+    # integer type holds them, and a float type holds them as floats unless they overflow it.
+    values = source.ravel().tolist()
+    integers = [value for value in values if type(value) is int]
+    if integers and dtype.kind in "iub":
+        low, high = (0, 1) if dtype.kind == "b" else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+        outside = next((value for value in integers if not low <= value <= high), integers[0])
+        raise ValueError(f"{outside} does not fit an array of {dtype} (outside its range)")
+    if integers and len(integers) == len(values) and dtype.kind in "fc":
+        try:
+            converted = np.array([float(value) for value in values]).reshape(source.shape)
+        except OverflowError:
+            raise ValueError(f"{max(integers, key=abs)} does not fit an array of {dtype} (outside its range)") from None
+        check_fits(converted, dtype)
+        return converted
+    raise TypeError(f"cannot store {data!r} in an array of {dtype}: it is not made of {dtype} values")
 
 
 def check_fits(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
