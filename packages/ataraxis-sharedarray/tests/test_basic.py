@@ -1,5 +1,7 @@
 """Single-process behaviour of SharedMemoryArray: the seed API, data types, shapes, copies and lifecycle."""
 
+import gc
+import os
 import pickle
 import threading
 from collections.abc import Callable
@@ -210,6 +212,19 @@ def test_connect_and_disconnect_are_idempotent(array_name: str, shm_entries: Cal
         assert shm_entries(array_name), "disconnecting must not remove the array"
         sma.connect()
         assert sma.read_data(0) == 0
+    finally:
+        sma.destroy()
+
+
+def test_dropping_a_connected_object_releases_its_file_descriptor(array_name: str) -> None:
+    sma = SharedMemoryArray.create_array(array_name, np.zeros(2, dtype=np.uint64))
+    try:
+        gc.collect()
+        before = len(os.listdir("/proc/self/fd"))
+        for _ in range(200):
+            SharedMemoryArray.attach(array_name).read_data(0)
+        gc.collect()
+        assert len(os.listdir("/proc/self/fd")) - before < 10
     finally:
         sma.destroy()
 
