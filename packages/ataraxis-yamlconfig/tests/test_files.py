@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from ataraxis_yamlconfig import ConfigFileError, ConfigTypeError, YamlConfig
+from ataraxis_yamlconfig import ConfigFileError, ConfigTypeError, YamlConfig, _dialect
+from ataraxis_yamlconfig._parse import parse_file
 
 
 @dataclass
@@ -111,6 +112,26 @@ def test_bytes_that_are_not_text_are_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigFileError, match=r"line 3: not readable as YAML text: .*0xff at byte 29"):
         Settings.from_yaml(file_path=path)
+
+
+@pytest.mark.parametrize("loader", [_dialect.PythonLoader, _dialect.Loader], ids=["python", "default"])
+@pytest.mark.parametrize(
+    ("content", "pattern"),
+    [
+        (b"name: rig\nextra: \xff\xfe\n", r"line 2: not readable as YAML text: .*0xff at byte 17\)$"),
+        (b"name: rig\nextra: caf\xc3", r"line 2: not readable as YAML text: .*byte 20\)$"),
+    ],
+)
+def test_bytes_that_are_not_text_are_refused_by_each_loader(
+    tmp_path: Path, loader: type, content: bytes, pattern: str
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(content)
+
+    with pytest.raises(ConfigFileError, match=pattern) as caught:
+        parse_file(path, loader)
+    assert caught.value.file_path == path
+    assert "-0x" not in str(caught.value)
 
 
 def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
