@@ -190,6 +190,18 @@ def test_a_new_file_gets_the_usual_permissions(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
 
 
+@pytest.mark.parametrize("letter", ["a", "\u00e9", "\U0001f600"])
+def test_a_file_with_the_longest_name_the_folder_allows_is_saved(tmp_path: Path, letter: str) -> None:
+    name_max = os.pathconf(tmp_path, "PC_NAME_MAX")
+    stem = letter * ((name_max - len(".yaml")) // len(letter.encode()))
+    path = tmp_path / f"{stem}.yaml"
+
+    Settings(name="long").to_yaml(file_path=path)
+
+    assert Settings.from_yaml(file_path=path).name == "long"
+    assert _leftovers(tmp_path) == []
+
+
 def test_saving_through_a_symbolic_link_replaces_its_target(tmp_path: Path) -> None:
     target = tmp_path / "real" / "config.yaml"
     Settings(name="first").to_yaml(file_path=target)
