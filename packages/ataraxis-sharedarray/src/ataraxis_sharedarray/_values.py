@@ -59,7 +59,7 @@ def _checked_big_integers(data: object, source: NDArray[Any], dtype: np.dtype[An
     values = source.ravel().tolist()
     integers = [value for value in values if type(value) is int]
     if integers and dtype.kind in "iub":
-        low, high = (0, 1) if dtype.kind == "b" else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+        low, high = _integer_bounds(dtype)
         outside = next((value for value in integers if not low <= value <= high), integers[0])
         raise ValueError(f"{outside} does not fit an array of {dtype} (outside its range)")
     if integers and len(integers) == len(values) and dtype.kind in "fc":
@@ -106,10 +106,17 @@ def _first(source: NDArray[Any], mask: NDArray[np.bool_]) -> Any:
     return source[mask].flat[0].item()
 
 
+def _integer_bounds(dtype: np.dtype[Any]) -> tuple[int, int]:
+    if dtype.kind == "b":
+        return 0, 1
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
 def _check_integer_range(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
     if np.can_cast(source.dtype, dtype) or source.size == 0:
         return
-    low, high = (0, 1) if dtype.kind == "b" else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+    low, high = _integer_bounds(dtype)
     smallest, largest = int(source.min()), int(source.max())
     if smallest < low or largest > high:
         value = smallest if smallest < low else largest
