@@ -1,5 +1,7 @@
 """Single-process behaviour of SharedMemoryArray: the seed API, data types, shapes, copies and lifecycle."""
 
+import gc
+import os
 import pickle
 import threading
 from collections.abc import Callable
@@ -133,6 +135,27 @@ def test_structured_dtype(array_name: str) -> None:
         sma.destroy()
 
 
+def test_structured_fields_are_set_by_name(array_name: str) -> None:
+    dtype = np.dtype([("id", np.uint16), ("position", np.float64, (2,)), ("label", "U4")])
+    sma = SharedMemoryArray.create_array(array_name, np.zeros(3, dtype=dtype))
+    try:
+        sma["id"] = [1, 2, 3]
+        sma["position"] = 0.5
+        sma[["id", "label"]] = (7, "ab")
+        assert sma["id"].tolist() == [7, 7, 7]
+        assert sma["position"].tolist() == [[0.5, 0.5]] * 3
+        assert sma["label"].tolist() == ["ab"] * 3
+        with pytest.raises(ValueError, match="70000 does not fit an array of uint16"):
+            sma["id"] = 70000
+        with pytest.raises(ValueError, match=r"1\.5 does not fit"):
+            sma["id"] = [1, 2, 1.5]
+        with pytest.raises(ValueError, match="'abcde' does not fit"):
+            sma["label"] = "abcde"
+        assert sma["id"].tolist() == [7, 7, 7]
+    finally:
+        sma.destroy()
+
+
 def test_multidimensional_rows(array_name: str) -> None:
     prototype = np.arange(24, dtype=np.float64).reshape(4, 3, 2)
     sma = SharedMemoryArray.create_array(array_name, prototype)
@@ -189,6 +212,19 @@ def test_connect_and_disconnect_are_idempotent(array_name: str, shm_entries: Cal
         assert shm_entries(array_name), "disconnecting must not remove the array"
         sma.connect()
         assert sma.read_data(0) == 0
+    finally:
+        sma.destroy()
+
+
+def test_dropping_a_connected_object_releases_its_file_descriptor(array_name: str) -> None:
+    sma = SharedMemoryArray.create_array(array_name, np.zeros(2, dtype=np.uint64))
+    try:
+        gc.collect()
+        before = len(os.listdir("/proc/self/fd"))
+        for _ in range(200):
+            SharedMemoryArray.attach(array_name).read_data(0)
+        gc.collect()
+        assert len(os.listdir("/proc/self/fd")) - before < 10
     finally:
         sma.destroy()
 

@@ -21,6 +21,7 @@ from ataraxis_sharedarray._indexing import resolve
         (np.zeros(2, dtype=[("a", "i4"), ("b", "O")]), TypeError, "Python objects"),
         (np.zeros(0, dtype=np.int8), ValueError, r"shape \(0,\)"),
         (np.zeros((3, 0)), ValueError, "holds no data"),
+        (np.array(5), ValueError, r"prototype array\(5\) has no dimensions"),
     ],
 )
 def test_bad_prototypes_are_refused(array_name: str, prototype: object, error: type[Exception], pattern: str) -> None:
@@ -160,6 +161,39 @@ def test_values_that_do_not_fit_the_dtype_are_refused(
 
 
 @pytest.mark.parametrize(
+    ("dtype", "data", "pattern"),
+    [
+        (np.uint8, [1, 2, 2**70], "^1180591620717411303424 does not fit an array of uint8"),
+        (np.int64, [[5], [-(2**70)]], "^-1180591620717411303424 does not fit an array of int64"),
+        (np.bool_, [True, 2**64], "^18446744073709551616 does not fit an array of bool"),
+        (np.float32, [2**200, 1], "outside its range"),
+        (np.float64, [1, 2**1100], "outside its range"),
+    ],
+)
+def test_the_python_integer_beyond_64_bits_that_does_not_fit_is_named(
+    array_name: str, dtype: object, data: list[object], pattern: str
+) -> None:
+    sma = SharedMemoryArray.create_array(array_name, np.zeros(np.asarray(data, dtype=object).shape, dtype=dtype))
+    try:
+        with pytest.raises(ValueError, match=pattern):
+            sma.write_data((0,), data)
+        assert not sma.read_data((0,)).any()
+    finally:
+        sma.destroy()
+
+
+def test_python_integers_beyond_64_bits_are_stored_in_float_arrays(array_name: str) -> None:
+    sma = SharedMemoryArray.create_array(array_name, np.zeros(3, dtype=np.float64))
+    try:
+        sma.write_data(0, 10**20)
+        sma.write_data((1, 3), [2**70, -(2**80)])
+        sma[0:1] = [3 * 10**30]
+        assert sma.read_data((0,), convert_output=True) == [3e30, float(2**70), -float(2**80)]
+    finally:
+        sma.destroy()
+
+
+@pytest.mark.parametrize(
     ("dtype", "value"),
     [
         (np.uint64, 2**64 - 1),
@@ -171,6 +205,7 @@ def test_values_that_do_not_fit_the_dtype_are_refused(
         (np.float16, float("-inf")),
         (np.float64, 7),
         (np.bool_, 1),
+        (np.bool_, 1.0),
         (np.int8, True),
         (np.complex64, 2.5),
         ("U3", "ab"),

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from ataraxis_yamlconfig import ConfigFileError, ConfigTypeError, YamlConfig
+from ataraxis_yamlconfig import ConfigFileError, ConfigTypeError, YamlConfig, _dialect
+from ataraxis_yamlconfig._parse import parse_file
 
 
 @dataclass
@@ -113,6 +114,26 @@ def test_bytes_that_are_not_text_are_refused(tmp_path: Path) -> None:
         Settings.from_yaml(file_path=path)
 
 
+@pytest.mark.parametrize("loader", [_dialect.PythonLoader, _dialect.Loader], ids=["python", "default"])
+@pytest.mark.parametrize(
+    ("content", "pattern"),
+    [
+        (b"name: rig\nextra: \xff\xfe\n", r"line 2: not readable as YAML text: .*0xff at byte 17\)$"),
+        (b"name: rig\nextra: caf\xc3", r"line 2: not readable as YAML text: .*byte 20\)$"),
+    ],
+)
+def test_bytes_that_are_not_text_are_refused_by_each_loader(
+    tmp_path: Path, loader: type, content: bytes, pattern: str
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(content)
+
+    with pytest.raises(ConfigFileError, match=pattern) as caught:
+        parse_file(path, loader)
+    assert caught.value.file_path == path
+    assert "-0x" not in str(caught.value)
+
+
 def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_bytes(b"\xef\xbb\xbfname: windows\n")
@@ -167,6 +188,18 @@ def test_a_new_file_gets_the_usual_permissions(tmp_path: Path) -> None:
     os.umask(umask)
 
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("letter", ["a", "\u00e9", "\U0001f600"])
+def test_a_file_with_the_longest_name_the_folder_allows_is_saved(tmp_path: Path, letter: str) -> None:
+    name_max = os.pathconf(tmp_path, "PC_NAME_MAX")
+    stem = letter * ((name_max - len(".yaml")) // len(letter.encode()))
+    path = tmp_path / f"{stem}.yaml"
+
+    Settings(name="long").to_yaml(file_path=path)
+
+    assert Settings.from_yaml(file_path=path).name == "long"
+    assert _leftovers(tmp_path) == []
 
 
 def test_saving_through_a_symbolic_link_replaces_its_target(tmp_path: Path) -> None:

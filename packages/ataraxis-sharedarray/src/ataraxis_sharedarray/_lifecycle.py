@@ -54,13 +54,17 @@ def create(name: str, prototype: object, exist_ok: bool) -> tuple[Segment, Named
 
 
 def check_prototype(prototype: object) -> NDArray[Any]:
-    """Returns `prototype` if it is a non-empty array of a type that can be shared; raises TypeError or ValueError."""
+    """Returns `prototype` if it is a non-empty array of 1 or more dimensions that can be shared, or raises."""
     if not isinstance(prototype, np.ndarray):
         message = f"prototype must be a numpy.ndarray, not {type(prototype).__name__}: {prototype!r:.100}"
         raise TypeError(message)
     if prototype.dtype.hasobject:
         message = f"prototype has data type {prototype.dtype}, which holds Python objects that cannot be shared"
         raise TypeError(message)
+    if prototype.ndim == 0:
+        # int and range indexes select along the first axis, which a 0-d array does not have.
+        message = f"prototype {prototype!r:.100} has no dimensions; give a 1-element array (numpy.array([value]))"
+        raise ValueError(message)
     if prototype.nbytes == 0:
         message = f"prototype of shape {prototype.shape} and data type {prototype.dtype} holds no data"
         raise ValueError(message)

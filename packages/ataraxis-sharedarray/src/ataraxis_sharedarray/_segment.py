@@ -4,6 +4,7 @@ import contextlib
 import mmap
 import os
 import time
+import weakref
 
 from ._header import MAGIC, Layout, header_length
 from ._posix import open_segment, unlink_segment
@@ -19,7 +20,7 @@ class Segment:
     the kernel releases if the recovering process dies.
     """
 
-    __slots__ = ("buffer", "fd", "layout")
+    __slots__ = ("__weakref__", "_close_fd", "buffer", "fd", "layout")
 
     def __init__(self, fd: int, buffer: mmap.mmap, layout: Layout) -> None:
         self.fd = fd
@@ -28,6 +29,9 @@ class Segment:
         """The whole segment, mapped read-write and shared."""
         self.layout = layout
         """The array's type, shape and data offset."""
+        # An object dropped without disconnect() must not leak its descriptor (the mapping frees itself).
+        self._close_fd = weakref.finalize(self, os.close, fd)
+        self._close_fd.atexit = False
 
     @classmethod
     def create(cls, posix_name: str, layout: Layout, creator_pid: int) -> "Segment":
@@ -80,7 +84,7 @@ class Segment:
         # last such view is garbage-collected, so there is never a dangling pointer.
         with contextlib.suppress(BufferError):
             self.buffer.close()
-        os.close(self.fd)
+        self._close_fd()
 
 
 def _read_header(fd: int, wait: float) -> bytes:

@@ -48,13 +48,28 @@ def checked_array(data: object, dtype: np.dtype[Any]) -> NDArray[Any]:
     except (TypeError, ValueError) as error:
         raise TypeError(f"cannot store {data!r} in an array of {dtype}: {error}") from None
     if source.dtype.hasobject:
-        huge = [value for value in source.flat if type(value) is int]
-        if huge and dtype.kind in "iub":
-            # NumPy falls back to object arrays for Python ints beyond 64 bits, which no integer type holds.
-            raise ValueError(f"{huge[0]} does not fit an array of {dtype} (outside its range)")
-        raise TypeError(f"cannot store {data!r} in an array of {dtype}: it is not made of {dtype} values")
+        return _checked_big_integers(data, source, dtype)
     check_fits(source, dtype)
     return source
+
+
+def _checked_big_integers(data: object, source: NDArray[Any], dtype: np.dtype[Any]) -> NDArray[Any]:
+    # NumPy falls back to an object array for Python ints beyond 64 bits (and for anything it cannot type): no
+    # integer type holds them, and a float type holds them as floats unless they overflow it.
+    values = source.ravel().tolist()
+    integers = [value for value in values if type(value) is int]
+    if integers and dtype.kind in "iub":
+        low, high = _integer_bounds(dtype)
+        outside = next((value for value in integers if not low <= value <= high), integers[0])
+        raise ValueError(f"{outside} does not fit an array of {dtype} (outside its range)")
+    if integers and len(integers) == len(values) and dtype.kind in "fc":
+        try:
+            converted = np.array([float(value) for value in values]).reshape(source.shape)
+        except OverflowError:
+            raise ValueError(f"{max(integers, key=abs)} does not fit an array of {dtype} (outside its range)") from None
+        check_fits(converted, dtype)
+        return converted
+    raise TypeError(f"cannot store {data!r} in an array of {dtype}: it is not made of {dtype} values")
 
 
 def check_fits(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
@@ -91,10 +106,17 @@ def _first(source: NDArray[Any], mask: NDArray[np.bool_]) -> Any:
     return source[mask].flat[0].item()
 
 
+def _integer_bounds(dtype: np.dtype[Any]) -> tuple[int, int]:
+    if dtype.kind == "b":
+        return 0, 1
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
 def _check_integer_range(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
     if np.can_cast(source.dtype, dtype) or source.size == 0:
         return
-    low, high = (0, 1) if dtype.kind == "b" else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+    low, high = _integer_bounds(dtype)
     smallest, largest = int(source.min()), int(source.max())
     if smallest < low or largest > high:
         value = smallest if smallest < low else largest
@@ -103,8 +125,9 @@ def _check_integer_range(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
 
 
 def _check_integral_floats(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
+    # `high` is exclusive: for int64 the float next to its maximum is 2**63, which does not fit.
     if dtype.kind == "b":
-        low, high = 0.0, 1.0
+        low, high = 0.0, 2.0
     else:
         info = np.iinfo(dtype)
         low, high = float(info.min), float(int(info.max) + 1)

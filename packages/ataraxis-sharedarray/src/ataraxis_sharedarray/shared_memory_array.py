@@ -87,8 +87,8 @@ class SharedMemoryArray:
         Args:
             name: The name other processes use to find the array: at most 246 bytes on Linux (25 on macOS), without
                 `/`.
-            prototype: The initial content; any non-empty array whose data type NumPy can place in raw memory
-                (numbers, bool, fixed-width strings, datetimes, structured types; not `object`).
+            prototype: The initial content; any non-empty array of at least one dimension whose data type NumPy can
+                place in raw memory (numbers, bool, fixed-width strings, datetimes, structured types; not `object`).
             exist_ok: What to do when an array or segment with this name exists: False raises FileExistsError, True
                 replaces it (processes still connected to the old one keep using the old memory).
 
@@ -97,7 +97,8 @@ class SharedMemoryArray:
 
         Raises:
             TypeError: `name` is not a str, `prototype` is not a NumPy array or has an object data type.
-            ValueError: `name` is empty, contains `/` or a NUL character, or is too long; `prototype` holds no data.
+            ValueError: `name` is empty, contains `/` or a NUL character, or is too long; `prototype` holds no data or
+                has no dimensions.
             FileExistsError: `exist_ok` is False and the name is taken.
         """
         segment, semaphore = create(name, prototype, exist_ok)
@@ -366,7 +367,13 @@ class SharedMemoryArray:
         connection = self._connection
         if connection is None:
             self._refuse("[...] =")
-        source = checked_array(value, self._dtype)
+        dtype = self._dtype
+        if dtype.names is not None and (
+            isinstance(key, str) or (type(key) is list and all(type(k) is str for k in key))
+        ):
+            # A field-name key selects fields, whose data types are the ones the value must fit (a view: no copy).
+            dtype = connection.view[key].dtype
+        source = checked_array(value, dtype)
         connection.lock.acquire()
         try:
             connection.view[key] = source

@@ -30,7 +30,9 @@ def write_atomically(path: Path, text: str) -> None:
         previous_mode: int | None = path.stat().st_mode & 0o7777
     except FileNotFoundError:
         previous_mode = None
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    # At most 64 bytes of the target's name, so that the temporary name fits wherever the target's name does.
+    prefix = os.fsdecode(os.fsencode(path.name)[:64])
+    temporary = path.with_name(f".{prefix}.{secrets.token_hex(6)}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(descriptor, "wb") as stream:

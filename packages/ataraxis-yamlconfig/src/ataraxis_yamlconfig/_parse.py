@@ -28,19 +28,23 @@ def parse_file(path: Path, loader: type[Any] = Loader) -> tuple[Any, Node | None
             uses a tag that the safe loader does not construct (such as `!!python/object`).
     """
     content = path.read_bytes()
-    parser = loader(content)
     try:
-        root = parser.get_single_node()
-        data = None if root is None else parser.construct_document(root)
+        # The pure-Python loader decodes the text as soon as it is built, so building it can raise ReaderError too.
+        parser = loader(content)
+        try:
+            root = parser.get_single_node()
+            data = None if root is None else parser.construct_document(root)
+        finally:
+            parser.dispose()
     except yaml.MarkedYAMLError as error:
         raise _file_error(error, path) from None
     except yaml.reader.ReaderError as error:  # bytes that do not decode, or a control character YAML forbids
         line = content[: error.position].count(b"\n") + 1
         code = error.character if isinstance(error.character, int) else ord(error.character)
-        problem = f"not readable as YAML text: {error.reason} (character {code:#04x} at byte {error.position})"
+        # libyaml reports a sequence cut short by the end of the file with the character -1: there is none to show.
+        character = f"character {code:#04x} at " if code >= 0 else ""
+        problem = f"not readable as YAML text: {error.reason} ({character}byte {error.position})"
         raise ConfigFileError(problem, path, line) from None
-    finally:
-        parser.dispose()
     return data, root
 
 

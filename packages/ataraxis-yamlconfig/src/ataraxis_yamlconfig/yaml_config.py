@@ -45,9 +45,10 @@ class YamlConfig:
     def to_yaml(self, file_path: str | os.PathLike[str]) -> None:
         """Saves the config to a YAML file, replacing the file atomically.
 
-        Every value is checked against its field's type first, so the file written always loads back into an
-        equal config; if a value does not fit, nothing is written. The file is written to a temporary file in the
-        same folder, fsynced and renamed over the target, so a crash leaves either the old file or the new one.
+        Every value is checked against its field's type first, so the file written always loads back, as the
+        declared types (a tuple held by a `list` field comes back as a list; a field annotated `Any` comes back as
+        plain YAML values); if a value does not fit, nothing is written. The file is written to a temporary file in
+        the same folder, fsynced and renamed over the target, so a crash leaves either the old file or the new one.
         Missing parent folders are created.
 
         Args:
