@@ -1,8 +1,11 @@
 """Bad input gets a specific exception that names the value, and never changes data already written."""
 
+import math
 import os
+import re
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -194,6 +197,66 @@ def test_python_integers_beyond_64_bits_are_stored_in_float_arrays(array_name: s
 
 
 @pytest.mark.parametrize(
+    ("dtype", "data"),
+    [
+        (np.int64, [2**53 + 1, 1.0]),
+        (np.int64, (-(2**63), 3.0)),
+        (np.uint64, [2**63 + 1, 7]),
+        (np.uint64, [2**64 - 1, np.float32(2.0)]),
+        (np.int64, [np.int64(2**62 + 1), 0.5 + 0.5]),
+        (np.bool_, [1.0, False]),
+    ],
+)
+def test_a_sequence_mixing_ints_and_floats_is_stored_exactly(array_name: str, dtype: object, data: list[Any]) -> None:
+    # NumPy alone turns these lists into float64 arrays, which round every int beyond 2**53.
+    sma = SharedMemoryArray.create_array(array_name, np.zeros(3, dtype=dtype))
+    try:
+        expected = [bool(value) if dtype is np.bool_ else int(value) for value in data]
+        sma.write_data((0, 2), data)
+        assert sma.read_data((0, 2), convert_output=True) == expected
+        sma[1:3] = data
+        assert sma.read_data((1, 3), convert_output=True) == expected
+    finally:
+        sma.destroy()
+
+
+@pytest.mark.parametrize(
+    ("dtype", "data", "pattern"),
+    [
+        (
+            np.uint64,
+            [2**64 - 1, -1],
+            r"^-1 does not fit an array of uint64 \(expected 0 to 18446744073709551615; item 1 ",
+        ),
+        (np.int64, [2**53 + 1, 1.5], r"^1\.5 does not fit an array of int64 \(not an integer; item 1 "),
+        (np.int64, [1.5, 2**70], r"^1\.5 does not fit an array of int64"),
+        (np.int64, [1.0, 2.0**63], r"^9\.223372036854776e\+18 does not fit an array of int64 \(outside its range"),
+        (
+            np.int64,
+            [[1, 2**60 + 1], [3.5, 4]],
+            r"^3\.5 does not fit an array of int64 \(not an integer; item \(1, 0\) ",
+        ),
+        (np.bool_, [1.0, 2], r"^2 does not fit an array of bool \(expected 0 or 1; item 1 "),
+        (np.uint8, [300, -5], r"^300 does not fit an array of uint8"),
+        (np.uint8, [2.0, np.int16(-5)], r"^-5 does not fit an array of uint8"),
+    ],
+)
+def test_the_first_item_of_a_sequence_that_does_not_fit_is_named(
+    array_name: str, dtype: object, data: list[Any], pattern: str
+) -> None:
+    shape = np.asarray(data, dtype=object).shape
+    sma = SharedMemoryArray.create_array(array_name, np.zeros(shape, dtype=dtype))
+    try:
+        with pytest.raises(ValueError, match=pattern):
+            sma.write_data((0,), data)
+        with pytest.raises(ValueError, match=pattern):
+            sma[:] = data
+        assert not sma.read_data((0,)).any()
+    finally:
+        sma.destroy()
+
+
+@pytest.mark.parametrize(
     ("dtype", "value"),
     [
         (np.uint64, 2**64 - 1),
@@ -289,6 +352,32 @@ def test_an_integer_is_stored_exactly_or_refused(
         with pytest.raises(ValueError, match=f"{value} does not fit"):
             sma.write_data(0, data)
         assert sma.read_data(0, convert_output=True) == before
+
+
+def _fits(value: int | float, dtype: type) -> bool:
+    info = np.iinfo(dtype)
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return False
+    return bool(info.min <= value <= info.max)  # exact: Python compares ints and floats without rounding
+
+
+@given(
+    dtype=st.sampled_from(INTEGER_TYPES),
+    data=st.lists(st.one_of(st.integers(-(2**65), 2**65), st.floats()), min_size=2, max_size=2),
+)
+def test_a_sequence_of_ints_and_floats_is_stored_exactly_or_its_first_misfit_named(
+    typed_arrays: dict[type, SharedMemoryArray], dtype: type, data: list[int | float]
+) -> None:
+    sma = typed_arrays[dtype]
+    before = sma.read_data((0,), convert_output=True)
+    misfits = [value for value in data if not _fits(value, dtype)]
+    if misfits:
+        with pytest.raises(ValueError, match=f"^{re.escape(repr(misfits[0]))} does not fit an array of"):
+            sma.write_data((0,), data)
+        assert sma.read_data((0,), convert_output=True) == before
+    else:
+        sma.write_data((0,), data)
+        assert sma.read_data((0,), convert_output=True) == [int(value) for value in data]
 
 
 @given(dtype=st.sampled_from(FLOAT_TYPES), value=st.floats(allow_nan=False))

@@ -3,6 +3,9 @@
 NumPy's own assignment casts unsafely (it stores `np.int64(-1)` into a uint64 array as 18446744073709551615 and
 `1.5` into an int array as 1), so every write goes through `checked_array` unless it takes the scalar fast path in
 `SharedMemoryArray.write_data`, whose bounds `fast_bounds` computes from the same rules.
+
+The rule for integer (and bool) arrays is the same for a scalar and for each item of a sequence: an int or bool
+within the range, or a float with an integral value within the range (3.0 is stored as 3).
 """
 
 import math
@@ -47,10 +50,56 @@ def checked_array(data: object, dtype: np.dtype[Any]) -> NDArray[Any]:
         source = np.asarray(data)
     except (TypeError, ValueError) as error:
         raise TypeError(f"cannot store {data!r} in an array of {dtype}: {error}") from None
+    if source.dtype.kind in "fO" and dtype.base.kind in "iub" and isinstance(data, list | tuple):
+        # NumPy turned a list mixing ints with floats (or with ints beyond int64) into floats, rounding every int
+        # beyond 2**53, or into Python objects: only the given values themselves tell whether they fit.
+        return _checked_integer_items(data, dtype.base)
     if source.dtype.hasobject:
         return _checked_big_integers(data, source, dtype)
     check_fits(source, dtype)
     return source
+
+
+def _checked_integer_items(data: list[Any] | tuple[Any, ...], dtype: np.dtype[Any]) -> NDArray[Any]:
+    low, high = _integer_bounds(dtype)
+    _check_integer_items(data, dtype, low, high, ())
+    # With the target type given, NumPy converts each Python value by itself, so ints beyond 2**53 stay exact.
+    return np.array(data, dtype=dtype)
+
+
+def _check_integer_items(
+    items: list[Any] | tuple[Any, ...], dtype: np.dtype[Any], low: int, high: int, position: tuple[int, ...]
+) -> None:
+    for index, item in enumerate(items):
+        where = (*position, index)
+        if isinstance(item, list | tuple):
+            _check_integer_items(item, dtype, low, high, where)
+            continue
+        if isinstance(item, np.ndarray):
+            check_fits(item, dtype)
+            continue
+        value = item.item() if isinstance(item, np.number | np.bool_) else item
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int):
+            if low <= value <= high:
+                continue
+            reason = f"expected {_expected_integers(dtype, low, high)}"
+        elif isinstance(value, float):
+            if math.isfinite(value) and value == math.trunc(value) and low <= value <= high:
+                continue
+            reason = "outside its range" if math.isfinite(value) and value == math.trunc(value) else "not an integer"
+        else:
+            raise TypeError(f"cannot store {item!r} (item {_position(where)} of the data) in an array of {dtype}")
+        raise ValueError(f"{value!r} does not fit an array of {dtype} ({reason}; item {_position(where)} of the data)")
+
+
+def _position(where: tuple[int, ...]) -> str:
+    return str(where[0]) if len(where) == 1 else str(where)
+
+
+def _expected_integers(dtype: np.dtype[Any], low: int, high: int) -> str:
+    return "0 or 1" if dtype.kind == "b" else f"{low} to {high}"
 
 
 def _checked_big_integers(data: object, source: NDArray[Any], dtype: np.dtype[Any]) -> NDArray[Any]:
@@ -117,11 +166,12 @@ def _check_integer_range(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
     if np.can_cast(source.dtype, dtype) or source.size == 0:
         return
     low, high = _integer_bounds(dtype)
-    smallest, largest = int(source.min()), int(source.max())
-    if smallest < low or largest > high:
-        value = smallest if smallest < low else largest
-        expected = "0 or 1" if dtype.kind == "b" else f"{low} to {high}"
-        raise ValueError(f"{value} does not fit an array of {dtype} (expected {expected})")
+    if int(source.min()) < low or int(source.max()) > high:
+        # Bounds clipped to the source's own range compare exactly under every NumPy version's casting rules.
+        info = np.iinfo(source.dtype)
+        outside = (source < max(low, int(info.min))) | (source > min(high, int(info.max)))
+        value = _first(source, outside)
+        raise ValueError(f"{value} does not fit an array of {dtype} (expected {_expected_integers(dtype, low, high)})")
 
 
 def _check_integral_floats(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
