@@ -4,7 +4,7 @@ import math
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,8 @@ def test_bad_prototypes_are_refused(array_name: str, prototype: object, error: t
         ("..", ValueError, "'..'"),
         ("nul\x00name", ValueError, "NUL"),
         ("x" * 247, ValueError, "247 bytes long; this platform allows at most 246"),
+        ("sem.x.lock", ValueError, "name 'sem.x.lock' starts with 'sem.', which is reserved"),
+        ("sem.mp-abc123", ValueError, "'sem.mp-abc123'.*reserved"),
         (b"bytes", TypeError, "must be a str, not bytes"),
     ],
 )
@@ -55,6 +57,25 @@ def test_longest_name_works(array_name: str) -> None:
     sma = SharedMemoryArray.create_array(name, np.zeros(2))
     assert SharedMemoryArray.attach(name).shape == (2,)
     sma.destroy()
+
+
+def test_an_array_cannot_take_the_file_of_another_arrays_lock(
+    array_name: str, shm_entries: Callable[[str], list[str]]
+) -> None:
+    # On Linux the lock of `array_name` is /dev/shm/sem.<array_name>.lock: an array of that name would be the same
+    # file, and exist_ok=True would remove the lock from under `array_name`.
+    sma = SharedMemoryArray.create_array(array_name, np.zeros(2, dtype=np.int64))
+    impostor = f"sem.{array_name}.lock"
+    try:
+        with pytest.raises(ValueError, match=re.escape(f"name {impostor!r} starts with 'sem.', which is reserved")):
+            SharedMemoryArray.create_array(impostor, np.zeros(2), exist_ok=True)
+        with pytest.raises(ValueError, match="reserved"):
+            SharedMemoryArray.attach(impostor)
+        assert sorted(shm_entries(array_name)) == sorted([array_name, impostor])
+        sma.write_data(0, 5)
+        assert SharedMemoryArray.attach(array_name).read_data(0) == 5
+    finally:
+        sma.destroy()
 
 
 def test_attach_to_a_missing_array_names_it(array_name: str) -> None:

@@ -14,6 +14,9 @@ from ._segment import Segment
 
 _SEMAPHORE_SUFFIX = ".lock"
 """The lock of array `x` is the named semaphore `/x.lock` (the file `/dev/shm/sem.x.lock` on Linux)."""
+_RESERVED_PREFIX = "sem."
+"""Linux keeps named semaphores in `/dev/shm` beside the segments, as `sem.<name>`: a segment named `sem.x.lock` is the
+very file of the lock of array `x` (and `sem.mp-...` that of a `multiprocessing` lock), so such names are refused."""
 _MAX_NAME_BYTES = (30 if sys.platform == "darwin" else 255 - len("sem.")) - len(_SEMAPHORE_SUFFIX)
 """Longest name whose segment and semaphore names both fit the platform (macOS: 31 bytes; Linux: 255-byte files)."""
 
@@ -77,6 +80,13 @@ def posix_names(name: object) -> tuple[str, str]:
         raise TypeError(f"name must be a str, not {type(name).__name__}: {name!r}")
     if name in ("", ".", "..") or "/" in name or "\x00" in name:
         message = f"name {name!r} is not a valid shared memory name (expected a non-empty name without '/' or NUL)"
+        raise ValueError(message)
+    if name.startswith(_RESERVED_PREFIX):
+        message = (
+            f"name {name!r} starts with {_RESERVED_PREFIX!r}, which is reserved: on Linux named semaphores live beside "
+            f"the segments as 'sem.<name>' files (the lock of array 'x' is 'sem.x.lock'), so this array would take or "
+            f"remove the file of a lock"
+        )
         raise ValueError(message)
     if len(name.encode()) > _MAX_NAME_BYTES:
         message = f"name {name!r} is {len(name.encode())} bytes long; this platform allows at most {_MAX_NAME_BYTES}"

@@ -86,7 +86,7 @@ class SharedMemoryArray:
 
         Args:
             name: The name other processes use to find the array: at most 246 bytes on Linux (25 on macOS), without
-                `/`.
+                `/`, and not starting with `sem.` (the prefix of the semaphore files beside the segments on Linux).
             prototype: The initial content; any non-empty array of at least one dimension whose data type NumPy can
                 place in raw memory (numbers, bool, fixed-width strings, datetimes, structured types; not `object`).
             exist_ok: What to do when an array or segment with this name exists: False raises FileExistsError, True
@@ -97,8 +97,8 @@ class SharedMemoryArray:
 
         Raises:
             TypeError: `name` is not a str, `prototype` is not a NumPy array or has an object data type.
-            ValueError: `name` is empty, contains `/` or a NUL character, or is too long; `prototype` holds no data or
-                has no dimensions.
+            ValueError: `name` is empty, contains `/` or a NUL character, starts with `sem.`, or is too long;
+                `prototype` holds no data or has no dimensions.
             FileExistsError: `exist_ok` is False and the name is taken.
         """
         segment, semaphore = create(name, prototype, exist_ok)
