@@ -282,3 +282,33 @@ def test_an_integer_too_large_for_a_float_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigTypeError, match="the integer is too large for a float"):
         Rig(camera=Camera(exposure=10**400)).to_yaml(file_path=tmp_path / "huge.yaml")
+
+
+@dataclass
+class Feed(YamlConfig):
+    source: Camera | int | None = None
+
+
+def test_saving_and_loading_a_union_report_the_same_problems(tmp_path: Path) -> None:
+    # Both directions go through one union walk: the problem inside the member that matched the value's shape is
+    # reported, else the union itself is named.
+    path = tmp_path / "feed.yaml"
+    with pytest.raises(ConfigTypeError) as saving:
+        Feed(source=Camera(fps="fast")).to_yaml(file_path=path)  # type: ignore[arg-type]
+    path.write_text("source:\n  fps: fast\n")
+    with pytest.raises(ConfigTypeError) as loading:
+        Feed.from_yaml(file_path=path)
+    assert saving.value.field_path == loading.value.field_path == "source.fps"
+    assert saving.value.problem == loading.value.problem == "expected int, found 'fast' (str)"
+
+    with pytest.raises(ConfigTypeError) as saving:
+        Feed(source="x").to_yaml(file_path=path)  # type: ignore[arg-type]
+    path.write_text("source: x\n")
+    with pytest.raises(ConfigTypeError) as loading:
+        Feed.from_yaml(file_path=path)
+    assert saving.value.problem == loading.value.problem == "expected Camera | int | None, found 'x' (str)"
+
+    Feed(source=Camera(fps=5)).to_yaml(file_path=path)
+    assert Feed.from_yaml(file_path=path) == Feed(source=Camera(fps=5))
+    Feed(source=7).to_yaml(file_path=path)
+    assert Feed.from_yaml(file_path=path) == Feed(source=7)

@@ -11,15 +11,23 @@ import dataclasses
 import datetime
 import difflib
 import enum
-from collections.abc import Hashable
 from typing import Any
 
 from ._encode import encode_any, same_plain
-from ._types import Kind, Shape, as_float, choices_text, field_types, has_default, init_fields, shape_of, type_name
+from ._types import (
+    FieldPath,
+    Kind,
+    Shape,
+    as_float,
+    choices_text,
+    convert_union,
+    field_types,
+    has_default,
+    init_fields,
+    shape_of,
+    type_name,
+)
 from .errors import ConfigTypeError, ConfigValidationError, MissingFieldError, UnknownFieldError
-
-FieldPath = tuple[Hashable, ...]
-"""Field names, sequence indexes and mapping keys leading from the config to a value."""
 
 _TEXT_HINT = "write it in quotes to keep it as text (YAML reads unquoted yes, no, on, off, null, numbers and dates)"
 
@@ -87,7 +95,7 @@ class Decoder:
         if kind is Kind.ANY:
             return data
         if kind is Kind.UNION:
-            return self._union(shape.arguments, tp, data, path)
+            return convert_union(shape.arguments, tp, data, path, self.value)
         if kind is Kind.LITERAL:
             allowed = [encode_any(choice, path) for choice in shape.arguments]
             for choice, plain in zip(shape.arguments, allowed, strict=True):
@@ -130,25 +138,6 @@ class Decoder:
         elif kind is Kind.MAPPING:
             return self._mapping(shape.arguments, tp, data, path)
         raise ConfigTypeError(data, type_name(tp), path, _hint_for(tp, data))
-
-    def _union(self, members: tuple[Any, ...], tp: Any, data: Any, path: FieldPath) -> Any:
-        if data is None and type(None) in members:
-            return None
-        candidates = [member for member in members if member is not type(None)]
-        if len(candidates) == 1:
-            return self.value(candidates[0], data, path)
-        failures = []
-        for member in candidates:
-            try:
-                return self.value(member, data, path)
-            except ConfigValidationError as failure:
-                failures.append(failure)
-        # A failure deeper than the union itself means one member matched the shape of the data (a mapping of a
-        # dataclass's fields, say) and then found a specific problem inside it: that problem is the useful one.
-        deepest = max(failures, key=lambda failure: len(failure.path))
-        if len(deepest.path) > len(path):
-            raise deepest
-        raise ConfigTypeError(data, type_name(tp), path)
 
     def _sequence(self, shape: Shape, data: Any, path: FieldPath) -> Any:
         base, items, tp = shape.base, shape.arguments, shape.tp

@@ -12,15 +12,23 @@ import dataclasses
 import datetime
 import enum
 import pathlib
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ._help import field_help
-from ._types import Kind, Shape, as_float, choices_text, field_types, init_fields, shape_of, type_name
-from .errors import ConfigTypeError, ConfigValidationError
-
-FieldPath = tuple[Hashable, ...]
-"""Field names, sequence indexes and mapping keys leading from the config to a value."""
+from ._types import (
+    FieldPath,
+    Kind,
+    Shape,
+    as_float,
+    choices_text,
+    convert_union,
+    field_types,
+    init_fields,
+    shape_of,
+    type_name,
+)
+from .errors import ConfigTypeError
 
 _PLAIN_SCALARS = (type(None), bool, int, float, str, datetime.date, datetime.datetime)
 _SCALAR_KEYS = (type(None), bool, int, float, str, datetime.date)
@@ -92,7 +100,7 @@ def encode(tp: Any, value: Any, path: FieldPath) -> Any:
     if kind is Kind.ANY:
         return encode_any(value, path)
     if kind is Kind.UNION:
-        return _union(shape.arguments, tp, value, path)
+        return convert_union(shape.arguments, tp, value, path, encode)
     if kind is Kind.LITERAL:
         plain = encode_any(value, path)
         allowed = [encode_any(choice, path) for choice in shape.arguments]
@@ -131,24 +139,6 @@ def _adds_fields(actual: type, declared: type) -> bool:
     if actual is declared:
         return False
     return bool({field.name for field in init_fields(actual)} - {field.name for field in init_fields(declared)})
-
-
-def _union(members: tuple[Any, ...], tp: Any, value: Any, path: FieldPath) -> Any:
-    if value is None and type(None) in members:
-        return None
-    candidates = [member for member in members if member is not type(None)]
-    if len(candidates) == 1:
-        return encode(candidates[0], value, path)
-    failures = []
-    for member in candidates:
-        try:
-            return encode(member, value, path)
-        except ConfigValidationError as failure:
-            failures.append(failure)
-    deepest = max(failures, key=lambda failure: len(failure.path))
-    if len(deepest.path) > len(path):
-        raise deepest
-    raise ConfigTypeError(value, type_name(tp), path)
 
 
 def _unwrap(value: Any) -> Any:
@@ -222,10 +212,14 @@ def _mapping(arguments: tuple[Any, ...], tp: Any, value: Any, path: FieldPath) -
     key_type, value_type = arguments
     plain = {}
     for key, item in value.items():
-        plain_key = encode(key_type, key, (*path, key))
-        if not isinstance(plain_key, _SCALAR_KEYS):
-            raise ConfigTypeError(key, "a key YAML can hold (str, int, float, bool, None or date)", (*path, key))
-        plain[plain_key] = encode(value_type, item, (*path, key))
+        plain[_key(encode(key_type, key, (*path, key)), key, (*path, key))] = encode(value_type, item, (*path, key))
+    return plain
+
+
+def _key(plain: Any, key: Any, path: FieldPath) -> Any:
+    """Returns a mapping key turned into plain data, refusing one that YAML cannot hold as a key (a list, say)."""
+    if not isinstance(plain, _SCALAR_KEYS):
+        raise ConfigTypeError(key, "a key YAML can hold (str, int, float, bool, None or date)", path)
     return plain
 
 
@@ -265,10 +259,7 @@ def encode_any(value: Any, path: FieldPath) -> Any:
     if isinstance(value, Mapping):
         plain = {}
         for key, item in value.items():
-            plain_key = encode_any(key, (*path, key))
-            if not isinstance(plain_key, _SCALAR_KEYS):
-                raise ConfigTypeError(key, "a key YAML can hold (str, int, float, bool, None or date)", (*path, key))
-            plain[plain_key] = encode_any(item, (*path, key))
+            plain[_key(encode_any(key, (*path, key)), key, (*path, key))] = encode_any(item, (*path, key))
         return plain
     if isinstance(value, (list, tuple)):
         return [encode_any(item, (*path, index)) for index, item in enumerate(value)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ._dialect import Loader
+from ._types import FieldPath
 from .errors import ConfigFileError
 
 
@@ -62,7 +62,7 @@ def _file_error(error: yaml.MarkedYAMLError, path: Path) -> ConfigFileError:
     return ConfigFileError(problem, path, None if mark is None else mark.line + 1)
 
 
-def locate(root: Node | None, path: tuple[Hashable, ...], key: bool = False) -> int | None:
+def locate(root: Node | None, path: FieldPath, key: bool = False) -> int | None:
     """Finds the 1-based line of the value (or of the key) at a field path, following the path as far as it goes.
 
     Args:

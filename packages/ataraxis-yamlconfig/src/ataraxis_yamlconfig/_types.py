@@ -10,12 +10,15 @@ import functools
 import pathlib
 import types
 import typing
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
-from .errors import ConfigTypeError, UnsupportedFieldTypeError, format_field_path
+from .errors import ConfigTypeError, ConfigValidationError, UnsupportedFieldTypeError, format_field_path
 
 NONE_TYPE = type(None)
+
+FieldPath = tuple[Hashable, ...]
+"""Field names, sequence indexes and mapping keys leading from the config to a value."""
 
 
 @functools.cache
@@ -133,7 +136,7 @@ def choices_text(values: typing.Iterable[object], owner: str = "") -> str:
     return f"one of {listed} ({owner})" if owner else f"one of {listed}"
 
 
-def unsupported(tp: object, path: tuple[Hashable, ...]) -> UnsupportedFieldTypeError:
+def unsupported(tp: object, path: FieldPath) -> UnsupportedFieldTypeError:
     """Builds the error for a field type that has no YAML form.
 
     Args:
@@ -208,7 +211,7 @@ _SEQUENCES: dict[object, type] = {
 _MAPPINGS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
 
 
-def shape_of(tp: Any, path: tuple[Hashable, ...]) -> Shape:
+def shape_of(tp: Any, path: FieldPath) -> Shape:
     """Takes a field type apart.
 
     Args:
@@ -261,7 +264,7 @@ def shape_of(tp: Any, path: tuple[Hashable, ...]) -> Shape:
     raise unsupported(tp, path)
 
 
-def as_float(value: int | float, tp: Any, path: tuple[Hashable, ...]) -> float:
+def as_float(value: int | float, tp: Any, path: FieldPath) -> float:
     """Converts an int (or float) to a float for a float field, refusing integers too large for a float.
 
     Args:
@@ -279,3 +282,41 @@ def as_float(value: int | float, tp: Any, path: tuple[Hashable, ...]) -> float:
         return float(value)
     except OverflowError:
         raise ConfigTypeError(value, type_name(tp), path, "the integer is too large for a float") from None
+
+
+def convert_union(
+    members: tuple[Any, ...], tp: Any, value: Any, path: FieldPath, convert: Callable[[Any, Any, FieldPath], Any]
+) -> Any:
+    """Converts a value of a union type with the first member type that accepts it; saving and loading both use it.
+
+    Args:
+        members: The union's member types.
+        tp: The union itself (for the error message).
+        value: The value to convert.
+        path: Where the value is.
+        convert: Converts a value to one member type (`encode` when saving, `Decoder.value` when loading), raising
+            ConfigValidationError when the value does not fit it.
+
+    Returns:
+        The value as the first member that accepts it converts it; None for None when the union holds None.
+
+    Raises:
+        ConfigValidationError: No member accepts the value.
+    """
+    if value is None and NONE_TYPE in members:
+        return None
+    candidates = [member for member in members if member is not NONE_TYPE]
+    if len(candidates) == 1:
+        return convert(candidates[0], value, path)
+    failures = []
+    for member in candidates:
+        try:
+            return convert(member, value, path)
+        except ConfigValidationError as failure:
+            failures.append(failure)
+    # A failure deeper than the union itself means one member matched the shape of the value (a mapping of a
+    # dataclass's fields, say) and then found a specific problem inside it: that problem is the useful one.
+    deepest = max(failures, key=lambda failure: len(failure.path))
+    if len(deepest.path) > len(path):
+        raise deepest
+    raise ConfigTypeError(value, type_name(tp), path)
