@@ -123,6 +123,24 @@ def test_text_read_as_another_type_suggests_quotes(tmp_path: Path) -> None:
     assert "name: expected str, found False (bool); write it in quotes to keep it as text" in message
 
 
+@pytest.mark.parametrize(
+    ("key", "found"),
+    [
+        ("yes", "True (bool)"),
+        ("1e3", "1000.0 (float)"),
+        ("12", "12 (int)"),
+        ("2024-01-01", "(date)"),
+        ("~", "None (NoneType)"),
+    ],
+)
+def test_a_text_key_read_as_another_type_suggests_quotes(tmp_path: Path, key: str, found: str) -> None:
+    message = str(_error(tmp_path, f"gains:\n  {key}: 1.0\n"))
+
+    assert "expected a key of type str, found " in message
+    assert f"{found}; write it in quotes to keep it as text" in message
+    assert _load(tmp_path, f"gains:\n  '{key}': 1.0\n").gains == {key: 1.0}
+
+
 def test_an_enum_value_must_be_one_of_its_members(tmp_path: Path) -> None:
     message = str(_error(tmp_path, "color: blue\n"))
     assert "color: expected one of 'red', 'green' (Color), found 'blue' (str)" in message

@@ -166,7 +166,8 @@ class Decoder:
             try:
                 typed_key = self.value(key_type, key, (*path, key))
             except ConfigTypeError as error:
-                raise ConfigTypeError(key, f"a key of type {type_name(key_type)}", (*path, key)) from error
+                expected = f"a key of type {type_name(key_type)}"
+                raise ConfigTypeError(key, expected, (*path, key), _hint_for(key_type, key)) from error
             result[typed_key] = self.value(value_type, item, (*path, key))
         return result
 
