@@ -165,7 +165,8 @@ def _payload_buffer(data: object) -> bytes | memoryview:
             )
         if data.ndim != 1:
             raise ValueError(f"LogPackage serialized_data must be a one-dimensional array, got shape {data.shape}")
-        return data.data if data.flags.c_contiguous else data.tobytes()
+        # memoryview(), not `.data`: a subclass may redefine `.data` (a masked array's is an array, not a buffer).
+        return memoryview(data) if data.flags.c_contiguous else data.tobytes()
     if isinstance(data, bytes):
         return data
     if isinstance(data, bytearray | memoryview):
