@@ -165,8 +165,10 @@ def _payload_buffer(data: object) -> bytes | memoryview:
             )
         if data.ndim != 1:
             raise ValueError(f"LogPackage serialized_data must be a one-dimensional array, got shape {data.shape}")
-        # memoryview(), not `.data`: a subclass may redefine `.data` (a masked array's is an array, not a buffer).
-        return memoryview(data) if data.flags.c_contiguous else data.tobytes()
+        if type(data) is not np.ndarray:
+            # A subclass may redefine `.data` (a masked array's is an array, not a buffer).
+            data = data.view(np.ndarray)
+        return data.data if data.flags.c_contiguous else data.tobytes()
     if isinstance(data, bytes):
         return data
     if isinstance(data, bytearray | memoryview):
