@@ -152,6 +152,23 @@ def own_a_logger_until_killed(directory: Path, count: int, size: int, report: An
     time.sleep(JOIN_SECONDS)
 
 
+_GLOBAL_LOGGER: Any = None
+
+
+def own_a_logger_in_a_global_and_return(directory: Path, count: int, size: int) -> None:
+    """In a `multiprocessing` child: starts a logger kept in a module global, puts entries and returns without stop().
+
+    `multiprocessing` ends its children with `os._exit`, so `atexit` handlers do not run there, and the logger is not
+    garbage-collected before the child's exit sequence terminates its daemonic processes.
+    """
+    from ataraxis_datalogger import DataLogger
+
+    global _GLOBAL_LOGGER
+    _GLOBAL_LOGGER = DataLogger(directory, "global_in_child")
+    _GLOBAL_LOGGER.start()
+    put_entries(_GLOBAL_LOGGER.input_queue, 1, count, size)
+
+
 def process_exists(pid: int) -> bool:
     """Whether `pid` is a live process (a zombie, killed but not yet reaped, counts as gone)."""
     try:

@@ -227,6 +227,24 @@ def test_a_logger_left_running_is_stopped_at_exit_with_every_entry(tmp_path: Pat
     assert len(helpers.read_entries(tmp_path / "collected_data_log")) == 1
 
 
+def test_a_logger_left_running_in_a_child_process_is_stopped_when_the_child_ends(
+    tmp_path: Path, helpers: ModuleType
+) -> None:
+    # 200 entries of 64 KiB: far more than the pipe holds, so most are still in the child's queue when it returns.
+    context = multiprocessing.get_context("spawn")
+    child = context.Process(target=helpers.own_a_logger_in_a_global_and_return, args=(tmp_path, 200, 64 * 1024))
+    child.start()
+    child.join(helpers.JOIN_SECONDS)
+    if child.is_alive():
+        child.kill()
+        child.join(helpers.JOIN_SECONDS)
+        pytest.fail("a child that left its logger running did not exit")
+    assert child.exitcode == 0
+    helpers.assert_all_entries(tmp_path / "global_in_child_data_log", {1: 200}, 64 * 1024)
+    prefix = f"adl{child.pid:x}_"
+    assert not [name for name in os.listdir(SHM) if name.startswith((prefix, f"sem.{prefix}"))]
+
+
 def test_exit_after_the_logger_process_died_does_not_hang(tmp_path: Path) -> None:
     completed = _run_program(
         """

@@ -81,6 +81,14 @@ def test_damaged_bytes_raise_entry_format_error(content: bytes, reason: str) -> 
         decode_entry(content)
 
 
+def test_a_file_without_the_numpy_magic_is_called_so_not_a_pickle() -> None:
+    # NumPy itself takes such bytes for a pickle and advises loading them with allow_pickle: a misleading reason.
+    with pytest.raises(EntryFormatError, match=r"not a \.npy file") as caught:
+        decode_entry(b"hello world, not numpy")
+    assert "pickle" not in str(caught.value)
+    assert "NumPy" in str(caught.value)
+
+
 def test_arrays_of_another_type_or_too_short_are_rejected() -> None:
     for array, reason in [(np.zeros(12, dtype=np.float64), "uint8"), (np.zeros(4, dtype=np.uint8), "at least 9")]:
         buffer = io.BytesIO()

@@ -115,6 +115,12 @@ def test_bad_payloads_are_refused_naming_the_value(data: Any, error: type[Except
         LogPackage(1, 2, data)
 
 
+def test_a_uint8_array_of_a_numpy_subclass_is_accepted_as_its_bytes() -> None:
+    # A masked array's `.data` is its plain array, not a buffer: the payload is taken through the buffer protocol.
+    masked = np.ma.array([1, 2, 3], mask=[False, True, False], dtype=np.uint8)
+    assert bytes(LogPackage(1, 2, masked).serialized_data) == b"\x01\x02\x03"
+
+
 def _with_byte(data: bytes, index: int, value: int) -> bytes:
     return data[:index] + bytes([value]) + data[index + 1 :]
 

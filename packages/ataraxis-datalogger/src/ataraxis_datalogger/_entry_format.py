@@ -33,7 +33,8 @@ MAX_TIME_STAMP = 2**64 - 1
 """The largest timestamp: timestamps are stored as an unsigned 64-bit integer."""
 
 _NAME_PATTERN = re.compile(r"^(\d{3})_(\d{20})(?:_(\d+))?\.npy$")
-_NPY_MAGIC = b"\x93NUMPY\x01\x00"
+_NPY_MAGIC_PREFIX = b"\x93NUMPY"
+_NPY_MAGIC = _NPY_MAGIC_PREFIX + b"\x01\x00"
 
 
 class EntryName(NamedTuple):
@@ -148,6 +149,10 @@ def decode_entry(data: bytes | bytearray | memoryview) -> DecodedEntry:
 
 def _decode_with_numpy(view: memoryview) -> memoryview:
     """Decodes a `.npy` file whose header this module did not write; returns the array's bytes."""
+    if view[: len(_NPY_MAGIC_PREFIX)] != _NPY_MAGIC_PREFIX:
+        # Checked here: NumPy takes such bytes for a pickle, and its message advises loading them unsafely.
+        problem = "it does not start with the NumPy magic string" if len(view) else "the file is empty"
+        raise EntryFormatError(f"not a .npy file ({problem})")
     try:
         array = np.load(io.BytesIO(view), allow_pickle=False)
     except Exception as error:

@@ -20,6 +20,8 @@ from ._archive_format import is_temporary_archive_name, parse_archive_file_name
 from ._entry_format import ENTRY_SUFFIX, MAX_SOURCE_ID, entry_file_name, parse_entry_file_name
 
 _SHORTEST_ENTRY_NAME = len(entry_file_name(0, 0))
+_KEY_LENGTH = _SHORTEST_ENTRY_NAME - len(ENTRY_SUFFIX)
+"""The length of the `{source_id:03d}_{time_stamp:020d}` part that all entries of one source and timestamp share."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ def list_log_directory(directory: Path) -> DirectoryListing:
     archives: dict[int, Path] = {}
     foreign: list[Path] = []
     unfinished: list[Path] = []
-    for name in os.listdir(directory):
+    for name in _list_names(directory):
         if name.startswith("."):
             if is_temporary_archive_name(name):
                 unfinished.append(directory / name)
@@ -111,6 +113,51 @@ def list_log_directory(directory: Path) -> DirectoryListing:
         foreign_files=tuple(sorted(foreign)),
         unfinished_archives=tuple(sorted(unfinished)),
     )
+
+
+def _list_names(directory: Path) -> list[str]:
+    """Lists a directory's names, adding the earlier entries of a source and timestamp that the listing missed.
+
+    A listing taken while a logger writes is not a snapshot: on a file system that lists in hash order (ext4), it can
+    hold `..._1.npy` yet miss the `.npy` created just before it, and the later entry would be archived (and read)
+    first. An entry with duplicate index n is created only once those with the indices below n exist, so they existed
+    before this listing ended: when some are missing, a second listing has them, unless they were removed.
+    """
+    names = os.listdir(directory)
+    indices: dict[str, set[int]] = {}
+    for name in names:
+        # The length test first: it is all that most names (no duplicate index) cost.
+        if len(name) > _SHORTEST_ENTRY_NAME and (index := _duplicate_index(name)):
+            indices.setdefault(name[:_KEY_LENGTH], set()).add(index)
+    if not indices:
+        return names
+    for name in names:
+        if len(name) == _SHORTEST_ENTRY_NAME and name[:_KEY_LENGTH] in indices and name.endswith(ENTRY_SUFFIX):
+            indices[name[:_KEY_LENGTH]].add(0)
+    # Indices 0..highest all present, or else some earlier entry is missing from the listing.
+    incomplete = {key: max(found) for key, found in indices.items() if len(found) <= max(found)}
+    if not incomplete:
+        return names
+    listed = {name for name in names if name[:_KEY_LENGTH] in incomplete}
+    for name in os.listdir(directory):
+        key = name[:_KEY_LENGTH]
+        if key in incomplete and name not in listed:
+            index = _duplicate_index(name)
+            if index is not None and index < incomplete[key]:
+                names.append(name)
+    return names
+
+
+def _duplicate_index(name: str) -> int | None:
+    """Returns the duplicate index an entry-like name ends with (0 for none), or None if it is not entry-like."""
+    if not name.endswith(ENTRY_SUFFIX):
+        return None
+    if len(name) == _SHORTEST_ENTRY_NAME:
+        return 0
+    digits = name[_KEY_LENGTH + 1 : -len(ENTRY_SUFFIX)]
+    if len(name) > _SHORTEST_ENTRY_NAME and name[_KEY_LENGTH] == "_" and digits.isascii() and digits.isdigit():
+        return int(digits)
+    return None
 
 
 def parse_entry_names(names: list[str]) -> tuple[SourceEntries, list[str]]:

@@ -1,6 +1,7 @@
 """`DataLogger`: a logger process that writes every `LogPackage` put on its queue, by any process, to disk."""
 
 import atexit
+import multiprocessing.util
 import os
 import sys
 import threading
@@ -26,6 +27,11 @@ _EXIT_STOP_TIMEOUT = 5.0
 
 _LIVE_LOGGERS: "weakref.WeakSet[DataLogger]" = weakref.WeakSet()
 """Loggers of this process that have a run, stopped at interpreter exit."""
+
+_EXIT_FINALIZER_PRIORITY = 100
+"""Above the priority (10) of the finalizer that closes a `multiprocessing.Queue`, so loggers stop while theirs work."""
+_exit_finalizer_pid = -1
+"""The process in which the `multiprocessing` exit finalizer of `_stop_all_at_exit` is registered."""
 
 
 class DataLogger:
@@ -138,7 +144,7 @@ class DataLogger:
             self._raise_if_dead()
             if self._run is None:
                 self._run = LoggerRun(self._instance_name)
-                _LIVE_LOGGERS.add(self)
+                _track(self)
             return self._run.queue
 
     def start(self) -> None:
@@ -156,7 +162,7 @@ class DataLogger:
             self._output_directory.mkdir(parents=True, exist_ok=True)
             if self._run is None:
                 self._run = LoggerRun(self._instance_name)
-            _LIVE_LOGGERS.add(self)
+            _track(self)
             self._run.launch(self._output_directory, self._on_failure)
 
     def stop(self) -> None:
@@ -326,6 +332,20 @@ def _check_instance_name(name: Any) -> None:
     forbidden = {"/", "\0"} | ({os.altsep} if os.altsep else set()) | {os.sep}
     if not name or name in {".", ".."} or any(character in name for character in forbidden):
         raise ValueError(f"instance_name must be a non-empty name without path separators, got {name!r}")
+
+
+def _track(logger: DataLogger) -> None:
+    """Adds a logger to those stopped when this process exits, making sure that happens in this process.
+
+    `atexit` covers the main process. A `multiprocessing` child ends with `os._exit`, which skips `atexit`, after
+    terminating its daemonic children (the writer among them): there, only `multiprocessing`'s own exit finalizers
+    run in time, so one is registered, once per process (a forked child inherits none of its parent's).
+    """
+    global _exit_finalizer_pid
+    _LIVE_LOGGERS.add(logger)
+    if _exit_finalizer_pid != os.getpid():
+        _exit_finalizer_pid = os.getpid()
+        multiprocessing.util.Finalize(None, _stop_all_at_exit, exitpriority=_EXIT_FINALIZER_PRIORITY)
 
 
 @atexit.register

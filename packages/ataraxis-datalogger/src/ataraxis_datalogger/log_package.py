@@ -165,6 +165,9 @@ def _payload_buffer(data: object) -> bytes | memoryview:
             )
         if data.ndim != 1:
             raise ValueError(f"LogPackage serialized_data must be a one-dimensional array, got shape {data.shape}")
+        if type(data) is not np.ndarray:
+            # A subclass may redefine `.data` (a masked array's is an array, not a buffer).
+            data = data.view(np.ndarray)
         return data.data if data.flags.c_contiguous else data.tobytes()
     if isinstance(data, bytes):
         return data
