@@ -177,3 +177,10 @@ def process_exists(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return content[content.rfind(b")") + 2 : content.rfind(b")") + 3] not in (b"Z", b"X")
+
+
+def put_a_large_entry_and_wait(queue: Any, size: int, sending: Event) -> None:
+    """Puts one entry of `size` bytes, signals `sending` (its feeder thread is now writing it), then waits."""
+    queue.put(LogPackage(1, 0, bytes(size)))
+    sending.set()
+    time.sleep(JOIN_SECONDS)

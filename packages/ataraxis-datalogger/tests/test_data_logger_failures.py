@@ -73,6 +73,42 @@ def test_a_writer_whose_owner_is_killed_writes_what_it_received_and_exits(tmp_pa
     helpers.assert_all_entries(tmp_path / "orphaned_writer_data_log", {1: 500}, 16)
 
 
+def test_a_producer_killed_while_sending_is_reported_as_a_blocked_queue(tmp_path: Path, helpers: ModuleType) -> None:
+    logger = DataLogger(tmp_path, "blocked", stop_timeout=1.0)
+    logger.start()
+    writer = _writer_process(logger)
+    # With the writer paused, a 16 MiB entry (the pipe holds 1 MiB) leaves its producer's feeder thread blocked in
+    # the middle of the message.
+    os.kill(writer.pid, signal.SIGSTOP)  # type: ignore[arg-type]
+    context = multiprocessing.get_context("spawn")
+    sending = context.Event()
+    producer = context.Process(
+        target=helpers.put_a_large_entry_and_wait, args=(logger.input_queue, 16 * 2**20, sending)
+    )
+    producer.start()
+    try:
+        assert sending.wait(helpers.JOIN_SECONDS)
+        helpers.wait_for(lambda: _pipe_holds_data(logger))
+    finally:
+        producer.kill()
+        producer.join(helpers.JOIN_SECONDS)
+        os.kill(writer.pid, signal.SIGCONT)  # type: ignore[arg-type]
+
+    with pytest.raises(DataLoggerError, match="the queue is blocked, most likely because a producer process died"):
+        helpers.call_with_deadline(logger.stop)
+    assert not logger.started
+
+
+def _pipe_holds_data(logger: DataLogger) -> bool:
+    """Whether the logger queue's pipe holds bytes: with the writer paused, the 16 MiB entry is then half sent."""
+    import fcntl
+    import termios
+
+    available = bytearray(4)
+    fcntl.ioctl(logger.input_queue._reader.fileno(), termios.FIONREAD, available)  # type: ignore[attr-defined]
+    return int.from_bytes(available, sys.byteorder) > 0
+
+
 def test_a_killed_logger_process_is_reported_and_stop_does_not_hang(tmp_path: Path, helpers: ModuleType) -> None:
     failures: list[DataLoggerError] = []
     notified = threading.Event()

@@ -129,16 +129,28 @@ class LoggerRun:
         _, target = self.counters.transition(RunState.STOPPING, only_from=ACCEPTING_STATES)
         process, watchdog = self.process, self.watchdog
         lost = 0
+        forced = False
         if process is not None and watchdog is not None:
             lost = self._wait_until_processed(target, process, stop_timeout)
             if not has_exited(process):
                 watchdog.expect_exit()
                 self.queue.put_uncounted(StopWriting(self._token, sync))
-                _wait_or_kill(process, timeout=_JOIN_SECONDS + (stop_timeout if sync else 0.0))
+                stop_seconds = _JOIN_SECONDS + (stop_timeout if sync else 0.0)
+                forced = not _wait_or_kill(process, timeout=stop_seconds)
             watchdog.halt(timeout=_JOIN_SECONDS)
             process.join(_JOIN_SECONDS)
         statistics = self.counters.statistics()
-        death = str(watchdog.death) if watchdog is not None and watchdog.death is not None else None
+        if forced:
+            # The writer was alive but never read its stop message: something blocks the pipe, which in practice
+            # is a producer that died in the middle of sending an entry and left a partial message in it.
+            death: str | None = (
+                f"the logger process did not take its stop message off the queue within {stop_seconds:g} s and "
+                f"was stopped by force: the queue is blocked, most likely because a producer process died in the "
+                f"middle of sending an entry; {statistics.pending} of the {statistics.submitted} objects put on the "
+                "queue were not processed and are lost"
+            )
+        else:
+            death = str(watchdog.death) if watchdog is not None and watchdog.death is not None else None
         self._release(clean=death is None and lost == 0)
         return RunOutcome(
             statistics=statistics,
@@ -231,11 +243,16 @@ def _preload_writer() -> None:
         CONTEXT.set_forkserver_preload([*listed, _WRITER_MODULE])
 
 
-def _wait_or_kill(process: BaseProcess, timeout: float) -> None:
-    """Waits for a process to exit; terminates, then kills it if it does not. Leaves the reaping to the watchdog."""
+def _wait_or_kill(process: BaseProcess, timeout: float) -> bool:
+    """Waits for a process to exit; terminates, then kills it if it does not. Leaves the reaping to the watchdog.
+
+    Returns:
+        True if the process exited by itself, False if it had to be terminated.
+    """
     if wait([process.sentinel], timeout):
-        return
+        return True
     process.terminate()
     if not wait([process.sentinel], 1.0):
         process.kill()
         wait([process.sentinel], 1.0)
+    return False
