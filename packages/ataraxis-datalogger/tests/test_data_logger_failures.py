@@ -1,6 +1,5 @@
 """DataLogger when things go wrong: a killed logger process, bad objects, disk errors, lost puts, forgotten stops."""
 
-import importlib
 import multiprocessing
 import os
 import shutil
@@ -9,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -17,30 +15,7 @@ import pytest
 
 from ataraxis_datalogger import DataLogger, DataLoggerError, DataLoggerWarning, LogPackage
 
-HERE = Path(__file__).parent
 SHM = Path("/dev/shm")
-
-
-@pytest.fixture(scope="module")
-def helpers() -> ModuleType:
-    """The producer targets, importable by name in spawned children (they inherit `sys.path`)."""
-    if str(HERE) not in sys.path:
-        sys.path.insert(0, str(HERE))
-    return importlib.import_module("datalogger_runtime_helpers")
-
-
-@pytest.fixture(autouse=True)
-def nothing_left_behind() -> Iterator[None]:
-    """Fails a test that leaves a logger process or a shared-memory segment of this process behind."""
-    prefix = f"adl{os.getpid():x}_"
-    yield
-    leftovers = [name for name in os.listdir(SHM) if name.startswith(prefix) or name.startswith(f"sem.{prefix}")]
-    writers = [child for child in multiprocessing.active_children() if child.name.startswith("DataLogger[")]
-    for child in writers:
-        child.kill()
-        child.join(5)
-    assert not leftovers, f"left in /dev/shm: {leftovers}"
-    assert not writers, f"logger processes still running: {writers}"
 
 
 def _writer_process(logger: DataLogger) -> multiprocessing.process.BaseProcess:

@@ -1,0 +1,46 @@
+"""Fixtures of the DataLogger runtime tests: the helper module for child processes and the leak check."""
+
+import importlib
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+HERE = Path(__file__).parent
+SHM = Path("/dev/shm")
+
+
+@pytest.fixture(scope="module")
+def helpers() -> ModuleType:
+    """The producer targets, importable by name in spawned children (they inherit `sys.path`)."""
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    return importlib.import_module("datalogger_runtime_helpers")
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind() -> Iterator[None]:
+    """Fails a test that leaves a logger process or a shared-memory segment of this process behind."""
+    prefix = f"adl{os.getpid():x}_"
+    yield
+    leftovers = [name for name in os.listdir(SHM) if name.startswith(prefix) or name.startswith(f"sem.{prefix}")]
+    writers = [child for child in multiprocessing.active_children() if child.name.startswith("DataLogger[")]
+    for child in writers:
+        child.kill()
+        child.join(5)
+    assert not leftovers, f"left in /dev/shm: {leftovers}"
+    assert not writers, f"logger processes still running: {writers}"
+
+
+@pytest.fixture
+def fast_directory() -> Iterator[Path]:
+    """A folder on tmpfs, for tests that write many thousands of files (disks here create files slowly)."""
+    directory = Path(tempfile.mkdtemp(prefix=f"adl-test-{os.getpid()}-", dir=SHM if SHM.is_dir() else None))
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
