@@ -122,6 +122,25 @@ def encode_entry_prefix(source_id: int, time_stamp: int, payload_length: int) ->
     return npy_header(PREFIX_SIZE + payload_length) + source_id.to_bytes(1, "little") + time_stamp.to_bytes(8, "little")
 
 
+def own_header_length(data: bytes | memoryview) -> int | None:
+    """Returns the length of the NumPy header that starts `data`, if it is exactly the header this module writes.
+
+    That is the header `npy_header` gives for the array length the bytes imply, followed by at least `PREFIX_SIZE`
+    array bytes; anything else (another header padding, another dtype, damage, too few bytes) gives None. Only byte
+    comparisons: the logger process runs this once per entry.
+
+    Args:
+        data: The bytes of an entry file (a memoryview must be of single bytes).
+    """
+    if len(data) < 10 or data[:8] != _NPY_MAGIC:
+        return None
+    header_length = 10 + data[8] + (data[9] << 8)
+    array_length = len(data) - header_length
+    if array_length < PREFIX_SIZE or data[:header_length] != npy_header(array_length):
+        return None
+    return header_length
+
+
 def decode_entry(data: bytes | bytearray | memoryview) -> DecodedEntry:
     """Reads the source id, timestamp and payload out of the bytes of an entry file.
 
@@ -139,11 +158,9 @@ def decode_entry(data: bytes | bytearray | memoryview) -> DecodedEntry:
             `PREFIX_SIZE` bytes.
     """
     view = memoryview(data).cast("B")
-    if len(view) >= 10 and view[:8] == _NPY_MAGIC:
-        header_length = 10 + int.from_bytes(view[8:10], "little")
-        array_length = len(view) - header_length
-        if array_length >= PREFIX_SIZE and view[:header_length] == npy_header(array_length):
-            return _split(view[header_length:])
+    header_length = own_header_length(view)
+    if header_length is not None:
+        return _split(view[header_length:])
     return _split(_decode_with_numpy(view))
 
 

@@ -14,7 +14,7 @@ from typing import Any, SupportsIndex
 import numpy as np
 from numpy.typing import NDArray
 
-from ._entry_format import MAX_SOURCE_ID, MAX_TIME_STAMP, PREFIX_SIZE, encode_entry_prefix, npy_header
+from ._entry_format import MAX_SOURCE_ID, MAX_TIME_STAMP, PREFIX_SIZE, encode_entry_prefix, own_header_length
 
 SerializedData = NDArray[np.uint8] | bytes | bytearray | memoryview
 """What a package accepts as its payload."""
@@ -111,11 +111,8 @@ def entry_fields(entry: bytes) -> tuple[int, int] | None:
     Args:
         entry: The bytes of an entry file, as `LogPackage.entry_bytes` holds them.
     """
-    try:
-        header_length = 10 + entry[8] + (entry[9] << 8)
-        if len(entry) < header_length + PREFIX_SIZE or not entry.startswith(npy_header(len(entry) - header_length)):
-            return None
-    except (IndexError, TypeError):
+    header_length = own_header_length(entry)
+    if header_length is None:
         return None
     return entry[header_length], int.from_bytes(entry[header_length + 1 : header_length + PREFIX_SIZE], "little")
 
