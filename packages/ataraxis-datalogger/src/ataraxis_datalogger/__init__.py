@@ -25,14 +25,8 @@ from importlib.metadata import version
 
 from ._archive_format import ArchiveFormatError
 from ._counters import LogStatistics
-from .compression import (
-    CompressionReport,
-    DamagedFile,
-    DamagedLogFilesWarning,
-    LogCompressionError,
-    SourceReport,
-    compress_npy_logs,
-)
+from ._reports import DamagedFile, SourceReport
+from .compression import CompressionReport, DamagedLogFilesWarning, LogCompressionError, compress_npy_logs
 from .data_logger import DataLogger
 from .exceptions import DataLoggerError, DataLoggerWarning
 from .inspection import LogDirectorySummary, SourceSummary, inspect_logs

@@ -39,6 +39,7 @@ from ._archive_part import PIECE_BYTES, ArchivePart, PayloadCursor
 from ._entry_files import EntryReader
 from ._entry_format import EntryFormatError, entry_file_name, npy_header
 from ._loose_entries import ArchivedCopyCheck, Examination, examine_entries
+from ._reports import DamagedFile, SourceReport
 from ._scan import SourceEntries, parse_entry_names
 
 COMPRESS_LEVEL: Final = 1
@@ -80,22 +81,8 @@ class SourceJob:
 class SourceOutcome:
     """What archiving one source did."""
 
-    source_id: int
-    """The source."""
-    archive_path: Path | None
-    """The source's archive, or None if it has none (every entry file was damaged)."""
-    entries_archived: int
-    """Entries this run added to the archive."""
-    entries_total: int
-    """Entries in the archive after this run."""
-    payload_bytes: int
-    """Payload bytes in the archive after this run."""
-    archive_bytes: int
-    """The archive's size on disk."""
-    files_removed: int
-    """Entry files removed because the archive holds them."""
-    damaged: tuple[tuple[str, str], ...]
-    """The name of each damaged entry file (kept) and what is wrong with it."""
+    report: SourceReport
+    """The source's part of the public report."""
     foreign: tuple[str, ...]
     """Names listed for the source that turned out not to be entries' (kept)."""
 
@@ -150,7 +137,7 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
         names = [entry_file_name(job.source_id, *key) for key in zip(stamps, indices, strict=True)]
         removed = _remove_files(job.directory, names, progress)
     exists = archive_path.exists()
-    return SourceOutcome(
+    report = SourceReport(
         source_id=job.source_id,
         archive_path=archive_path if exists else None,
         entries_archived=new_count,
@@ -158,9 +145,9 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
         payload_bytes=int(payload_bytes),
         archive_bytes=archive_path.stat().st_size if exists else 0,
         files_removed=removed,
-        damaged=tuple(examination.damaged),
-        foreign=tuple(foreign),
+        damaged_files=tuple(DamagedFile(job.directory / name, reason) for name, reason in examination.damaged),
     )
+    return SourceOutcome(report, tuple(foreign))
 
 
 class _MergePlan:

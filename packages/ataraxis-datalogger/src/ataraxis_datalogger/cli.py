@@ -10,7 +10,8 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from .compression import CompressionReport, DamagedFile, DamagedLogFilesWarning, LogCompressionError, compress_npy_logs
+from ._reports import DamagedFile
+from .compression import CompressionReport, DamagedLogFilesWarning, LogCompressionError, compress_npy_logs
 from .inspection import LogDirectorySummary, inspect_logs
 
 EXIT_OK = 0

@@ -18,6 +18,7 @@ from typing import Any, Final
 from tqdm import tqdm
 
 from ._archive_writer import SourceJob, SourceOutcome, StepProgress, archive_source
+from ._reports import DamagedFile, SourceReport
 from ._scan import DirectoryListing, check_log_directory, list_log_directory
 
 BUFFER_LIMIT: Final = 64 << 20
@@ -30,38 +31,6 @@ plus one per 2 KiB of data (about two seconds of work for one process; starting 
 _BYTES_PER_ENTRY_OF_WORK: Final = 2048
 
 _WARNING_NAMES: Final = 10
-
-
-@dataclass(frozen=True)
-class DamagedFile:
-    """A file of a log directory that was not archived, and why."""
-
-    path: Path
-    """The file (left in place)."""
-    reason: str
-    """What is wrong with it."""
-
-
-@dataclass(frozen=True)
-class SourceReport:
-    """What compressing one source did."""
-
-    source_id: int
-    """The source."""
-    archive_path: Path | None
-    """The source's archive, or None if it has none (every one of its entry files was damaged)."""
-    entries_archived: int
-    """Entries this call added to the archive."""
-    entries_total: int
-    """Entries in the archive after this call (earlier ones included)."""
-    payload_bytes: int
-    """Payload bytes in the archive after this call."""
-    archive_bytes: int
-    """The archive file's size on disk."""
-    files_removed: int
-    """Entry files removed (only with `remove_sources=True`), after the archive holding them was verified."""
-    damaged_files: tuple[DamagedFile, ...]
-    """Entry files of this source that could not be archived; they are left in place."""
 
 
 @dataclass(frozen=True)
@@ -377,18 +346,6 @@ class _Progress:
 
 def _report(directory: Path, listing: DirectoryListing, outcomes: Mapping[int, SourceOutcome]) -> CompressionReport:
     """Builds the public report from the workers' outcomes."""
-    sources = {
-        source_id: SourceReport(
-            source_id=source_id,
-            archive_path=outcome.archive_path,
-            entries_archived=outcome.entries_archived,
-            entries_total=outcome.entries_total,
-            payload_bytes=outcome.payload_bytes,
-            archive_bytes=outcome.archive_bytes,
-            files_removed=outcome.files_removed,
-            damaged_files=tuple(DamagedFile(directory / name, reason) for name, reason in outcome.damaged),
-        )
-        for source_id, outcome in sorted(outcomes.items())
-    }
+    sources = {source_id: outcome.report for source_id, outcome in sorted(outcomes.items())}
     foreign = [*listing.foreign_files, *(directory / name for outcome in outcomes.values() for name in outcome.foreign)]
     return CompressionReport(directory, sources, tuple(sorted(foreign)))

@@ -10,8 +10,8 @@ from ._archive_format import ArchiveFormatError
 from ._archive_part import ArchivePart
 from ._entry_files import EntryReader
 from ._loose_entries import ArchivedCopyCheck, examine_entries
+from ._reports import DamagedFile
 from ._scan import check_log_directory, list_log_directory
-from .compression import DamagedFile
 
 
 @dataclass(frozen=True)
