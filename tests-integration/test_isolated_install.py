@@ -7,6 +7,7 @@ not drag in what it must not need (`ataraxis-yamlconfig` must not pull in NumPy)
 """
 
 import subprocess
+import zipfile
 import sys
 from pathlib import Path
 from typing import NamedTuple
@@ -152,3 +153,18 @@ def test_distribution_installs_and_works_alone(
     )
     subprocess.run([str(python), "-c", check_absent], check=True, cwd=tmp_path)
     subprocess.run([uv_executable, "pip", "check", "--quiet", "--python", str(python)], check=True)
+
+
+@pytest.mark.parametrize("distribution", sorted(DISTRIBUTIONS))
+def test_wheel_carries_the_licence(distribution: str, wheel_directory: Path) -> None:
+    """Every wheel holds the GPL text, identical to the repository's own LICENSE."""
+    with zipfile.ZipFile(_wheel_of(wheel_directory, distribution)) as wheel:
+        licences = [name for name in wheel.namelist() if name.endswith("/LICENSE") and ".dist-info/" in name]
+        assert licences, f"no LICENSE in the {distribution} wheel"
+        assert wheel.read(licences[0]) == (WORKSPACE / "LICENSE").read_bytes()
+
+
+@pytest.mark.parametrize("distribution", sorted(DISTRIBUTIONS))
+def test_package_licence_copy_matches_the_root(distribution: str) -> None:
+    """Each package folder's LICENSE (hatchling takes licence files from the package folder) equals the root one."""
+    assert (WORKSPACE / "packages" / distribution / "LICENSE").read_bytes() == (WORKSPACE / "LICENSE").read_bytes()
