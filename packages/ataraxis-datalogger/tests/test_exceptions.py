@@ -20,6 +20,7 @@ from ataraxis_datalogger import (
     EntryFormatError,
     LogCompressionError,
     LogPackage,
+    StreamFormatError,
     read_logs,
 )
 from ataraxis_datalogger._format.entry import entry_file_name
@@ -31,6 +32,7 @@ ERRORS_AND_THEIR_FORMER_BASES = {
     ArchiveVerificationError: RuntimeError,
     EntryFormatError: ValueError,
     ArchiveFormatError: ValueError,
+    StreamFormatError: ValueError,
 }
 WARNINGS = (DataLoggerWarning, DamagedLogFilesWarning)
 

@@ -25,7 +25,7 @@ Errors and warnings (all in `ataraxis_datalogger.exceptions`):
 
 - `AtaraxisDataLoggerError` is the root of every error the package raises; each error also subclasses the
   built-in class of its kind: `DataLoggerError`, `LogCompressionError` and `ArchiveVerificationError` are
-  `RuntimeError`s, `EntryFormatError` and `ArchiveFormatError` are `ValueError`s.
+  `RuntimeError`s, `EntryFormatError`, `ArchiveFormatError` and `StreamFormatError` are `ValueError`s.
 - `AtaraxisDataLoggerWarning` is the root of every warning: `DataLoggerWarning`, `DamagedLogFilesWarning`.
 """
 
@@ -45,6 +45,7 @@ from .exceptions import (
     DataLoggerWarning,
     EntryFormatError,
     LogCompressionError,
+    StreamFormatError,
 )
 from .inspection import LogDirectorySummary, SourceSummary, inspect_logs
 from .log_package import LogPackage
@@ -71,6 +72,7 @@ __all__ = [
     "LogStatistics",
     "SourceReport",
     "SourceSummary",
+    "StreamFormatError",
     "__version__",
     "compress_npy_logs",
     "inspect_logs",
