@@ -48,7 +48,7 @@ def test_golden_segment_reads_entry_by_entry() -> None:
         assert reader.end is not None and reader.end.reason is EndReason.CLOSED
         assert reader.end.entry_records == len(GOLDEN_ENTRIES)
         assert reader.header == SegmentHeader(0, 1_700_000_000_123_456_789, bytes(range(16)), 0, "golden-ü")
-    assert [(record.source_id, record.time_stamp, bytes(record.payload)) for record in records] == GOLDEN_ENTRIES
+    assert [(source_id, time_stamp, bytes(payload)) for _, source_id, time_stamp, payload in records] == GOLDEN_ENTRIES
     assert not reader.damage
 
 

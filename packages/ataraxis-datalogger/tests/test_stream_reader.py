@@ -34,7 +34,7 @@ def write_segment(directory: Path, written: list[Entry]) -> tuple[Path, list[int
 
 def read(path: Path, on_damage: str = "collect") -> tuple[list[Entry], SegmentReader]:
     with SegmentReader(path, on_damage=on_damage) as reader:  # type: ignore[arg-type]
-        found = [(record.source_id, record.time_stamp, bytes(record.payload)) for record in reader.records()]
+        found = [(source_id, time_stamp, bytes(payload)) for _, source_id, time_stamp, payload in reader.records()]
     return found, reader
 
 
@@ -75,7 +75,7 @@ def test_raise_stops_at_the_torn_tail_after_the_whole_records(tmp_path: Path) ->
     found = []
     with SegmentReader(path, on_damage="raise") as reader:
         with pytest.raises(StreamFormatError, match=rf"{path}: torn tail at offset {offsets[-1]}"):
-            found.extend(record.time_stamp for record in reader.records())
+            found.extend(record[2] for record in reader.records())
     assert found == [time_stamp for _, time_stamp, _ in written[:-1]]
 
 
@@ -184,7 +184,7 @@ def test_a_segment_truncated_while_it_is_read_is_reported_not_fatal(fast_directo
         for record in reader.records():
             if not found:
                 os.truncate(path, offsets[100])
-            found.append(record.time_stamp)
+            found.append(record[2])
     # The first chunk was read before the truncation; what the file no longer holds is reported.
     assert found == list(range(len(found))) and 100 <= len(found) < len(written)
     assert reader.damage and reader.damage[-1].torn_tail and "truncated" in reader.damage[-1].reason
@@ -215,3 +215,19 @@ def test_on_damage_is_checked(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read(path, "warn")
+
+
+def test_an_iteration_stopped_early_resumes_after_its_last_record(tmp_path: Path) -> None:
+    written = entries(50)
+    path, _ = write_segment(tmp_path, written)
+    with SegmentReader(path, on_damage="raise") as reader:
+        first = []
+        records = reader.records()
+        for record in records:
+            first.append(record[2])
+            if len(first) == 10:
+                break
+        records.close()
+        rest = [record[2] for record in reader.records()]
+        assert reader.entry_records == len(written) and reader.state is SegmentState.CLOSED
+    assert first + rest == [time_stamp for _, time_stamp, _ in written]

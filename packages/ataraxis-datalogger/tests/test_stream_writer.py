@@ -43,7 +43,9 @@ def read_folder(directory: Path) -> tuple[list[Entry], list[SegmentReader]]:
     paths = sorted(directory.glob("*.adlog"), key=lambda path: parse_segment_file_name(path.name) or 0)
     for path in paths:
         with SegmentReader(path, on_damage="raise") as reader:
-            found.extend((record.source_id, record.time_stamp, bytes(record.payload)) for record in reader.records())
+            found.extend(
+                (source_id, time_stamp, bytes(payload)) for _, source_id, time_stamp, payload in reader.records()
+            )
         readers.append(reader)
     return found, readers
 
@@ -142,7 +144,9 @@ def test_two_writers_rotating_in_one_folder_keep_every_record(tmp_path: Path) ->
         for path in writer.segments:
             with SegmentReader(path, on_damage="raise") as reader:
                 assert reader.header.writer_id == writer.writer_id
-                found.extend((r.source_id, r.time_stamp, bytes(r.payload)) for r in reader.records())
+                found.extend(
+                    (source_id, time_stamp, bytes(payload)) for _, source_id, time_stamp, payload in reader.records()
+                )
         assert found == part
 
 
@@ -157,7 +161,9 @@ def test_the_temporary_name_fallback_leaves_nothing_behind(tmp_path: Path) -> No
     found: list[Entry] = []
     for path in writer.segments:
         with SegmentReader(path, on_damage="raise") as reader:
-            found.extend((r.source_id, r.time_stamp, bytes(r.payload)) for r in reader.records())
+            found.extend(
+                (source_id, time_stamp, bytes(payload)) for _, source_id, time_stamp, payload in reader.records()
+            )
             assert reader.state is SegmentState.CLOSED
     assert found == entries(500)
 
@@ -168,10 +174,10 @@ def test_a_record_being_appended_is_not_damage(tmp_path: Path) -> None:
         writer.write([encode_record(3, 8, b"before")], 1)
         writer.write([record[:24]], 0)
         reader = SegmentReader(writer.segments[0], on_damage="raise")
-        assert [r.time_stamp for r in reader.records()] == [8]
+        assert [record[2] for record in reader.records()] == [8]
         assert reader.state is SegmentState.WRITING and not reader.damage
         writer.write([record[24:]], 1)
-        assert [(r.time_stamp, bytes(r.payload)) for r in reader.records()] == [(9, b"x" * 30)]
+        assert [(time_stamp, bytes(payload)) for _, _, time_stamp, payload in reader.records()] == [(9, b"x" * 30)]
     assert list(reader.records()) == []
     assert reader.state is SegmentState.CLOSED and reader.end is not None and reader.end.entry_records == 2
     reader.close()
@@ -205,7 +211,7 @@ def test_a_killed_writer_leaves_an_unclosed_segment_with_every_record(tmp_path: 
         if process.stdout is not None:
             process.stdout.close()
     with SegmentReader(path, on_damage="raise") as reader:
-        assert [r.time_stamp for r in reader.records()] == list(range(100))
+        assert [record[2] for record in reader.records()] == list(range(100))
         assert reader.state is SegmentState.UNCLOSED and reader.end is None and not reader.damage
 
 
@@ -243,7 +249,7 @@ def test_a_failed_write_leaves_no_partial_record(tmp_path: Path) -> None:
     (path,) = tmp_path.glob("*.adlog")
     assert path.stat().st_size <= 6000
     with SegmentReader(path, on_damage="raise") as reader:
-        assert [r.time_stamp for r in reader.records()] == list(range(failed_at))
+        assert [record[2] for record in reader.records()] == list(range(failed_at))
         # The partly written batch was cut off again, so the segment end that close() wrote follows the last whole
         # batch; no byte of the failed batch is left.
         assert reader.state is SegmentState.CLOSED and not reader.damage

@@ -90,17 +90,9 @@ class Damage:
         return f"{self.path}: {what} at offset {self.offset} ({self.length} bytes, skipped): {self.reason}"
 
 
-class Record(NamedTuple):
-    """One entry record read from a segment."""
-
-    offset: int
-    """Where the record starts in the segment."""
-    source_id: int
-    """The entry's source id."""
-    time_stamp: int
-    """The entry's time stamp."""
-    payload: memoryview
-    """The payload, a read-only view into the chunk it was read with."""
+Record = tuple[int, int, int, memoryview]
+"""One entry record read from a segment: its offset in the segment, source id, time stamp and payload (a read-only
+view into the chunk it was read with)."""
 
 
 class _RawRecord(NamedTuple):
@@ -172,6 +164,10 @@ class SegmentReader:
     def records(self) -> Iterator[Record]:
         """Yields the entry records from `position` to the end of what is written now, checking every checksum.
 
+        Each record is a plain tuple `(offset, source_id, time_stamp, payload)` (see `Record`): building a named
+        tuple per record would cost more than checking its checksum. Stopping the iteration early is safe: the
+        next call goes on after the last record yielded.
+
         Raises:
             StreamFormatError: With `on_damage="raise"`, at the first damaged range or torn tail, naming the file
                 and offset (the records before it are yielded first).
@@ -181,48 +177,58 @@ class SegmentReader:
         # Taken before the size: a segment its writer had left then can no longer grow, so a short record is torn.
         writing = segment_lock.held_by_writer(self._fd)
         size = os.fstat(self._fd).st_size
-        position = self.position
         size_before_truncation = size
-        while position < size:
-            chunk = os.pread(self._fd, min(CHUNK_BYTES, size - position), position)
-            length = len(chunk)
-            if length < min(CHUNK_BYTES, size - position):
-                size = position + length  # the file was truncated under the reader
-                if length < RECORD_HEADER_SIZE:
-                    break
-            view = memoryview(chunk)
-            local = 0
-            accepted = True
-            while local + RECORD_HEADER_SIZE <= length:
-                crc, payload_length, time_stamp, source_id, kind, reserved = _unpack_header(chunk, local)
-                stop = local + RECORD_HEADER_SIZE + payload_length
-                if stop > length or kind != _ENTRY or reserved or _crc32(view[local + 4 : stop]) != crc:
-                    accepted = stop > length and position + stop <= size and local > 0
-                    break
-                yield Record(position + local, source_id, time_stamp, view[local + RECORD_HEADER_SIZE : stop])
-                self.entry_records += 1
-                local = (stop + ALIGNMENT - 1) & ~(ALIGNMENT - 1)
-            else:
-                accepted = local > 0
-            position = self.position = position + local
-            if accepted:
-                continue  # the rest is in the next chunk
-            record = self._record_at(position, size)
-            if record is not None and record.kind == _ENTRY:
-                # A record larger than a chunk: read alone.
-                yield Record(position, record.source_id, record.time_stamp, record.payload)
-                self.entry_records += 1
-                position = self.position = record.end
-                continue
-            resumed = self._check_record(position, size, writing, record)
-            if resumed is None:
-                return
-            position = self.position = resumed
-        if size < size_before_truncation:
-            reason = f"the segment was truncated to {size} bytes while it was read"
-            self._report(position, size_before_truncation - position, reason, True)
-        if not writing:
-            self.state = SegmentState.UNCLOSED
+        position = self.position
+        count = self.entry_records
+        local = 0
+        try:
+            while position < size:
+                chunk = os.pread(self._fd, min(CHUNK_BYTES, size - position), position)
+                length = len(chunk)
+                if length < min(CHUNK_BYTES, size - position):
+                    size = position + length  # the file was truncated under the reader
+                    if length < RECORD_HEADER_SIZE:
+                        break
+                view = memoryview(chunk)
+                accepted = True
+                while local + RECORD_HEADER_SIZE <= length:
+                    crc, payload_length, time_stamp, source_id, kind, reserved = _unpack_header(chunk, local)
+                    stop = local + RECORD_HEADER_SIZE + payload_length
+                    if stop > length or kind != _ENTRY or reserved or _crc32(view[local + 4 : stop]) != crc:
+                        accepted = stop > length and position + stop <= size and local > 0
+                        break
+                    start = local
+                    # Advanced before the yield, so that an iteration stopped here resumes after this record.
+                    local = (stop + ALIGNMENT - 1) & ~(ALIGNMENT - 1)
+                    count += 1
+                    yield position + start, source_id, time_stamp, view[start + RECORD_HEADER_SIZE : stop]
+                else:
+                    accepted = local > 0
+                position += local
+                local = 0
+                if accepted:
+                    continue  # the rest is in the next chunk
+                record = self._record_at(position, size)
+                if record is not None and record.kind == _ENTRY:
+                    # A record larger than a chunk: read alone.
+                    start, position = position, record.end
+                    count += 1
+                    yield start, record.source_id, record.time_stamp, record.payload
+                    continue
+                self.position, self.entry_records = position, count
+                resumed = self._check_record(position, size, writing, record)
+                if resumed is None:
+                    return
+                position = resumed
+            if size < size_before_truncation:
+                reason = f"the segment was truncated to {size} bytes while it was read"
+                self._report(position, size_before_truncation - position, reason, True)
+            if not writing:
+                self.state = SegmentState.UNCLOSED
+        finally:
+            # The segment end and a torn tail move `self.position` past what `position` says.
+            self.position = max(self.position, position + local)
+            self.entry_records = count
 
     def _check_record(self, position: int, size: int, writing: bool, record: "_RawRecord | None") -> int | None:
         """Handles a position where no entry record could be read.
