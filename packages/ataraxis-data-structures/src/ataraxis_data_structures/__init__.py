@@ -6,7 +6,7 @@ This meta-package re-exports, by name, the public API of its three member distri
   that name what is wrong with a config, its class or its file (`YamlConfigError` and its subclasses).
 - `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory (and `LockRecoveredWarning`).
 - `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
-  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back; its errors share the root
+  `LogArchiveReader`, `read_logs`, `inspect_logs` and `follow_logs` to read the logs back; its errors share the root
   `AtaraxisDataLoggerError`.
 
 Each member can also be installed and imported on its own.
@@ -26,6 +26,7 @@ from ataraxis_datalogger import (
     DataLoggerError,
     DataLoggerWarning,
     EntryFormatError,
+    FollowedEntry,
     LogArchiveReader,
     LogCompressionError,
     LogDirectorySummary,
@@ -33,7 +34,9 @@ from ataraxis_datalogger import (
     LogStatistics,
     SourceReport,
     SourceSummary,
+    StreamFormatError,
     compress_npy_logs,
+    follow_logs,
     inspect_logs,
     read_logs,
 )
@@ -72,6 +75,7 @@ __all__ = [
     "DataLoggerError",
     "DataLoggerWarning",
     "EntryFormatError",
+    "FollowedEntry",
     "LockRecoveredWarning",
     "LogArchiveReader",
     "LogCompressionError",
@@ -82,12 +86,14 @@ __all__ = [
     "SharedMemoryArray",
     "SourceReport",
     "SourceSummary",
+    "StreamFormatError",
     "UnknownFieldError",
     "UnsupportedFieldTypeError",
     "YamlConfig",
     "YamlConfigError",
     "__version__",
     "compress_npy_logs",
+    "follow_logs",
     "inspect_logs",
     "read_logs",
 ]

@@ -47,6 +47,7 @@ from .exceptions import (
     LogCompressionError,
     StreamFormatError,
 )
+from .follow import FollowedEntry, follow_logs
 from .inspection import LogDirectorySummary, SourceSummary, inspect_logs
 from .log_package import LogPackage
 from .reader import LogArchiveReader, read_logs
@@ -65,6 +66,7 @@ __all__ = [
     "DataLoggerError",
     "DataLoggerWarning",
     "EntryFormatError",
+    "FollowedEntry",
     "LogArchiveReader",
     "LogCompressionError",
     "LogDirectorySummary",
@@ -75,6 +77,7 @@ __all__ = [
     "StreamFormatError",
     "__version__",
     "compress_npy_logs",
+    "follow_logs",
     "inspect_logs",
     "read_logs",
 ]
