@@ -22,7 +22,7 @@ import os
 import stat
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -43,6 +43,7 @@ from .._format.stream import (
 )
 from ..exceptions import DamagedLogFilesWarning, StreamFormatError
 from . import segment_lock
+from .record_batch import Record, RecordBatch, single_record, verified_run
 
 CHUNK_BYTES: Final = 8 << 20
 """The most bytes read at once (a single larger record is read alone)."""
@@ -90,20 +91,20 @@ class Damage:
         return f"{self.path}: {what} at offset {self.offset} ({self.length} bytes, skipped): {self.reason}"
 
 
-Record = tuple[int, int, int, memoryview]
-"""One entry record read from a segment: its offset in the segment, source id, time stamp and payload (a read-only
-view into the chunk it was read with)."""
-
-
 class _RawRecord(NamedTuple):
     """A record whose checksum verified, of any kind."""
 
     source_id: int
     time_stamp: int
-    payload: memoryview
+    data: bytes
+    """The record's bytes, without its padding."""
     end: int
     """Where the next record starts."""
     kind: int
+
+    @property
+    def payload(self) -> memoryview:
+        return memoryview(self.data)[RECORD_HEADER_SIZE:]
 
 
 class SegmentReader:
@@ -161,12 +162,11 @@ class SegmentReader:
         """True once nothing more can be read: the segment is closed or unclosed and was read to its end."""
         return self.state is not SegmentState.WRITING
 
-    def records(self) -> Iterator[Record]:
-        """Yields the entry records from `position` to the end of what is written now, checking every checksum.
+    def batches(self) -> Generator[RecordBatch, None, None]:
+        """Yields the entry records from `position` to the end of what is written now, a chunk at a time.
 
-        Each record is a plain tuple `(offset, source_id, time_stamp, payload)` (see `Record`): building a named
-        tuple per record would cost more than checking its checksum. Stopping the iteration early is safe: the
-        next call goes on after the last record yielded.
+        Every record's checksum is verified before its batch is yielded. Each batch holds the bytes of one `pread`
+        (at most `CHUNK_BYTES`, or one larger record), and `position` is past it once it is yielded.
 
         Raises:
             StreamFormatError: With `on_damage="raise"`, at the first damaged range or torn tail, naming the file
@@ -179,56 +179,61 @@ class SegmentReader:
         size = os.fstat(self._fd).st_size
         size_before_truncation = size
         position = self.position
-        count = self.entry_records
-        local = 0
-        try:
-            while position < size:
-                chunk = os.pread(self._fd, min(CHUNK_BYTES, size - position), position)
-                length = len(chunk)
-                if length < min(CHUNK_BYTES, size - position):
-                    size = position + length  # the file was truncated under the reader
-                    if length < RECORD_HEADER_SIZE:
-                        break
-                view = memoryview(chunk)
-                accepted = True
-                while local + RECORD_HEADER_SIZE <= length:
-                    crc, payload_length, time_stamp, source_id, kind, reserved = _unpack_header(chunk, local)
-                    stop = local + RECORD_HEADER_SIZE + payload_length
-                    if stop > length or kind != _ENTRY or reserved or _crc32(view[local + 4 : stop]) != crc:
-                        accepted = stop > length and position + stop <= size and local > 0
-                        break
-                    start = local
-                    # Advanced before the yield, so that an iteration stopped here resumes after this record.
-                    local = (stop + ALIGNMENT - 1) & ~(ALIGNMENT - 1)
-                    count += 1
-                    yield position + start, source_id, time_stamp, view[start + RECORD_HEADER_SIZE : stop]
-                else:
-                    accepted = local > 0
-                position += local
-                local = 0
-                if accepted:
-                    continue  # the rest is in the next chunk
-                record = self._record_at(position, size)
-                if record is not None and record.kind == _ENTRY:
-                    # A record larger than a chunk: read alone.
-                    start, position = position, record.end
-                    count += 1
-                    yield start, record.source_id, record.time_stamp, record.payload
-                    continue
-                self.position, self.entry_records = position, count
-                resumed = self._check_record(position, size, writing, record)
-                if resumed is None:
-                    return
-                position = resumed
-            if size < size_before_truncation:
-                reason = f"the segment was truncated to {size} bytes while it was read"
-                self._report(position, size_before_truncation - position, reason, True)
-            if not writing:
-                self.state = SegmentState.UNCLOSED
-        finally:
-            # The segment end and a torn tail move `self.position` past what `position` says.
-            self.position = max(self.position, position + local)
-            self.entry_records = count
+        while position < size:
+            data = os.pread(self._fd, min(CHUNK_BYTES, size - position), position)
+            if len(data) < min(CHUNK_BYTES, size - position):
+                size = position + len(data)  # the file was truncated under the reader
+                if len(data) < RECORD_HEADER_SIZE:
+                    break
+            run, consumed, rejected = verified_run(data, position)
+            if len(run):
+                self.position, self.entry_records = position + consumed, self.entry_records + len(run)
+                yield run
+            position += consumed
+            if consumed and not rejected:
+                continue  # the next record starts in the next chunk
+            record = self._record_at(position, size)
+            if record is not None and record.kind == _ENTRY:
+                # A record larger than a chunk: read alone.
+                self.position, self.entry_records = record.end, self.entry_records + 1
+                yield single_record(record.data, position, record.source_id, record.time_stamp)
+                position = record.end
+                continue
+            self.position = position
+            resumed = self._check_record(position, size, writing, record)
+            if resumed is None:
+                return
+            position = self.position = resumed
+        self.position = max(self.position, position)
+        if size < size_before_truncation:
+            reason = f"the segment was truncated to {size} bytes while it was read"
+            self._report(position, size_before_truncation - position, reason, True)
+        if not writing:
+            self.state = SegmentState.UNCLOSED
+
+    def records(self) -> Iterator[Record]:
+        """Yields the entry records of `batches()` one at a time: `(offset, source_id, time_stamp, payload)`.
+
+        Each record is a plain tuple (see `Record`): building a named tuple per record would cost more than
+        checking its checksum. Stopping the iteration early is safe: the next call goes on after the last record
+        yielded.
+
+        Raises:
+            StreamFormatError: As `batches()`.
+        """
+        batches = self.batches()
+        for batch in batches:
+            delivered = 0
+            try:
+                for record in batch.records():
+                    delivered += 1
+                    yield record
+            except GeneratorExit:
+                batches.close()
+                if delivered < len(batch):
+                    self.position = batch.offset + int(batch.starts[delivered])
+                    self.entry_records -= len(batch) - delivered
+                raise
 
     def _check_record(self, position: int, size: int, writing: bool, record: "_RawRecord | None") -> int | None:
         """Handles a position where no entry record could be read.
@@ -301,7 +306,7 @@ class SegmentReader:
         if len(data) < stop - position or _crc32(memoryview(data)[4:]) != crc:
             return None
         end = (stop + ALIGNMENT - 1) & ~(ALIGNMENT - 1)
-        return _RawRecord(source_id, time_stamp, memoryview(data)[RECORD_HEADER_SIZE:], end, kind)
+        return _RawRecord(source_id, time_stamp, data, end, kind)
 
     def _confirmed(self, position: int, size: int) -> int | None:
         """Returns the end of a valid record at `position` if what follows confirms it (see the module)."""
