@@ -298,7 +298,7 @@ def test_an_archive_named_for_another_source_is_not_merged(tmp_path: Path) -> No
     compress_npy_logs(tmp_path, remove_sources=True)
     (tmp_path / "1_log.npz").rename(tmp_path / "2_log.npz")
     kept = write_entry(tmp_path, 2, 5, b"two")
-    with pytest.raises(LogCompressionError, match="named for source 2 but holds 1"):
+    with pytest.raises(LogCompressionError, match="named for source 2 but holds source 1"):
         compress_npy_logs(tmp_path, remove_sources=True)
     assert kept.exists()
     with pytest.raises(ArchiveFormatError, match="named for source 2 but holds source 1"):

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from ._archive.archive_writer import SourceJob, SourceOutcome, StepProgress, archive_source
 from ._archive.reports import DamagedFile, SourceReport
+from ._files.closeable import Closeable
 from ._files.listing import DirectoryListing, check_log_directory, list_log_directory
 from .exceptions import DamagedLogFilesWarning, LogCompressionError
 
@@ -291,7 +292,7 @@ def _drain(progress_queue: "multiprocessing.Queue[tuple[str, int]]", advance: St
         advance(step, count)
 
 
-class _Progress:
+class _Progress(Closeable):
     """The tqdm bars of one compression: entries read (and entries removed, with `remove_sources`)."""
 
     def __init__(self, total: int, removing: bool, enabled: bool) -> None:
@@ -312,10 +313,8 @@ class _Progress:
         if bar is not None:
             bar.update(count)
 
-    def __enter__(self) -> "_Progress":
-        return self
-
-    def __exit__(self, *exception: object) -> None:
+    def close(self) -> None:
+        """Closes the bars."""
         for bar in self._bars.values():
             bar.close()
 
