@@ -22,7 +22,7 @@ def pairs(entries: object) -> list[tuple[int, bytes]]:
 
 
 def build_archive(
-    path: Path, time_stamps: list[int], payloads: list[bytes], compress: bool = True, **members: object
+    path: Path, time_stamps: list[int], payloads: list[bytes], *, compress: bool = True, **members: object
 ) -> None:
     """Writes an archive with NumPy alone, as the documented layout describes it."""
     offsets = np.zeros(len(payloads) + 1, dtype=np.uint64)

@@ -102,7 +102,10 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
     archive_path = job.directory / archive_file_name(job.source_id)
     archive = open_source_archive(archive_path, job.source_id) if archive_path.exists() else None
     try:
-        with EntryReader(job.directory, job.memory_mapping) as reader, ArchivedCopyCheck(archive) as copy_check:
+        with (
+            EntryReader(job.directory, memory_mapping=job.memory_mapping) as reader,
+            ArchivedCopyCheck(archive) as copy_check,
+        ):
             examination = examine_entries(
                 reader,
                 job.source_id,
@@ -254,10 +257,10 @@ def _write_archive(plan: _MergePlan, archive_path: Path) -> None:
         raise
 
 
-def _stream_payloads(plan: _MergePlan, consume: Callable[[memoryview], object], reread: bool) -> None:
+def _stream_payloads(plan: _MergePlan, consume: Callable[[memoryview], object], *, reread: bool) -> None:
     """Feeds every merged payload piece to `consume`, opening the readers the plan needs for the duration."""
     old_cursor = None if plan.archive is None else plan.archive.cursor()
-    reader = EntryReader(plan.job.directory, plan.job.memory_mapping) if reread else None
+    reader = EntryReader(plan.job.directory, memory_mapping=plan.job.memory_mapping) if reread else None
     try:
         for piece in plan.payload_pieces(old_cursor, reader):
             consume(piece)

@@ -73,7 +73,7 @@ class EntryReader(Closeable):
         OSError: If the directory cannot be opened.
     """
 
-    def __init__(self, directory: Path, memory_mapping: bool = False) -> None:
+    def __init__(self, directory: Path, *, memory_mapping: bool = False) -> None:
         self.directory = directory
         """The log directory."""
         self._memory_mapping = memory_mapping
