@@ -336,7 +336,7 @@ def test_a_missing_or_non_directory_path_is_refused(tmp_path: Path) -> None:
 
 
 def test_thousands_of_entries_need_a_handful_of_descriptors(write_entry: Callable[..., Path], tmp_path: Path) -> None:
-    # The original kept one descriptor per entry and failed at ~1,000: here 32 descriptors must do for 1,500 entries.
+    # A descriptor per entry would fail here: 32 descriptors must do for 1,500 entries.
     for time_stamp in range(1500):
         write_entry(tmp_path, time_stamp % 2, time_stamp, time_stamp.to_bytes(2, "little"))
     program = (

@@ -75,7 +75,7 @@ class ArchiveFile(Closeable):
         if missing:
             raise ArchiveFormatError(
                 f"{self.path} is not a columnar log archive: it lacks {', '.join(missing)} (an archive in the "
-                "original one-member-per-entry layout has to be rebuilt from its entries)"
+                "one-member-per-entry layout of ataraxis-data-structures 4.x has to be rebuilt from its entries)"
             )
         version = int(self._read_member(FORMAT_VERSION_MEMBER, np.uint16, 0))
         if version != FORMAT_VERSION:

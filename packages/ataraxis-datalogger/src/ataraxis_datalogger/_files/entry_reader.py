@@ -2,7 +2,7 @@
 
 Files are opened relative to a descriptor of the directory (no path is resolved per entry) and closed before the
 next one is opened; with memory mapping, the single mapping of the previous file is released first. A directory of
-a million entries therefore needs two descriptors, not a million (the original ran out of them at about 1,000).
+a million entries therefore needs two descriptors, not a million.
 """
 
 import contextlib

@@ -9,8 +9,8 @@ ones are named `{source_id:03d}_{time_stamp:020d}_{n}.npy` with n = 1, 2, ... in
 overwrites another and sorting by `(time_stamp, n)` restores arrival order among ties.
 
 The files carry the standard NumPy version 1.0 header, byte for byte what `numpy.save` writes for such an array, so
-`numpy.load` reads them and logs written by `numpy.save` (the original implementation) read here too. The header
-is computed once per payload length and cached, so writing an entry costs no NumPy call.
+`numpy.load` reads them, and entry files written by `numpy.save` (as ataraxis-data-structures 4.x wrote them) read
+here too. The header is computed once per payload length and cached, so writing an entry costs no NumPy call.
 """
 
 import io
