@@ -3,7 +3,7 @@
 This meta-package re-exports, by name, the public API of its three member distributions:
 
 - `ataraxis-yamlconfig`: `YamlConfig`, a dataclass base that saves to and loads from YAML files, and the errors
-  that name what is wrong with a config file (`YamlConfigError` and its subclasses, `UnsupportedFieldTypeError`).
+  that name what is wrong with a config, its class or its file (`YamlConfigError` and its subclasses).
 - `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory (and `LockRecoveredWarning`).
 - `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
   `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back; its errors share the root
@@ -39,7 +39,10 @@ from ataraxis_datalogger import (
 )
 from ataraxis_sharedarray import LockRecoveredWarning, SharedMemoryArray
 from ataraxis_yamlconfig import (
+    ConfigClassError,
     ConfigFileError,
+    ConfigNotFoundError,
+    ConfigPathError,
     ConfigTypeError,
     ConfigValidationError,
     MissingFieldError,
@@ -57,7 +60,10 @@ __all__ = [
     "AtaraxisDataLoggerError",
     "AtaraxisDataLoggerWarning",
     "CompressionReport",
+    "ConfigClassError",
     "ConfigFileError",
+    "ConfigNotFoundError",
+    "ConfigPathError",
     "ConfigTypeError",
     "ConfigValidationError",
     "DamagedFile",
