@@ -1,7 +1,7 @@
 """Reading the loose entry files of one source: which are damaged, which the archive already holds, which are new.
 
 An archive records, per entry, the modification time of the entry file it came from while that file may still exist
-(`file_mtimes` and `file_duplicates` members, see `_archive_format`), so that compressing a directory twice, or after
+(`file_mtimes` and `file_duplicates` members, see `_format.archive`), so that compressing a directory twice, or after
 an interrupted removal, never archives a file twice. A loose file is a copy of an archived entry when the archive
 has an entry with the file's timestamp, duplicate index and modification time, and the same payload, byte for byte.
 The modification time matters once files were removed: the logger may later reuse a freed name for a new entry,
@@ -18,10 +18,11 @@ from types import TracebackType
 import numpy as np
 from numpy.typing import NDArray
 
-from .._files.archive_file import ArchiveFile, PayloadCursor
+from .._files.archive_file import ArchiveFile
 from .._files.entry_reader import EntryReader
+from .._files.payload_cursor import PayloadCursor
 from .._format.entry import entry_file_name
-from ..exceptions import EntryFormatError
+from ..exceptions import ArchiveFormatError, EntryFormatError
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of entries handled since the previous call."""
@@ -70,6 +71,9 @@ class ArchivedCopyCheck:
             duplicate_index: The duplicate index from the file's name.
             payload: The file's payload.
             mtime_ns: The file's modification time.
+
+        Raises:
+            ArchiveFormatError: If the archived payload to compare with is damaged.
         """
         found = self._recorded.get((time_stamp, duplicate_index))
         if found is None or self._part is None or found[1] != mtime_ns:
@@ -234,7 +238,11 @@ def find_archived_copies(
             if error.errno not in _FILE_ERRORS:
                 raise
             continue
-        copies[position] = copy_check.match(time_stamp, duplicate_index, payload, mtime_ns) is not None
+        try:
+            copies[position] = copy_check.match(time_stamp, duplicate_index, payload, mtime_ns) is not None
+        except ArchiveFormatError:
+            # The archived copy is damaged: the loose file is read instead (and the reader reports the damage).
+            copies[position] = False
         del payload
         reader.release()
     return copies
