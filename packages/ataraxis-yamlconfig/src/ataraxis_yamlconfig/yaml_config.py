@@ -12,6 +12,7 @@ from ._atomic import write_atomically
 from ._decode import Decoder
 from ._encode import encode_config
 from ._help import class_summary
+from ._layout import read_layout
 from ._parse import locate, parse_file
 from ._render import render_document
 from .exceptions import (
@@ -75,7 +76,8 @@ class YamlConfig:
             error.file_path = path
             error.saving = True
             raise
-        write_atomically(path, render_document(section, header=class_summary(cls)))
+        text = render_document(section, header=class_summary(cls), layout=read_layout(path))
+        write_atomically(path, text)
 
     @classmethod
     def from_yaml(cls, file_path: str | os.PathLike[str], *, strict: bool = True) -> Self:
