@@ -19,6 +19,7 @@ Only the safe classes are used: `!!python/...` tags are never written and are re
 
 from __future__ import annotations
 
+import functools
 import re
 import reprlib
 from collections.abc import Hashable
@@ -41,7 +42,7 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 _EXPONENT_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$")
 """Floats written without a dot (`1e3`, `-2E-5`): YAML 1.2 reads them as floats, PyYAML's YAML 1.1 as strings."""
 
-_MISREAD_BY_OTHER_READERS = re.compile(
+MISREAD_BY_OTHER_READERS = re.compile(
     r"""^(?:
         ~|null|Null|NULL
         |true|True|TRUE|false|False|FALSE|y|Y|n|N
@@ -63,9 +64,9 @@ _ODD_LINE_BREAKS = re.compile("[\r\x85\u2028\u2029]")
 _WIDTH = 1 << 20
 """The emitter's line width: wide enough that no value is ever folded onto several lines."""
 
-_FLOW_ITEMS = 12
-"""Lists of at most this many scalars are written on one line (`[640, 480]`), when they also fit `_FLOW_WIDTH`."""
-_FLOW_WIDTH = 72
+FLOW_ITEMS = 12
+"""Lists of at most this many scalars are written on one line (`[640, 480]`), when they also fit `FLOW_WIDTH`."""
+FLOW_WIDTH = 72
 """The longest one-line list, in characters, roughly."""
 
 
@@ -80,18 +81,18 @@ def _represent_str(dumper: SafeRepresenter, text: str) -> ScalarNode:
         # newlines would need the keep indicator (`|+`), whose trailing blank lines belong to the value and so
         # would swallow the blank lines and comments written after it: such text is quoted instead.
         return dumper.represent_scalar(STR_TAG, text, style="|")
-    if _MISREAD_BY_OTHER_READERS.match(text):
+    if MISREAD_BY_OTHER_READERS.match(text):
         return dumper.represent_scalar(STR_TAG, text, style="'")
     return dumper.represent_scalar(STR_TAG, text)
 
 
 def _represent_list(dumper: SafeRepresenter, items: list[Any]) -> SequenceNode:
     # A short list of scalars reads best on one line (`size: [640, 480]`); anything longer or nested, one per line.
-    short = len(items) <= _FLOW_ITEMS and all(
+    short = len(items) <= FLOW_ITEMS and all(
         item is None or isinstance(item, (bool, int, float)) or (isinstance(item, str) and "\n" not in item)
         for item in items
     )
-    if short and sum(len(str(item)) + 2 for item in items) <= _FLOW_WIDTH:
+    if short and sum(len(str(item)) + 2 for item in items) <= FLOW_WIDTH:
         return dumper.represent_sequence(_SEQ_TAG, items, flow_style=True)
     return dumper.represent_sequence(_SEQ_TAG, items, flow_style=False)
 
@@ -255,6 +256,7 @@ def dump(data: Any) -> str:
     return text
 
 
+@functools.cache
 def plain_key(name: str) -> str:
     """Writes a field name as a mapping key, quoted when a YAML reader would take it for something else (`on`).
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from pathlib import Path
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -52,24 +51,26 @@ class MappingLayout:
     """The blank and comment lines after the last entry (kept for the top-level mapping only)."""
 
 
-def read_layout(path: Path) -> MappingLayout | None:
+def read_layout(content: bytes | None) -> MappingLayout | None:
     """Reads the comments, blank lines and key order of an existing config file.
 
     Args:
-        path: The file about to be replaced.
+        content: The bytes of the file about to be replaced, or None when there is none.
 
     Returns:
-        The layout of its top-level mapping, or None when there is no such file or it does not hold a readable
-        YAML mapping (it is then replaced without keeping anything).
+        The layout of its top-level mapping, or None when there is no file or it does not hold a readable YAML
+        mapping (it is then replaced without keeping anything).
     """
+    if not content:
+        return None
     try:
-        text = path.read_bytes().decode("utf-8").removeprefix("\ufeff")
+        text = content.decode("utf-8").removeprefix("\ufeff")
         parser = Loader(text)
         try:
             root = parser.get_single_node()
         finally:
             parser.dispose()
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    except (UnicodeDecodeError, yaml.YAMLError):
         return None
     if not isinstance(root, MappingNode) or root.flow_style:
         return None

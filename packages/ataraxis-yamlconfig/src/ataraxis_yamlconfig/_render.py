@@ -14,6 +14,7 @@ import re
 
 from ._dialect import dump, plain_key
 from ._encode import Entry, Section
+from ._fast import entry_lines
 from ._layout import MappingLayout
 
 _INDENT = "  "
@@ -85,22 +86,33 @@ def _is_nested(entry: Entry) -> bool:
 
 
 def _fragments(entries: list[Entry]) -> dict[str, list[str]]:
-    """Dumps the entries of one mapping in one call and cuts the text into each entry's lines.
+    """Writes the entries of one mapping and cuts the text into each entry's lines.
 
-    One call instead of one per entry, because setting up PyYAML's emitter costs more than emitting a field. Each
-    entry starts at column 0 and its further lines are indented (lists, literal blocks), so the cut is at the
-    unindented lines; if the count does not match (an explicit `? key`, for a very long name), each entry is dumped
-    on its own.
+    Numbers, flags, short words, and short lists and flat mappings of them are written directly (`_fast`); the
+    other entries are dumped in one call, because setting up PyYAML's emitter costs more than emitting a field.
+    Each dumped entry starts at column 0 and its further lines are indented (lists, literal blocks), so the cut is
+    at the unindented lines; if the count does not match (an explicit `? key`, for a very long name), each entry is
+    dumped on its own.
     """
-    if not entries:
-        return {}
-    text = dump({entry.name: entry.value for entry in entries})
-    starts = [index for index, line in enumerate(text.split("\n")[:-1]) if line[:1] not in ("", " ")]
-    if len(starts) != len(entries):
-        return {entry.name: dump({entry.name: entry.value}).split("\n")[:-1] for entry in entries}
+    fragments: dict[str, list[str]] = {}
+    slow = []
+    for entry in entries:
+        lines = entry_lines(plain_key(entry.name), entry.value)
+        if lines is None:
+            slow.append(entry)
+        else:
+            fragments[entry.name] = lines
+    if not slow:
+        return fragments
+    text = dump({entry.name: entry.value for entry in slow})
     lines = text.split("\n")[:-1]
+    starts = [index for index, line in enumerate(lines) if line[:1] not in ("", " ")]
+    if len(starts) != len(slow):
+        fragments.update({entry.name: dump({entry.name: entry.value}).split("\n")[:-1] for entry in slow})
+        return fragments
     bounds = [*starts, len(lines)]
-    return {entry.name: lines[bounds[index] : bounds[index + 1]] for index, entry in enumerate(entries)}
+    fragments.update({entry.name: lines[bounds[index] : bounds[index + 1]] for index, entry in enumerate(slow)})
+    return fragments
 
 
 def _in_file_order(entries: tuple[Entry, ...], layout: MappingLayout) -> tuple[Entry, ...]:
