@@ -48,7 +48,7 @@ def test_each_loader_refuses_repeated_keys(loader: type) -> None:
         yaml.load("a: 1\nb: 2\na: 3\n", Loader=loader)
 
 
-def _program(path: Path, without_libyaml: bool) -> str:
+def _program(path: Path, *, without_libyaml: bool) -> str:
     return (
         "import importlib.util, sys\n"
         + (
@@ -85,7 +85,7 @@ def test_the_pure_python_fallback_loads_and_saves_exactly_like_libyaml(tmp_path:
     saved = []
     for without_libyaml in (False, True):
         result = subprocess.run(
-            [sys.executable, "-W", "error", "-c", _program(path, without_libyaml)],
+            [sys.executable, "-W", "error", "-c", _program(path, without_libyaml=without_libyaml)],
             check=True,
             capture_output=True,
             text=True,

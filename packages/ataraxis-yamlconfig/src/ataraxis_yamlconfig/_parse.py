@@ -66,7 +66,7 @@ def _file_error(error: yaml.MarkedYAMLError, path: Path) -> ConfigFileError:
     return ConfigFileError(problem, path, None if mark is None else mark.line + 1)
 
 
-def locate(root: Node | None, path: FieldPath, key: bool = False) -> int | None:
+def locate(root: Node | None, path: FieldPath, *, key: bool = False) -> int | None:
     """Finds the 1-based line of the value (or of the key) at a field path, following the path as far as it goes.
 
     Args:

@@ -51,7 +51,7 @@ def render_document(section: Section, header: str | None = None, layout: Mapping
     return "\n".join(lines) + "\n"
 
 
-def _render_section(section: Section, indent: str, top_level: bool, layout: MappingLayout | None) -> list[str]:
+def _render_section(section: Section, indent: str, *, top_level: bool, layout: MappingLayout | None) -> list[str]:
     lines: list[str] = []
     previous_nested = False
     entries = _in_file_order(section.entries, layout) if layout is not None else section.entries

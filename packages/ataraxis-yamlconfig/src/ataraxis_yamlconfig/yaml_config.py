@@ -130,7 +130,7 @@ class YamlConfig:
             problem = f"the file holds a {type(data).__name__}, but a config is a mapping of {cls.__name__}'s fields"
             raise ConfigFileError(problem, path, locate(root, ()))
         try:
-            config: Self = Decoder(strict).dataclass(cls, data, ())
+            config: Self = Decoder(strict=strict).dataclass(cls, data, ())
         except ConfigValidationError as error:
             error.file_path = path
             error.line = locate(root, error.path, key=isinstance(error, UnknownFieldError))
