@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ataraxis_yamlconfig import ConfigFileError, ConfigTypeError, YamlConfig, _dialect
+from ataraxis_yamlconfig import ConfigFileError, ConfigTypeError, YamlConfig
 from ataraxis_yamlconfig._parse import parse_file
 
 
@@ -114,7 +114,6 @@ def test_bytes_that_are_not_text_are_refused(tmp_path: Path) -> None:
         Settings.from_yaml(file_path=path)
 
 
-@pytest.mark.parametrize("loader", [_dialect.PythonLoader, _dialect.Loader], ids=["python", "default"])
 @pytest.mark.parametrize(
     ("content", "pattern"),
     [

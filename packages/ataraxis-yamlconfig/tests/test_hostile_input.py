@@ -16,8 +16,6 @@ from ataraxis_yamlconfig import ConfigFileError, YamlConfig, YamlConfigError, _d
 from ataraxis_yamlconfig._limits import MAX_DEPTH, MAX_VALUES
 from ataraxis_yamlconfig._parse import parse_file
 
-LOADERS = pytest.mark.parametrize("loader", [_dialect.PythonLoader, _dialect.Loader], ids=["python", "default"])
-
 
 @dataclass
 class Loose(YamlConfig):
@@ -25,7 +23,6 @@ class Loose(YamlConfig):
     other: Any = None
 
 
-@LOADERS
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
@@ -62,7 +59,6 @@ def _alias_bomb(levels: int = 9, width: int = 9) -> str:
     return "other:\n" + "".join(f"  {line}\n" for line in lines) + f"name: *a{levels - 1}\n"
 
 
-@LOADERS
 def test_an_alias_bomb_is_refused_before_it_expands(tmp_path: Path, loader: type) -> None:
     path = tmp_path / "config.yaml"
     text = _alias_bomb()
@@ -83,7 +79,6 @@ def test_a_modest_use_of_aliases_still_loads(tmp_path: Path) -> None:
     assert Loose.from_yaml(file_path=path) == config
 
 
-@LOADERS
 @pytest.mark.parametrize(
     ("text", "line"), [("name: &a [*a]\n", 1), ("other: 1\nname: &a\n  key: [1, {deeper: *a}]\n", 3)]
 )
@@ -96,7 +91,6 @@ def test_a_value_that_contains_itself_is_refused(tmp_path: Path, loader: type, t
     assert caught.value.line == line
 
 
-@LOADERS
 @pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 400, 5000])
 def test_nesting_deeper_than_the_limit_is_refused(tmp_path: Path, loader: type, depth: int) -> None:
     path = tmp_path / "config.yaml"
@@ -107,7 +101,6 @@ def test_nesting_deeper_than_the_limit_is_refused(tmp_path: Path, loader: type, 
     assert caught.value.line == 2
 
 
-@LOADERS
 def test_nesting_up_to_the_limit_loads_and_saves(tmp_path: Path, loader: type) -> None:
     path = tmp_path / "config.yaml"
     levels = MAX_DEPTH - 1  # the document's root mapping is one level
