@@ -6,7 +6,8 @@ This meta-package re-exports, by name, the public API of its three member distri
   that name what is wrong with a config, its class or its file (`YamlConfigError` and its subclasses).
 - `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory (and `LockRecoveredWarning`).
 - `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
-  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back.
+  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back; its errors share the root
+  `AtaraxisDataLoggerError`.
 
 Each member can also be installed and imported on its own.
 """
@@ -15,12 +16,16 @@ from importlib.metadata import version
 
 from ataraxis_datalogger import (
     ArchiveFormatError,
+    ArchiveVerificationError,
+    AtaraxisDataLoggerError,
+    AtaraxisDataLoggerWarning,
     CompressionReport,
     DamagedFile,
     DamagedLogFilesWarning,
     DataLogger,
     DataLoggerError,
     DataLoggerWarning,
+    EntryFormatError,
     LogArchiveReader,
     LogCompressionError,
     LogDirectorySummary,
@@ -51,6 +56,9 @@ __version__: str = version("ataraxis-data-structures")
 
 __all__ = [
     "ArchiveFormatError",
+    "ArchiveVerificationError",
+    "AtaraxisDataLoggerError",
+    "AtaraxisDataLoggerWarning",
     "CompressionReport",
     "ConfigClassError",
     "ConfigFileError",
@@ -63,6 +71,7 @@ __all__ = [
     "DataLogger",
     "DataLoggerError",
     "DataLoggerWarning",
+    "EntryFormatError",
     "LockRecoveredWarning",
     "LogArchiveReader",
     "LogCompressionError",
