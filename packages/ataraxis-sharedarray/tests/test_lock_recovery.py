@@ -11,7 +11,7 @@ import pytest
 import sharedarray_workers as workers
 
 import ataraxis_sharedarray._lock as lock_module
-from ataraxis_sharedarray import LockRecoveredWarning, SharedMemoryArray
+from ataraxis_sharedarray import LockRecoveredWarning, LockReentryError, SharedMemoryArray
 
 
 def test_waiter_recovers_the_lock_of_a_killed_holder(array_name: str, join: Callable[..., list[int | None]]) -> None:
@@ -114,10 +114,10 @@ def test_nested_locked_call_in_the_same_thread_raises_instead_of_deadlocking(arr
     try:
         with sma.array() as view:
             view[0] = 1.0
-            with pytest.raises(RuntimeError, match="already holds the lock"):
+            with pytest.raises(LockReentryError, match="already holds the lock"):
                 sma.read_data(0)
             other = SharedMemoryArray.attach(array_name)
-            with pytest.raises(RuntimeError, match="already holds the lock"):
+            with pytest.raises(LockReentryError, match="already holds the lock"):
                 other.write_data(1, 2.0)
             other.disconnect()
             assert sma.read_data(0, with_lock=False) == 1.0

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from .exceptions import ArrayHeaderError
+
 MAGIC = b"ATXSMA\x00\x01"
 """Marks a complete SharedMemoryArray segment."""
 VERSION = 1
@@ -88,18 +90,18 @@ class Layout:
         """Parses a header read from the segment of the array `name`.
 
         Raises:
-            ValueError: The bytes are not a complete header of this layout version.
+            ArrayHeaderError: The bytes are not a complete header of this layout version.
         """
         if len(header) < _SHAPE_OFFSET or not header.startswith(MAGIC):
             message = f"the shared memory segment {name!r} is not a SharedMemoryArray (no valid header)"
-            raise ValueError(message)
+            raise ArrayHeaderError(message)
         _, version, data_offset, token, _, ndim, descr_length = _FIXED.unpack_from(header)
         if version != VERSION:
             message = (
                 f"the SharedMemoryArray {name!r} uses header layout version {version}, but this version of "
                 f"ataraxis-sharedarray reads version {VERSION}"
             )
-            raise ValueError(message)
+            raise ArrayHeaderError(message)
         shape = struct.unpack_from(f"={ndim}Q", header, _SHAPE_OFFSET)
         descr_start = _SHAPE_OFFSET + 8 * ndim
         descr = header[descr_start : descr_start + descr_length]
@@ -107,7 +109,7 @@ class Layout:
         layout = cls(dtype=dtype, shape=tuple(shape), token=token, descr=descr)
         if layout.data_offset != data_offset:
             message = f"the header of the SharedMemoryArray {name!r} is inconsistent (data offset {data_offset})"
-            raise ValueError(message)
+            raise ArrayHeaderError(message)
         return layout
 
 

@@ -26,7 +26,7 @@ from typing import Protocol
 
 from ._header import EPOCH_WORD, HOLDER_WORD
 from ._posix import NamedSemaphore
-from .exceptions import LockRecoveredWarning
+from .exceptions import LockRecoveredWarning, LockReentryError
 
 SPIN_ATTEMPTS = 100
 """Non-blocking attempts a waiter makes (a few microseconds) before it sleeps on the semaphore."""
@@ -98,7 +98,7 @@ class ArrayLock:
         """Blocks until the semaphore is acquired (the holder pid is not yet written); called after a failed try.
 
         Raises:
-            RuntimeError: This very thread holds the lock through `SharedMemoryArray.array()`, so waiting would
+            LockReentryError: This very thread holds the lock through `SharedMemoryArray.array()`, so waiting would
                 deadlock.
         """
         words = self._words
@@ -107,7 +107,7 @@ class ArrayLock:
                 f"this thread already holds the lock of the SharedMemoryArray {self._name!r} inside "
                 f"'with array(with_lock=True)'; pass with_lock=False to operations inside that block"
             )
-            raise RuntimeError(message)
+            raise LockReentryError(message)
         # Locks here are held for well under a microsecond, so retrying briefly is far cheaper than sleeping in the
         # kernel and being woken by the holder's release (tens of microseconds on a busy machine).
         try_acquire = self.semaphore.acquire

@@ -18,6 +18,8 @@ import importlib
 import os
 from typing import Any, Protocol, cast
 
+from .exceptions import UnsupportedPlatformError
+
 _SEMAPHORE_KIND = 1
 """`_multiprocessing.SemLock` kind for a plain counting semaphore (0 is a recursive mutex)."""
 
@@ -43,7 +45,7 @@ def _module(name: str) -> Any:
             f"ataraxis-sharedarray needs POSIX shared memory and named semaphores (CPython's {name} module), "
             f"which this platform ({os.name}) does not provide"
         )
-        raise OSError(message) from error
+        raise UnsupportedPlatformError(message) from error
 
 
 def create_semaphore(name: str) -> NamedSemaphore:

@@ -8,6 +8,7 @@ import weakref
 
 from ._header import MAGIC, Layout, header_length
 from ._posix import open_segment, unlink_segment
+from .exceptions import ArrayHeaderError
 
 _PUBLISH_POLL = 0.001
 """Seconds between two looks at a segment whose creator has not finished writing its header."""
@@ -62,7 +63,7 @@ class Segment:
 
         Raises:
             FileNotFoundError: No segment with this name exists.
-            ValueError: The segment is not (or, after `wait` seconds, not yet) a complete SharedMemoryArray.
+            ArrayHeaderError: The segment is not (or, after `wait` seconds, not yet) a complete SharedMemoryArray.
         """
         fd = open_segment(posix_name, os.O_RDWR)
         try:
@@ -71,7 +72,7 @@ class Segment:
             size = os.fstat(fd).st_size
             if size < layout.size:
                 message = f"the shared memory segment {name!r} holds {size} bytes, its header describes {layout.size}"
-                raise ValueError(message)
+                raise ArrayHeaderError(message)
             buffer = mmap.mmap(fd, layout.size)
         except BaseException:
             os.close(fd)

@@ -17,6 +17,12 @@ from ._ownership import remove
 from ._posix import NamedSemaphore
 from ._segment import Segment
 from ._values import checked_array
+from .exceptions import (
+    ArrayIndexError,
+    ArrayReplacedError,
+    DataShapeError,
+    NotConnectedError,
+)
 
 _ATTACH_WAIT = 1.0
 """Seconds `attach` waits for a creator that is still writing the header of the segment it just created."""
@@ -96,10 +102,10 @@ class SharedMemoryArray:
             The new array, connected in this process.
 
         Raises:
-            TypeError: `name` is not a str, `prototype` is not a NumPy array or has an object data type.
-            ValueError: `name` is empty, contains `/` or a NUL character, starts with `sem.`, or is too long;
-                `prototype` holds no data or has no dimensions.
-            FileExistsError: `exist_ok` is False and the name is taken.
+            ArrayNameError: `name` is not a str, or not a valid array name (see `name` above).
+            PrototypeError: `prototype` is not a NumPy array, has an object data type, holds no data or has no
+                dimensions.
+            ArrayExistsError: `exist_ok` is False and the name is taken.
         """
         segment, semaphore = create(name, prototype, exist_ok)
         layout = segment.layout
@@ -122,9 +128,10 @@ class SharedMemoryArray:
             The array, connected in this process.
 
         Raises:
-            TypeError: `name` is not a str.
-            ValueError: `name` is not a valid array name, or the segment of that name is not a SharedMemoryArray.
-            FileNotFoundError: No array with this name exists.
+            ArrayNameError: `name` is not a str, or not a valid array name.
+            ArrayNotFoundError: No array with this name exists.
+            ArrayHeaderError: The segment of that name is not a SharedMemoryArray this version can open (made by
+                something else, overwritten, or of another header layout version).
         """
         segment, semaphore = open_existing(name, _ATTACH_WAIT)
         layout = segment.layout
@@ -159,8 +166,10 @@ class SharedMemoryArray:
         A copy inherited through `fork` starts disconnected as well.
 
         Raises:
-            FileNotFoundError: The array no longer exists (it was destroyed, or its creator exited).
-            ConnectionError: The array was destroyed and re-created under the same name since this object was made.
+            ArrayNotFoundError: The array no longer exists (it was destroyed, or its creator exited).
+            ArrayReplacedError: The array was destroyed and re-created under the same name since this object was
+                made.
+            ArrayHeaderError: The segment of that name no longer holds a readable header.
         """
         if self._connection is not None:
             return
@@ -171,7 +180,7 @@ class SharedMemoryArray:
                 f"the shared memory array {self._name!r} was destroyed and re-created since this object was made; "
                 f"open the new one with SharedMemoryArray.attach({self._name!r})"
             )
-            raise ConnectionError(message)
+            raise ArrayReplacedError(message)
         self._connect_to(segment, semaphore)
 
     def disconnect(self) -> None:
@@ -214,9 +223,11 @@ class SharedMemoryArray:
             A copy of the selected data: later writes to the array never change it.
 
         Raises:
-            ConnectionError: This object is not connected.
-            TypeError: `index` is not one of the forms above.
-            IndexError: `index` lies outside the array or is a reversed range.
+            NotConnectedError: This object is not connected.
+            IndexKindError: `index` is not one of the forms above.
+            ArrayIndexError: `index` lies outside the array.
+            ReversedRangeError: `index` is a reversed range (a subclass of ArrayIndexError).
+            LockReentryError: `with_lock` is True inside this thread's own `with array()` block.
         """
         connection = self._connection
         if connection is None:
@@ -264,11 +275,14 @@ class SharedMemoryArray:
                 write half done.
 
         Raises:
-            ConnectionError: This object is not connected.
-            TypeError: `index` is not one of the forms `read_data` accepts, or `data` is of a kind the array cannot
-                hold (text into numbers, an arbitrary object, ...).
-            IndexError: `index` lies outside the array or is a reversed range.
-            ValueError: `data` does not have the selected shape, or a value does not fit the data type.
+            NotConnectedError: This object is not connected.
+            IndexKindError: `index` is not one of the forms `read_data` accepts.
+            ArrayIndexError: `index` lies outside the array, or is a reversed range (ReversedRangeError).
+            DataKindError: `data` is of a kind the array cannot hold (text into numbers, an arbitrary object, ...).
+            DataShapeError: `data` does not have the selected shape.
+            DataFitError: A value does not fit the data type; DataRangeError (a subclass) when it lies outside the
+                type's range.
+            LockReentryError: `with_lock` is True inside this thread's own `with array()` block.
         """
         connection = self._connection
         if connection is None:
@@ -302,7 +316,7 @@ class SharedMemoryArray:
                 f"data of shape {source.shape} does not fit index {index!r}, which selects shape {target} "
                 f"(give exactly that shape, or one value for every element)"
             )
-            raise ValueError(message)
+            raise DataShapeError(message)
         if with_lock:
             connection.lock.acquire()
             try:
@@ -333,7 +347,7 @@ class SharedMemoryArray:
             The context manager; its `with` block receives the live view, which must not be used after the block.
 
         Raises:
-            ConnectionError: This object is not connected.
+            NotConnectedError: This object is not connected.
         """
         connection = self._connection
         if connection is None:
@@ -344,7 +358,9 @@ class SharedMemoryArray:
         """Returns a copy of `view[key]` for any NumPy index, read under the lock.
 
         Raises:
-            ConnectionError: This object is not connected.
+            NotConnectedError: This object is not connected.
+            ArrayIndexError: `key` does not select from the array (out of bounds, not an index, an unknown field).
+            LockReentryError: Called inside this thread's own `with array()` block.
         """
         connection = self._connection
         if connection is None:
@@ -352,17 +368,25 @@ class SharedMemoryArray:
         connection.lock.acquire()
         try:
             value = connection.view[key]
-            return value.copy() if isinstance(value, np.ndarray | np.void) else value
+        except (IndexError, KeyError, ValueError) as error:
+            raise self._index_error(key, error) from None
         finally:
             connection.lock.release()
+        return value.copy() if isinstance(value, np.ndarray | np.void) else value
 
     def __setitem__(self, key: Any, value: Any) -> None:
         """Performs `view[key] = value` for any NumPy index, under the lock, refusing values that do not fit.
 
+        Note that `sma[key] += 1` is two locked operations, a read and then a write, and is not atomic: use `add`,
+        `update` or `with array()` for an atomic read-modify-write.
+
         Raises:
-            ConnectionError: This object is not connected.
-            TypeError: `value` is of a kind the array cannot hold.
-            ValueError: A value does not fit the data type, or `value` does not broadcast to the selection.
+            NotConnectedError: This object is not connected.
+            ArrayIndexError: `key` does not select from the array (out of bounds, not an index, an unknown field).
+            DataKindError: `value` is of a kind the array cannot hold.
+            DataFitError: A value does not fit the data type (DataRangeError: it lies outside the type's range).
+            DataShapeError: `value` does not broadcast to the selection.
+            LockReentryError: Called inside this thread's own `with array()` block.
         """
         connection = self._connection
         if connection is None:
@@ -372,11 +396,19 @@ class SharedMemoryArray:
             isinstance(key, str) or (type(key) is list and all(type(k) is str for k in key))
         ):
             # A field-name key selects fields, whose data types are the ones the value must fit (a view: no copy).
-            dtype = connection.view[key].dtype
+            try:
+                dtype = connection.view[key].dtype
+            except (KeyError, ValueError) as error:
+                raise self._index_error(key, error) from None
         source = checked_array(value, dtype)
         connection.lock.acquire()
         try:
             connection.view[key] = source
+        except (IndexError, KeyError) as error:
+            raise self._index_error(key, error) from None
+        except ValueError as error:
+            message = f"cannot write data of shape {source.shape} to [{key!r}] of {self._name!r}: {error}"
+            raise DataShapeError(message) from None
         finally:
             connection.lock.release()
 
@@ -398,7 +430,12 @@ class SharedMemoryArray:
             f"cannot use {operation} on the shared memory array {self._name!r}: this object is not connected in "
             f"this process (call connect() first)"
         )
-        raise ConnectionError(message)
+        raise NotConnectedError(message)
+
+    def _index_error(self, key: object, error: Exception) -> ArrayIndexError:
+        return ArrayIndexError(
+            f"[{key!r}] does not select from the array {self._name!r} of shape {self._shape}: {error}"
+        )
 
 
 def _unpickle(name: str, shape: tuple[int, ...], dtype: np.dtype[Any], token: bytes) -> SharedMemoryArray:
