@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from ataraxis_sharedarray import (
     ArrayIndexError,
-    ArrayNameError,
     ArrayNotFoundError,
     DataFitError,
     DataKindError,
@@ -42,33 +41,6 @@ from ataraxis_sharedarray._indexing import resolve
 def test_bad_prototypes_are_refused(array_name: str, prototype: object, error: type[Exception], pattern: str) -> None:
     with pytest.raises(error, match=pattern):
         SharedMemoryArray.create_array(array_name, prototype)  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(
-    ("name", "error", "pattern"),
-    [
-        ("a/b", ArrayNameError, "'a/b'"),
-        ("", ArrayNameError, "non-empty"),
-        ("..", ArrayNameError, "'..'"),
-        ("nul\x00name", ArrayNameError, "NUL"),
-        ("x" * 247, ArrayNameError, "247 bytes long; this platform allows at most 246"),
-        ("sem.x.lock", ArrayNameError, "name 'sem.x.lock' starts with 'sem.', which is reserved"),
-        ("sem.mp-abc123", ArrayNameError, "'sem.mp-abc123'.*reserved"),
-        (b"bytes", ArrayNameError, "must be a str, not bytes"),
-    ],
-)
-def test_bad_names_are_refused(name: object, error: type[Exception], pattern: str) -> None:
-    with pytest.raises(error, match=pattern):
-        SharedMemoryArray.create_array(name, np.zeros(2))  # type: ignore[arg-type]
-    with pytest.raises(error, match=pattern):
-        SharedMemoryArray.attach(name)  # type: ignore[arg-type]
-
-
-def test_longest_name_works(array_name: str) -> None:
-    name = (array_name + "_" + "n" * 246)[:246]
-    sma = SharedMemoryArray.create_array(name, np.zeros(2))
-    assert SharedMemoryArray.attach(name).shape == (2,)
-    sma.destroy()
 
 
 def test_an_array_cannot_take_the_file_of_another_arrays_lock(

@@ -1,25 +1,17 @@
-"""Validating names and prototypes, and creating or opening the segment and semaphore pair of one array."""
+"""Validating prototypes, and creating or opening the segment and semaphore pair of one array."""
 
 import os
-import sys
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ._header import Layout
+from ._names import posix_names
 from ._ownership import adopt, replace
 from ._posix import NamedSemaphore, create_semaphore, open_semaphore, unlink_segment, unlink_semaphore
 from ._segment import Segment
-from .exceptions import ArrayExistsError, ArrayNameError, ArrayNotFoundError, PrototypeError
-
-_SEMAPHORE_SUFFIX = ".lock"
-"""The lock of array `x` is the named semaphore `/x.lock` (the file `/dev/shm/sem.x.lock` on Linux)."""
-_RESERVED_PREFIX = "sem."
-"""Linux keeps named semaphores in `/dev/shm` beside the segments, as `sem.<name>`: a segment named `sem.x.lock` is the
-very file of the lock of array `x` (and `sem.mp-...` that of a `multiprocessing` lock), so such names are refused."""
-_MAX_NAME_BYTES = (30 if sys.platform == "darwin" else 255 - len("sem.")) - len(_SEMAPHORE_SUFFIX)
-"""Longest name whose segment and semaphore names both fit the platform (macOS: 31 bytes; Linux: 255-byte files)."""
+from .exceptions import ArrayExistsError, ArrayNotFoundError, PrototypeError
 
 
 def create(name: str, prototype: object, exist_ok: bool) -> tuple[Segment, NamedSemaphore]:
@@ -73,26 +65,6 @@ def check_prototype(prototype: object) -> NDArray[Any]:
         message = f"prototype of shape {prototype.shape} and data type {prototype.dtype} holds no data"
         raise PrototypeError(message)
     return prototype
-
-
-def posix_names(name: object) -> tuple[str, str]:
-    """Returns the segment and semaphore names of the array `name`, or raises ArrayNameError."""
-    if not isinstance(name, str):
-        raise ArrayNameError(f"name must be a str, not {type(name).__name__}: {name!r}")
-    if name in ("", ".", "..") or "/" in name or "\x00" in name:
-        message = f"name {name!r} is not a valid shared memory name (expected a non-empty name without '/' or NUL)"
-        raise ArrayNameError(message)
-    if name.startswith(_RESERVED_PREFIX):
-        message = (
-            f"name {name!r} starts with {_RESERVED_PREFIX!r}, which is reserved: on Linux named semaphores live beside "
-            f"the segments as 'sem.<name>' files (the lock of array 'x' is 'sem.x.lock'), so this array would take or "
-            f"remove the file of a lock"
-        )
-        raise ArrayNameError(message)
-    if len(name.encode()) > _MAX_NAME_BYTES:
-        message = f"name {name!r} is {len(name.encode())} bytes long; this platform allows at most {_MAX_NAME_BYTES}"
-        raise ArrayNameError(message)
-    return "/" + name, "/" + name + _SEMAPHORE_SUFFIX
 
 
 def _create_semaphore(semaphore_name: str) -> NamedSemaphore:

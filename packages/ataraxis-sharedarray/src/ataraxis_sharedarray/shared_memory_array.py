@@ -12,7 +12,8 @@ from numpy.typing import NDArray
 from ._connection import Connection
 from ._header import HOLDER_WORD
 from ._indexing import Index, resolve
-from ._lifecycle import create, open_existing, posix_names
+from ._lifecycle import create, open_existing
+from ._names import posix_names
 from ._ownership import remove
 from ._posix import NamedSemaphore
 from ._segment import Segment
@@ -91,8 +92,9 @@ class SharedMemoryArray:
         The array keeps the prototype's shape and data type for its whole life. This process becomes its owner.
 
         Args:
-            name: The name other processes use to find the array: at most 246 bytes on Linux (25 on macOS), without
-                `/`, and not starting with `sem.` (the prefix of the semaphore files beside the segments on Linux).
+            name: The name other processes use to find the array: only `A-Z a-z 0-9 . _ -`, not starting with `sem.`
+                (the prefix of the semaphore files beside the segments on Linux), at most 246 characters on Linux
+                and 25 on macOS (keep to 25 for names that work everywhere).
             prototype: The initial content; any non-empty array of at least one dimension whose data type NumPy can
                 place in raw memory (numbers, bool, fixed-width strings, datetimes, structured types; not `object`).
             exist_ok: What to do when an array or segment with this name exists: False raises FileExistsError, True
