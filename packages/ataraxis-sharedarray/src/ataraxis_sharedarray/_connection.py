@@ -1,5 +1,6 @@
 """What one process holds while it is connected to an array, laid out for the fast paths of SharedMemoryArray."""
 
+import math
 import os
 from threading import get_ident
 from typing import Any
@@ -39,7 +40,7 @@ class Connection:
         """The mapped segment."""
         # frombuffer, unlike np.ndarray(buffer=...), holds a buffer export on the mapping for as long as the array or
         # any view of it lives, so the mapping cannot be closed under a view a user kept (no dangling pointer).
-        count = int(np.prod(layout.shape))
+        count = math.prod(layout.shape)
         self.view: NDArray[Any] = np.frombuffer(segment.buffer, layout.dtype, count, layout.data_offset).reshape(
             layout.shape
         )
