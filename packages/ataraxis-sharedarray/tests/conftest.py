@@ -14,8 +14,11 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from ataraxis_sharedarray import SharedMemoryArray
 
 SHM = Path("/dev/shm")
 
@@ -41,6 +44,20 @@ def array_name() -> Iterator[str]:
     yield name
     left = remove_leftovers(name)
     assert not left, f"the test left {left} in /dev/shm"
+
+
+@pytest.fixture
+def new_array(array_name: str) -> Iterator[Callable[[Any], SharedMemoryArray]]:
+    """Creates the test's array (named `array_name`) from a prototype; destroys it after the test."""
+    made: list[SharedMemoryArray] = []
+
+    def make(prototype: Any) -> SharedMemoryArray:
+        made.append(SharedMemoryArray.create_array(array_name, prototype))
+        return made[-1]
+
+    yield make
+    for sma in made:
+        sma.destroy()
 
 
 @pytest.fixture

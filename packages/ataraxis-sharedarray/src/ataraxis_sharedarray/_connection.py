@@ -20,6 +20,7 @@ class Connection:
 
     __slots__ = (
         "acquire",
+        "add_type",
         "fast_type",
         "high",
         "lock",
@@ -67,6 +68,8 @@ class Connection:
         """Smallest value of `fast_type` the data type holds."""
         self.high: Any = bounds[2] if bounds else None
         """Largest value of `fast_type` the data type holds."""
+        self.add_type = self.fast_type if self.fast_type in (int, float) else None
+        """The Python type of the delta that `add` sums without further checks (for int and float arrays)."""
 
         self.locked_view = LockedView(self, semaphore_name)
         """The (stateless, reusable) context manager that `array(with_lock=True)` returns."""

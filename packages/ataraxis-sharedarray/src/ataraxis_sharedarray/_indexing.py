@@ -20,6 +20,8 @@ def resolve(index: object, length: int) -> int | slice:
         ArrayIndexError: The index or a range bound lies outside the array.
         ReversedRangeError: The range stops before it starts.
     """
+    if type(index) is int and -length <= index < length:
+        return index
     if type(index) is tuple:
         if len(index) == 2:
             start, stop = index

@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 import numpy as np
 from numpy.typing import NDArray
 
+from ._arithmetic import checked_sum
 from ._connection import Connection
 from ._header import HOLDER_WORD
 from ._indexing import Index, resolve
@@ -17,7 +18,7 @@ from ._names import posix_names
 from ._ownership import remove
 from ._posix import NamedSemaphore
 from ._segment import Segment
-from ._values import checked_array
+from ._values import Checked, checked_array
 from .exceptions import (
     ArrayIndexError,
     ArrayReplacedError,
@@ -311,14 +312,7 @@ class SharedMemoryArray:
                 resolve(index, connection.rows)
                 raise
         selection = resolve(index, connection.rows)
-        target = self._shape[1:] if isinstance(selection, int) else (selection.stop - selection.start, *self._shape[1:])
-        source = checked_array(data, self._dtype)
-        if source.ndim != 0 and source.shape != target:
-            message = (
-                f"data of shape {source.shape} does not fit index {index!r}, which selects shape {target} "
-                f"(give exactly that shape, or one value for every element)"
-            )
-            raise DataShapeError(message)
+        source = self._fitted(data, index, selection)
         if with_lock:
             connection.lock.acquire()
             try:
@@ -327,6 +321,99 @@ class SharedMemoryArray:
                 connection.lock.release()
         else:
             view[selection] = source
+
+    def add(self, index: Index, delta: Any) -> Any:
+        """Adds `delta` to one element (row) or a range of rows as one atomic operation, and returns the result.
+
+        The read, the addition and the write all happen under the array's lock, so no other locked operation of any
+        process comes between them: four processes that each call `sma.add(0, 1)` 1,000 times leave exactly 4,000.
+        The sum is exact and checked like a written value: an integer array adds any integer (negative ones too,
+        so an unsigned counter counts down) and refuses a result outside its range instead of wrapping around; a
+        float array refuses a result that would overflow to infinity. A refused addition changes nothing.
+
+        Args:
+            index: As for `read_data`.
+            delta: The number to add to every selected element, or an array-like of exactly the selected shape.
+
+        Returns:
+            The new value, as `read_data(index)` would return it right after the addition.
+
+        Raises:
+            NotConnectedError: This object is not connected.
+            IndexKindError: `index` is not one of the forms `read_data` accepts.
+            ArrayIndexError: `index` lies outside the array, or is a reversed range (ReversedRangeError).
+            DataKindError: The array does not hold numbers, or `delta` is not a number it can add.
+            DataFitError: `delta` is not an integer, for an integer array.
+            DataRangeError: The sum lies outside the range of the data type.
+            DataShapeError: `delta` is neither one number nor of the selected shape.
+            LockReentryError: Called inside this thread's own `with array()` block.
+        """
+        connection = self._connection
+        if connection is None:
+            self._refuse("add")
+        # The fast path, for an int index into a 1-D int or float array and a delta of the same Python type: the
+        # sum of Python numbers is exact, and a sum outside the precomputed bounds takes the checked path below.
+        if type(delta) is connection.add_type and type(index) is int:
+            view = connection.view
+            try:
+                if not connection.acquire(False):
+                    connection.lock.wait()
+                words = connection.words
+                words[HOLDER_WORD] = connection.pid
+                try:
+                    total = view.item(index) + delta
+                    if connection.low <= total <= connection.high:
+                        view[index] = total
+                        return view[index]
+                finally:
+                    words[HOLDER_WORD] = 0
+                    connection.release()
+            except IndexError:
+                resolve(index, connection.rows)
+                raise
+        dtype = self._dtype
+        return self.update(index, lambda current: checked_sum(current, delta, dtype, index))
+
+    def update(self, index: Index, function: Callable[[Any], Any]) -> Any:
+        """Replaces one element (row) or a range of rows by `function` of their value, as one atomic operation.
+
+        Under the array's lock, `function` receives a copy of the selection (as `read_data(index)` returns it) and
+        returns the new value, which is checked and written like `write_data`'s `data`, before the lock is released.
+        No other locked operation of any process comes between the read and the write. If `function` raises, or its
+        result does not fit, nothing is written and the error propagates. The lock is held while `function` runs:
+        keep it short, and call no locked method of this array inside it.
+
+        Example:
+            ```python
+            sma.update(0, lambda value: max(value, reading))  # keep the largest reading seen by any process
+            sma.update((0,), numpy.sort)  # sort the whole array in place, atomically
+            ```
+
+        Args:
+            index: As for `read_data`.
+            function: Computes the new value of the selection from its current value.
+
+        Returns:
+            The new value, as `read_data(index)` would return it right after the update.
+
+        Raises:
+            NotConnectedError: This object is not connected.
+            IndexKindError: `index` is not one of the forms `read_data` accepts.
+            ArrayIndexError: `index` lies outside the array, or is a reversed range (ReversedRangeError).
+            DataKindError: The result is of a kind the array cannot hold.
+            DataFitError: A value of the result does not fit the data type (DataRangeError: outside its range).
+            DataShapeError: The result is neither one value nor of the selected shape.
+            LockReentryError: Called inside this thread's own `with array()` block, or `function` calls a locked
+                method of this array.
+        """
+        connection = self._connection
+        if connection is None:
+            self._refuse("update")
+        selection = resolve(index, connection.rows)
+        with connection.locked_view as view:
+            source = self._fitted(function(_copy(view[selection])), index, selection)
+            view[selection] = source
+            return _copy(view[selection])
 
     def array(self, with_lock: bool = True) -> contextlib.AbstractContextManager[NDArray[Any]]:
         """Returns a context manager that yields the live NumPy view of the shared array, for any NumPy work on it.
@@ -374,7 +461,7 @@ class SharedMemoryArray:
             raise self._index_error(key, error) from None
         finally:
             connection.lock.release()
-        return value.copy() if isinstance(value, np.ndarray | np.void) else value
+        return _copy(value)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         """Performs `view[key] = value` for any NumPy index, under the lock, refusing values that do not fit.
@@ -434,10 +521,31 @@ class SharedMemoryArray:
         )
         raise NotConnectedError(message)
 
+    def _fitted(self, data: Any, index: object, selection: int | slice) -> Checked:
+        # `data` as an array of the array's type that fits the selection, or the error that says why it does not.
+        shape = self._shape
+        target = shape[1:] if isinstance(selection, int) else (selection.stop - selection.start, *shape[1:])
+        source = checked_array(data, self._dtype)
+        if source.ndim != 0 and source.shape != target:
+            message = (
+                f"data of shape {source.shape} does not fit index {index!r}, which selects shape {target} "
+                f"(give exactly that shape, or one value for every element)"
+            )
+            raise DataShapeError(message)
+        return source
+
     def _index_error(self, key: object, error: Exception) -> ArrayIndexError:
         return ArrayIndexError(
             f"[{key!r}] does not select from the array {self._name!r} of shape {self._shape}: {error}"
         )
+
+
+_VIEW_TYPES = (np.ndarray, np.void)
+"""What NumPy indexing returns as a view into shared memory (a row, a structured element), as opposed to a copy."""
+
+
+def _copy(value: Any) -> Any:
+    return value.copy() if isinstance(value, _VIEW_TYPES) else value
 
 
 def _unpickle(name: str, shape: tuple[int, ...], dtype: np.dtype[Any], token: bytes) -> SharedMemoryArray:
