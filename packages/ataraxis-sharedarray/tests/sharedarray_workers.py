@@ -56,7 +56,7 @@ def write_rows_and_check_reads(sma: SharedMemoryArray, worker: int, repeats: int
     sma.disconnect()
 
 
-def connect_write_and_exit(sma: SharedMemoryArray, disconnect: bool) -> None:
+def connect_write_and_exit(sma: SharedMemoryArray, *, disconnect: bool) -> None:
     """Connects, writes 42 into cell 0 and exits, disconnecting first only if asked."""
     if sma.is_connected:
         sys.exit("the copy a child receives must start disconnected")

@@ -63,7 +63,7 @@ MISUSES: list[tuple[str, Callable[[SharedMemoryArray], object], tuple[type[BaseE
     ("index that is not an int", lambda sma: sma.read_data(1.0), (ValueError,), IndexKindError),
     ("index that is a str", lambda sma: sma.write_data("1", 1), (ValueError,), IndexKindError),
     ("tuple of three", lambda sma: sma.read_data((1, 2, 3)), (ValueError,), IndexKindError),
-    ("bool index (3.1.1 read row 1)", lambda sma: sma.read_data(True), (), IndexKindError),
+    ("bool index (3.1.1 read row 1)", lambda sma: sma.read_data(index=True), (), IndexKindError),
     ("text into numbers", lambda sma: sma.write_data(0, "text"), (ValueError,), DataKindError),
     ("None into numbers", lambda sma: sma.write_data(0, None), (TypeError,), DataKindError),
     ("integer below the range", lambda sma: sma.write_data(0, -1), (OverflowError,), DataRangeError),
@@ -143,5 +143,5 @@ def test_numpy_indexing_errors_come_out_as_the_packages_own(six: SharedMemoryArr
 def test_a_platform_without_the_posix_modules_gets_the_packages_own_error() -> None:
     # The same call that loads `_posixshmem` and `_multiprocessing`, given a module this platform does not have.
     with pytest.raises(UnsupportedPlatformError, match="_atx_missing_module") as caught:
-        _posix._module("_atx_missing_module")
+        _posix.native_module("_atx_missing_module")
     assert isinstance(caught.value, OSError)

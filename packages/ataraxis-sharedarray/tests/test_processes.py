@@ -63,13 +63,16 @@ def test_locked_writes_are_never_torn(
 def test_child_that_connects_and_exits_never_removes_the_array(
     array_name: str,
     start_method: str,
-    disconnect: bool,
     join: Callable[..., list[int | None]],
     shm_entries: Callable[[str], list[str]],
+    *,
+    disconnect: bool,
 ) -> None:
     sma = SharedMemoryArray.create_array(array_name, np.zeros(4, dtype=np.uint16))
     try:
-        child = mp.get_context(start_method).Process(target=workers.connect_write_and_exit, args=(sma, disconnect))
+        child = mp.get_context(start_method).Process(
+            target=workers.connect_write_and_exit, args=(sma,), kwargs={"disconnect": disconnect}
+        )
         child.start()
         assert join([child]) == [0]
         assert len(shm_entries(array_name)) == 2
@@ -84,9 +87,10 @@ def test_child_that_connects_and_exits_never_removes_the_array(
 @pytest.mark.parametrize("disconnect_first", [False, True])
 def test_creator_exit_without_destroy_leaves_nothing_and_prints_nothing(
     array_name: str,
-    disconnect_first: bool,
     shm_entries: Callable[[str], list[str]],
     run_python: Callable[[str], subprocess.CompletedProcess[str]],
+    *,
+    disconnect_first: bool,
 ) -> None:
     result = run_python(f"""
         import numpy as np

@@ -345,7 +345,7 @@ def typed_arrays() -> Iterator[dict[type, SharedMemoryArray]]:
 
 @given(dtype=st.sampled_from(INTEGER_TYPES), value=st.integers(-(2**65), 2**65), as_numpy=st.booleans())
 def test_an_integer_is_stored_exactly_or_refused(
-    typed_arrays: dict[type, SharedMemoryArray], dtype: type, value: int, as_numpy: bool
+    typed_arrays: dict[type, SharedMemoryArray], dtype: type, value: int, *, as_numpy: bool
 ) -> None:
     sma = typed_arrays[dtype]
     info = np.iinfo(dtype)

@@ -14,7 +14,7 @@ from ._segment import Segment
 from .exceptions import ArrayExistsError, ArrayNotFoundError, PrototypeError
 
 
-def create(name: str, prototype: object, exist_ok: bool) -> tuple[Segment, NamedSemaphore]:
+def create(name: str, prototype: object, *, exist_ok: bool) -> tuple[Segment, NamedSemaphore]:
     """Creates the array `name` holding a copy of `prototype`, owned by this process (see `SharedMemoryArray`)."""
     content = check_prototype(prototype)
     segment_name, semaphore_name = posix_names(name)

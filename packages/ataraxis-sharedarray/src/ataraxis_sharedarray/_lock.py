@@ -25,7 +25,7 @@ import weakref
 from typing import Protocol
 
 from ._header import EPOCH_WORD, HOLDER_WORD
-from ._posix import NamedSemaphore
+from ._posix import NONBLOCKING, NamedSemaphore, semaphore_value
 from .exceptions import LockRecoveredWarning, LockReentryError
 
 SPIN_ATTEMPTS = 100
@@ -85,7 +85,7 @@ class ArrayLock:
 
     def acquire(self) -> None:
         """Takes the lock, waiting as long as a live process holds it."""
-        if not self.semaphore.acquire(False):
+        if not self.semaphore.acquire(NONBLOCKING):
             self.wait()
         self._words[HOLDER_WORD] = self._pid
 
@@ -112,11 +112,11 @@ class ArrayLock:
         # kernel and being woken by the holder's release (tens of microseconds on a busy machine).
         try_acquire = self.semaphore.acquire
         for _ in range(SPIN_ATTEMPTS):
-            if try_acquire(False):
+            if try_acquire(NONBLOCKING):
                 return
         unknown_since: float | None = None
         unknown_epoch = 0
-        while not self.semaphore.acquire(True, POLL_INTERVAL):
+        while not self.semaphore.acquire(block=True, timeout=POLL_INTERVAL):
             holder = words[HOLDER_WORD]
             if holder != 0:
                 unknown_since = None
@@ -141,7 +141,7 @@ class ArrayLock:
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             unchanged = words[HOLDER_WORD] == holder and words[EPOCH_WORD] == epoch
-            still_taken = self.semaphore._get_value() == 0
+            still_taken = semaphore_value(self.semaphore) == 0
             if not (unchanged and still_taken and (holder == 0 or not process_is_alive(holder))):
                 return
             words[EPOCH_WORD] = epoch + 1

@@ -4,7 +4,7 @@ import contextlib
 import os
 import weakref
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -16,13 +16,10 @@ from ._indexing import Index, resolve
 from ._lifecycle import create, open_existing
 from ._names import posix_names
 from ._ownership import remove
-from ._posix import NamedSemaphore
+from ._posix import NONBLOCKING, NamedSemaphore
 from ._segment import Segment
-from ._values import Checked, checked_array
 from .exceptions import (
-    ArrayIndexError,
     ArrayReplacedError,
-    DataShapeError,
     NotConnectedError,
 )
 
@@ -76,8 +73,9 @@ class SharedMemoryArray:
         raise TypeError(message)
 
     @classmethod
-    def _describe(cls, name: str, shape: tuple[int, ...], dtype: np.dtype[Any], token: bytes) -> "SharedMemoryArray":
-        array = cls.__new__(cls)
+    def _describe(cls, name: str, shape: tuple[int, ...], dtype: np.dtype[Any], token: bytes) -> Self:
+        # The one way in besides `__init__`, which refuses: a disconnected description (what unpickling rebuilds).
+        array: Self = cls.__new__(cls)
         array._name = name
         array._segment_name, array._semaphore_name = posix_names(name)
         array._shape = shape
@@ -87,7 +85,7 @@ class SharedMemoryArray:
         return array
 
     @classmethod
-    def create_array(cls, name: str, prototype: NDArray[Any], exist_ok: bool = False) -> "SharedMemoryArray":
+    def create_array(cls, name: str, prototype: NDArray[Any], *, exist_ok: bool = False) -> Self:
         """Creates a shared array holding a copy of `prototype`, and returns it connected.
 
         The array keeps the prototype's shape and data type for its whole life. This process becomes its owner.
@@ -110,14 +108,10 @@ class SharedMemoryArray:
                 dimensions.
             ArrayExistsError: `exist_ok` is False and the name is taken.
         """
-        segment, semaphore = create(name, prototype, exist_ok)
-        layout = segment.layout
-        array = cls._describe(name, layout.shape, layout.dtype, layout.token)
-        array._connect_to(segment, semaphore)
-        return array
+        return cls._connected(name, *create(name, prototype, exist_ok=exist_ok))
 
     @classmethod
-    def attach(cls, name: str) -> "SharedMemoryArray":
+    def attach(cls, name: str) -> Self:
         """Opens the existing array `name`, knowing only its name, and returns it connected.
 
         Shape and data type are read from the array's header, so this works from any program (for example one started
@@ -136,9 +130,12 @@ class SharedMemoryArray:
             ArrayHeaderError: The segment of that name is not a SharedMemoryArray this version can open (made by
                 something else, overwritten, or of another header layout version).
         """
-        segment, semaphore = open_existing(name, _ATTACH_WAIT)
+        return cls._connected(name, *open_existing(name, _ATTACH_WAIT))
+
+    @classmethod
+    def _connected(cls, name: str, segment: Segment, semaphore: NamedSemaphore) -> Self:
         layout = segment.layout
-        array = cls._describe(name, layout.shape, layout.dtype, layout.token)
+        array: Self = cls._describe(name, layout.shape, layout.dtype, layout.token)
         array._connect_to(segment, semaphore)
         return array
 
@@ -210,7 +207,7 @@ class SharedMemoryArray:
         self.disconnect()
         remove(self._segment_name, self._semaphore_name, self._token)
 
-    def read_data(self, index: Index, convert_output: bool = False, with_lock: bool = True) -> Any:
+    def read_data(self, index: Index, *, convert_output: bool = False, with_lock: bool = True) -> Any:
         """Reads one element (row) or a range of rows.
 
         Args:
@@ -242,7 +239,7 @@ class SharedMemoryArray:
             try:
                 if not with_lock:
                     return view.item(index) if convert_output else view[index]
-                if not connection.acquire(False):
+                if not connection.acquire(NONBLOCKING):
                     connection.lock.wait()
                 words = connection.words
                 words[HOLDER_WORD] = connection.pid
@@ -265,7 +262,7 @@ class SharedMemoryArray:
             value = view[selection].copy()
         return value.tolist() if convert_output else value
 
-    def write_data(self, index: Index, data: Any, with_lock: bool = True) -> None:
+    def write_data(self, index: Index, data: Any, *, with_lock: bool = True) -> None:
         """Writes one element (row) or a range of rows.
 
         Args:
@@ -298,7 +295,7 @@ class SharedMemoryArray:
                 if not with_lock:
                     view[index] = data
                     return
-                if not connection.acquire(False):
+                if not connection.acquire(NONBLOCKING):
                     connection.lock.wait()
                 words = connection.words
                 words[HOLDER_WORD] = connection.pid
@@ -312,7 +309,7 @@ class SharedMemoryArray:
                 resolve(index, connection.rows)
                 raise
         selection = resolve(index, connection.rows)
-        source = self._fitted(data, index, selection)
+        source = connection.fitted(data, index, selection)
         if with_lock:
             connection.lock.acquire()
             try:
@@ -356,7 +353,7 @@ class SharedMemoryArray:
         if type(delta) is connection.add_type and type(index) is int:
             view = connection.view
             try:
-                if not connection.acquire(False):
+                if not connection.acquire(NONBLOCKING):
                     connection.lock.wait()
                 words = connection.words
                 words[HOLDER_WORD] = connection.pid
@@ -409,13 +406,9 @@ class SharedMemoryArray:
         connection = self._connection
         if connection is None:
             self._refuse("update")
-        selection = resolve(index, connection.rows)
-        with connection.locked_view as view:
-            source = self._fitted(function(_copy(view[selection])), index, selection)
-            view[selection] = source
-            return _copy(view[selection])
+        return connection.update(resolve(index, connection.rows), function, index)
 
-    def array(self, with_lock: bool = True) -> contextlib.AbstractContextManager[NDArray[Any]]:
+    def array(self, *, with_lock: bool = True) -> contextlib.AbstractContextManager[NDArray[Any]]:
         """Returns a context manager that yields the live NumPy view of the shared array, for any NumPy work on it.
 
         Writes through the view go straight to shared memory and are seen by every process. With `with_lock=True` the
@@ -454,14 +447,7 @@ class SharedMemoryArray:
         connection = self._connection
         if connection is None:
             self._refuse("[...]")
-        connection.lock.acquire()
-        try:
-            value = connection.view[key]
-        except (IndexError, KeyError, ValueError) as error:
-            raise self._index_error(key, error) from None
-        finally:
-            connection.lock.release()
-        return _copy(value)
+        return connection.get_item(key)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         """Performs `view[key] = value` for any NumPy index, under the lock, refusing values that do not fit.
@@ -480,35 +466,16 @@ class SharedMemoryArray:
         connection = self._connection
         if connection is None:
             self._refuse("[...] =")
-        dtype = self._dtype
-        if dtype.names is not None and (
-            isinstance(key, str) or (type(key) is list and all(type(k) is str for k in key))
-        ):
-            # A field-name key selects fields, whose data types are the ones the value must fit (a view: no copy).
-            try:
-                dtype = connection.view[key].dtype
-            except (KeyError, ValueError) as error:
-                raise self._index_error(key, error) from None
-        source = checked_array(value, dtype)
-        connection.lock.acquire()
-        try:
-            connection.view[key] = source
-        except (IndexError, KeyError) as error:
-            raise self._index_error(key, error) from None
-        except ValueError as error:
-            message = f"cannot write data of shape {source.shape} to [{key!r}] of {self._name!r}: {error}"
-            raise DataShapeError(message) from None
-        finally:
-            connection.lock.release()
+        connection.set_item(key, value)
 
     def __repr__(self) -> str:
         """Returns the array's name, shape, data type and connection state."""
         state = "connected" if self._connection is not None else "disconnected"
         return f"SharedMemoryArray(name={self._name!r}, shape={self._shape}, datatype={self._dtype}, {state})"
 
-    def __reduce__(self) -> tuple[Callable[..., "SharedMemoryArray"], tuple[Any, ...]]:
+    def __reduce__(self) -> tuple[Callable[..., Self], tuple[Any, ...]]:
         """Pickles the array's description only: the copy a child process receives starts disconnected."""
-        return _unpickle, (self._name, self._shape, self._dtype, self._token)
+        return self._describe, (self._name, self._shape, self._dtype, self._token)
 
     def _connect_to(self, segment: Segment, semaphore: NamedSemaphore) -> None:
         self._connection = Connection(segment, semaphore, self._semaphore_name, self._name)
@@ -520,36 +487,6 @@ class SharedMemoryArray:
             f"this process (call connect() first)"
         )
         raise NotConnectedError(message)
-
-    def _fitted(self, data: Any, index: object, selection: int | slice) -> Checked:
-        # `data` as an array of the array's type that fits the selection, or the error that says why it does not.
-        shape = self._shape
-        target = shape[1:] if isinstance(selection, int) else (selection.stop - selection.start, *shape[1:])
-        source = checked_array(data, self._dtype)
-        if source.ndim != 0 and source.shape != target:
-            message = (
-                f"data of shape {source.shape} does not fit index {index!r}, which selects shape {target} "
-                f"(give exactly that shape, or one value for every element)"
-            )
-            raise DataShapeError(message)
-        return source
-
-    def _index_error(self, key: object, error: Exception) -> ArrayIndexError:
-        return ArrayIndexError(
-            f"[{key!r}] does not select from the array {self._name!r} of shape {self._shape}: {error}"
-        )
-
-
-_VIEW_TYPES = (np.ndarray, np.void)
-"""What NumPy indexing returns as a view into shared memory (a row, a structured element), as opposed to a copy."""
-
-
-def _copy(value: Any) -> Any:
-    return value.copy() if isinstance(value, _VIEW_TYPES) else value
-
-
-def _unpickle(name: str, shape: tuple[int, ...], dtype: np.dtype[Any], token: bytes) -> SharedMemoryArray:
-    return SharedMemoryArray._describe(name, shape, dtype, token)
 
 
 def _disconnect_inherited_copies() -> None:
