@@ -3,11 +3,12 @@
 This meta-package re-exports, by name, the public API of its three member distributions:
 
 - `ataraxis-yamlconfig`: `YamlConfig`, a dataclass base that saves to and loads from YAML files, and the errors
-  that name what is wrong with a config file (`YamlConfigError` and its subclasses, `UnsupportedFieldTypeError`).
+  that name what is wrong with a config, its class or its file (`YamlConfigError` and its subclasses).
 - `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory, its errors (`SharedArrayError`
   and its subclasses) and `LockRecoveredWarning`.
 - `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
-  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back.
+  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back; its errors share the root
+  `AtaraxisDataLoggerError`.
 
 Each member can also be installed and imported on its own.
 """
@@ -16,12 +17,16 @@ from importlib.metadata import version
 
 from ataraxis_datalogger import (
     ArchiveFormatError,
+    ArchiveVerificationError,
+    AtaraxisDataLoggerError,
+    AtaraxisDataLoggerWarning,
     CompressionReport,
     DamagedFile,
     DamagedLogFilesWarning,
     DataLogger,
     DataLoggerError,
     DataLoggerWarning,
+    EntryFormatError,
     LogArchiveReader,
     LogCompressionError,
     LogDirectorySummary,
@@ -55,7 +60,10 @@ from ataraxis_sharedarray import (
     UnsupportedPlatformError,
 )
 from ataraxis_yamlconfig import (
+    ConfigClassError,
     ConfigFileError,
+    ConfigNotFoundError,
+    ConfigPathError,
     ConfigTypeError,
     ConfigValidationError,
     MissingFieldError,
@@ -69,14 +77,20 @@ __version__: str = version("ataraxis-data-structures")
 
 __all__ = [
     "ArchiveFormatError",
+    "ArchiveVerificationError",
     "ArrayExistsError",
     "ArrayHeaderError",
     "ArrayIndexError",
     "ArrayNameError",
     "ArrayNotFoundError",
     "ArrayReplacedError",
+    "AtaraxisDataLoggerError",
+    "AtaraxisDataLoggerWarning",
     "CompressionReport",
+    "ConfigClassError",
     "ConfigFileError",
+    "ConfigNotFoundError",
+    "ConfigPathError",
     "ConfigTypeError",
     "ConfigValidationError",
     "DamagedFile",
@@ -88,6 +102,7 @@ __all__ = [
     "DataLoggerWarning",
     "DataRangeError",
     "DataShapeError",
+    "EntryFormatError",
     "IndexKindError",
     "LockRecoveredWarning",
     "LockReentryError",
