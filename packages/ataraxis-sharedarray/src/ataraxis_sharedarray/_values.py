@@ -8,6 +8,7 @@ The rule for integer (and bool) arrays is the same for a scalar and for each ite
 within the range, or a float with an integral value within the range (3.0 is stored as 3).
 """
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -63,6 +64,8 @@ def checked_array(data: object, dtype: np.dtype[Any]) -> Checked:
         # NumPy turned a list mixing ints with floats (or with ints beyond int64) into floats, rounding every int
         # beyond 2**53, or into Python objects: only the given values themselves tell whether they fit.
         return _checked_integer_items(data, dtype.base)
+    if source.dtype.kind == "O" and dtype.base.kind in "mM":
+        return _checked_python_times(source, dtype)
     if source.dtype.hasobject:
         return _checked_big_integers(data, source, dtype)
     check_fits(source, dtype)
@@ -138,6 +141,29 @@ def _checked_big_integers(data: object, source: NDArray[Any], dtype: np.dtype[An
         check_fits(converted, dtype)
         return converted
     raise DataKindError(f"cannot store {data!r} in an array of {dtype}: it is not made of {dtype} values")
+
+
+_TIME_TYPES = {"M": (dt.date, np.datetime64), "m": (dt.timedelta, np.timedelta64)}
+"""What a datetime64 (M) or a timedelta64 (m) array holds: `datetime.datetime` is a subclass of `datetime.date`."""
+
+
+def _checked_python_times(source: NDArray[Any], dtype: np.dtype[Any]) -> NDArray[Any]:
+    # NumPy keeps Python datetimes, dates and timedeltas as objects unless told the target kind. With the generic
+    # unit it converts each exactly, at the finest unit any of them needs (microseconds for datetimes and timedeltas,
+    # days for dates); the conversion into the array's own unit is then checked like that of a NumPy time.
+    kind = dtype.base.kind
+    for value in source.ravel().tolist():
+        if not isinstance(value, _TIME_TYPES[kind]):
+            raise DataKindError(f"cannot store {value!r} in an array of {dtype}")
+        if isinstance(value, dt.datetime) and value.utcoffset() is not None:
+            message = (
+                f"{value!r} does not fit an array of {dtype}: datetime64 holds no timezone; convert the datetime "
+                f"first, for example value.astimezone(datetime.timezone.utc).replace(tzinfo=None) for UTC"
+            )
+            raise DataFitError(message)
+    converted = np.array(source, dtype=kind + "8")
+    check_fits(converted, dtype)
+    return converted
 
 
 def check_fits(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
@@ -231,12 +257,17 @@ def _check_length(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
 
 
 def _check_time_precision(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
-    if np.can_cast(source.dtype, dtype, "safe"):
+    # NumPy converts between time units without a word when a value overflows the finer unit (a datetime in the year
+    # 2300 into datetime64[ns] comes out in 1715) or when the coarser unit truncates it: a round trip reveals both.
+    if source.dtype == dtype:
         return
     back = source.astype(dtype).astype(source.dtype)
     lost = (back != source) & ~np.isnat(source)
-    if lost.any():
-        raise DataFitError(f"{_first(source, lost)!r} does not fit an array of {dtype} (it would lose precision)")
+    if not lost.any():
+        return
+    if np.can_cast(source.dtype, dtype, "safe"):
+        raise DataRangeError(f"{_first(source, lost)!r} does not fit an array of {dtype} (outside its range)")
+    raise DataFitError(f"{_first(source, lost)!r} does not fit an array of {dtype} (it would lose precision)")
 
 
 def _check_fields(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
