@@ -16,6 +16,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from ataraxis_sharedarray import SharedMemoryArray
@@ -58,6 +59,12 @@ def new_array(array_name: str) -> Iterator[Callable[[Any], SharedMemoryArray]]:
     yield make
     for sma in made:
         sma.destroy()
+
+
+@pytest.fixture
+def filled(new_array: Callable[[Any], SharedMemoryArray]) -> SharedMemoryArray:
+    """A uint64 array holding 1 to 6, as in the specification's examples."""
+    return new_array(np.arange(1, 7, dtype=np.uint64))
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ same misuse, so that code written against it (`except ValueError:` around a reve
 """
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,14 +31,6 @@ from ataraxis_sharedarray import (
 )
 
 
-@pytest.fixture
-def six(array_name: str) -> Iterator[SharedMemoryArray]:
-    """A uint64 array holding 1 to 6, as in the specification's examples."""
-    sma = SharedMemoryArray.create_array(array_name, np.arange(1, 7, dtype=np.uint64))
-    yield sma
-    sma.destroy()
-
-
 def _disconnected(call: Callable[[SharedMemoryArray], object]) -> Callable[[SharedMemoryArray], object]:
     def run(sma: SharedMemoryArray) -> object:
         sma.disconnect()
@@ -52,7 +44,7 @@ def _destroyed_then_connected(sma: SharedMemoryArray) -> None:
     sma.connect()
 
 
-# Each kind of misuse: what it was called, how to commit it on the `six` array, the classes a caller of 3.1.1 could
+# Each kind of misuse: what it was called, how to commit it on the `filled` array, the classes a caller of 3.1.1 could
 # catch for it (measured against its code with NumPy 2: `console.error` raises the class it is given, and NumPy's own
 # errors escaped where 3.1.1 did not catch them), and the class raised now. An empty tuple: 3.1.1 raised nothing.
 MISUSES: list[tuple[str, Callable[[SharedMemoryArray], object], tuple[type[BaseException], ...], type[Exception]]] = [
@@ -84,14 +76,14 @@ MISUSES: list[tuple[str, Callable[[SharedMemoryArray], object], tuple[type[BaseE
 
 @pytest.mark.parametrize(("misuse", "commit", "original_classes", "raised"), MISUSES, ids=[m[0] for m in MISUSES])
 def test_each_misuse_raises_a_class_that_callers_of_the_original_still_catch(
-    six: SharedMemoryArray,
+    filled: SharedMemoryArray,
     misuse: str,
     commit: Callable[[SharedMemoryArray], object],
     original_classes: tuple[type[BaseException], ...],
     raised: type[Exception],
 ) -> None:
     with pytest.raises(SharedArrayError) as caught:
-        commit(six)
+        commit(filled)
     assert type(caught.value) is raised, misuse
     for original in original_classes:
         assert isinstance(caught.value, original), f"{misuse}: `except {original.__name__}` no longer catches it"
@@ -131,13 +123,13 @@ def _raised_classes(call: Callable[[], Any]) -> type[BaseException]:
     raise AssertionError("no error was raised")
 
 
-def test_numpy_indexing_errors_come_out_as_the_packages_own(six: SharedMemoryArray) -> None:
+def test_numpy_indexing_errors_come_out_as_the_packages_own(filled: SharedMemoryArray) -> None:
     for key in (10, 1.5, (0, 0), "field"):
-        assert issubclass(_raised_classes(lambda key=key: six[key]), ArrayIndexError), key
-    assert issubclass(_raised_classes(lambda: six.__setitem__(10, 1)), ArrayIndexError)
-    assert issubclass(_raised_classes(lambda: six.__setitem__(slice(0, 2), [1, 2, 3])), DataShapeError)
-    assert issubclass(_raised_classes(lambda: six.__setitem__(0, "text")), DataKindError)
-    assert six.read_data((0,), convert_output=True) == [1, 2, 3, 4, 5, 6]
+        assert issubclass(_raised_classes(lambda key=key: filled[key]), ArrayIndexError), key
+    assert issubclass(_raised_classes(lambda: filled.__setitem__(10, 1)), ArrayIndexError)
+    assert issubclass(_raised_classes(lambda: filled.__setitem__(slice(0, 2), [1, 2, 3])), DataShapeError)
+    assert issubclass(_raised_classes(lambda: filled.__setitem__(0, "text")), DataKindError)
+    assert filled.read_data((0,), convert_output=True) == [1, 2, 3, 4, 5, 6]
 
 
 def test_a_platform_without_the_posix_modules_gets_the_packages_own_error() -> None:

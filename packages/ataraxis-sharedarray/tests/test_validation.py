@@ -67,14 +67,6 @@ def test_attach_to_a_missing_array_names_it(array_name: str) -> None:
         SharedMemoryArray.attach(array_name)
 
 
-@pytest.fixture
-def filled(array_name: str) -> Iterator[SharedMemoryArray]:
-    sma = SharedMemoryArray.create_array(array_name, np.arange(1, 7, dtype=np.uint64))
-    yield sma
-    assert sma.read_data((0,), convert_output=True) == [1, 2, 3, 4, 5, 6], "a refused write changed the data"
-    sma.destroy()
-
-
 @pytest.mark.parametrize(
     ("index", "error", "pattern"),
     [
@@ -102,6 +94,7 @@ def test_bad_indexes_are_refused(
     with pytest.raises(error, match=pattern) as caught:
         filled.write_data(index, 1)  # type: ignore[arg-type]
     assert caught.type is error
+    assert filled.read_data((0,), convert_output=True) == [1, 2, 3, 4, 5, 6]
 
 
 @pytest.mark.parametrize(
@@ -135,6 +128,7 @@ def test_bad_data_is_refused(
     with pytest.raises(error, match=pattern) as caught:
         filled.write_data(index, data)  # type: ignore[arg-type]
     assert caught.type is error
+    assert filled.read_data((0,), convert_output=True) == [1, 2, 3, 4, 5, 6], "a refused write changed the data"
 
 
 @pytest.mark.parametrize(
