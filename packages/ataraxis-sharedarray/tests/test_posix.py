@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import sharedarray_workers as workers
 
-from ataraxis_sharedarray._lock import process_is_alive
 from ataraxis_sharedarray._posix import (
     create_semaphore,
     open_segment,
     open_semaphore,
+    process_is_alive,
     semaphore_value,
     unlink_segment,
     unlink_semaphore,
@@ -73,3 +73,13 @@ def test_process_liveness_counts_zombies_as_dead() -> None:
     child.join(10)
     assert sentinel_ready is not None
     assert not process_is_alive(child.pid)
+
+
+def test_without_procfs_a_live_process_counts_as_alive(tmp_path: Path) -> None:
+    # macOS has no /proc: a live holder must not be taken for dead there (its lock would be stolen).
+    assert process_is_alive(os.getpid(), procfs=tmp_path)
+    child = mp.get_context("fork").Process(target=os._exit, args=(0,))
+    child.start()
+    child.join(10)
+    assert child.pid is not None
+    assert not process_is_alive(child.pid, procfs=tmp_path)

@@ -111,7 +111,7 @@ class Layout:
         descr = header[descr_start : descr_start + descr_length]
         try:
             dtype = np.lib.format.descr_to_dtype(ast.literal_eval(descr.decode("ascii")))
-        except Exception as error:
+        except Exception as error:  # damaged text can fail in any of the ways parsing can
             reason = f"its data type description {descr[:80]!r} does not parse ({type(error).__name__}: {error})"
             raise _damaged(name, reason) from error
         if dtype.hasobject:

@@ -25,7 +25,7 @@ import weakref
 from typing import Protocol
 
 from ._header import EPOCH_WORD, HOLDER_WORD
-from ._posix import NONBLOCKING, NamedSemaphore, semaphore_value
+from ._posix import NONBLOCKING, NamedSemaphore, lock_file, process_is_alive, semaphore_value, unlock_file
 from .exceptions import LockRecoveredWarning, LockReentryError
 
 SPIN_ATTEMPTS = 100
@@ -47,26 +47,6 @@ class ContextHolder(Protocol):
 
 context_holders: "weakref.WeakSet[ContextHolder]" = weakref.WeakSet()
 """The `array(with_lock=True)` context managers of this process, so `wait` can tell a nested call from a real wait."""
-
-
-def process_is_alive(pid: int) -> bool:
-    """Returns whether the process `pid` exists and is not a zombie (a killed but not yet reaped child)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            content = stat.read()
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return True
-    # The state letter follows the parenthesized command name, which may itself contain parentheses.
-    state = content[content.rfind(b")") + 2 : content.rfind(b")") + 3]
-    return state not in (b"Z", b"X", b"x")
 
 
 class ArrayLock:
@@ -135,10 +115,8 @@ class ArrayLock:
         return any(holder.thread == thread and holder.semaphore_name == name for holder in list(context_holders))
 
     def _recover(self, holder: int, epoch: int) -> None:
-        import fcntl  # POSIX-only and needed only on this rare path: imported here so the package imports anywhere
-
         words = self._words
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        lock_file(self._fd)
         try:
             unchanged = words[HOLDER_WORD] == holder and words[EPOCH_WORD] == epoch
             still_taken = semaphore_value(self.semaphore) == 0
@@ -148,7 +126,7 @@ class ArrayLock:
             words[HOLDER_WORD] = 0
             self.semaphore.release()
         finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            unlock_file(self._fd)
         if holder:
             what = f"was held by process {holder}, which died while holding it"
         else:

@@ -16,6 +16,7 @@ future CPython changes them, this file is the only one that needs to follow.
 
 import importlib
 import os
+from pathlib import Path
 from typing import Any, Protocol, cast
 
 from .exceptions import UnsupportedPlatformError
@@ -103,3 +104,46 @@ def unlink_segment(name: str) -> None:
         FileNotFoundError: No segment with this name exists.
     """
     native_module("_posixshmem").shm_unlink(name)
+
+
+PROCFS = Path("/proc")
+"""Where Linux describes every process; other systems lack it (see `process_is_alive`)."""
+
+
+def process_is_alive(pid: int, procfs: Path = PROCFS) -> bool:
+    """Returns whether the process `pid` exists and is not a zombie (a killed child its parent has not reaped).
+
+    Signal 0 tells whether the process exists on every POSIX system. Zombies are told apart through `procfs`
+    (Linux); where there is none, a zombie counts as alive until its parent reaps it.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if not (procfs / "self").is_dir():
+        return True
+    try:
+        content = (procfs / str(pid) / "stat").read_bytes()
+    except FileNotFoundError:
+        return False  # reaped between the signal and the read
+    except OSError:
+        return True
+    # The state letter follows the parenthesized command name, which may itself contain parentheses.
+    state = content[content.rfind(b")") + 2 : content.rfind(b")") + 3]
+    return state not in (b"Z", b"X", b"x")
+
+
+def lock_file(fd: int) -> None:
+    """Takes an exclusive `flock` on `fd`, waiting for it; the kernel releases it if this process dies."""
+    import fcntl  # POSIX-only and needed on a rare path: imported here so that the package imports anywhere
+
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def unlock_file(fd: int) -> None:
+    """Releases the `flock` taken by `lock_file`."""
+    import fcntl  # see lock_file
+
+    fcntl.flock(fd, fcntl.LOCK_UN)
