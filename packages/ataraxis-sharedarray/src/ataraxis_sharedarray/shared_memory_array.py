@@ -18,10 +18,7 @@ from ._names import posix_names
 from ._ownership import remove
 from ._posix import NONBLOCKING, NamedSemaphore
 from ._segment import Segment
-from .exceptions import (
-    ArrayReplacedError,
-    NotConnectedError,
-)
+from .exceptions import ArrayReplacedError, NotConnectedError
 
 _ATTACH_WAIT = 1.0
 """Seconds `attach` waits for a creator that is still writing the header of the segment it just created."""
@@ -96,7 +93,7 @@ class SharedMemoryArray:
                 and 25 on macOS (keep to 25 for names that work everywhere).
             prototype: The initial content; any non-empty array of at least one dimension whose data type NumPy can
                 place in raw memory (numbers, bool, fixed-width strings, datetimes, structured types; not `object`).
-            exist_ok: What to do when an array or segment with this name exists: False raises FileExistsError, True
+            exist_ok: What to do when an array or segment with this name exists: False raises ArrayExistsError, True
                 replaces it (processes still connected to the old one keep using the old memory).
 
         Returns:
