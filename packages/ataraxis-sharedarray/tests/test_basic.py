@@ -9,7 +9,13 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from ataraxis_sharedarray import ArrayNotFoundError, ArrayReplacedError, NotConnectedError, SharedMemoryArray
+from ataraxis_sharedarray import (
+    ArrayConstructorError,
+    ArrayNotFoundError,
+    ArrayReplacedError,
+    NotConnectedError,
+    SharedMemoryArray,
+)
 
 
 def test_create_exposes_name_shape_and_datatype(array_name: str, shm_entries: Callable[[str], list[str]]) -> None:
@@ -27,8 +33,9 @@ def test_create_exposes_name_shape_and_datatype(array_name: str, shm_entries: Ca
 
 
 def test_constructor_is_not_public() -> None:
-    with pytest.raises(TypeError, match="create_array"):
+    with pytest.raises(ArrayConstructorError, match="create_array") as caught:
         SharedMemoryArray()
+    assert isinstance(caught.value, TypeError)
 
 
 def test_read_scalar_returns_numpy_value_and_python_value(array_name: str) -> None:

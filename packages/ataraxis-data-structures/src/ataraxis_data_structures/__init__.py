@@ -39,6 +39,7 @@ from ataraxis_datalogger import (
     read_logs,
 )
 from ataraxis_sharedarray import (
+    ArrayConstructorError,
     ArrayExistsError,
     ArrayHeaderError,
     ArrayIndexError,
@@ -78,6 +79,7 @@ __version__: str = version("ataraxis-data-structures")
 __all__ = [
     "ArchiveFormatError",
     "ArchiveVerificationError",
+    "ArrayConstructorError",
     "ArrayExistsError",
     "ArrayHeaderError",
     "ArrayIndexError",

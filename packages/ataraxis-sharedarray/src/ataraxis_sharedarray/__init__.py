@@ -12,6 +12,7 @@ Main objects:
 from importlib.metadata import version
 
 from .exceptions import (
+    ArrayConstructorError,
     ArrayExistsError,
     ArrayHeaderError,
     ArrayIndexError,
@@ -36,6 +37,7 @@ from .shared_memory_array import SharedMemoryArray
 __version__: str = version("ataraxis-sharedarray")
 
 __all__ = [
+    "ArrayConstructorError",
     "ArrayExistsError",
     "ArrayHeaderError",
     "ArrayIndexError",

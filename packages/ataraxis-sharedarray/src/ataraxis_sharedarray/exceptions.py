@@ -15,6 +15,10 @@ class SharedArrayError(Exception):
     """The root of every error ataraxis-sharedarray raises."""
 
 
+class ArrayConstructorError(SharedArrayError, TypeError):
+    """`SharedMemoryArray(...)` was called directly: use `create_array()` or `attach()`."""
+
+
 class ArrayNameError(SharedArrayError, TypeError, ValueError):
     """An array name is not a str, or not a name every supported system accepts for shared memory.
 

@@ -18,7 +18,7 @@ from ._names import posix_names
 from ._ownership import remove
 from ._posix import NONBLOCKING, NamedSemaphore
 from ._segment import Segment
-from .exceptions import ArrayReplacedError, NotConnectedError
+from .exceptions import ArrayConstructorError, ArrayReplacedError, NotConnectedError
 
 _ATTACH_WAIT = 1.0
 """Seconds `attach` waits for a creator that is still writing the header of the segment it just created."""
@@ -38,7 +38,7 @@ class SharedMemoryArray:
     The creator owns the array: `destroy()` removes it from the system, and so does the creator's interpreter exit if
     `destroy()` was never called. Processes that only connect never remove it.
 
-    The constructor is not public: `SharedMemoryArray(...)` raises TypeError.
+    The constructor is not public: `SharedMemoryArray(...)` raises ArrayConstructorError (a TypeError).
     """
 
     __slots__ = (
@@ -64,10 +64,10 @@ class SharedMemoryArray:
         """Refuses direct construction.
 
         Raises:
-            TypeError: Always: use `create_array()` to make an array and `attach()` to open an existing one.
+            ArrayConstructorError: Always: use `create_array()` to make an array and `attach()` to open an existing one.
         """
         message = "use SharedMemoryArray.create_array() to make an array and SharedMemoryArray.attach() to open one"
-        raise TypeError(message)
+        raise ArrayConstructorError(message)
 
     @classmethod
     def _describe(cls, name: str, shape: tuple[int, ...], dtype: np.dtype[Any], token: bytes) -> Self:
