@@ -42,7 +42,7 @@ def test_python_times_that_fit_are_stored_exactly(
 def test_a_list_may_mix_python_and_numpy_times(new_array: Callable[[Any], SharedMemoryArray]) -> None:
     sma = new_array(np.zeros(3, dtype="datetime64[ns]"))
     precise = np.datetime64("2024-01-01T00:00:00.123456789", "ns")
-    sma.write_data((0,), [MOMENT, precise, np.datetime64("NaT")])
+    sma.write_data((0,), [MOMENT, precise, np.datetime64("NaT", "ns")])
     first, second, third = sma.read_data((0,))
     assert (first, second) == (np.datetime64(MOMENT, "ns"), precise)
     assert np.isnat(third)

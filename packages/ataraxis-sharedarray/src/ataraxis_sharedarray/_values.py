@@ -148,11 +148,12 @@ _TIME_TYPES = {"M": (dt.date, np.datetime64), "m": (dt.timedelta, np.timedelta64
 
 
 def _checked_python_times(source: NDArray[Any], dtype: np.dtype[Any]) -> NDArray[Any]:
-    # NumPy keeps Python datetimes, dates and timedeltas as objects unless told the target kind. With the generic
-    # unit it converts each exactly, at the finest unit any of them needs (microseconds for datetimes and timedeltas,
-    # days for dates); the conversion into the array's own unit is then checked like that of a NumPy time.
+    # NumPy keeps Python datetimes, dates and timedeltas as objects. Each converts exactly into a NumPy time of its
+    # own unit (microseconds for datetimes and timedeltas, days for dates), and an array of such times takes the
+    # finest unit among them; the conversion into the array's own unit is then checked like that of any NumPy time.
     kind = dtype.base.kind
-    for value in source.ravel().tolist():
+    values = source.ravel().tolist()
+    for value in values:
         if not isinstance(value, _TIME_TYPES[kind]):
             raise DataKindError(f"cannot store {value!r} in an array of {dtype}")
         if isinstance(value, dt.datetime) and value.utcoffset() is not None:
@@ -161,7 +162,9 @@ def _checked_python_times(source: NDArray[Any], dtype: np.dtype[Any]) -> NDArray
                 f"first, for example value.astimezone(datetime.timezone.utc).replace(tzinfo=None) for UTC"
             )
             raise DataFitError(message)
-    converted = np.array(source, dtype=kind + "8")
+    native = np.datetime64 if kind == "M" else np.timedelta64
+    converted = np.array([value if isinstance(value, native) else native(value) for value in values])
+    converted = converted.reshape(source.shape)
     check_fits(converted, dtype)
     return converted
 
@@ -261,7 +264,10 @@ def _check_time_precision(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
     # 2300 into datetime64[ns] comes out in 1715) or when the coarser unit truncates it: a round trip reveals both.
     if source.dtype == dtype:
         return
-    back = source.astype(dtype).astype(source.dtype)
+    try:
+        back = source.astype(dtype).astype(source.dtype)
+    except OverflowError:  # NumPy 2.5 and later detect the overflow themselves
+        raise DataRangeError(f"{_describe(source)} does not fit an array of {dtype} (outside its range)") from None
     lost = (back != source) & ~np.isnat(source)
     if not lost.any():
         return
