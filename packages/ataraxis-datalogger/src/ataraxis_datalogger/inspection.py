@@ -91,25 +91,25 @@ def inspect_logs(log_directory: str | os.PathLike[str], verify: bool = False) ->
     sources = {}
     for source_id in sorted(all_entries.keys() | listing.archives.keys()):
         damaged: list[DamagedFile] = []
-        part = None
+        archive = None
         if source_id in listing.archives:
-            part = _open_archive(listing.archives[source_id], source_id, bool(verify), damaged)
+            archive = _open_archive(listing.archives[source_id], source_id, bool(verify), damaged)
         try:
-            archived = np.empty(0, dtype=np.uint64) if part is None else part.timestamps
+            archived = np.empty(0, dtype=np.uint64) if archive is None else archive.timestamps
             pending = archived[:0]
             copies = 0
-            payload_bytes = 0 if part is None else part.payload_bytes
+            payload_bytes = 0 if archive is None else archive.payload_bytes
             if source_id in all_entries:
                 entries = all_entries[source_id]
                 try:
-                    examination = _examine(listing.directory, source_id, entries, part)
+                    examination = _examine(listing.directory, source_id, entries, archive)
                 except ArchiveFormatError as error:
                     # An archived payload the loose files were compared with is damaged: the archive is reported,
                     # and the loose files are counted as if it did not exist.
                     damaged.append(DamagedFile(listing.archives[source_id], str(error)))
-                    if part is not None:
-                        part.close()
-                    part, archived, payload_bytes = None, archived[:0], 0
+                    if archive is not None:
+                        archive.close()
+                    archive, archived, payload_bytes = None, archived[:0], 0
                     examination = _examine(listing.directory, source_id, entries, None)
                 pending = entries.time_stamps[examination.new]
                 copies = int(examination.copies.sum())
@@ -119,20 +119,20 @@ def inspect_logs(log_directory: str | os.PathLike[str], verify: bool = False) ->
             lasts = [int(stamps[-1]) for stamps in (archived, pending) if stamps.size]
             sources[source_id] = SourceSummary(
                 source_id=source_id,
-                archive_path=None if part is None else part.path,
+                archive_path=None if archive is None else archive.path,
                 archived_entries=int(archived.size),
                 pending_entries=int(pending.size),
                 archived_copies=copies,
                 first_time_stamp=min(firsts) if firsts else None,
                 last_time_stamp=max(lasts) if lasts else None,
                 payload_bytes=payload_bytes,
-                archive_bytes=0 if part is None else part.file_size,
+                archive_bytes=0 if archive is None else archive.file_size,
                 damaged_files=tuple(damaged),
-                archive_format_version=None if part is None else part.format_version,
+                archive_format_version=None if archive is None else archive.format_version,
             )
         finally:
-            if part is not None:
-                part.close()
+            if archive is not None:
+                archive.close()
     return LogDirectorySummary(listing.directory, sources, foreign)
 
 
@@ -145,9 +145,7 @@ def _open_archive(path: Path, source_id: int, verify: bool, damaged: list[Damage
         return None
 
 
-def _examine(directory: Path, source_id: int, entries: SourceEntries, part: ArchiveFile | None) -> Examination:
+def _examine(directory: Path, source_id: int, entries: SourceEntries, archive: ArchiveFile | None) -> Examination:
     """Reads every loose entry file of a source, telling new entries from copies of archived ones."""
-    with EntryReader(directory) as reader, ArchivedCopyCheck(part) as copy_check:
-        return examine_entries(
-            reader, source_id, entries.time_stamps, entries.duplicate_indices, copy_check, buffer_limit=0
-        )
+    with EntryReader(directory) as reader, ArchivedCopyCheck(archive) as copy_check:
+        return examine_entries(reader, source_id, entries, copy_check, buffer_limit=0)

@@ -2,8 +2,7 @@
 
 from pathlib import Path
 
-from .._files.archive_file import ArchiveFile
-from ..exceptions import ArchiveFormatError
+from .._files.archive_file import ArchiveFile, open_source_archive
 
 
 def open_checked_archive(path: Path, source_id: int, verify: bool) -> ArchiveFile:
@@ -21,10 +20,8 @@ def open_checked_archive(path: Path, source_id: int, verify: bool) -> ArchiveFil
         ArchiveFormatError: If it is damaged, not a regular file, or holds another source.
         OSError: If it cannot be opened.
     """
-    archive = ArchiveFile(path)
+    archive = open_source_archive(path, source_id)
     try:
-        if archive.source_id != source_id:
-            raise ArchiveFormatError(f"{path} is named for source {source_id} but holds {archive.source_id}")
         if verify:
             archive.verify()
         else:

@@ -16,11 +16,12 @@ import fcntl
 import os
 from multiprocessing import reduction
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from .._files.closeable import Closeable
 
-class DirectoryLock:
+
+class DirectoryLock(Closeable):
     """Holds the exclusive lock of a log directory, waiting for it if another compression holds it.
 
     Args:
@@ -54,16 +55,6 @@ class DirectoryLock:
         if self._descriptor >= 0:
             os.close(self._descriptor)
             self._descriptor = -1
-
-    def __enter__(self) -> "DirectoryLock":
-        """Returns the lock itself."""
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        """Closes this process's descriptor."""
-        self.close()
 
 
 def _rebuild(duplicate: Any) -> DirectoryLock:

@@ -42,6 +42,7 @@ from .._format.archive import (
     read_payload_header,
 )
 from ..exceptions import ArchiveFormatError
+from .closeable import Closeable
 from .payload_cursor import PayloadCursor
 from .regular_file import open_regular_file
 
@@ -51,7 +52,7 @@ _HEADER_PREFIX: Final = 12
 """Bytes of the payload member that hold its `.npy` magic string, version and header size."""
 
 
-class ArchiveFile:
+class ArchiveFile(Closeable):
     """An opened archive whose metadata (version, source, timestamps, offsets, checksums) is loaded and checked.
 
     Args:
@@ -96,7 +97,7 @@ class ArchiveFile:
         if missing:
             raise ArchiveFormatError(
                 f"{self.path} is not a columnar log archive: it lacks {', '.join(missing)} (an archive in the "
-                "original one-member-per-entry layout has to be rebuilt from its entries)"
+                "one-member-per-entry layout of ataraxis-data-structures 4.x has to be rebuilt from its entries)"
             )
         self.format_version: int = int(self._read_member(FORMAT_VERSION_MEMBER, np.uint16, 0))
         """The archive's layout version (1 or 2; see `_format.archive`)."""
@@ -278,6 +279,24 @@ class ArchiveFile:
         with contextlib.suppress(Exception):
             self._zip.close()
         self._file.close()
+
+
+def open_source_archive(path: Path, source_id: int) -> ArchiveFile:
+    """Opens the archive of a source found in a log directory, checking that it holds that source's entries.
+
+    Args:
+        path: The archive file, named for the source (a symbolic link is not followed).
+        source_id: The source its name says it holds.
+
+    Raises:
+        ArchiveFormatError: If the file is not a readable archive, or holds another source's entries.
+        OSError: If the file cannot be opened.
+    """
+    archive = ArchiveFile(path)
+    if archive.source_id != source_id:
+        archive.close()
+        raise ArchiveFormatError(f"{path} is named for source {source_id} but holds source {archive.source_id}")
+    return archive
 
 
 def _describe(error: BaseException) -> str:

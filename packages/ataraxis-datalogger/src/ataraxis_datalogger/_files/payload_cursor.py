@@ -15,7 +15,6 @@ failed, and the caller decides (`read` raises, a reader may skip the entries tho
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -23,6 +22,7 @@ from numpy.typing import NDArray
 
 from .._format.archive import CHECKSUM_BLOCK_BYTES, damaged_blocks
 from ..exceptions import ArchiveFormatError
+from .closeable import Closeable
 
 if TYPE_CHECKING:
     from .archive_file import ArchiveFile
@@ -51,7 +51,7 @@ class PayloadRange:
     stream), if the read met such damage."""
 
 
-class PayloadCursor:
+class PayloadCursor(Closeable):
     """Reads byte ranges of an archive's payload member.
 
     Args:
@@ -224,16 +224,6 @@ class PayloadCursor:
         """Drops the cursor's decompression stream, if it has one."""
         self._stream = None
 
-    def __enter__(self) -> "PayloadCursor":
-        """Returns the cursor itself."""
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        """Closes the cursor."""
-        self.close()
-
 
 class _Inflater:
     """Decompresses a deflated payload member front to back, reading its compressed bytes with `pread`.
@@ -265,7 +255,7 @@ class _Inflater:
         decompressor = self._decompressor
         try:
             while produced < size and not decompressor.eof:
-                source = decompressor.unconsumed_tail
+                source: bytes | memoryview = decompressor.unconsumed_tail
                 if not source:
                     if not self._buffer:
                         self._fill()

@@ -1,15 +1,13 @@
 """The not-yet-archived entry files of one source, read in order for a reader."""
 
-import errno
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .._files.entry_reader import EntryReader
+from .._files.entry_reader import EntryReader, damage_reason
 from .._format.damage import OnDamage, handle_damage
-from .._format.entry import entry_file_name
 from ..exceptions import EntryFormatError, LogFilesChangedError
 
 
@@ -60,26 +58,20 @@ class LooseEntryFiles:
             LogFilesChangedError: If a file was removed since the reader was opened (a compression with
                 `remove_sources` archived it), whatever `on_damage` says: its entry is not lost, it is in the archive.
         """
-        stamps = self.time_stamps[first:last].tolist()
-        indices = self.duplicate_indices[first:last].tolist()
-        for time_stamp, duplicate_index in zip(stamps, indices, strict=True):
-            name = entry_file_name(self.source_id, time_stamp, duplicate_index)
-            try:
-                payload, _ = reader.read(name, self.source_id, time_stamp)
-            except FileNotFoundError:
+        stamps, indices = self.time_stamps[first:last], self.duplicate_indices[first:last]
+        for entry in reader.read_entries(self.source_id, stamps, indices):
+            error = entry.error
+            if error is None:
+                yield entry.time_stamp, np.frombuffer(entry.payload, dtype=np.uint8)
+                continue
+            path = self.directory / entry.name
+            if isinstance(error, FileNotFoundError):
                 raise LogFilesChangedError(
-                    f"the log entry {self.directory / name} was removed while a reader of {self.directory} was "
-                    "open (a compression with remove_sources archives entry files and removes them): open the "
-                    "directory again with read_logs to read its entries from their archive"
+                    f"the log entry {path} was removed while a reader of {self.directory} was open (a compression "
+                    "with remove_sources archives entry files and removes them): open the directory again with "
+                    "read_logs to read its entries from their archive"
                 ) from None
-            except EntryFormatError as error:
-                damage = EntryFormatError(f"the log entry {self.directory / name} is damaged: {error}")
-                handle_damage(on_damage, damage, "the file")
-                continue
-            except OSError as error:
-                if error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM):
-                    raise  # the process, not the file, is in trouble
-                damage = EntryFormatError(f"the log entry {self.directory / name} cannot be read: {error.strerror}")
-                handle_damage(on_damage, damage, "the file")
-                continue
-            yield time_stamp, np.frombuffer(payload, dtype=np.uint8)
+            reason = damage_reason(error)
+            if reason is None:
+                raise error  # the process, not the file, is in trouble (out of descriptors, say)
+            handle_damage(on_damage, EntryFormatError(f"the log entry {path} is damaged: {reason}"), "the file")
