@@ -105,14 +105,18 @@ def compress_npy_logs(
         log_directory: The directory the logger wrote to (`DataLogger.output_directory`).
         remove_sources: Remove each entry file once an archive holding it is verified and in place.
         memory_mapping: Read each entry file through a memory map (one at a time) instead of a read into a new
-            buffer: faster for entries of megabytes, slower for small ones. The archive is the same either way.
+            buffer: faster for entries of megabytes, slower for small ones. The archive is the same either way. An
+            entry file truncated by another program while it is mapped kills the process (SIGBUS); nothing is
+            lost then, as with any kill.
         verbose: Show tqdm progress bars (on stderr) while entries are read and removed; worker processes report
             to the calling process's bars.
         compress: Deflate the archive (smaller), at zlib level 1. `False` stores the bytes as they are: larger,
-            faster to write, and a reader memory-maps the payloads instead of decompressing them.
-        verify_integrity: Before anything is replaced or removed, read the whole new archive back (checking the
-            zip CRC-32s) and compare every payload byte with a fresh read of the entry files and the old archive.
-            Without it, the archive's metadata (counts, timestamps, offsets) is read back and checked.
+            faster to write, and a reader reads any range directly instead of decompressing what precedes it.
+        verify_integrity: Before anything is replaced or removed, read the whole new archive back (checking its
+            block checksums) and compare every payload byte with a fresh read of the entry files and the old
+            archive; also read and check every byte of the archives that get no new entries. Without it, the new
+            archive's metadata (counts, timestamps, offsets, checksums) is read back and checked, the old archive's
+            payload bytes are checked as they are copied, and the other archives' metadata is checked.
         max_workers: The most workers archiving sources in parallel, one source at a time each; the calling
             process is one of them, the others are spawned processes. `None`: one per available CPU, but only the
             calling process for logs too small to repay starting processes (see `PROCESS_THRESHOLD`). `1`: the

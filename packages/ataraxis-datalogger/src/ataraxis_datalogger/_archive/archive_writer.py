@@ -76,7 +76,7 @@ class SourceJob:
     memory_mapping: bool
     """Memory-map entry files instead of reading them."""
     compress: bool
-    """Deflate the archive's members (else store them, which makes the payloads memory-mappable)."""
+    """Deflate the archive's members (else store them, which lets a reader read any range directly)."""
     verify_integrity: bool
     """Compare every archived payload byte with the entry files before anything is removed."""
     buffer_limit: int
