@@ -48,8 +48,8 @@ from .exceptions import (
     DataLoggerWarning,
     EntryFormatError,
     LogCompressionError,
-    StreamFormatError,
     LogFilesChangedError,
+    StreamFormatError,
 )
 from .follow import FollowedEntry, follow_logs
 from .inspection import LogDirectorySummary, SourceSummary, inspect_logs
