@@ -231,6 +231,29 @@ class SourceRecords:
             StreamFormatError: If a record no longer verifies and `on_damage` is "raise".
             FileNotFoundError: If a segment was removed since the scan.
         """
+        for position, time_stamp, payload in self.read_checked(first, last):
+            if payload is not None:
+                yield time_stamp, payload
+                continue
+            where = f"{self.paths[int(self.segment_of[position])]}: the record at offset {int(self.offsets[position])}"
+            message = f"{where} (source {self.source_id}) changed since it was indexed"
+            if on_damage == "raise":
+                raise StreamFormatError(message)
+            if on_damage == "warn":
+                warnings.warn(f"{message}; skipped it", DamagedLogFilesWarning, stacklevel=3)
+
+    def read_checked(self, first: int, last: int) -> Iterator[tuple[int, int, NDArray[np.uint8] | None]]:
+        """Yields the position, time stamp and payload of records `first` to `last`, in order.
+
+        The payload is None for a record that no longer verifies (it changed since the scan).
+
+        Args:
+            first: The first record's position.
+            last: One past the last record's position.
+
+        Raises:
+            FileNotFoundError: If a segment was removed since the scan.
+        """
         descriptor, open_segment = -1, -1
         try:
             for start, stop in self._spans(first, last):
@@ -241,7 +264,7 @@ class SourceRecords:
                         descriptor = -1
                     descriptor = os.open(self.paths[segment], os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
                     open_segment = segment
-                yield from self._read_span(descriptor, segment, start, stop, on_damage)
+                yield from self._read_span(descriptor, start, stop)
         finally:
             if descriptor >= 0:
                 os.close(descriptor)
@@ -264,9 +287,7 @@ class SourceRecords:
                 yield first + position, first + end
                 position = end
 
-    def _read_span(
-        self, descriptor: int, segment: int, start: int, stop: int, on_damage: OnDamage
-    ) -> Iterator[tuple[int, NDArray[np.uint8]]]:
+    def _read_span(self, descriptor: int, start: int, stop: int) -> Iterator[tuple[int, int, NDArray[np.uint8] | None]]:
         """Reads records `start` to `stop` (one segment, increasing offsets) with one `pread`, checking each."""
         offsets = self.offsets[start:stop]
         base = int(offsets[0])
@@ -275,21 +296,14 @@ class SourceRecords:
         relative = offsets - base
         lengths, stamps = self.lengths[start:stop], self.time_stamps[start:stop]
         valid = _verify(data, relative, lengths, self.source_id, stamps)
-        if not valid.all():
-            for bad in np.flatnonzero(~valid).tolist():
-                self._changed(segment, int(offsets[bad]), on_damage)
         block = np.frombuffer(data, dtype=np.uint8)
-        first = relative[valid] + RECORD_HEADER_SIZE
-        payloads = map(block.__getitem__, map(slice, first.tolist(), (first + lengths[valid]).tolist()))
-        yield from zip(stamps[valid].tolist(), payloads, strict=True)
-
-    def _changed(self, segment: int, offset: int, on_damage: OnDamage) -> None:
-        where = f"{self.paths[segment]}: the record at offset {offset} (source {self.source_id})"
-        message = f"{where} changed since it was indexed"
-        if on_damage == "raise":
-            raise StreamFormatError(message)
-        if on_damage == "warn":
-            warnings.warn(f"{message}; skipped it", DamagedLogFilesWarning, stacklevel=4)
+        first = relative + RECORD_HEADER_SIZE
+        payloads: Iterator[NDArray[np.uint8] | None] = map(
+            block.__getitem__, map(slice, first.tolist(), (first + lengths).tolist())
+        )
+        if not valid.all():
+            payloads = (payload if ok else None for payload, ok in zip(payloads, valid.tolist(), strict=True))
+        yield from zip(range(start, stop), stamps.tolist(), payloads, strict=True)
 
 
 def _verify(
