@@ -1,5 +1,8 @@
 """Archiving one source: read its entries once, merge them with its archive, stream, fsync, verify, rename, remove.
 
+The new entries come from entry files and from stream records (found by the caller's scan of the segments, and read
+from the segments again, each checked, while the archive is written).
+
 The order of operations is what keeps every entry safe: the new archive is written under a temporary name, flushed
 to disk, opened again and checked (counts, timestamps, offsets, and with `verify_integrity` every payload byte
 against the entry files on disk and the block checksums), and only then renamed over the old archive; entry files
@@ -32,6 +35,7 @@ from .._files.archive_file import ArchiveFile, open_source_archive
 from .._files.entry_reader import EntryReader
 from .._files.listing import SourceEntries, parse_entry_names
 from .._files.payload_cursor import PIECE_BYTES, PayloadCursor
+from .._files.stream_index import SegmentKey, SourceRecords
 from .._format.archive import (
     FILE_DUPLICATES_MEMBER,
     FILE_MTIMES_MEMBER,
@@ -41,6 +45,8 @@ from .._format.archive import (
     PAYLOAD_CHECKSUMS_MEMBER,
     PAYLOADS_MEMBER,
     SOURCE_ID_MEMBER,
+    STREAM_ORIGINS_MEMBER,
+    STREAM_SEGMENTS_MEMBER,
     TIMESTAMPS_MEMBER,
     BlockChecksums,
     MergeOrder,
@@ -51,11 +57,15 @@ from .._format.entry import entry_file_name, npy_header
 from ..exceptions import ArchiveFormatError, ArchiveVerificationError
 from .loose_examination import ArchivedCopyCheck, Examination, examine_entries
 from .reports import DamagedFile, SourceReport
+from .stream_examination import NewOrigins, archived_positions, new_origins, verified_copies
 
 COMPRESS_LEVEL: Final = 1
 """The zlib level of compressed archives: 2 to 7 times faster than level 6, for a ratio within 1%."""
 
 _ZIP64_FROM: Final = 1 << 30
+_LOOSE: Final = 1
+_STREAM: Final = 2
+"""The sides of a merge after the old archive (side 0): new entry files, then new stream records."""
 
 StepProgress = Callable[[str, int], None]
 """Called with a step name ("read" or "remove") and the number of entries that step handled since the last call."""
@@ -81,6 +91,16 @@ class SourceJob:
     """Compare every archived payload byte with the entry files before anything is removed."""
     buffer_limit: int
     """Payload bytes kept in memory between reading and writing; beyond it entries are read a second time."""
+    stream: SourceRecords | None = None
+    """The source's stream records found by the compression's scan of the segments (None if it has none)."""
+    segments: tuple[SegmentKey, ...] = ()
+    """The key of every segment in the folder when it was scanned (old archived entries of other segments forget
+    their origin)."""
+
+    @property
+    def entry_count(self) -> int:
+        """The entry files and stream records this job reads (a measure of its work)."""
+        return len(self.file_names) + (0 if self.stream is None else len(self.stream))
 
 
 @dataclass(frozen=True)
@@ -91,10 +111,18 @@ class SourceOutcome:
     """The source's part of the public report."""
     foreign: tuple[str, ...]
     """Names listed for the source that turned out not to be entries' (kept)."""
+    complete_segments: frozenset[SegmentKey] = frozenset()
+    """With `remove_sources`: the segments every record of which (of this source) is now in the archive, archived
+    by this call or compared byte for byte with its archived entry."""
 
 
 def archive_source(job: SourceJob, progress: StepProgress | None = None) -> SourceOutcome:
-    """Archives the loose entries of one source, merging them into its archive if it has one.
+    """Archives the loose entries and stream records of one source, merging them into its archive if it has one.
+
+    Stream records the archive already holds (by their origin) are not archived again; with `remove_sources`, those
+    are compared byte for byte with their archived entries, so that the outcome can say which segments hold nothing
+    of this source that is not safely archived. Segments themselves are removed by the caller, once every source
+    with records in them is done.
 
     Args:
         job: The source and the options.
@@ -105,13 +133,15 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
 
     Raises:
         ArchiveFormatError: If the existing archive is damaged or belongs to another source.
-        ArchiveVerificationError: If the new archive does not read back as written, or an entry file changed meanwhile.
+        ArchiveVerificationError: If the new archive does not read back as written, or an entry file or a stream record
+            changed meanwhile.
         OSError: If the directory cannot be read or written.
     """
     entries, foreign = parse_entry_names(job.file_names)
     archive_path = job.directory / archive_file_name(job.source_id)
     # lexists: a dangling link named like the archive must fail the source, not be replaced by a new archive.
     archive = open_source_archive(archive_path, job.source_id) if os.path.lexists(archive_path) else None
+    complete: frozenset[SegmentKey] = frozenset()
     try:
         if archive is not None and job.verify_integrity:
             archive.verify()
@@ -127,16 +157,21 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
                 job.buffer_limit,
                 None if progress is None else lambda count: progress("read", count),
             )
-        new_count = int(examination.lengths.size)
+        new_stream, stream_copies = _stream_records_to_archive(job, archive)
+        new_count = int(examination.lengths.size) + (0 if new_stream is None else len(new_stream))
         if new_count:
             if archive is not None and archive.checksums is None and not job.verify_integrity:
                 archive.verify()  # format 1: no block checksums to check while copying, so check the zip CRC first
-            plan = _MergePlan(job, entries, archive, examination)
+            plan = _MergePlan(job, entries, archive, examination, new_stream)
             _write_archive(plan, archive_path)
             entries_total, payload_bytes = plan.time_stamps.size, plan.total
         else:
             entries_total = 0 if archive is None else archive.timestamps.size
             payload_bytes = 0 if archive is None else archive.payload_bytes
+        if job.remove_sources and job.stream is not None and stream_copies is not None:
+            complete = _complete_segments(job.stream, stream_copies)
+        if progress is not None and job.stream is not None and len(job.stream):
+            progress("read", len(job.stream))
     finally:
         if archive is not None:
             archive.close()
@@ -158,28 +193,72 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
         files_removed=removed,
         damaged_files=tuple(DamagedFile(job.directory / name, reason) for name, reason in examination.damaged),
     )
-    return SourceOutcome(report, tuple(foreign))
+    return SourceOutcome(report, tuple(foreign), complete)
+
+
+def _stream_records_to_archive(
+    job: SourceJob, archive: ArchiveFile | None
+) -> tuple[SourceRecords | None, NDArray[np.bool_] | None]:
+    """Splits the source's stream records into those to archive now and those the archive already holds.
+
+    Returns:
+        The records to archive (None if none), and, with `remove_sources`, per record of `job.stream`, whether it
+        is in the archive after this call: to be archived now, or an archived copy verified byte for byte.
+    """
+    records = job.stream
+    if records is None or not len(records):
+        return None, None
+    positions = (
+        np.full(len(records), -1, dtype=np.intp)
+        if archive is None
+        else archived_positions(archive.stream_origins(), records)
+    )
+    to_archive = positions < 0
+    in_archive = None
+    if job.remove_sources:
+        in_archive = to_archive.copy()
+        held = ~to_archive
+        if archive is not None and held.any():
+            in_archive[held] = verified_copies(archive, records.subset(held), positions[held])
+    return (records.subset(to_archive) if to_archive.any() else None), in_archive
+
+
+def _complete_segments(records: SourceRecords, in_archive: NDArray[np.bool_]) -> frozenset[SegmentKey]:
+    """Returns the keys of the segments all of whose records of `records` are in the archive."""
+    incomplete = set(np.unique(records.segment_of[~in_archive]).tolist())
+    present = set(np.unique(records.segment_of).tolist())
+    return frozenset(records.keys[segment] for segment in present - incomplete)
 
 
 class _MergePlan:
-    """The merged archive's metadata, and where each of its payloads comes from (old archive or entry file)."""
+    """The merged archive's metadata, and where each of its payloads comes from (old archive, entry file, segment)."""
 
     def __init__(
-        self, job: SourceJob, entries: SourceEntries, archive: ArchiveFile | None, examination: Examination
+        self,
+        job: SourceJob,
+        entries: SourceEntries,
+        archive: ArchiveFile | None,
+        examination: Examination,
+        stream: SourceRecords | None,
     ) -> None:
         self.job = job
         self.archive = archive
         self.examination = examination
+        self.stream = stream
         old_stamps = np.empty(0, np.uint64) if archive is None else archive.timestamps
         old_offsets = np.zeros(1, np.uint64) if archive is None else archive.offsets
         old_count = old_stamps.size
         self.new_stamps = entries.time_stamps[examination.new]
         self.new_indices = entries.duplicate_indices[examination.new]
         new_count = self.new_stamps.size
-        merge = MergeOrder(old_stamps, self.new_stamps)
+        stream_stamps = np.empty(0, np.uint64) if stream is None else stream.time_stamps
+        stream_lengths = np.empty(0, np.int64) if stream is None else stream.lengths
+        merge = MergeOrder(old_stamps, self.new_stamps, stream_stamps)
         self.merge = merge
         self.time_stamps = merge.time_stamps
-        lengths = np.concatenate((np.diff(old_offsets), examination.lengths))[merge.order]
+        lengths = np.concatenate((np.diff(old_offsets), examination.lengths, stream_lengths.astype(np.uint64)))[
+            merge.order
+        ]
         self.offsets = np.zeros(merge.order.size + 1, dtype=np.uint64)
         np.cumsum(lengths, out=self.offsets[1:])
         self.total = int(self.offsets[-1])
@@ -192,9 +271,18 @@ class _MergePlan:
         old_mtimes = np.zeros(old_count, dtype=np.uint64)
         old_mtimes[examination.copy_positions] = examination.copy_mtimes
         old_duplicates = np.zeros(old_count, dtype=np.uint64) if archive is None else archive.file_records()[1]
+        none = np.zeros(stream_stamps.size, dtype=np.uint64)
         self.file_records = (
-            np.concatenate((old_mtimes, examination.mtimes))[merge.order],
-            np.concatenate((old_duplicates, self.new_indices))[merge.order],
+            np.concatenate((old_mtimes, examination.mtimes, none))[merge.order],
+            np.concatenate((old_duplicates, self.new_indices, none))[merge.order],
+        )
+        self.origins: NewOrigins = new_origins(
+            None if archive is None else archive.stream_origins(),
+            old_count,
+            set(job.segments),
+            stream,
+            merge.order,
+            new_count,
         )
 
     def payload_pieces(self, old_cursor: PayloadCursor | None, reader: EntryReader | None) -> Iterator[memoryview]:
@@ -204,11 +292,36 @@ class _MergePlan:
             old_cursor: Reads the old archive's payloads (None if there is none).
             reader: Reads the entry files again; None to take new payloads from the examination's buffer.
         """
-        for from_new, first, last in self.merge.runs(0, self.time_stamps.size):
-            if from_new:
+        for side, first, last in self.merge.runs(0, self.time_stamps.size):
+            if side == _LOOSE:
                 yield from self._new_pieces(first, last, reader)
+            elif side == _STREAM:
+                yield from self._stream_pieces(first, last)
             elif old_cursor is not None:
                 yield from old_cursor.pieces(int(self.old_offsets[first]), int(self.old_offsets[last]))
+
+    def _stream_pieces(self, first: int, last: int) -> Iterator[memoryview]:
+        """Yields the payloads of new stream records `first` to `last`, read from their segments and checked again."""
+        records = self.stream
+        if records is None:
+            return
+        pending = bytearray()
+        for position, _, payload in records.read_checked(first, last):
+            if payload is None:
+                segment = records.paths[int(records.segment_of[position])]
+                raise ArchiveVerificationError(
+                    f"{segment} changed while it was archived: the record at offset {int(records.offsets[position])} "
+                    "no longer verifies"
+                )
+            if len(pending) + payload.size > PIECE_BYTES and pending:
+                yield memoryview(pending)
+                pending = bytearray()
+            if payload.size >= PIECE_BYTES:
+                yield payload.data
+            else:
+                pending += payload.data
+        if pending:
+            yield memoryview(pending)
 
     def _new_pieces(self, first: int, last: int, reader: EntryReader | None) -> Iterator[memoryview]:
         """Yields the payloads of new entries `first` to `last`, from the buffer or read again from their files."""
@@ -274,6 +387,10 @@ def _write_archive(plan: _MergePlan, archive_path: Path) -> None:
                     _stream_payloads(plan, write, reread=plan.examination.payloads is None)
                 plan.checksums = checksums.finish()
                 _write_array(archive, PAYLOAD_CHECKSUMS_MEMBER, plan.checksums)
+                stream_members = plan.origins.members()
+                if stream_members is not None:
+                    _write_array(archive, STREAM_SEGMENTS_MEMBER, stream_members[0])
+                    _write_array(archive, STREAM_ORIGINS_MEMBER, stream_members[1])
             raw.flush()
             os.fsync(raw.fileno())
         _verify(plan, temporary)
@@ -333,6 +450,7 @@ def _verify(plan: _MergePlan, temporary: Path) -> None:
                 np.array_equal(found, expected)
                 for found, expected in zip(written.file_records(), plan.file_records, strict=True)
             ),
+            "stream origins": _same_origins(written, plan.origins),
         }
         wrong = [name for name, correct in checks.items() if not correct]
         if wrong:
@@ -341,6 +459,16 @@ def _verify(plan: _MergePlan, temporary: Path) -> None:
             _verify_payloads(plan, written)
     finally:
         written.close()
+
+
+def _same_origins(written: ArchiveFile, expected: NewOrigins) -> bool:
+    """Returns True if the archive just written records the stream origins it should."""
+    found = written.stream_origins()
+    return (
+        found.keys == expected.keys
+        and np.array_equal(found.rows, expected.rows)
+        and np.array_equal(found.offsets, expected.offsets)
+    )
 
 
 def _verify_payloads(plan: _MergePlan, written: ArchiveFile) -> None:
