@@ -187,6 +187,7 @@ def test_inspect_summarises_each_source(write_entry: Callable[..., Path], tmp_pa
         "archived",
         "pending",
         "copies",
+        "stream",
         "first",
         "timestamp",
         "last",
@@ -196,9 +197,9 @@ def test_inspect_summarises_each_source(write_entry: Callable[..., Path], tmp_pa
         "archive",
         "bytes",
     ]
-    assert lines[2].split()[:9] == ["1", "archived", "+", "loose", "2", "1", "0", "100", "300"]
-    assert lines[2].split()[9] == "10"
-    assert lines[3].split() == ["7", "loose", "0", "1", "0", "5", "5", "5", "0"]
+    assert lines[2].split()[:10] == ["1", "archived", "+", "loose", "2", "1", "0", "0", "100", "300"]
+    assert lines[2].split()[10] == "10"
+    assert lines[3].split() == ["7", "loose", "0", "1", "0", "0", "5", "5", "5", "0"]
 
 
 def test_inspect_lists_damaged_files_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

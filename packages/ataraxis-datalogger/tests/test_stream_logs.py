@@ -168,7 +168,9 @@ def test_a_torn_tail_is_archived_up_to_it_and_the_segment_kept(tmp_path: Path) -
         report = compress_npy_logs(tmp_path, remove_sources=True)
     assert report.entries_archived == 39 and path.exists() and not report.segments_removed
     (damaged,) = report.damaged_files
-    assert damaged.path == path and damaged.reason.startswith(f"torn tail at offset {path.stat().st_size - 36} (36 bytes")
+    assert damaged.path == path and damaged.reason.startswith(
+        f"torn tail at offset {path.stat().st_size - 36} (36 bytes"
+    )
 
 
 def test_a_damaged_archive_keeps_the_segment_it_was_made_from(tmp_path: Path) -> None:

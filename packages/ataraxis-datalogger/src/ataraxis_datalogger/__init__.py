@@ -52,7 +52,7 @@ from .exceptions import (
     StreamFormatError,
 )
 from .follow import FollowedEntry, follow_logs
-from .inspection import LogDirectorySummary, SourceSummary, inspect_logs
+from .inspection import LogDirectorySummary, SegmentSummary, SourceSummary, inspect_logs
 from .log_package import LogPackage
 from .reader import LogArchiveReader, read_logs
 
@@ -77,6 +77,7 @@ __all__ = [
     "LogFilesChangedError",
     "LogPackage",
     "LogStatistics",
+    "SegmentSummary",
     "SourceReport",
     "SourceSummary",
     "StreamFormatError",
