@@ -16,9 +16,10 @@ import numpy as np
 from tqdm import tqdm
 
 from ._archive.archive_check import open_checked_archive
-from ._archive.archive_writer import SourceJob, SourceOutcome, StepProgress, archive_source
+from ._archive.archive_writer import archive_source
 from ._archive.directory_lock import DirectoryLock
 from ._archive.reports import DamagedFile, SourceReport
+from ._archive.source_job import SourceJob, SourceOutcome, StepProgress
 from ._archive.worker_processes import Outcomes, archive_in_processes
 from ._files.closeable import Closeable
 from ._files.listing import DirectoryListing, check_log_directory, list_log_directory

@@ -23,8 +23,7 @@ is written. Either way they reach the zip member in pieces of at most 1 MiB.
 import io
 import os
 import zipfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -33,8 +32,7 @@ from numpy.typing import NDArray
 
 from .._files.archive_file import ArchiveFile, open_source_archive
 from .._files.entry_reader import EntryReader
-from .._files.listing import SourceEntries, parse_entry_names
-from .._files.payload_cursor import PIECE_BYTES, PayloadCursor
+from .._files.listing import parse_entry_names
 from .._files.stream_index import SegmentKey, SourceRecords
 from .._format.archive import (
     FILE_DUPLICATES_MEMBER,
@@ -49,71 +47,21 @@ from .._format.archive import (
     STREAM_SEGMENTS_MEMBER,
     TIMESTAMPS_MEMBER,
     BlockChecksums,
-    MergeOrder,
     archive_file_name,
     temporary_archive_name,
 )
 from .._format.entry import entry_file_name, npy_header
 from ..exceptions import ArchiveFormatError, ArchiveVerificationError
-from .loose_examination import ArchivedCopyCheck, Examination, examine_entries
+from .loose_examination import ArchivedCopyCheck, examine_entries
+from .merge_plan import MergePlan
 from .reports import DamagedFile, SourceReport
-from .stream_examination import NewOrigins, archived_positions, new_origins, verified_copies
+from .source_job import SourceJob, SourceOutcome, StepProgress
+from .stream_examination import NewOrigins, archived_positions, verified_copies
 
 COMPRESS_LEVEL: Final = 1
 """The zlib level of compressed archives: 2 to 7 times faster than level 6, for a ratio within 1%."""
 
 _ZIP64_FROM: Final = 1 << 30
-_LOOSE: Final = 1
-_STREAM: Final = 2
-"""The sides of a merge after the old archive (side 0): new entry files, then new stream records."""
-
-StepProgress = Callable[[str, int], None]
-"""Called with a step name ("read" or "remove") and the number of entries that step handled since the last call."""
-
-
-@dataclass(frozen=True)
-class SourceJob:
-    """Everything a worker needs to archive one source (picklable, so it can cross to a worker process)."""
-
-    directory: Path
-    """The log directory."""
-    source_id: int
-    """The source to archive."""
-    file_names: list[str]
-    """The names of the source's entry files, as listed (parsed and ordered by the worker)."""
-    remove_sources: bool
-    """Remove the entry files once the archive holding them is verified and in place."""
-    memory_mapping: bool
-    """Memory-map entry files instead of reading them."""
-    compress: bool
-    """Deflate the archive's members (else store them, which lets a reader read any range directly)."""
-    verify_integrity: bool
-    """Compare every archived payload byte with the entry files before anything is removed."""
-    buffer_limit: int
-    """Payload bytes kept in memory between reading and writing; beyond it entries are read a second time."""
-    stream: SourceRecords | None = None
-    """The source's stream records found by the compression's scan of the segments (None if it has none)."""
-    segments: tuple[SegmentKey, ...] = ()
-    """The key of every segment in the folder when it was scanned (old archived entries of other segments forget
-    their origin)."""
-
-    @property
-    def entry_count(self) -> int:
-        """The entry files and stream records this job reads (a measure of its work)."""
-        return len(self.file_names) + (0 if self.stream is None else len(self.stream))
-
-
-@dataclass(frozen=True)
-class SourceOutcome:
-    """What archiving one source did."""
-
-    report: SourceReport
-    """The source's part of the public report."""
-    foreign: tuple[str, ...]
-    """Names listed for the source that turned out not to be entries' (kept)."""
-    complete_segments: frozenset[SegmentKey] = frozenset()
-    """With `remove_sources`: the segments every record of which (of this source) is now in the archive, archived
-    by this call or compared byte for byte with its archived entry."""
 
 
 def archive_source(job: SourceJob, progress: StepProgress | None = None) -> SourceOutcome:
@@ -162,7 +110,7 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
         if new_count:
             if archive is not None and archive.checksums is None and not job.verify_integrity:
                 archive.verify()  # format 1: no block checksums to check while copying, so check the zip CRC first
-            plan = _MergePlan(job, entries, archive, examination, new_stream)
+            plan = MergePlan(job, entries, archive, examination, new_stream)
             _write_archive(plan, archive_path)
             entries_total, payload_bytes = plan.time_stamps.size, plan.total
         else:
@@ -230,137 +178,13 @@ def _complete_segments(records: SourceRecords, in_archive: NDArray[np.bool_]) ->
     return frozenset(records.keys[segment] for segment in present - incomplete)
 
 
-class _MergePlan:
-    """The merged archive's metadata, and where each of its payloads comes from (old archive, entry file, segment)."""
-
-    def __init__(
-        self,
-        job: SourceJob,
-        entries: SourceEntries,
-        archive: ArchiveFile | None,
-        examination: Examination,
-        stream: SourceRecords | None,
-    ) -> None:
-        self.job = job
-        self.archive = archive
-        self.examination = examination
-        self.stream = stream
-        old_stamps = np.empty(0, np.uint64) if archive is None else archive.timestamps
-        old_offsets = np.zeros(1, np.uint64) if archive is None else archive.offsets
-        old_count = old_stamps.size
-        self.new_stamps = entries.time_stamps[examination.new]
-        self.new_indices = entries.duplicate_indices[examination.new]
-        new_count = self.new_stamps.size
-        stream_stamps = np.empty(0, np.uint64) if stream is None else stream.time_stamps
-        stream_lengths = np.empty(0, np.int64) if stream is None else stream.lengths
-        merge = MergeOrder(old_stamps, self.new_stamps, stream_stamps)
-        self.merge = merge
-        self.time_stamps = merge.time_stamps
-        lengths = np.concatenate((np.diff(old_offsets), examination.lengths, stream_lengths.astype(np.uint64)))[
-            merge.order
-        ]
-        self.offsets = np.zeros(merge.order.size + 1, dtype=np.uint64)
-        np.cumsum(lengths, out=self.offsets[1:])
-        self.total = int(self.offsets[-1])
-        self.checksums: NDArray[np.uint32] | None = None
-        """The block checksums of the payload member, once it is written."""
-        self.old_offsets = old_offsets
-        self.new_offsets = np.zeros(new_count + 1, dtype=np.uint64)
-        np.cumsum(examination.lengths, out=self.new_offsets[1:])
-        # Only files seen in this run can still exist: the other old entries forget their file (modification time 0).
-        old_mtimes = np.zeros(old_count, dtype=np.uint64)
-        old_mtimes[examination.copy_positions] = examination.copy_mtimes
-        old_duplicates = np.zeros(old_count, dtype=np.uint64) if archive is None else archive.file_records()[1]
-        none = np.zeros(stream_stamps.size, dtype=np.uint64)
-        self.file_records = (
-            np.concatenate((old_mtimes, examination.mtimes, none))[merge.order],
-            np.concatenate((old_duplicates, self.new_indices, none))[merge.order],
-        )
-        self.origins: NewOrigins = new_origins(
-            None if archive is None else archive.stream_origins(),
-            old_count,
-            set(job.segments),
-            stream,
-            merge.order,
-            new_count,
-        )
-
-    def payload_pieces(self, old_cursor: PayloadCursor | None, reader: EntryReader | None) -> Iterator[memoryview]:
-        """Yields every payload byte of the merged archive, in order, in pieces of at most `PIECE_BYTES`.
-
-        Args:
-            old_cursor: Reads the old archive's payloads (None if there is none).
-            reader: Reads the entry files again; None to take new payloads from the examination's buffer.
-        """
-        for side, first, last in self.merge.runs(0, self.time_stamps.size):
-            if side == _LOOSE:
-                yield from self._new_pieces(first, last, reader)
-            elif side == _STREAM:
-                yield from self._stream_pieces(first, last)
-            elif old_cursor is not None:
-                yield from old_cursor.pieces(int(self.old_offsets[first]), int(self.old_offsets[last]))
-
-    def _stream_pieces(self, first: int, last: int) -> Iterator[memoryview]:
-        """Yields the payloads of new stream records `first` to `last`, read from their segments and checked again."""
-        records = self.stream
-        if records is None:
-            return
-        pending = bytearray()
-        for position, _, payload in records.read_checked(first, last):
-            if payload is None:
-                segment = records.paths[int(records.segment_of[position])]
-                raise ArchiveVerificationError(
-                    f"{segment} changed while it was archived: the record at offset {int(records.offsets[position])} "
-                    "no longer verifies"
-                )
-            if len(pending) + payload.size > PIECE_BYTES and pending:
-                yield memoryview(pending)
-                pending = bytearray()
-            if payload.size >= PIECE_BYTES:
-                yield payload.data
-            else:
-                pending += payload.data
-        if pending:
-            yield memoryview(pending)
-
-    def _new_pieces(self, first: int, last: int, reader: EntryReader | None) -> Iterator[memoryview]:
-        """Yields the payloads of new entries `first` to `last`, from the buffer or read again from their files."""
-        buffer = self.examination.payloads
-        if reader is None and buffer is not None:
-            start, stop = int(self.new_offsets[first]), int(self.new_offsets[last])
-            view = memoryview(buffer)
-            for piece_start in range(start, stop, PIECE_BYTES):
-                yield view[piece_start : min(stop, piece_start + PIECE_BYTES)]
-            return
-        if reader is None:
-            raise ValueError("payloads that did not fit the buffer must be read again: pass an entry reader")
-        lengths = np.diff(self.new_offsets[first : last + 1]).tolist()
-        pending = bytearray()
-        entries = reader.read_entries(self.job.source_id, self.new_stamps[first:last], self.new_indices[first:last])
-        for entry, length in zip(entries, lengths, strict=True):
-            payload = entry.payload
-            if entry.error is not None or len(payload) != length:
-                change = entry.error or f"its payload was {length} bytes, now {len(payload)}"
-                message = f"{self.job.directory / entry.name} changed while it was archived: {change}"
-                raise ArchiveVerificationError(message) from entry.error
-            if len(pending) + length > PIECE_BYTES and pending:
-                yield memoryview(pending)
-                pending = bytearray()
-            if length >= PIECE_BYTES:
-                yield payload
-            else:
-                pending += payload
-        if pending:
-            yield memoryview(pending)
-
-
 def _write_array(archive: zipfile.ZipFile, name: str, array: NDArray[np.generic]) -> None:
     """Writes one metadata array as an `.npy` member."""
     with archive.open(name, "w", force_zip64=array.nbytes >= _ZIP64_FROM) as member:
         np.lib.format.write_array(member, array, allow_pickle=False)
 
 
-def _write_archive(plan: _MergePlan, archive_path: Path) -> None:
+def _write_archive(plan: MergePlan, archive_path: Path) -> None:
     """Writes the merged archive under a temporary name, fsyncs, verifies it, and renames it into place."""
     job = plan.job
     temporary = job.directory / temporary_archive_name(job.source_id, os.getpid())
@@ -417,7 +241,7 @@ def _create_exclusively(path: Path) -> io.BufferedWriter:
     return os.fdopen(descriptor, "wb")
 
 
-def _stream_payloads(plan: _MergePlan, consume: Callable[[memoryview], object], *, reread: bool) -> None:
+def _stream_payloads(plan: MergePlan, consume: Callable[[memoryview], object], *, reread: bool) -> None:
     """Feeds every merged payload piece to `consume`, opening the readers the plan needs for the duration."""
     old_cursor = None if plan.archive is None else plan.archive.cursor()
     reader = EntryReader(plan.job.directory, memory_mapping=plan.job.memory_mapping) if reread else None
@@ -431,7 +255,7 @@ def _stream_payloads(plan: _MergePlan, consume: Callable[[memoryview], object], 
             reader.close()
 
 
-def _verify(plan: _MergePlan, temporary: Path) -> None:
+def _verify(plan: MergePlan, temporary: Path) -> None:
     """Opens the written archive and checks it against the plan (and, with `verify_integrity`, every byte)."""
     try:
         written = ArchiveFile(temporary)
@@ -471,7 +295,7 @@ def _same_origins(written: ArchiveFile, expected: NewOrigins) -> bool:
     )
 
 
-def _verify_payloads(plan: _MergePlan, written: ArchiveFile) -> None:
+def _verify_payloads(plan: MergePlan, written: ArchiveFile) -> None:
     """Compares the written payload member with a fresh read of its sources, byte for byte.
 
     The member is read back through a cursor, which checks every block against its checksum; the sources are the
