@@ -204,3 +204,14 @@ def test_sources_with_entry_files_and_segments_compress_in_worker_processes(tmp_
     assert report.entries_archived == len(written) + 4 and report.files_removed == 4
     assert not list(tmp_path.glob("*.adlog")) and not list(tmp_path.glob("*.npy"))
     assert read_all(tmp_path) == before
+
+
+def test_verify_integrity_compares_every_stream_byte_and_between_reads_streams(tmp_path: Path) -> None:
+    written = random_entries(800, seed=4, sources=2)
+    write_stream(tmp_path, written).close()
+    with read_logs(tmp_path)[1] as reader:
+        window = [(stamp, payload.tobytes()) for stamp, payload in reader.between(100, 200)]
+    assert window == [entry for entry in expected_order(written)[1] if 100 <= entry[0] < 200]
+    report = compress_npy_logs(tmp_path, verify_integrity=True, remove_sources=True, max_workers=1)
+    assert report.entries_archived == 800 and not list(tmp_path.glob("*.adlog"))
+    assert read_all(tmp_path) == expected_order(written)
