@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import errno
 import inspect
+import json
 import os
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from ._atomic import write_atomically
 from ._decode import Decoder
@@ -15,9 +16,12 @@ from ._encode import encode_config
 from ._help import class_summary
 from ._parse import locate, parse_file
 from ._render import render_document
+from ._schema import build_schema
 from .errors import ConfigFileError, ConfigValidationError, UnknownFieldError
 
 _SUFFIXES = (".yaml", ".yml")
+_MODELINE = "# yaml-language-server: $schema="
+"""The first-line comment that tells yaml-language-server (VS Code's YAML extension and others) the file's schema."""
 
 
 class YamlConfig:
@@ -42,7 +46,22 @@ class YamlConfig:
     from the string written under the field, is written as a comment above its key.
     """
 
-    def to_yaml(self, file_path: str | os.PathLike[str]) -> None:
+    _yamlconfig_schema_url: ClassVar[str | None] = None
+    """The `schema_url` class keyword of the class that declares it (looked up in the class's own namespace)."""
+
+    def __init_subclass__(cls, *, schema_url: str | None = None, **kwargs: Any) -> None:
+        """Records the class keywords of a config class: `class RigConfig(YamlConfig, schema_url=...)`.
+
+        Args:
+            schema_url: The JSON Schema that `to_yaml` names on the first line of every file of this class (not of
+                its subclasses, whose schema differs), for editors; see `to_yaml`.
+            **kwargs: Passed on to the next `__init_subclass__`.
+        """
+        super().__init_subclass__(**kwargs)
+        if schema_url is not None:
+            cls._yamlconfig_schema_url = _modeline_target(schema_url)
+
+    def to_yaml(self, file_path: str | os.PathLike[str], *, schema_url: str | os.PathLike[str] | None = None) -> None:
         """Saves the config to a YAML file, replacing the file atomically.
 
         Every value is checked against its field's type first, so the file written always loads back, as the
@@ -53,9 +72,13 @@ class YamlConfig:
 
         Args:
             file_path: The file to write; its name must end with `.yaml` or `.yml`.
+            schema_url: A JSON Schema of the class (see `write_json_schema`) to name in the file's first line,
+                `# yaml-language-server: $schema=...`, so that editors complete and check the file: a URL, or a
+                path (a `Path` is written relative to the YAML file, as yaml-language-server resolves it). By
+                default, the `schema_url` class keyword of the class, if it has one.
 
         Raises:
-            ValueError: The file name does not end with `.yaml` or `.yml`.
+            ValueError: The file name does not end with `.yaml` or `.yml`, or `schema_url` holds a line break.
             ConfigTypeError: A field holds a value that does not fit its declared type (the file is left untouched).
             UnsupportedFieldTypeError: The class declares a field type that has no YAML form.
             TypeError: The class is not a dataclass (the `@dataclass` decorator is missing).
@@ -68,7 +91,52 @@ class YamlConfig:
             error.file_path = path
             error.saving = True
             raise
-        write_atomically(path, render_document(section, header=class_summary(cls)))
+        text = render_document(section, header=class_summary(cls))
+        target = schema_url if schema_url is not None else cls.__dict__.get("_yamlconfig_schema_url")
+        if target is not None:
+            text = f"{_MODELINE}{_modeline_target(target, path)}\n{text}"
+        write_atomically(path, text)
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """Returns the JSON Schema (draft 2020-12) of the class's YAML files, for editors and validators.
+
+        The schema describes every field (nested dataclasses under `$defs`), with each field's help text as its
+        `description` and its default as its `default`, and refuses keys the class does not declare. It accepts
+        every file `to_yaml` writes, read as a YAML editor reads it (mapping keys and timestamps as their text).
+        `from_yaml` remains the full check: the guide lists what a JSON Schema cannot express (an integral float
+        such as `30.0` in an `int` field, a quoted number as a `dict[int, ...]` key, `__post_init__` checks).
+
+        Returns:
+            The schema, a dict that `json.dumps` can write.
+
+        Raises:
+            UnsupportedFieldTypeError: The class declares a field type that has no YAML form.
+            TypeError: The class is not a dataclass (the `@dataclass` decorator is missing).
+        """
+        schema: dict[str, Any] = build_schema(_require_dataclass(cls))
+        return schema
+
+    @classmethod
+    def write_json_schema(cls, file_path: str | os.PathLike[str]) -> None:
+        """Writes the class's JSON Schema (see `json_schema`) to a file, replacing it atomically.
+
+        Point editors at it with `to_yaml(..., schema_url=...)` or the `schema_url` class keyword, or with the
+        editor's own settings (VS Code: `yaml.schemas`).
+
+        Args:
+            file_path: The file to write; its name must end with `.json`.
+
+        Raises:
+            ValueError: The file name does not end with `.json` (a guard against overwriting a config).
+            UnsupportedFieldTypeError: The class declares a field type that has no YAML form.
+            TypeError: The class is not a dataclass (the `@dataclass` decorator is missing).
+        """
+        path = Path(file_path)
+        if path.suffix.lower() != ".json":
+            raise ValueError(f"a JSON Schema file name must end with .json, but {str(path)!r} does not")
+        text = json.dumps(cls.json_schema(), indent=2, ensure_ascii=False, allow_nan=False)
+        write_atomically(path, text + "\n")
 
     @classmethod
     def from_yaml(cls, file_path: str | os.PathLike[str], *, strict: bool = True) -> Self:
@@ -125,6 +193,29 @@ def _config_path(file_path: str | os.PathLike[str]) -> Path:
         suffix = f"the suffix {path.suffix!r}" if path.suffix else "no suffix"
         raise ValueError(f"a config file name must end with .yaml or .yml, but {str(path)!r} has {suffix}")
     return path
+
+
+def _modeline_target(target: str | os.PathLike[str], config_path: Path | None = None) -> str:
+    """Returns the schema reference as the modeline writes it: a path relative to the config file, or the text given.
+
+    Args:
+        target: A URL or relative reference (str, written as given), or a path (made relative to the config's folder).
+        config_path: The config file; None only checks the text.
+
+    Raises:
+        ValueError: The reference holds a line break, which would end the comment.
+    """
+    if isinstance(target, os.PathLike) and config_path is not None:
+        schema = Path(target).absolute()
+        try:
+            text = Path(os.path.relpath(schema, config_path.absolute().parent)).as_posix()
+        except ValueError:  # on Windows, a schema on another drive has no relative path
+            text = schema.as_uri()
+    else:
+        text = os.fspath(target)
+    if "\n" in text or "\r" in text:
+        raise ValueError(f"a schema reference must be one line, but {text!r} holds a line break")
+    return text
 
 
 def _require_dataclass(cls: type[Any]) -> type[Any]:
