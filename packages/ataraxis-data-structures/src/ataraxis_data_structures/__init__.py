@@ -2,8 +2,10 @@
 
 This meta-package re-exports, by name, the public API of its three member distributions:
 
-- `ataraxis-yamlconfig`: `YamlConfig`, a dataclass base that saves to and loads from YAML files, and the errors
-  that name what is wrong with a config file (`YamlConfigError` and its subclasses, `UnsupportedFieldTypeError`).
+- `ataraxis-yamlconfig`: `YamlConfig`, a dataclass base that saves to and loads from YAML files, the migration
+  steps of versioned configs (`Migration`, `Rename`, `Remove`, `Retype`, `VERSION_KEY`), and the errors and
+  warnings that name what is wrong with a config file (`YamlConfigError` and its subclasses,
+  `UnsupportedFieldTypeError`, `ConfigMigrationWarning`).
 - `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory (and `LockRecoveredWarning`).
 - `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
   `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back.
@@ -34,10 +36,19 @@ from ataraxis_datalogger import (
 )
 from ataraxis_sharedarray import LockRecoveredWarning, SharedMemoryArray
 from ataraxis_yamlconfig import (
+    VERSION_KEY,
     ConfigFileError,
+    ConfigMigrationWarning,
     ConfigTypeError,
     ConfigValidationError,
+    ConfigVersionError,
+    Migration,
+    MigrationError,
     MissingFieldError,
+    OverrideError,
+    Remove,
+    Rename,
+    Retype,
     UnknownFieldError,
     UnsupportedFieldTypeError,
     YamlConfig,
@@ -47,11 +58,14 @@ from ataraxis_yamlconfig import (
 __version__: str = version("ataraxis-data-structures")
 
 __all__ = [
+    "VERSION_KEY",
     "ArchiveFormatError",
     "CompressionReport",
     "ConfigFileError",
+    "ConfigMigrationWarning",
     "ConfigTypeError",
     "ConfigValidationError",
+    "ConfigVersionError",
     "DamagedFile",
     "DamagedLogFilesWarning",
     "DataLogger",
@@ -63,7 +77,13 @@ __all__ = [
     "LogDirectorySummary",
     "LogPackage",
     "LogStatistics",
+    "Migration",
+    "MigrationError",
     "MissingFieldError",
+    "OverrideError",
+    "Remove",
+    "Rename",
+    "Retype",
     "SharedMemoryArray",
     "SourceReport",
     "SourceSummary",

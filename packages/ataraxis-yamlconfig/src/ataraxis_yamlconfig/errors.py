@@ -74,12 +74,17 @@ class YamlConfigError(ValueError):
         """The file being read or written, when known."""
         self.line: int | None = line
         """The 1-based line of the file where the problem is, when known."""
+        self.source: str | None = None
+        """Where the offending value came from when not from the file, such as `override 'camera.fps=abc'` or
+        `environment variable RIG_CAMERA__FPS`; the message then shows it instead of the file and line."""
 
     def __reduce__(self) -> tuple[object, ...]:
         """Pickles the attributes, so the error crosses process boundaries intact."""
         return _restore, (type(self), self.args, dict(self.__dict__))
 
     def _location(self) -> str:
+        if self.source is not None:
+            return self.source
         parts = []
         if self.file_path is not None:
             parts.append(str(self.file_path))
@@ -175,6 +180,7 @@ class UnknownFieldError(ConfigValidationError):
         path: tuple[Hashable, ...] = (),
         suggestion: str | None = None,
         reason: str = "",
+        remedy: str = "remove it, or load with strict=False to ignore unknown keys",
     ) -> None:
         """The message names the key, the likely intended field, and `strict=False`.
 
@@ -184,11 +190,12 @@ class UnknownFieldError(ConfigValidationError):
             path: The path of the unknown key (its parent's path plus the key).
             suggestion: The declared field the key most likely misspells, if any.
             reason: Why the key cannot be set, when the class has such a field that is not an `__init__` argument.
+            remedy: How to fix it, as the message's last words.
         """
         problem = reason or f"unknown key {key!r}: {class_name} declares no such field"
         if suggestion is not None:
             problem += f" (did you mean {suggestion!r}?)"
-        problem += "; remove it, or load with strict=False to ignore unknown keys"
+        problem += f"; {remedy}"
         super().__init__(problem, path=path)
         self.key: object = key
         """The unknown key."""
@@ -215,3 +222,81 @@ class UnsupportedFieldTypeError(TypeError):
 
     This is a mistake in the class, not in a file, so it is a `TypeError` and not a `YamlConfigError`.
     """
+
+
+class OverrideError(YamlConfigError):
+    """An override (`path=value`) or environment variable is malformed.
+
+    It has no `=`, a malformed path, or a value that is not readable as YAML. An override that names no field is an
+    `UnknownFieldError`, and a value of the wrong type a `ConfigTypeError`, both naming the override.
+    """
+
+
+class ConfigVersionError(YamlConfigError):
+    """The file's version (its `$version` key) is not one the class can read: newer than the class, or malformed."""
+
+    def __init__(self, problem: str, found: object, supported: int) -> None:
+        """The message says which version the file holds and which the class reads.
+
+        Args:
+            problem: What is wrong with the version.
+            found: The value of the file's `$version` key.
+            supported: The class's own version, the newest it reads.
+        """
+        super().__init__(problem)
+        self.found: object = found
+        """The value of the file's `$version` key."""
+        self.supported: int = supported
+        """The class's own version: it reads files of this version and of every older one."""
+
+
+class MigrationError(YamlConfigError):
+    """A migration step failed while an older file was being upgraded (the original exception is the `__cause__`)."""
+
+    def __init__(self, problem: str, from_version: int, to_version: int, step: int) -> None:
+        """The message names the migration (its versions) and the step that failed.
+
+        Args:
+            problem: What failed, starting with the migration and step.
+            from_version: The version the failed migration upgrades from.
+            to_version: The version it upgrades to.
+            step: The 1-based position of the failed step in the migration.
+        """
+        super().__init__(problem)
+        self.from_version: int = from_version
+        """The version the failed migration upgrades from."""
+        self.to_version: int = to_version
+        """The version the failed migration upgrades to."""
+        self.step: int = step
+        """The 1-based position of the failed step in its migration."""
+
+
+class ConfigMigrationWarning(UserWarning):
+    """An older file was migrated to the class's version while it was loaded (in memory, or also on disk)."""
+
+    def __init__(self, file_path: Path, from_version: int, to_version: int, class_name: str, rewritten: bool) -> None:
+        """The message names the file, the versions and whether the file itself was rewritten.
+
+        Args:
+            file_path: The migrated file.
+            from_version: The file's version.
+            to_version: The class's version, which the config now has.
+            class_name: The config class.
+            rewritten: Whether the file was rewritten as the new version (`from_yaml(..., upgrade_file=True)`).
+        """
+        where = (
+            f"the file was rewritten as version {to_version}"
+            if rewritten
+            else "the file itself is unchanged (load with upgrade_file=True, or save the config, to upgrade it)"
+        )
+        super().__init__(
+            f"{file_path}: migrated from version {from_version} to version {to_version} of {class_name}; {where}"
+        )
+        self.file_path: Path = file_path
+        """The migrated file."""
+        self.from_version: int = from_version
+        """The version the file was written as."""
+        self.to_version: int = to_version
+        """The version the loaded config has (the class's own)."""
+        self.rewritten: bool = rewritten
+        """Whether the file on disk was rewritten as `to_version`."""
