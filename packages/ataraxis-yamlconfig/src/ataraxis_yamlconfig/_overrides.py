@@ -130,6 +130,9 @@ def apply(cls: type, data: dict[Any, Any], overrides: Iterable[Override]) -> dic
 def blame(error: ConfigValidationError, sources: Mapping[FieldPath, str]) -> bool:
     """Names the override as the error's source when the error is about a value an override set.
 
+    When the error is about a section that holds overridden values (its `__post_init__` refused them, say), the
+    overrides are named at the end of the message instead.
+
     Args:
         error: An error raised while checking the overridden data.
         sources: The set paths and their overrides' sources, as `apply` returned them.
@@ -144,6 +147,9 @@ def blame(error: ConfigValidationError, sources: Mapping[FieldPath, str]) -> boo
             error.file_path = None
             error.line = None
             return True
+    inside = [source for path, source in sources.items() if path[: len(error.path)] == error.path]
+    if inside:
+        error.problem += f" (with {', '.join(inside)})"
     return False
 
 
@@ -243,6 +249,9 @@ class _Walk:
             elif shape.kind is Kind.SEQUENCE and shape.base in (list, tuple):
                 walkable.append((shape, isinstance(node, list)))
         if not walkable:
+            classes = [member for member in members if shape_of(member, self._path).kind is Kind.DATACLASS]
+            if len(classes) == 1:  # `Camera | None`: the part is a misspelt field of Camera
+                raise _unknown_key(classes[0], part.text, (*self._path, part.text), remedy=_REMEDY)
             message = f"{self._where()} holds {type_name(self._tp)}, which has no part {part.text!r}"
             raise self._unknown(part, message)
         fitting = [shape for shape, fits in walkable if fits]
@@ -297,16 +306,15 @@ class _Walk:
             raise self._unknown(part, f"{self._where()} holds {type(node).__name__}, not a list")
         if part.quoted or not part.text.isdigit() or int(part.text) >= len(node):
             reason = f"{self._where()} has {len(node)} items, so {part.text!r} names none of them"
-            raise self._unknown(part, reason)
+            raise self._unknown(part, reason, int(part.text) if part.text.isdigit() and not part.quoted else None)
         return int(part.text)
 
     def _where(self) -> str:
         return format_field_path(self._path) or "the config"
 
-    def _unknown(self, part: Part, reason: str) -> UnknownFieldError:
-        return UnknownFieldError(
-            part.text, type_name(self._tp), (*self._path, part.text), reason=reason, remedy=_REMEDY
-        )
+    def _unknown(self, part: Part, reason: str, key: Any = None) -> UnknownFieldError:
+        key = part.text if key is None else key
+        return UnknownFieldError(key, type_name(self._tp), (*self._path, key), reason=reason, remedy=_REMEDY)
 
 
 def _scalar(text: str) -> Any:
