@@ -12,6 +12,7 @@ import yaml
 
 from ataraxis_yamlconfig import (
     VERSION_KEY,
+    ConfigClassError,
     ConfigMigrationWarning,
     ConfigTypeError,
     ConfigVersionError,
@@ -318,7 +319,7 @@ def test_steps_whose_paths_are_absent_do_nothing(tmp_path: Path) -> None:
     ],
 )
 def test_a_wrong_declaration_is_an_error_when_the_class_is_defined(declare: Any, message: str) -> None:
-    with pytest.raises(TypeError, match=message):
+    with pytest.raises(ConfigClassError, match=message):
 
         @dataclass
         class Wrong(YamlConfig, **declare()):

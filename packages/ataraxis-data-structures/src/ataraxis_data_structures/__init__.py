@@ -3,12 +3,13 @@
 This meta-package re-exports, by name, the public API of its three member distributions:
 
 - `ataraxis-yamlconfig`: `YamlConfig`, a dataclass base that saves to and loads from YAML files, the migration
-  steps of versioned configs (`Migration`, `Rename`, `Remove`, `Retype`, `VERSION_KEY`), and the errors and
-  warnings that name what is wrong with a config file (`YamlConfigError` and its subclasses,
-  `UnsupportedFieldTypeError`, `ConfigMigrationWarning`).
+  steps of versioned configs (`Migration`, `Rename`, `Remove`, `Retype`, `VERSION_KEY`), and the errors that name
+  what is wrong with a config, its class or its file (`YamlConfigError` and its subclasses), with
+  `ConfigMigrationWarning`.
 - `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory (and `LockRecoveredWarning`).
 - `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
-  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back.
+  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back; its errors share the root
+  `AtaraxisDataLoggerError`.
 
 Each member can also be installed and imported on its own.
 """
@@ -17,12 +18,16 @@ from importlib.metadata import version
 
 from ataraxis_datalogger import (
     ArchiveFormatError,
+    ArchiveVerificationError,
+    AtaraxisDataLoggerError,
+    AtaraxisDataLoggerWarning,
     CompressionReport,
     DamagedFile,
     DamagedLogFilesWarning,
     DataLogger,
     DataLoggerError,
     DataLoggerWarning,
+    EntryFormatError,
     LogArchiveReader,
     LogCompressionError,
     LogDirectorySummary,
@@ -37,8 +42,11 @@ from ataraxis_datalogger import (
 from ataraxis_sharedarray import LockRecoveredWarning, SharedMemoryArray
 from ataraxis_yamlconfig import (
     VERSION_KEY,
+    ConfigClassError,
     ConfigFileError,
     ConfigMigrationWarning,
+    ConfigNotFoundError,
+    ConfigPathError,
     ConfigTypeError,
     ConfigValidationError,
     ConfigVersionError,
@@ -60,9 +68,15 @@ __version__: str = version("ataraxis-data-structures")
 __all__ = [
     "VERSION_KEY",
     "ArchiveFormatError",
+    "ArchiveVerificationError",
+    "AtaraxisDataLoggerError",
+    "AtaraxisDataLoggerWarning",
     "CompressionReport",
+    "ConfigClassError",
     "ConfigFileError",
     "ConfigMigrationWarning",
+    "ConfigNotFoundError",
+    "ConfigPathError",
     "ConfigTypeError",
     "ConfigValidationError",
     "ConfigVersionError",
@@ -71,6 +85,7 @@ __all__ = [
     "DataLogger",
     "DataLoggerError",
     "DataLoggerWarning",
+    "EntryFormatError",
     "LockRecoveredWarning",
     "LogArchiveReader",
     "LogCompressionError",

@@ -5,19 +5,25 @@
   and `MyConfig.json_schema()` / `MyConfig.write_json_schema(path)` for editors.
 - `Migration`, `Rename`, `Remove` and `Retype`: how a versioned config class (`class C(YamlConfig, version=2,
   migrations=[...])`) upgrades files written by its older versions; `VERSION_KEY` is the key that holds the version.
-- `YamlConfigError` (a `ValueError`) and its subclasses: what is wrong with a file, with its path, line and field:
-  `ConfigFileError` (not readable YAML), `ConfigValidationError` and its subclasses `ConfigTypeError`,
-  `UnknownFieldError` and `MissingFieldError`.
-- `ConfigVersionError` (a file newer than its class), `MigrationError` (a migration step failed) and
-  `ConfigMigrationWarning` (an older file was migrated); `OverrideError` (a malformed override).
-- `UnsupportedFieldTypeError` (a `TypeError`): a config class declares a field type that has no YAML form.
+- `YamlConfigError`, the root of every error the package raises, and its subclasses, each also the built-in
+  exception callers expect: `ConfigPathError` (a `ValueError`: not a `.yaml`/`.yml` name), `ConfigNotFoundError`
+  (a `FileNotFoundError`), `ConfigFileError` (a `ValueError`: not readable YAML), `ConfigVersionError` (a
+  `ValueError`: a file newer than its class), `MigrationError` (a `ValueError`: a migration step failed),
+  `OverrideError` (a `ValueError`: a malformed override), `ConfigValidationError` (a `ValueError`) and its
+  subclasses `ConfigTypeError` (also a `TypeError`), `UnknownFieldError` and `MissingFieldError`, and
+  `ConfigClassError` (a `TypeError`: the class is not a dataclass, or declares a wrong version or migration) with
+  its subclass `UnsupportedFieldTypeError` (a field type that has no YAML form).
+- `ConfigMigrationWarning` (a `UserWarning`): an older file was migrated as it was loaded.
 """
 
 from importlib.metadata import version
 
-from .errors import (
+from .exceptions import (
+    ConfigClassError,
     ConfigFileError,
     ConfigMigrationWarning,
+    ConfigNotFoundError,
+    ConfigPathError,
     ConfigTypeError,
     ConfigValidationError,
     ConfigVersionError,
@@ -35,8 +41,11 @@ __version__: str = version("ataraxis-yamlconfig")
 
 __all__ = [
     "VERSION_KEY",
+    "ConfigClassError",
     "ConfigFileError",
     "ConfigMigrationWarning",
+    "ConfigNotFoundError",
+    "ConfigPathError",
     "ConfigTypeError",
     "ConfigValidationError",
     "ConfigVersionError",

@@ -27,8 +27,9 @@ from ._decode import Decoder, _unknown_key
 from ._dialect import Loader
 from ._dotted import Part, parse_path
 from ._encode import Section, encode, same_plain
-from ._types import FieldPath, Kind, field_types, init_fields, shape_of, type_name
-from .errors import ConfigTypeError, ConfigValidationError, OverrideError, UnknownFieldError, format_field_path
+from ._kinds import Kind, shape_of
+from ._types import FieldPath, field_types, init_fields, type_name
+from .exceptions import ConfigTypeError, ConfigValidationError, OverrideError, UnknownFieldError, format_field_path
 
 _DELIMITER = "__"
 """Separates the parts of a path in an environment variable's name, as in pydantic-settings."""

@@ -24,8 +24,9 @@ from typing import Any, assert_never
 from ._dialect import Dumper
 from ._encode import Section, encode, encode_any
 from ._help import class_summary, field_help
-from ._types import FieldPath, Kind, field_types, has_default, init_fields, shape_of
-from .errors import ConfigValidationError
+from ._kinds import Kind, shape_of
+from ._types import FieldPath, field_types, has_default, init_fields
+from .exceptions import ConfigValidationError
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 """The JSON Schema dialect of the schemas built here."""

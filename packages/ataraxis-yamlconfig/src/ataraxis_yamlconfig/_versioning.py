@@ -13,7 +13,7 @@ from typing import Any
 from yaml.nodes import Node
 
 from ._parse import locate
-from .errors import ConfigVersionError, MigrationError, YamlConfigError, describe_value
+from .exceptions import ConfigClassError, ConfigVersionError, MigrationError, YamlConfigError, describe_value
 from .migrations import VERSION_KEY, Migration, StepFailure, describe_step, run_step
 
 _ATTRIBUTE = "_yamlconfig_versioning"
@@ -40,19 +40,19 @@ def declare(cls: type, version: int | None, migrations: Iterable[Migration]) -> 
         migrations: One migration from each older version to the next.
 
     Raises:
-        TypeError: The version is not an integer from 1 up, or the migrations do not lead from version 1 to it, one
-            version at a time, each exactly once.
+        ConfigClassError: The version is not an integer from 1 up, or the migrations do not lead from version 1
+            to it, one version at a time, each exactly once.
     """
     listed = list(migrations)
     name = cls.__qualname__
     if type(version) is not int or version < 1:
-        raise TypeError(f"{name}: version must be an integer from 1 up, not {version!r}")
+        raise ConfigClassError(f"{name}: version must be an integer from 1 up, not {version!r}")
     for migration in listed:
         if not isinstance(migration, Migration):
-            raise TypeError(f"{name}: migrations holds {migration!r}, which is not a Migration")
+            raise ConfigClassError(f"{name}: migrations holds {migration!r}, which is not a Migration")
     by_version = {migration.from_version: migration for migration in listed}
     if len(by_version) < len(listed):
-        raise TypeError(f"{name}: two migrations read the same version; write one per version")
+        raise ConfigClassError(f"{name}: two migrations read the same version; write one per version")
     expected = list(range(1, version))
     if sorted(by_version) != expected:
         missing = [str(number) for number in expected if number not in by_version]
@@ -62,7 +62,7 @@ def declare(cls: type, version: int | None, migrations: Iterable[Migration]) -> 
             problems.append(f"no migration from version {', '.join(missing)}")
         if extra:
             problems.append(f"a migration from version {', '.join(extra)}, which is not older than {version}")
-        raise TypeError(
+        raise ConfigClassError(
             f"{name} declares version {version}, so it needs one migration from each of its older versions "
             f"(1 to {version - 1}): {'; '.join(problems)}"
         )

@@ -35,7 +35,7 @@ import yaml
 
 from ._dialect import Loader
 from ._dotted import Part, parse_path
-from .errors import describe_value, format_field_path
+from .exceptions import ConfigClassError, describe_value, format_field_path
 
 VERSION_KEY = "$version"
 """The top-level key that holds a versioned config file's version; no dataclass field can have this name."""
@@ -236,8 +236,8 @@ def _parts(path: str) -> tuple[Part, ...]:
         raise _definition_error(f"a migration step's path is wrong: {error}") from None
 
 
-def _definition_error(message: str) -> TypeError:
-    return TypeError(message)
+def _definition_error(message: str) -> ConfigClassError:
+    return ConfigClassError(message)
 
 
 def _function_name(function: Callable[..., Any]) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import errno
 import inspect
 import json
 import os
@@ -23,7 +22,15 @@ from ._render import render_document
 from ._schema import build_schema
 from ._types import FieldPath
 from ._versioning import declare, upgrade, version_schema, versioning_of
-from .errors import ConfigFileError, ConfigMigrationWarning, ConfigValidationError, UnknownFieldError
+from .exceptions import (
+    ConfigClassError,
+    ConfigFileError,
+    ConfigMigrationWarning,
+    ConfigNotFoundError,
+    ConfigPathError,
+    ConfigValidationError,
+    UnknownFieldError,
+)
 from .migrations import VERSION_KEY, Migration
 
 _SUFFIXES = (".yaml", ".yml")
@@ -78,8 +85,8 @@ class YamlConfig:
             **kwargs: Passed on to the next `__init_subclass__`.
 
         Raises:
-            TypeError: The version is not an integer from 1 up, or the migrations do not lead from version 1 to it
-                one version at a time.
+            ConfigClassError: The version is not an integer from 1 up, or the migrations do not lead from version
+                1 to it one version at a time.
         """
         super().__init_subclass__(**kwargs)
         migrations = list(migrations)
@@ -105,10 +112,11 @@ class YamlConfig:
                 default, the `schema_url` class keyword of the class, if it has one.
 
         Raises:
-            ValueError: The file name does not end with `.yaml` or `.yml`, or `schema_url` holds a line break.
+            ConfigPathError: The file name does not end with `.yaml` or `.yml`, or `schema_url` holds a line break.
             ConfigTypeError: A field holds a value that does not fit its declared type (the file is left untouched).
             UnsupportedFieldTypeError: The class declares a field type that has no YAML form.
-            TypeError: The class is not a dataclass (the `@dataclass` decorator is missing).
+            ConfigClassError: The class is not a dataclass (the `@dataclass` decorator is missing).
+            OSError: The file system refused the write (the previous file is left untouched).
         """
         path = _config_path(file_path)
         cls = _require_dataclass(type(self))
@@ -142,7 +150,7 @@ class YamlConfig:
 
         Raises:
             UnsupportedFieldTypeError: The class declares a field type that has no YAML form.
-            TypeError: The class is not a dataclass (the `@dataclass` decorator is missing).
+            ConfigClassError: The class is not a dataclass (the `@dataclass` decorator is missing).
         """
         versioning = versioning_of(_require_dataclass(cls))
         extra, required = version_schema(versioning, cls.__name__)
@@ -160,13 +168,13 @@ class YamlConfig:
             file_path: The file to write; its name must end with `.json`.
 
         Raises:
-            ValueError: The file name does not end with `.json` (a guard against overwriting a config).
+            ConfigPathError: The file name does not end with `.json` (a guard against overwriting a config).
             UnsupportedFieldTypeError: The class declares a field type that has no YAML form.
-            TypeError: The class is not a dataclass (the `@dataclass` decorator is missing).
+            ConfigClassError: The class is not a dataclass (the `@dataclass` decorator is missing).
         """
         path = Path(file_path)
         if path.suffix.lower() != ".json":
-            raise ValueError(f"a JSON Schema file name must end with .json, but {str(path)!r} does not")
+            raise ConfigPathError(f"a JSON Schema file name must end with .json, but {str(path)!r} does not")
         text = json.dumps(cls.json_schema(), indent=2, ensure_ascii=False, allow_nan=False)
         write_atomically(path, text + "\n")
 
@@ -208,8 +216,8 @@ class YamlConfig:
             A new instance of the class `from_yaml` was called on.
 
         Raises:
-            ValueError: The file name does not end with `.yaml` or `.yml`.
-            FileNotFoundError: There is no file at `file_path`.
+            ConfigPathError: The file name does not end with `.yaml` or `.yml`.
+            ConfigNotFoundError: There is no file at `file_path`.
             ConfigFileError: The file is not valid YAML, repeats a key, uses a tag such as `!!python/object`, or does
                 not hold a mapping of fields (the message names the file and line).
             ConfigVersionError: The file's `$version` is newer than the class's, or not a version number.
@@ -223,12 +231,13 @@ class YamlConfig:
             ConfigValidationError: The class's `__init__` or `__post_init__` rejected the values (the original
                 exception is the `__cause__`).
             UnsupportedFieldTypeError: The class declares a field type that has no YAML form.
-            TypeError: The class is not a dataclass (the `@dataclass` decorator is missing).
+            ConfigClassError: The class is not a dataclass (the `@dataclass` decorator is missing).
+            OSError: The file exists but cannot be read.
         """
         path = _config_path(file_path)
         _require_dataclass(cls)
         if not path.exists():
-            raise FileNotFoundError(errno.ENOENT, "no YAML config file at this path", str(path))
+            raise ConfigNotFoundError(path)
         data, root = parse_file(path)
         if data is None:
             data = {}  # an empty file (or one holding only comments): every field takes its default
@@ -279,7 +288,7 @@ class YamlConfig:
                 does not fit its own field's type.
             ConfigValidationError: The class's `__init__` or `__post_init__` rejected the values.
             UnsupportedFieldTypeError: The class declares a field type that has no YAML form.
-            TypeError: The class is not a dataclass (the `@dataclass` decorator is missing).
+            ConfigClassError: The class is not a dataclass (the `@dataclass` decorator is missing).
         """
         cls = _require_dataclass(type(self))
         changes = collect(overrides, env_prefix, strict)
@@ -317,7 +326,7 @@ def _config_path(file_path: str | os.PathLike[str]) -> Path:
     path = Path(file_path)
     if path.suffix.lower() not in _SUFFIXES:
         suffix = f"the suffix {path.suffix!r}" if path.suffix else "no suffix"
-        raise ValueError(f"a config file name must end with .yaml or .yml, but {str(path)!r} has {suffix}")
+        raise ConfigPathError(f"a config file name must end with .yaml or .yml, but {str(path)!r} has {suffix}")
     return path
 
 
@@ -329,7 +338,7 @@ def _modeline_target(target: str | os.PathLike[str], config_path: Path | None = 
         config_path: The config file; None only checks the text.
 
     Raises:
-        ValueError: The reference holds a line break, which would end the comment.
+        ConfigPathError: The reference holds a line break, which would end the comment.
     """
     if isinstance(target, os.PathLike) and config_path is not None:
         schema = Path(target).absolute()
@@ -340,7 +349,7 @@ def _modeline_target(target: str | os.PathLike[str], config_path: Path | None = 
     else:
         text = os.fspath(target)
     if "\n" in text or "\r" in text:
-        raise ValueError(f"a schema reference must be one line, but {text!r} holds a line break")
+        raise ConfigPathError(f"a schema reference must be one line, but {text!r} holds a line break")
     return text
 
 
@@ -349,5 +358,6 @@ def _require_dataclass(cls: type[Any]) -> type[Any]:
     # become fields: the sign that this class's own @dataclass is missing.
     declared = getattr(cls, "__dataclass_fields__", {})
     if not dataclasses.is_dataclass(cls) or set(inspect.get_annotations(cls)) - set(declared):
-        raise TypeError(f"{cls.__qualname__} subclasses YamlConfig but is not a dataclass: decorate it with @dataclass")
+        message = f"{cls.__qualname__} subclasses YamlConfig but is not a dataclass: decorate it with @dataclass"
+        raise ConfigClassError(message)
     return cls
