@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any
+
+import yaml
+
+from ._dialect import Loader
 
 _NAME = re.compile(r"[^.\[\]]+")
 _QUOTED = re.compile(r"""\[(?:'([^']*)'|"([^"]*)")\]""")
@@ -76,3 +81,19 @@ def parse_path(path: str) -> tuple[Part, ...]:
 
 def _malformed(path: str, position: int, problem: str) -> str:
     return f"malformed path {path!r}: {problem} at character {position + 1}"
+
+
+def part_scalar(text: str) -> Any:
+    """Reads a path part as YAML reads a mapping key: `2` is the integer 2, `true` a bool, `red` the string 'red'.
+
+    Args:
+        text: The part's text.
+
+    Returns:
+        The scalar the text reads as; the text itself when it reads as a collection or not at all.
+    """
+    try:
+        value = yaml.load(text, Loader=Loader)
+    except Exception:  # text that YAML cannot read as a scalar is simply text
+        return text
+    return text if isinstance(value, (dict, list)) else value

@@ -25,7 +25,7 @@ import yaml
 
 from ._decode import Decoder, _unknown_key
 from ._dialect import Loader
-from ._dotted import Part, parse_path
+from ._dotted import Part, parse_path, part_scalar
 from ._encode import Section, encode, same_plain
 from ._kinds import Kind, shape_of
 from ._types import FieldPath, field_types, init_fields, type_name
@@ -178,8 +178,8 @@ def _read_value(override: Override) -> Any:
     document = "value: " + "\n".join([lines[0], *(f"  {line}" for line in lines[1:])])
     try:
         loaded = yaml.load(document, Loader=Loader)
-    except yaml.YAMLError as error:
-        reason = getattr(error, "problem", None) or str(error)
+    except Exception as error:  # whatever fails, the value is not readable YAML
+        reason = getattr(error, "problem", None) or f"{type(error).__name__}: {error}"
         hint = "; write it in quotes to keep it as text" if ": " in override.text or "#" in override.text else ""
         raise OverrideError(f"{override.source}: the value is not readable as YAML ({reason}){hint}") from None
     return loaded["value"]
@@ -293,7 +293,7 @@ class _Walk:
         text = part.text
         if text in node:
             return text
-        scalar = text if key_type is str or part.quoted else _scalar(text)
+        scalar = text if key_type is str or part.quoted else part_scalar(text)
         for key in node:
             if same_plain(key, scalar):
                 return key
@@ -316,15 +316,6 @@ class _Walk:
     def _unknown(self, part: Part, reason: str, key: Any = None) -> UnknownFieldError:
         key = part.text if key is None else key
         return UnknownFieldError(key, type_name(self._tp), (*self._path, key), reason=reason, remedy=_REMEDY)
-
-
-def _scalar(text: str) -> Any:
-    """Reads a path part as YAML reads a key: `2` is the integer 2, `red` the string 'red'."""
-    try:
-        value = yaml.load(text, Loader=Loader)
-    except yaml.YAMLError:
-        return text
-    return text if isinstance(value, (dict, list)) else value
 
 
 def _default_data(cls: type, name: str, path: FieldPath) -> Any:

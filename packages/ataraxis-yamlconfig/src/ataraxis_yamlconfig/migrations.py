@@ -31,10 +31,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
-import yaml
-
-from ._dialect import Loader
-from ._dotted import Part, parse_path
+from ._dotted import Part, parse_path, part_scalar
 from .exceptions import ConfigClassError, describe_value, format_field_path
 
 VERSION_KEY = "$version"
@@ -248,21 +245,12 @@ def _error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
-def _scalar(text: str) -> Any:
-    """Reads a path part as YAML reads a key (`0` is the integer key 0), or returns None when it is no scalar."""
-    try:
-        value = yaml.load(text, Loader=Loader)
-    except yaml.YAMLError:
-        return None
-    return None if isinstance(value, (dict, list)) else value
-
-
 def _existing_key(mapping: dict[Any, Any], part: Part) -> Any:
     """Finds the key of a mapping that a path part names: its text, or (unquoted) the scalar its text reads as."""
     if part.text in mapping:
         return part.text
     if not part.quoted:
-        scalar = _scalar(part.text)
+        scalar = part_scalar(part.text)
         for key in mapping:
             if type(key) is type(scalar) and key == scalar:
                 return key
