@@ -2,7 +2,8 @@
 
 Files are checked with the real `jsonschema` validator, on the file as a YAML editor reads it (mapping keys and
 timestamps as their text), under draft 2020-12 and also under draft 7, the draft that yaml-language-server (VS
-Code's YAML extension) still validates with.
+Code's YAML extension) still validates with. The random configs that check the schema also check overrides (at the
+end): an override sets exactly the value it writes.
 """
 
 import copy
@@ -26,6 +27,9 @@ from hypothesis import strategies as st
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ataraxis_yamlconfig import UnsupportedFieldTypeError, YamlConfig, YamlConfigError, _dialect
+from ataraxis_yamlconfig._decode import Decoder
+from ataraxis_yamlconfig._encode import Section, encode_config
+from ataraxis_yamlconfig._overrides import plain_data
 
 TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
@@ -536,3 +540,56 @@ def test_the_schema_and_from_yaml_agree_on_mutated_files(config: YamlConfig, dat
         # Draft 7 knows no prefixItems, so it checks less (a fixed tuple's item types), but never refuses more.
         if loads is None:
             draft_7.validate(view)
+
+
+# The same random configs check overrides: setting a field (or a field of a nested dataclass) with an override
+# written as flow YAML gives the config whose plain data holds that value, whatever the value's type and text.
+
+
+def _flow_text(plain: Any) -> str:
+    """Writes plain data as one line of flow YAML, quoted as the dumper quotes it."""
+    text = yaml.dump(
+        {"v": plain},
+        Dumper=_dialect.Dumper,
+        default_flow_style=True,
+        width=1 << 20,
+        allow_unicode=True,
+        sort_keys=False,
+    )
+    assert text.startswith("{v: ") and text.endswith("}\n"), text
+    return text[len("{v: ") : -len("}\n")]
+
+
+def _section_paths(first: Any, second: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Paths through nested dataclass fields that both configs hold as sections."""
+    found = []
+    for entry, other in zip(first.entries, second.entries, strict=True):
+        found.append((*path, entry.name))
+        if isinstance(entry.value, Section) and isinstance(other.value, Section):
+            found.extend(_section_paths(entry.value, other.value, (*path, entry.name)))
+    return found
+
+
+def _plain_at(plain: Any, path: tuple[str, ...]) -> Any:
+    for name in path:
+        plain = plain[name]
+    return plain
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.data())
+def test_an_override_sets_exactly_the_value_it_writes(data: st.DataObject) -> None:
+    cls = data.draw(dataclass_types(2, base=YamlConfig), label="class")
+    first, second = data.draw(values(cls), label="config"), data.draw(values(cls), label="source of the value")
+    path = data.draw(st.sampled_from(_section_paths(encode_config(first), encode_config(second))), label="path")
+    value = _plain_at(plain_data(encode_config(second)), path)
+    expected_data = plain_data(encode_config(first))
+    _plain_at(expected_data, path[:-1])[path[-1]] = value
+    expected = Decoder(strict=True).dataclass(cls, expected_data, ())
+
+    changed = first.with_overrides([f"{'.'.join(path)}={_flow_text(value)}"])
+
+    with tempfile.TemporaryDirectory() as folder:
+        changed.to_yaml(Path(folder) / "changed.yaml")
+        expected.to_yaml(Path(folder) / "expected.yaml")
+        assert (Path(folder) / "changed.yaml").read_text() == (Path(folder) / "expected.yaml").read_text()
