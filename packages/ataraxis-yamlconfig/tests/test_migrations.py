@@ -371,3 +371,51 @@ def test_an_unknown_key_in_a_migrated_file_is_still_refused(tmp_path: Path) -> N
 
     with pytest.raises(UnknownFieldError, match="unknown key 'fsp'"):
         Rig.from_yaml(file_path=path)
+
+
+def _drop_gain_in_place(data: dict[str, Any]) -> None:
+    data.pop("gain", None)
+
+
+@dataclass
+class Keys(
+    YamlConfig,
+    version=2,
+    migrations=[
+        Migration(
+            1,
+            2,
+            Remove("channels[0]"),
+            Retype("items[1]", str),
+            Rename("items[0]", "first"),
+            _drop_gain_in_place,
+        )
+    ],
+):
+    channels: dict[int, str] = field(default_factory=dict)
+    items: list[Any] = field(default_factory=list)
+
+
+def test_steps_reach_integer_keys_and_list_items_and_functions_may_change_the_mapping_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "keys.yaml"
+    path.write_text("channels: {0: lick, 1: wheel}\nitems: [1, 2]\ngain: 3\n", encoding="utf-8")
+
+    with pytest.warns(ConfigMigrationWarning):
+        config = Keys.from_yaml(file_path=path)
+
+    # A list item has no key to rename: Rename leaves it alone.
+    assert config == Keys(channels={1: "wheel"}, items=[1, "2"])
+    assert repr(Keys._yamlconfig_versioning.migrations[0]).startswith(  # type: ignore[attr-defined]
+        "Migration(1, 2, Remove(path='channels[0]'), Retype('items[1]', str), Rename("
+    )
+
+
+def test_a_rename_into_a_value_that_is_not_a_mapping_names_it(tmp_path: Path) -> None:
+    @dataclass
+    class Moving(YamlConfig, version=2, migrations=[Migration(1, 2, Rename("a", "b.c"))]):
+        b: list[int] = field(default_factory=list)
+
+    path = tmp_path / "moving.yaml"
+    path.write_text("a: 1\nb: [1]\n", encoding="utf-8")
+    with pytest.raises(MigrationError, match=r"step 1 \(Rename\(old='a', new='b.c'\)\): b holds \[1\] \(list\), not a"):
+        Moving.from_yaml(file_path=path)

@@ -349,3 +349,41 @@ def test_a_child_process_reads_its_own_environment(tmp_path: Path) -> None:
     assert "ConfigTypeError: environment variable RIG_CAMERA__FPS: camera.fps: expected float, found 'fast'" in (
         result.stderr
     )
+
+
+@dataclass
+class Loose(YamlConfig):
+    items: Any = field(default_factory=lambda: [1, 2])
+    either: dict[str, int] | list[int] = field(default_factory=lambda: [1, 2])
+
+
+@pytest.mark.parametrize(
+    ("text", "override", "message"),
+    [
+        ("camera: 5\n", "camera.fps=1", "camera.fps: camera holds int, not Camera's fields"),
+        ("gains: [1]\n", "gains.x=1", "gains.x: gains holds list, not a mapping"),
+        ("cameras: 5\n", "cameras.0.fps=1", "cameras[0]: cameras holds int, not a list"),
+    ],
+)
+def test_a_path_through_a_value_of_the_wrong_shape_is_refused(
+    tmp_path: Path, text: str, override: str, message: str
+) -> None:
+    path = tmp_path / "rig.yaml"
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(UnknownFieldError) as caught:
+        Rig.from_yaml(file_path=path, overrides=[override])
+    assert str(caught.value).startswith(f"override {override!r}: {message}")
+
+
+def test_paths_reach_into_any_values_and_union_members() -> None:
+    config = Loose().with_overrides(["items.1=20", "either.0=10"])
+    assert (config.items, config.either) == ([1, 20], [10, 2])
+
+    config = Loose(either={"a": 1}).with_overrides(["either.b=2"])
+    assert config.either == {"a": 1, "b": 2}
+
+
+def test_an_override_that_is_not_a_string_is_refused() -> None:
+    with pytest.raises(OverrideError, match="an override is a 'path=value' string, not 5"):
+        Rig().with_overrides([5])  # type: ignore[list-item]

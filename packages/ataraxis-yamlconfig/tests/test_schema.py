@@ -593,3 +593,64 @@ def test_an_override_sets_exactly_the_value_it_writes(data: st.DataObject) -> No
         changed.to_yaml(Path(folder) / "changed.yaml")
         expected.to_yaml(Path(folder) / "expected.yaml")
         assert (Path(folder) / "changed.yaml").read_text() == (Path(folder) / "expected.yaml").read_text()
+
+
+class Many(enum.Flag):
+    """Thirteen flags: 8,192 combinations, too many to list."""
+
+    B0 = 1
+    B1 = 2
+    B2 = 4
+    B3 = 8
+    B4 = 16
+    B5 = 32
+    B6 = 64
+    B7 = 128
+    B8 = 256
+    B9 = 512
+    B10 = 1024
+    B11 = 2048
+    B12 = 4096
+
+
+@dataclass
+class Keyed(YamlConfig):
+    by_date: dict[datetime.date, int] = field(default_factory=lambda: {datetime.date(2024, 1, 2): 1})
+    by_moment: dict[datetime.datetime, int] = field(default_factory=lambda: {datetime.datetime(2024, 1, 2, 3, 4): 1})
+    by_nothing: dict[None, int] = field(default_factory=lambda: {None: 1})
+    by_choice: dict[Literal["a", 2], int] = field(default_factory=lambda: {"a": 1, 2: 2})
+    by_either: dict[int | bool, int] = field(default_factory=lambda: {1: 1, False: 2})
+    by_int_or_text: dict[int | str, int] = field(default_factory=lambda: {1: 1, "x": 2})
+    by_path: dict[Path, int] = field(default_factory=lambda: {Path("/a"): 1})
+    by_float: dict[float, int] = field(default_factory=lambda: {1.5: 1, 2: 2})
+    flags: Many = Many.B0 | Many.B12
+
+
+@pytest.mark.parametrize(
+    ("field_name", "good", "bad"),
+    [
+        ("by_date", "2024-12-31", "tomorrow"),
+        ("by_moment", "2024-12-31 23:59:59", "2024-12-31"),
+        ("by_nothing", "~", "none"),
+        ("by_choice", "2", "b"),
+        ("by_either", "false", "maybe"),
+        ("by_float", ".inf", "x1.5"),
+    ],
+)
+def test_mapping_keys_are_checked_as_the_text_a_yaml_editor_sees(field_name: str, good: str, bad: str) -> None:
+    schema = Keyed.json_schema()
+    for validator in validators(schema):
+        assert validator.is_valid({field_name: {good: 1}}), field_name
+        assert not validator.is_valid({field_name: {bad: 1}}), field_name
+
+
+def test_keys_of_any_text_and_flags_with_too_many_combinations_are_described_loosely(tmp_path: Path) -> None:
+    schema = Keyed.json_schema()
+    path = tmp_path / "keyed.yaml"
+    Keyed().to_yaml(path)
+
+    assert "propertyNames" not in schema["properties"]["by_int_or_text"]  # a str member takes any text
+    assert "propertyNames" not in schema["properties"]["by_path"]
+    assert schema["properties"]["flags"] == {"type": "integer", "default": 4097}
+    for validator in validators(schema):
+        validator.validate(json_view(path))

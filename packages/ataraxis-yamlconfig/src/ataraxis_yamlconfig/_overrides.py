@@ -303,12 +303,13 @@ class _Walk:
         return scalar
 
     def _index(self, node: Any, part: Part) -> int:
+        index = int(part.text) if part.text.isdigit() and not part.quoted else None
         if not isinstance(node, list):
-            raise self._unknown(part, f"{self._where()} holds {type(node).__name__}, not a list")
-        if part.quoted or not part.text.isdigit() or int(part.text) >= len(node):
+            raise self._unknown(part, f"{self._where()} holds {type(node).__name__}, not a list", index)
+        if index is None or index >= len(node):
             reason = f"{self._where()} has {len(node)} items, so {part.text!r} names none of them"
-            raise self._unknown(part, reason, int(part.text) if part.text.isdigit() and not part.quoted else None)
-        return int(part.text)
+            raise self._unknown(part, reason, index)
+        return index
 
     def _where(self) -> str:
         return format_field_path(self._path) or "the config"
