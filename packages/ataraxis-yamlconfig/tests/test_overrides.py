@@ -50,6 +50,7 @@ class Rig(YamlConfig):
     either: int | str = 0
     enabled: bool = True
     extra: Any = field(default_factory=lambda: {"a": 1})
+    size: tuple[int, int] = (640, 480)
 
     def __post_init__(self) -> None:
         if self.camera.fps > 1000:
@@ -363,6 +364,7 @@ class Loose(YamlConfig):
         ("camera: 5\n", "camera.fps=1", "camera.fps: camera holds int, not Camera's fields"),
         ("gains: [1]\n", "gains.x=1", "gains.x: gains holds list, not a mapping"),
         ("cameras: 5\n", "cameras.0.fps=1", "cameras[0]: cameras holds int, not a list"),
+        ("size: [1, 2, 3]\n", "size.2=1", "size[2]: size holds tuple[int, int], which has 2 items"),
     ],
 )
 def test_a_path_through_a_value_of_the_wrong_shape_is_refused(

@@ -258,6 +258,19 @@ def test_a_schema_reference_is_written_on_the_first_line(tmp_path: Path) -> None
     assert config_path.read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=https://example.org/")
 
 
+def test_saving_again_keeps_one_schema_reference(tmp_path: Path) -> None:
+    path = tmp_path / "rig.yaml"
+    Rig(name="rig-1").to_yaml(file_path=path, schema_url="first.json")
+    Rig(name="rig-1").to_yaml(file_path=path, schema_url="first.json")
+    Rig(name="rig-2").to_yaml(file_path=path, schema_url="second.json")
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "# yaml-language-server: $schema=second.json"
+    assert sum("yaml-language-server" in line for line in lines) == 1
+    assert lines[1] == "# Settings of one rig."
+    assert sum(line == "# Settings of one rig." for line in lines) == 1
+
+
 @dataclass
 class Documented(YamlConfig, schema_url="rig.schema.json"):
     value: int = 1

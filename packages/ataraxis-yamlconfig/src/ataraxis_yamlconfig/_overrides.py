@@ -228,7 +228,12 @@ class _Walk:
             case Kind.SEQUENCE if shape.base in (list, tuple):
                 node = self._node(list)
                 index = self._index(node, part)
-                return index, shape.arguments[0] if shape.variadic else shape.arguments[index]
+                if shape.variadic:
+                    return index, shape.arguments[0]
+                if index < len(shape.arguments):
+                    return index, shape.arguments[index]
+                reason = f"{self._where()} holds {type_name(self._tp)}, which has {len(shape.arguments)} items"
+                raise self._unknown(part, reason, index)
             case Kind.ANY:
                 node = self._node(dict)
                 if isinstance(node, list):
