@@ -1,5 +1,6 @@
 """Versioned configs: the `$version` key, step-by-step migrations of older files, and the errors on the way."""
 
+import pickle
 import shutil
 import warnings
 from dataclasses import dataclass, field
@@ -96,6 +97,7 @@ def test_an_older_file_is_migrated_step_by_step_with_a_warning(tmp_path: Path, n
     [warning] = [record.message for record in caught]
     assert isinstance(warning, ConfigMigrationWarning)
     assert (warning.file_path, warning.from_version, warning.to_version, warning.rewritten) == (path, version, 3, False)
+    assert str(pickle.loads(pickle.dumps(warning))) == str(warning)
     assert str(warning) == (
         f"{path}: migrated from version {version} to version 3 of Rig; the file itself is unchanged (load with "
         "upgrade_file=True, or save the config, to upgrade it)"

@@ -389,3 +389,5 @@ def test_paths_reach_into_any_values_and_union_members() -> None:
 def test_an_override_that_is_not_a_string_is_refused() -> None:
     with pytest.raises(OverrideError, match="an override is a 'path=value' string, not 5"):
         Rig().with_overrides([5])  # type: ignore[list-item]
+    with pytest.raises(OverrideError, match=r"put the single 'camera\.fps=60' in a list"):
+        Rig().with_overrides("camera.fps=60")

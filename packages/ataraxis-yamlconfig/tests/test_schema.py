@@ -285,12 +285,14 @@ def test_the_schema_url_class_keyword_names_the_schema_in_every_file_of_that_cla
     Documented().to_yaml(file_path=tmp_path / "a.yaml")
     DocumentedChild().to_yaml(file_path=tmp_path / "b.yaml")
     Documented().to_yaml(file_path=tmp_path / "c.yaml", schema_url="other.json")
+    Documented().to_yaml(file_path=tmp_path / "d.yaml", schema_url="")
 
     assert (tmp_path / "a.yaml").read_text(
         encoding="utf-8"
     ) == "# yaml-language-server: $schema=rig.schema.json\nvalue: 1\n"
     assert (tmp_path / "b.yaml").read_text(encoding="utf-8") == "value: 1\nextra: 2\n"
     assert (tmp_path / "c.yaml").read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=other.json\n")
+    assert (tmp_path / "d.yaml").read_text(encoding="utf-8") == "value: 1\n"
 
 
 def test_a_schema_reference_with_a_line_break_is_refused(tmp_path: Path) -> None:

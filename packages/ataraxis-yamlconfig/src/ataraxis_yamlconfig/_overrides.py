@@ -67,6 +67,8 @@ def collect(overrides: Iterable[str], env_prefix: str | None, strict: bool) -> l
     Raises:
         OverrideError: A string has no `=` or a malformed path, a variable a malformed name, or the prefix is empty.
     """
+    if isinstance(overrides, str):
+        raise OverrideError(f"overrides is a list of 'path=value' strings; put the single {overrides!r} in a list")
     collected = []
     if env_prefix is not None:
         if not env_prefix:

@@ -352,3 +352,9 @@ class ConfigMigrationWarning(UserWarning):
         """The version the loaded config has (the class's own)."""
         self.rewritten: bool = rewritten
         """Whether the file on disk was rewritten as `to_version`."""
+        self._class_name = class_name
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickles the warning from its arguments, so that it crosses process boundaries intact."""
+        arguments = (self.file_path, self.from_version, self.to_version, self._class_name, self.rewritten)
+        return type(self), arguments

@@ -109,7 +109,7 @@ class YamlConfig:
             schema_url: A JSON Schema of the class (see `write_json_schema`) to name in the file's first line,
                 `# yaml-language-server: $schema=...`, so that editors complete and check the file: a URL, or a
                 path (a `Path` is written relative to the YAML file, as yaml-language-server resolves it). By
-                default, the `schema_url` class keyword of the class, if it has one.
+                default, the `schema_url` class keyword of the class, if it has one; `""` writes no such line.
 
         Raises:
             ConfigPathError: The file name does not end with `.yaml` or `.yml`, or `schema_url` holds a line break.
@@ -131,7 +131,7 @@ class YamlConfig:
             section = Section((Entry(VERSION_KEY, versioning.version, None), *section.entries))
         text = render_document(section, header=class_summary(cls))
         target = schema_url if schema_url is not None else cls.__dict__.get("_yamlconfig_schema_url")
-        if target is not None:
+        if target:  # an empty schema_url leaves out the class keyword's line for this save
             text = f"{_MODELINE}{_modeline_target(target, path)}\n{text}"
         write_atomically(path, text)
 
@@ -210,7 +210,8 @@ class YamlConfig:
             env_prefix: Also read environment variables whose names start with this prefix (case-insensitive):
                 `RIG_CAMERA__FPS=60` sets `camera.fps` with the prefix `RIG_`, the parts of a path joined by `__`.
             upgrade_file: Whether to rewrite an older file as the class's version once it has loaded (without the
-                overrides); by default the file is left as it is and migrated again at every load.
+                overrides); by default the file is left as it is and migrated again at every load. A rewrite that
+                fails raises the `OSError` and leaves the file as it was.
 
         Returns:
             A new instance of the class `from_yaml` was called on.
