@@ -104,6 +104,13 @@ def test_an_older_file_is_migrated_step_by_step_with_a_warning(tmp_path: Path, n
     )
 
 
+UPGRADED_V1 = (
+    "# Settings of one rig.\n\n$version: 3\nname: rig-7\n"
+    "camera:\n  fps: 60.0\n  exposure_us: 2500\n\nchannels:\n  0: lick\n"
+)
+"""rig_v1.yaml rewritten as version 3: the layout of the version 1 file is kept (no blank line before `camera`)."""
+
+
 def test_upgrade_file_rewrites_the_file_as_the_current_version(tmp_path: Path) -> None:
     path = _copy_golden("rig_v1.yaml", tmp_path)
 
@@ -112,7 +119,7 @@ def test_upgrade_file_rewrites_the_file_as_the_current_version(tmp_path: Path) -
 
     assert caught[0].message.rewritten  # type: ignore[union-attr]
     assert config == EXPECTED
-    assert path.read_text(encoding="utf-8") == (GOLDEN / "rig_v3.yaml").read_text(encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == UPGRADED_V1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert Rig.from_yaml(file_path=path) == EXPECTED
@@ -125,7 +132,7 @@ def test_upgrade_file_writes_the_file_without_the_overrides(tmp_path: Path) -> N
         config = Rig.from_yaml(file_path=path, upgrade_file=True, overrides=["camera.fps=90", "name=override"])
 
     assert (config.camera.fps, config.name) == (90.0, "override")
-    assert path.read_text(encoding="utf-8") == (GOLDEN / "rig_v3.yaml").read_text(encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == UPGRADED_V1
 
 
 def test_a_file_without_a_version_is_version_1(tmp_path: Path) -> None:

@@ -189,6 +189,8 @@ def test_a_mapping_key_of_the_wrong_type_is_refused(rig_file: Path) -> None:
         ("either=!!int abc", "the value is not readable as YAML"),
         ("note=2024-02-30", "the value is not readable as YAML"),
         ("either=" + "9" * 5000, "the value is not readable as YAML"),
+        ("extra=&a [*a]", "the value is not readable as YAML"),
+        ("extra=" + "[" * 200 + "]" * 200, "the value is not readable as YAML"),
     ],
 )
 def test_a_malformed_override_is_an_override_error(rig_file: Path, override: str, message: str) -> None:

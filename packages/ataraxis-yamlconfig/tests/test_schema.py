@@ -277,6 +277,27 @@ def test_saving_again_keeps_one_schema_reference(tmp_path: Path) -> None:
     assert sum(line == "# Settings of one rig." for line in lines) == 1
 
 
+def test_a_schema_line_typed_by_hand_stays_first_and_schema_url_replaces_or_removes_it(tmp_path: Path) -> None:
+    path = tmp_path / "rig.yaml"
+    path.write_text("# yaml-language-server: $schema=../my.json\nname: rig-1  # typed by hand\n", encoding="utf-8")
+
+    Rig(name="rig-2").to_yaml(file_path=path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "# yaml-language-server: $schema=../my.json"
+    assert "name: rig-2  # typed by hand" in lines
+    assert sum("yaml-language-server" in line for line in lines) == 1
+
+    Rig(name="rig-3").to_yaml(file_path=path, schema_url="https://example.org/rig.json")
+    assert (
+        path.read_text(encoding="utf-8").splitlines()[0]
+        == "# yaml-language-server: $schema=https://example.org/rig.json"
+    )
+
+    Rig(name="rig-4").to_yaml(file_path=path, schema_url="")
+    assert "yaml-language-server" not in path.read_text(encoding="utf-8")
+    assert Rig.from_yaml(file_path=path).name == "rig-4"
+
+
 @dataclass
 class Documented(YamlConfig, schema_url="rig.schema.json"):
     value: int = 1

@@ -6,7 +6,8 @@ This meta-package re-exports, by name, the public API of its three member distri
   steps of versioned configs (`Migration`, `Rename`, `Remove`, `Retype`, `VERSION_KEY`), and the errors that name
   what is wrong with a config, its class or its file (`YamlConfigError` and its subclasses), with
   `ConfigMigrationWarning`.
-- `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory (and `LockRecoveredWarning`).
+- `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory, its errors (`SharedArrayError`
+  and its subclasses) and `LockRecoveredWarning`.
 - `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
   `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back; its errors share the root
   `AtaraxisDataLoggerError`.
@@ -39,7 +40,28 @@ from ataraxis_datalogger import (
     inspect_logs,
     read_logs,
 )
-from ataraxis_sharedarray import LockRecoveredWarning, SharedMemoryArray
+from ataraxis_sharedarray import (
+    ArrayConstructorError,
+    ArrayExistsError,
+    ArrayHeaderError,
+    ArrayIndexError,
+    ArrayNameError,
+    ArrayNotFoundError,
+    ArrayReplacedError,
+    DataFitError,
+    DataKindError,
+    DataRangeError,
+    DataShapeError,
+    IndexKindError,
+    LockRecoveredWarning,
+    LockReentryError,
+    NotConnectedError,
+    PrototypeError,
+    ReversedRangeError,
+    SharedArrayError,
+    SharedMemoryArray,
+    UnsupportedPlatformError,
+)
 from ataraxis_yamlconfig import (
     VERSION_KEY,
     ConfigClassError,
@@ -69,6 +91,13 @@ __all__ = [
     "VERSION_KEY",
     "ArchiveFormatError",
     "ArchiveVerificationError",
+    "ArrayConstructorError",
+    "ArrayExistsError",
+    "ArrayHeaderError",
+    "ArrayIndexError",
+    "ArrayNameError",
+    "ArrayNotFoundError",
+    "ArrayReplacedError",
     "AtaraxisDataLoggerError",
     "AtaraxisDataLoggerWarning",
     "CompressionReport",
@@ -82,11 +111,17 @@ __all__ = [
     "ConfigVersionError",
     "DamagedFile",
     "DamagedLogFilesWarning",
+    "DataFitError",
+    "DataKindError",
     "DataLogger",
     "DataLoggerError",
     "DataLoggerWarning",
+    "DataRangeError",
+    "DataShapeError",
     "EntryFormatError",
+    "IndexKindError",
     "LockRecoveredWarning",
+    "LockReentryError",
     "LogArchiveReader",
     "LogCompressionError",
     "LogDirectorySummary",
@@ -95,15 +130,20 @@ __all__ = [
     "Migration",
     "MigrationError",
     "MissingFieldError",
+    "NotConnectedError",
     "OverrideError",
+    "PrototypeError",
     "Remove",
     "Rename",
     "Retype",
+    "ReversedRangeError",
+    "SharedArrayError",
     "SharedMemoryArray",
     "SourceReport",
     "SourceSummary",
     "UnknownFieldError",
     "UnsupportedFieldTypeError",
+    "UnsupportedPlatformError",
     "YamlConfig",
     "YamlConfigError",
     "__version__",

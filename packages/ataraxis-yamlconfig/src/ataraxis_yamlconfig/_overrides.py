@@ -21,13 +21,12 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import yaml
-
 from ._decode import Decoder, _unknown_key
 from ._dialect import Loader
 from ._dotted import Part, parse_path, part_scalar
 from ._encode import Section, encode, same_plain
 from ._kinds import Kind, shape_of
+from ._limits import check_node_limits
 from ._types import FieldPath, field_types, init_fields, type_name
 from .exceptions import ConfigTypeError, ConfigValidationError, OverrideError, UnknownFieldError, format_field_path
 
@@ -175,11 +174,20 @@ def plain_data(value: Any) -> Any:
 
 
 def _read_value(override: Override) -> Any:
-    """Reads the value as it would read after `key:` in a file (so `a: b` needs quotes, as it does there)."""
+    """Reads the value as it would read after `key:` in a file (so `a: b` needs quotes, as it does there).
+
+    The same loader and limits as for a file apply (no alias bombs, no self-references, bounded nesting).
+    """
     lines = override.text.split("\n")
     document = "value: " + "\n".join([lines[0], *(f"  {line}" for line in lines[1:])])
     try:
-        loaded = yaml.load(document, Loader=Loader)
+        loader = Loader(document)
+        try:
+            root = loader.get_single_node()
+            check_node_limits(root)
+            loaded = loader.construct_document(root)
+        finally:
+            loader.dispose()
     except Exception as error:  # whatever fails, the value is not readable YAML
         reason = getattr(error, "problem", None) or f"{type(error).__name__}: {error}"
         hint = "; write it in quotes to keep it as text" if ": " in override.text or "#" in override.text else ""

@@ -12,10 +12,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-from ._atomic import write_atomically
+from ._atomic import read_existing, write_atomically
 from ._decode import Decoder
 from ._encode import Entry, Section, encode_config
 from ._help import class_summary
+from ._layout import MappingLayout, read_layout
 from ._overrides import apply, blame, collect, plain_data
 from ._parse import locate, parse_file
 from ._render import render_document
@@ -95,21 +96,36 @@ class YamlConfig:
         if schema_url is not None:
             cls._yamlconfig_schema_url = _modeline_target(schema_url)
 
-    def to_yaml(self, file_path: str | os.PathLike[str], *, schema_url: str | os.PathLike[str] | None = None) -> None:
+    def to_yaml(
+        self,
+        file_path: str | os.PathLike[str],
+        *,
+        durable: bool = False,
+        schema_url: str | os.PathLike[str] | None = None,
+    ) -> None:
         """Saves the config to a YAML file, replacing the file atomically.
 
         Every value is checked against its field's type first, so the file written always loads back, as the
         declared types (a tuple held by a `list` field comes back as a list; a field annotated `Any` comes back as
-        plain YAML values); if a value does not fit, nothing is written. The file is written to a temporary file in
-        the same folder, fsynced and renamed over the target, so a crash leaves either the old file or the new one.
-        Missing parent folders are created.
+        plain YAML values); if a value does not fit, nothing is written. The text goes to a temporary file in the
+        same folder, which is then renamed over the target, so a reader or a crash sees either the old file or the
+        new one. Missing parent folders are created. When the file already exists, the comments and blank lines a
+        person typed there, and its key order, are kept for the keys that still exist.
 
         Args:
             file_path: The file to write; its name must end with `.yaml` or `.yml`.
+            durable: Whether the new file must survive a power cut right after the call returns: the temporary file
+                is fsynced before the rename and the folder after it, at the cost of disk flushes (well under a
+                millisecond on an SSD, tens on a busy disk or a network share). With False (the default), the file
+                is still replaced atomically, so a crashed or killed process never leaves a half-written file; only
+                a power cut or kernel crash within the seconds before the operating system writes the file back can
+                lose the new content (leaving the old file, or on file systems other than ext4 and btrfs possibly
+                an empty one, which loads as the default config).
             schema_url: A JSON Schema of the class (see `write_json_schema`) to name in the file's first line,
                 `# yaml-language-server: $schema=...`, so that editors complete and check the file: a URL, or a
                 path (a `Path` is written relative to the YAML file, as yaml-language-server resolves it). By
-                default, the `schema_url` class keyword of the class, if it has one; `""` writes no such line.
+                default, the `schema_url` class keyword of the class, if it has one, else the schema the file being
+                replaced names; `""` writes no such line.
 
         Raises:
             ConfigPathError: The file name does not end with `.yaml` or `.yml`, or `schema_url` holds a line break.
@@ -129,11 +145,14 @@ class YamlConfig:
         versioning = versioning_of(cls)
         if versioning.declared:
             section = Section((Entry(VERSION_KEY, versioning.version, None), *section.entries))
-        text = render_document(section, header=class_summary(cls))
-        target = schema_url if schema_url is not None else cls.__dict__.get("_yamlconfig_schema_url")
-        if target:  # an empty schema_url leaves out the class keyword's line for this save
+        existing = read_existing(path)
+        layout = read_layout(existing.content)
+        kept = _take_modeline(layout)
+        target = schema_url if schema_url is not None else cls.__dict__.get("_yamlconfig_schema_url") or kept
+        text = render_document(section, header=class_summary(cls), layout=layout)
+        if target:  # an empty schema_url leaves out the schema line for this save
             text = f"{_MODELINE}{_modeline_target(target, path)}\n{text}"
-        write_atomically(path, text)
+        write_atomically(existing, text, durable=durable)
 
     @classmethod
     def json_schema(cls) -> dict[str, Any]:
@@ -176,7 +195,7 @@ class YamlConfig:
         if path.suffix.lower() != ".json":
             raise ConfigPathError(f"a JSON Schema file name must end with .json, but {str(path)!r} does not")
         text = json.dumps(cls.json_schema(), indent=2, ensure_ascii=False, allow_nan=False)
-        write_atomically(path, text + "\n")
+        write_atomically(read_existing(path), text + "\n", durable=False)
 
     @classmethod
     def from_yaml(
@@ -296,7 +315,7 @@ class YamlConfig:
         data = plain_data(encode_config(self))
         sources = apply(cls, data, changes)
         try:
-            config: Self = Decoder(strict).dataclass(cls, data, ())
+            config: Self = Decoder(strict=strict).dataclass(cls, data, ())
         except ConfigValidationError as error:
             blame(error, sources)
             raise
@@ -314,7 +333,7 @@ def _build(
 ) -> Any:
     """Builds the config from a file's (migrated, overridden) data, naming the file's line or the override in errors."""
     try:
-        return Decoder(strict).dataclass(cls, data, ())
+        return Decoder(strict=strict).dataclass(cls, data, ())
     except ConfigValidationError as error:
         if not blame(error, sources):
             error.file_path = path
@@ -352,6 +371,19 @@ def _modeline_target(target: str | os.PathLike[str], config_path: Path | None = 
     if "\n" in text or "\r" in text:
         raise ConfigPathError(f"a schema reference must be one line, but {text!r} holds a line break")
     return text
+
+
+def _take_modeline(layout: MappingLayout | None) -> str | None:
+    """Removes the schema line from the comments of the file being replaced, and returns the schema it names.
+
+    Saving writes the schema line itself, first, so it must not also be kept among the comments above the first key.
+    """
+    if layout is None or not layout.keys:
+        return None
+    first = next(iter(layout.keys.values()))
+    found = [line for line in first.above if line.startswith(_MODELINE)]
+    first.above = [line for line in first.above if not line.startswith(_MODELINE)]
+    return found[0].removeprefix(_MODELINE).strip() if found else None
 
 
 def _require_dataclass(cls: type[Any]) -> type[Any]:
