@@ -169,6 +169,8 @@ def test_the_temporary_name_fallback_leaves_nothing_behind(tmp_path: Path) -> No
 
 
 def test_a_record_being_appended_is_not_damage(tmp_path: Path) -> None:
+    # A record split over two write() calls stands for one the kernel has copied only in part; callers never do it
+    # (it could be split by a rotation): write() takes whole records.
     record = encode_record(3, 9, b"x" * 30)
     with StreamSegmentWriter(tmp_path, segment_bytes=1 << 20, sync="none") as writer:
         writer.write([encode_record(3, 8, b"before")], 1)
