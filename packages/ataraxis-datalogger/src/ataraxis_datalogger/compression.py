@@ -327,10 +327,15 @@ def _remove_segments(index: StreamIndex, outcomes: Mapping[int, SourceOutcome]) 
     checked to be the same file, still left by its writer, of the size it was scanned at.
     """
     removed = []
+    # Which sources have records in which segment, from one pass over the records.
+    pairs = np.unique(index.segment_of.astype(np.int64) * 256 + index.source_ids)
+    sources_in: dict[int, list[int]] = {}
+    for segment_number, source in zip((pairs // 256).tolist(), (pairs % 256).tolist(), strict=True):
+        sources_in.setdefault(segment_number, []).append(source)
     for number, segment in enumerate(index.segments):
         if segment.state is SegmentState.WRITING or segment.damage:
             continue
-        sources = np.unique(index.source_ids[index.segment_of == number]).tolist()
+        sources = sources_in.get(number, [])
         if not all(source in outcomes and segment.key in outcomes[source].complete_segments for source in sources):
             continue
         if _unchanged(segment.path, segment.key, segment.scanned_to):
