@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from ._files.listing import check_log_directory
 from ._files.stream_reader import SegmentReader
-from ._format.damage import OnDamage, check_on_damage
+from ._format.damage import OnDamage, check_on_damage, handle_damage
 from ._format.stream import EndReason, parse_segment_file_name
 from .exceptions import StreamFormatError
 
@@ -131,10 +131,9 @@ class _Follower:
                 reader = SegmentReader(self._directory / name, on_damage=self._on_damage)
             except FileNotFoundError:
                 continue  # removed (by a compression) since the listing
-            except StreamFormatError:
-                if self._on_damage == "raise":
-                    raise
+            except StreamFormatError as error:
                 self._done.add(sequence)
+                handle_damage(self._on_damage, error, "that segment")
                 continue
             self._open[sequence] = reader
             self._note_writer(reader)
