@@ -241,7 +241,7 @@ def test_a_short_run_logs_every_message_and_says_so_with_units(tmp_path: Path, d
         assert re.fullmatch(r"\+\d+\.\d{3} s", row["first entry"]) and re.fullmatch(
             r"\+\d+\.\d{3} s", row["last entry"]
         )
-    assert re.search(r"timestamps are time\.monotonic_ns\(\) values: the run started at [\d,]+ ns", stdout)
+    assert re.search(r"timestamps are time\.monotonic_ns\(\) values: the producers were started at [\d,]+ ns", stdout)
     assert re.search(r"msg/s", stdout) and re.search(r"heartbeat \d+ ms ago", stdout), stdout
     assert (output / "demo_settings.yaml").is_file()
     assert sorted(path.name for path in (output / "demo_data_log").iterdir()) == ["1_log.npz", "2_log.npz", "3_log.npz"]
@@ -302,7 +302,7 @@ def _line_of(path: Path, text: str) -> int:
         ("  - name: sensor", "  - name: sensor: x", "mapping values are not allowed here"),
         ("rate_hz: 60.0", "rate_hz: fast", "sources[0].rate_hz: expected float, found 'fast' (str)"),
         ("verify_integrity: true", "verify_integrity: true\ncolour: red", "unknown key 'colour'"),
-        ("rate_hz: 60.0", "rate_hz: -1.0", "sources[0].rate_hz: must be a positive number of messages per second"),
+        ("rate_hz: 60.0", "rate_hz: -1.0", "sources[0].rate_hz: must be a positive rate in Hz"),
         ("source_id: 3", "source_id: 2", "sources[2].source_id: 2 is already the id of source 'sensor'"),
         ("duration_s: 10.0", "duration_s: 0.0", "duration_s: must be a positive, finite number of seconds"),
     ],

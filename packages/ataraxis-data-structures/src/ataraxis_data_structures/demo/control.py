@@ -1,5 +1,15 @@
-"""The run's live control state, shared by the parent and every producer through one SharedMemoryArray."""
+"""The run's live control state, shared by the parent and every producer through one SharedMemoryArray.
 
+The board is named after the parent's process id (`ataraxis_demo_<pid>`), which says whose it is. Its creator removes
+it when the run ends; if the creator is killed (SIGKILL), its `multiprocessing` resource tracker removes it once every
+process of the run is gone (the producers stop by themselves when their parent dies). If the tracker was killed too
+(a `kill -9` of the whole process group), nothing is left to do it: the next demo started on the machine removes the
+boards whose process no longer exists (`remove_stale_boards`).
+"""
+
+import contextlib
+import os
+import re
 import time
 from typing import NamedTuple
 
@@ -7,8 +17,38 @@ import numpy as np
 
 from ataraxis_sharedarray import SharedMemoryArray
 
+from ._platform import process_exists, shared_memory_names
+
 _RUN_FLAG_ROW = 0
 _RUNNING, _STOPPED = 1, 0
+BOARD_PREFIX = "ataraxis_demo_"
+"""Every board's name is this prefix followed by the id of the process that created it."""
+
+
+def board_name(pid: int) -> str:
+    """Returns the name of the board created by the process `pid`."""
+    return f"{BOARD_PREFIX}{pid}"
+
+
+def remove_stale_boards() -> list[str]:
+    """Removes the boards left in shared memory by demos that were killed together with their resource tracker.
+
+    A board whose creator's process id is in use is kept, whoever uses that id now. Where shared-memory names cannot
+    be listed (outside Linux), nothing is removed.
+
+    Returns:
+        The names of the boards removed.
+    """
+    removed = []
+    for name in shared_memory_names():
+        match = re.fullmatch(rf"{BOARD_PREFIX}(\d+)", name)
+        if match is None or int(match[1]) == os.getpid() or process_exists(int(match[1])):
+            continue
+        # The public way to remove an array one does not own: take its name over, then destroy what one owns.
+        with contextlib.suppress(OSError, ValueError):
+            SharedMemoryArray.create_array(name=name, prototype=np.zeros(1, dtype=np.uint8), exist_ok=True).destroy()
+            removed.append(name)
+    return removed
 
 
 class ProducerStatus(NamedTuple):
@@ -38,19 +78,24 @@ class ControlBoard:
         self._array = array
 
     @classmethod
-    def create(cls, name: str, producer_count: int) -> "ControlBoard":
-        """Creates the shared state for a run, with the run flag raised.
+    def create(cls, producer_count: int) -> "ControlBoard":
+        """Creates the shared state for a run of this process, with the run flag raised.
 
         Args:
-            name: A name for the shared-memory segment, unique on this machine.
             producer_count: How many producers report to the board.
 
         Returns:
-            The board, connected in the calling (owning) process.
+            The board, named after this process and connected in it (its owner).
         """
         prototype = np.zeros(shape=(1 + producer_count, len(ProducerStatus._fields)), dtype=np.uint64)
         prototype[_RUN_FLAG_ROW, 0] = _RUNNING
-        return cls(SharedMemoryArray.create_array(name=name, prototype=prototype))
+        # A board already named after this process was left by a killed process that had the same id: replace it.
+        return cls(SharedMemoryArray.create_array(name=board_name(os.getpid()), prototype=prototype, exist_ok=True))
+
+    @property
+    def name(self) -> str:
+        """The board's shared-memory name."""
+        return self._array.name
 
     def connect(self) -> None:
         """Connects a producer process to the board."""
@@ -76,7 +121,7 @@ class ControlBoard:
             state[_RUN_FLAG_ROW, 0] = _STOPPED
 
     def report(self, producer: int, sent: int, payload_bytes: int) -> None:
-        """Records a producer's progress and heartbeat.
+        """Records a producer's progress and heartbeat (a producer reports once before it sends: it is ready).
 
         Args:
             producer: The producer's position in the run's source list.
