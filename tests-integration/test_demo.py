@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,8 @@ TIMEOUT_S = 240.0
 GONE_TIMEOUT_S = 60.0
 """How long every process of a run may take to end once its parent is gone (the bound the tests enforce)."""
 ESCAPE = "\x1b"
+SENDING = " s of 600.0 s |"
+"""In a status line of a 600 s run: every producer is ready and the run's clock is going."""
 # A user's environment may force colours or a terminal; these tests look at what a plain redirected run writes.
 FORCING_VARIABLES = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "CLICOLOR_FORCE", "COLUMNS")
 
@@ -58,8 +61,9 @@ class Demo:
         default_sigint: bool = False,
     ) -> None:
         self.folder = folder
-        self.temporary = folder / "tmp"
-        self.temporary.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        # A short path: multiprocessing puts its fork server's socket there, and socket paths are short (108 bytes).
+        self.temporary = Path(tempfile.mkdtemp(prefix="ads-demo-", dir="/tmp"))
         self.stdout_path = folder / "stdout.txt"
         self.stderr_path = folder / "stderr.txt"
         env = {key: value for key, value in os.environ.items() if key not in FORCING_VARIABLES}
@@ -122,6 +126,7 @@ class Demo:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
             self.wait_until_gone(timeout=10.0)
+        shutil.rmtree(self.temporary, ignore_errors=True)
 
 
 @pytest.fixture
@@ -299,7 +304,7 @@ def _line_of(path: Path, text: str) -> int:
 @pytest.mark.parametrize(
     ("original", "replacement", "expected"),
     [
-        ("  - name: sensor", "  - name: sensor: x", "mapping values are not allowed here"),
+        ("  - name: sensor", "  - name: sensor: x", "mapping values are not allowed"),
         ("rate_hz: 60.0", "rate_hz: fast", "sources[0].rate_hz: expected float, found 'fast' (str)"),
         ("verify_integrity: true", "verify_integrity: true\ncolour: red", "unknown key 'colour'"),
         ("rate_hz: 60.0", "rate_hz: -1.0", "sources[0].rate_hz: must be a positive rate in Hz"),
@@ -384,7 +389,7 @@ def test_scripts_demo_resolves_paths_against_the_callers_folder(
 def test_ctrl_c_stops_the_run_cleanly_keeps_every_message_and_exits_130(tmp_path: Path, demos: list[Demo]) -> None:
     output = tmp_path / "run"
     demos.append(demo := Demo(tmp_path, "--duration", "600", "--output", str(output), default_sigint=True))
-    demo.wait_for_output(" sent")
+    demo.wait_for_output(SENDING)
     mapped = mapped_shared_memory(demo.processes())
 
     os.killpg(demo.session, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
@@ -419,7 +424,7 @@ def test_sigterm_and_sighup_stop_everything_and_exit_with_128_plus_the_signal(
 ) -> None:
     output = tmp_path / "run"
     demos.append(demo := Demo(tmp_path, "--duration", "600", "--output", str(output)))
-    demo.wait_for_output(" sent")
+    demo.wait_for_output(SENDING)
     mapped = mapped_shared_memory(demo.processes())
 
     os.kill(demo.process.pid, signal_number)  # the parent alone, as `kill PID` or a service manager does
@@ -444,7 +449,7 @@ def test_when_the_parent_is_killed_every_process_stops_and_nothing_is_left(
     environment = {"ATARAXIS_DEMO_PORTABLE_PARENT_WATCH": "1"} if parent_watch == "portable" else {}
     output = tmp_path / "run"
     demos.append(demo := Demo(tmp_path, "--duration", "600", "--output", str(output), environment=environment))
-    demo.wait_for_output(" sent")
+    demo.wait_for_output(SENDING)
     mapped = mapped_shared_memory(demo.processes())
 
     os.kill(demo.process.pid, signal.SIGKILL)

@@ -7,6 +7,8 @@
   the portable check alone.
 - `signals_blocked`: `pthread_sigmask` blocks signals while child processes are created, so they are born with
   those signals blocked (a blocked signal mask is inherited through `fork` and `exec`). Elsewhere it does nothing.
+  `start_resource_tracker` starts `multiprocessing`'s resource tracker ahead of time (POSIX), because CPython
+  unblocks SIGINT and SIGTERM in the calling thread right after starting it, which would undo such a block.
 - `shared_memory_names` and `process_exists`: what finding the control boards of killed demos needs, namely the
   names in `/dev/shm` (Linux) and whether a process id is in use (POSIX). Elsewhere no names are listed and every
   process is taken to exist, so nothing is ever removed there.
@@ -68,6 +70,18 @@ def signals_blocked(signals: Iterable[int]) -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def start_resource_tracker() -> None:
+    """Starts `multiprocessing`'s resource tracker now, if it is not running (POSIX; elsewhere does nothing).
+
+    Started inside `signals_blocked`, the tracker inherits the block. CPython then unblocks SIGINT and SIGTERM in the
+    calling thread, so call this before blocking signals for anything else.
+    """
+    if os.name == "posix":
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
 
 
 def shared_memory_names() -> list[str]:

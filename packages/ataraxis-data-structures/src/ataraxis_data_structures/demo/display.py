@@ -187,7 +187,9 @@ class StatusView:
     def __enter__(self) -> "StatusView":
         """Starts the live display on a terminal."""
         if self._output.live:
-            self._live = Live(console=self._output.out, auto_refresh=False, redirect_stdout=False, redirect_stderr=False)
+            self._live = Live(
+                console=self._output.out, auto_refresh=False, redirect_stdout=False, redirect_stderr=False
+            )
             self._live.start()
         return self
 
@@ -216,7 +218,9 @@ class StatusView:
 
     def _clock(self, elapsed_s: float | None) -> str:
         duration = f"{self._settings.duration_s:,.1f} s"
-        return f"starting the producers (run of {duration})" if elapsed_s is None else f"{elapsed_s:,.1f} s of {duration}"
+        return (
+            f"starting the producers (run of {duration})" if elapsed_s is None else f"{elapsed_s:,.1f} s of {duration}"
+        )
 
     def _line(self, clock: str, statuses: list[ProducerStatus], rates: list[float | None], now_ns: int) -> str:
         parts = [clock]

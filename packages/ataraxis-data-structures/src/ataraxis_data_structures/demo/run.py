@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ataraxis_datalogger import DataLogger, DataLoggerError, LogCompressionError, read_logs
 
-from ._platform import signals_blocked
+from ._platform import signals_blocked, start_resource_tracker
 from .cli import USAGE_ERROR_STATUS, UsageError, load_settings, parse_arguments
 from .control import ControlBoard, ProducerStatus, remove_stale_boards
 from .display import Output, StatusView, summary_table, timestamp_note
@@ -141,6 +141,8 @@ class Run:
         # the logger's fork server and writer, and the producers never die of a terminal's signal, which the parent
         # alone handles. Signals that arrive meanwhile are delivered to the parent when the block ends.
         with signals_blocked(TERMINAL_SIGNALS):
+            start_resource_tracker()
+        with signals_blocked(TERMINAL_SIGNALS):
             for name in remove_stale_boards():
                 self._output.line(f"removed {name}: the control board of a demo that was killed with its helpers")
             self._board = board = ControlBoard.create(len(self._settings.sources))
@@ -230,11 +232,14 @@ class Run:
             failures.append(f"{sent:,} messages were sent but {written:,} written")
         if failures:
             return self._failed(failures)
-        self._output.problem(
-            f"interrupted by {describe(signal_number)} at {end.elapsed_s:,.1f} s of {self._settings.duration_s:,.1f} "
-            f"s: {sent:,} messages sent, all written to {logger.output_directory}; compression and verification "
-            "skipped"
-        )
+        when = f"interrupted by {describe(signal_number)} at {end.elapsed_s:,.1f} s of {self._settings.duration_s:,.1f} s"
+        if sent == 0:
+            self._output.problem(f"{when}: nothing was sent")
+        else:
+            self._output.problem(
+                f"{when}: {sent:,} messages sent, all written to {logger.output_directory}; compression and "
+                "verification skipped"
+            )
         return 128 + signal_number
 
     def _finish(self, logger: DataLogger, statuses: list[ProducerStatus], end: RunEnd, failures: list[str]) -> int:

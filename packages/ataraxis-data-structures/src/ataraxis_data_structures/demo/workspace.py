@@ -52,7 +52,9 @@ class OutputFolder:
             try:
                 path = Path(tempfile.mkdtemp(prefix=TEMPORARY_PREFIX))
             except OSError as error:
-                message = f"cannot create a temporary output folder: {error.strerror or error} (choose one with --output)"
+                message = (
+                    f"cannot create a temporary output folder: {error.strerror or error} (choose one with --output)"
+                )
                 raise UsageError(message) from None
             return cls(path, [path])
         if requested.exists() and not requested.is_dir():
