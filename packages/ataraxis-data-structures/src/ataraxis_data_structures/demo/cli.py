@@ -87,7 +87,7 @@ def parse_arguments(argv: list[str] | None) -> Arguments:
         "--output",
         type=_absolute,
         metavar="DIR",
-        help="where the settings and logs go, a folder without logs of an earlier run (default: a new temporary folder)",
+        help="where the settings and logs go, a folder without logs of an earlier run (default: a new temporary one)",
     )
     parser.add_argument(
         "--config",

@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from types import TracebackType
-from typing import TextIO
+from typing import TextIO, cast
 
 from rich import box
 from rich.console import Console, RenderableType
@@ -94,7 +94,9 @@ class SafeStream(io.TextIOBase):
 
 
 def _console(stream: TextIO) -> Console:
-    console = Console(file=SafeStream(stream), markup=False, emoji=False, highlight=False)
+    # A text stream in all but its declared type (typeshed's IO[str] is a protocol io.TextIOBase does not declare).
+    file = cast(TextIO, SafeStream(stream))
+    console = Console(file=file, markup=False, emoji=False, highlight=False)
     if not console.is_terminal:
         console.width = max(console.width, PLAIN_WIDTH)
     return console

@@ -232,7 +232,8 @@ class Run:
             failures.append(f"{sent:,} messages were sent but {written:,} written")
         if failures:
             return self._failed(failures)
-        when = f"interrupted by {describe(signal_number)} at {end.elapsed_s:,.1f} s of {self._settings.duration_s:,.1f} s"
+        duration = self._settings.duration_s
+        when = f"interrupted by {describe(signal_number)} at {end.elapsed_s:,.1f} s of {duration:,.1f} s"
         if sent == 0:
             self._output.problem(f"{when}: nothing was sent")
         else:
