@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ataraxis_datalogger import compress_npy_logs, read_logs
-from ataraxis_datalogger._entry_format import encode_entry_prefix, entry_file_name
+from ataraxis_datalogger._format.entry import encode_entry_prefix, entry_file_name
 
 _JOIN_TIMEOUT = 1800.0
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ataraxis_datalogger import DataLogger, LogPackage
-from ataraxis_datalogger._entry_format import decode_entry, parse_entry_file_name
+from ataraxis_datalogger._format.entry import decode_entry, parse_entry_file_name
 
 CONTEXT: BaseContext = multiprocessing.get_context("forkserver")
 """Producers of the logger runs and of the queue baselines start the same way."""

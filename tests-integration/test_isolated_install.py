@@ -7,8 +7,8 @@ not drag in what it must not need (`ataraxis-yamlconfig` must not pull in NumPy)
 """
 
 import subprocess
-import zipfile
 import sys
+import zipfile
 from pathlib import Path
 from typing import NamedTuple
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ataraxis_datalogger import LogPackage
-from ataraxis_datalogger._entry_format import decode_entry, parse_entry_file_name
+from ataraxis_datalogger._format.entry import decode_entry, parse_entry_file_name
 
 JOIN_SECONDS = 120.0
 """How long a test waits for a process or call before it declares a hang (generous: the machine is shared)."""

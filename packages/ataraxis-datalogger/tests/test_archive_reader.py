@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ataraxis_datalogger import ArchiveFormatError, LogArchiveReader, compress_npy_logs, read_logs
-from ataraxis_datalogger._entry_format import EntryFormatError, encode_entry_prefix, entry_file_name
+from ataraxis_datalogger import ArchiveFormatError, EntryFormatError, LogArchiveReader, compress_npy_logs, read_logs
+from ataraxis_datalogger._format.entry import encode_entry_prefix, entry_file_name
 
 
 def write_entry(directory: Path, source_id: int, time_stamp: int, payload: bytes, duplicate_index: int = 0) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ataraxis_datalogger import LogArchiveReader
-from ataraxis_datalogger._entry_format import encode_entry_prefix, entry_file_name
+from ataraxis_datalogger._format.entry import encode_entry_prefix, entry_file_name
 from ataraxis_datalogger.cli import main
 
 ENTRY_POINT = Path(sys.executable).parent / "ataraxis-datalogger"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ataraxis_datalogger import LogPackage
-from ataraxis_datalogger._entry_creation import EntryCreator
+from ataraxis_datalogger._files.entry_creator import EntryCreator
 
 
 @pytest.fixture(params=["anonymous", "temporary name"])

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ataraxis_datalogger._entry_format import (
-    EntryFormatError,
+from ataraxis_datalogger import EntryFormatError
+from ataraxis_datalogger._format.entry import (
     EntryName,
     decode_entry,
     encode_entry_prefix,

@@ -4,7 +4,7 @@ import zipfile
 from pathlib import Path
 
 from ataraxis_datalogger import compress_npy_logs, inspect_logs
-from ataraxis_datalogger._entry_format import encode_entry_prefix, entry_file_name
+from ataraxis_datalogger._format.entry import encode_entry_prefix, entry_file_name
 
 
 def write_entry(directory: Path, source_id: int, time_stamp: int, payload: bytes) -> Path:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ataraxis_datalogger import LogPackage
-from ataraxis_datalogger._entry_format import decode_entry
+from ataraxis_datalogger._format.entry import decode_entry
 from ataraxis_datalogger.log_package import _restore_log_package, entry_fields
 
 

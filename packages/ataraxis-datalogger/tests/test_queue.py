@@ -8,9 +8,9 @@ from multiprocessing.reduction import ForkingPickler
 import pytest
 
 from ataraxis_datalogger import DataLoggerError, LogPackage
-from ataraxis_datalogger._counters import RunState
-from ataraxis_datalogger._queue import _split_frames
-from ataraxis_datalogger._run import LoggerRun
+from ataraxis_datalogger._runtime.log_queue import _split_frames
+from ataraxis_datalogger._runtime.logger_run import LoggerRun
+from ataraxis_datalogger._runtime.run_state import RunState
 
 
 @pytest.fixture
@@ -18,10 +18,10 @@ def run() -> Iterator[LoggerRun]:
     """A run that is never launched: its queue is read by the test itself."""
     logger_run = LoggerRun("queue_test")
     yield logger_run
-    logger_run.counters.transition(RunState.STOPPED)
+    logger_run.shared_state.transition(RunState.STOPPED)
     logger_run.queue.cancel_join_thread()
     logger_run.queue.close()
-    logger_run.counters.destroy()
+    logger_run.shared_state.destroy()
 
 
 def _receive(run: LoggerRun, count: int) -> list[object]:
@@ -37,7 +37,7 @@ def test_batched_reads_return_every_message_whatever_its_size(run: LoggerRun) ->
     for payload in payloads:
         run.queue.put(payload)
     assert _receive(run, len(payloads)) == payloads
-    assert run.counters.statistics().submitted == len(payloads)
+    assert run.shared_state.statistics().submitted == len(payloads)
     assert run.queue.qsize() == 0
 
 
@@ -69,15 +69,15 @@ def test_incomplete_frames_wait_for_the_next_read() -> None:
 
 def test_puts_are_refused_once_the_run_stops_and_uncounted_when_they_fail(run: LoggerRun) -> None:
     run.queue.put(LogPackage(1, 1, b"counted"))
-    run.counters.transition(RunState.STOPPING)
+    run.shared_state.transition(RunState.STOPPING)
     with pytest.raises(DataLoggerError, match="DataLogger 'queue_test' was stopped"):
         run.queue.put(LogPackage(1, 2, b"refused"))
-    run.counters.transition(RunState.DEAD)
+    run.shared_state.transition(RunState.DEAD)
     with pytest.raises(DataLoggerError, match="the logger process of DataLogger 'queue_test' died"):
         run.queue.put(LogPackage(1, 3, b"refused"))
-    run.counters.transition(RunState.RUNNING)
+    run.shared_state.transition(RunState.RUNNING)
     with pytest.raises(ValueError, match="is closed"):
         run.queue._closed = True  # type: ignore[attr-defined]
         run.queue.put(LogPackage(1, 4, b"fails in multiprocessing"))
     run.queue._closed = False  # type: ignore[attr-defined]
-    assert run.counters.statistics().submitted == 1
+    assert run.shared_state.statistics().submitted == 1

@@ -3,10 +3,11 @@
 This meta-package re-exports, by name, the public API of its three member distributions:
 
 - `ataraxis-yamlconfig`: `YamlConfig`, a dataclass base that saves to and loads from YAML files, and the errors
-  that name what is wrong with a config file (`YamlConfigError` and its subclasses, `UnsupportedFieldTypeError`).
+  that name what is wrong with a config, its class or its file (`YamlConfigError` and its subclasses).
 - `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory (and `LockRecoveredWarning`).
 - `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
-  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back.
+  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back; its errors share the root
+  `AtaraxisDataLoggerError`.
 
 Each member can also be installed and imported on its own.
 """
@@ -15,12 +16,16 @@ from importlib.metadata import version
 
 from ataraxis_datalogger import (
     ArchiveFormatError,
+    ArchiveVerificationError,
+    AtaraxisDataLoggerError,
+    AtaraxisDataLoggerWarning,
     CompressionReport,
     DamagedFile,
     DamagedLogFilesWarning,
     DataLogger,
     DataLoggerError,
     DataLoggerWarning,
+    EntryFormatError,
     LogArchiveReader,
     LogCompressionError,
     LogDirectorySummary,
@@ -34,7 +39,10 @@ from ataraxis_datalogger import (
 )
 from ataraxis_sharedarray import LockRecoveredWarning, SharedMemoryArray
 from ataraxis_yamlconfig import (
+    ConfigClassError,
     ConfigFileError,
+    ConfigNotFoundError,
+    ConfigPathError,
     ConfigTypeError,
     ConfigValidationError,
     MissingFieldError,
@@ -48,8 +56,14 @@ __version__: str = version("ataraxis-data-structures")
 
 __all__ = [
     "ArchiveFormatError",
+    "ArchiveVerificationError",
+    "AtaraxisDataLoggerError",
+    "AtaraxisDataLoggerWarning",
     "CompressionReport",
+    "ConfigClassError",
     "ConfigFileError",
+    "ConfigNotFoundError",
+    "ConfigPathError",
     "ConfigTypeError",
     "ConfigValidationError",
     "DamagedFile",
@@ -57,6 +71,7 @@ __all__ = [
     "DataLogger",
     "DataLoggerError",
     "DataLoggerWarning",
+    "EntryFormatError",
     "LockRecoveredWarning",
     "LogArchiveReader",
     "LogCompressionError",

@@ -16,19 +16,36 @@ Archives and reading back:
   `DamagedFile`, also named in a `DamagedLogFilesWarning`; a source that could not be archived raises
   `LogCompressionError`).
 - `LogArchiveReader`: reads one source's entries in timestamp order; `read_logs` opens one per source of a log
-  directory, archived or not. A damaged archive raises `ArchiveFormatError`.
+  directory, archived or not. A damaged archive raises `ArchiveFormatError`, a damaged entry file
+  `EntryFormatError`.
 - `inspect_logs`: summarises a log directory per source (`LogDirectorySummary`, `SourceSummary`).
 - The `ataraxis-datalogger` command runs `compress` and `inspect` from a shell.
+
+Errors and warnings (all in `ataraxis_datalogger.exceptions`):
+
+- `AtaraxisDataLoggerError` is the root of every error the package raises; each error also subclasses the
+  built-in class of its kind: `DataLoggerError`, `LogCompressionError` and `ArchiveVerificationError` are
+  `RuntimeError`s, `EntryFormatError` and `ArchiveFormatError` are `ValueError`s.
+- `AtaraxisDataLoggerWarning` is the root of every warning: `DataLoggerWarning`, `DamagedLogFilesWarning`.
 """
 
 from importlib.metadata import version
 
-from ._archive_format import ArchiveFormatError
-from ._counters import LogStatistics
-from ._reports import DamagedFile, SourceReport
-from .compression import CompressionReport, DamagedLogFilesWarning, LogCompressionError, compress_npy_logs
+from ._archive.reports import DamagedFile, SourceReport
+from ._runtime.run_state import LogStatistics
+from .compression import CompressionReport, compress_npy_logs
 from .data_logger import DataLogger
-from .exceptions import DataLoggerError, DataLoggerWarning
+from .exceptions import (
+    ArchiveFormatError,
+    ArchiveVerificationError,
+    AtaraxisDataLoggerError,
+    AtaraxisDataLoggerWarning,
+    DamagedLogFilesWarning,
+    DataLoggerError,
+    DataLoggerWarning,
+    EntryFormatError,
+    LogCompressionError,
+)
 from .inspection import LogDirectorySummary, SourceSummary, inspect_logs
 from .log_package import LogPackage
 from .reader import LogArchiveReader, read_logs
@@ -37,12 +54,16 @@ __version__: str = version("ataraxis-datalogger")
 
 __all__ = [
     "ArchiveFormatError",
+    "ArchiveVerificationError",
+    "AtaraxisDataLoggerError",
+    "AtaraxisDataLoggerWarning",
     "CompressionReport",
     "DamagedFile",
     "DamagedLogFilesWarning",
     "DataLogger",
     "DataLoggerError",
     "DataLoggerWarning",
+    "EntryFormatError",
     "LogArchiveReader",
     "LogCompressionError",
     "LogDirectorySummary",

@@ -10,8 +10,9 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._reports import DamagedFile
-from .compression import CompressionReport, DamagedLogFilesWarning, LogCompressionError, compress_npy_logs
+from ._archive.reports import DamagedFile
+from .compression import CompressionReport, compress_npy_logs
+from .exceptions import DamagedLogFilesWarning, LogCompressionError
 from .inspection import LogDirectorySummary, inspect_logs
 
 EXIT_OK = 0

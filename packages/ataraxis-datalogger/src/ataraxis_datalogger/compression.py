@@ -17,9 +17,10 @@ from typing import Any, Final
 
 from tqdm import tqdm
 
-from ._archive_writer import SourceJob, SourceOutcome, StepProgress, archive_source
-from ._reports import DamagedFile, SourceReport
-from ._scan import DirectoryListing, check_log_directory, list_log_directory
+from ._archive.archive_writer import SourceJob, SourceOutcome, StepProgress, archive_source
+from ._archive.reports import DamagedFile, SourceReport
+from ._files.listing import DirectoryListing, check_log_directory, list_log_directory
+from .exceptions import DamagedLogFilesWarning, LogCompressionError
 
 BUFFER_LIMIT: Final = 64 << 20
 """Payload bytes of one source held in memory between reading and writing its archive (per worker)."""
@@ -63,31 +64,6 @@ class CompressionReport:
     def clean(self) -> bool:
         """True if no file was damaged or foreign."""
         return not self.damaged_files and not self.foreign_files
-
-
-class DamagedLogFilesWarning(UserWarning):
-    """Warns that a log directory holds damaged or foreign `.npy` files, which were left in place."""
-
-
-class LogCompressionError(RuntimeError):
-    """Raised when one or more sources could not be archived; their entries and old archives are untouched."""
-
-    def __init__(self, report: CompressionReport, failures: Mapping[int, str]) -> None:
-        """Builds the error, whose message lists each failed source and why.
-
-        Args:
-            report: What was done for the sources that succeeded.
-            failures: Why each failed source failed, by source id.
-        """
-        lines = "\n".join(f"  source {source_id}: {reason}" for source_id, reason in sorted(failures.items()))
-        super().__init__(
-            f"could not archive {len(failures)} source(s) of {report.log_directory}; their entry files and "
-            f"archives were left as they were:\n{lines}"
-        )
-        self.report = report
-        """What was done for the sources that succeeded."""
-        self.failures = dict(failures)
-        """Why each failed source failed, by source id."""
 
 
 def compress_npy_logs(

@@ -11,9 +11,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ._counters import LogStatistics
-from ._run import LoggerRun, RunOutcome
-from ._watchdog import FailureCallback
+from ._runtime.logger_run import LoggerRun, RunOutcome
+from ._runtime.run_state import LogStatistics
+from ._runtime.watchdog import FailureCallback
 from .compression import CompressionReport, compress_npy_logs
 from .exceptions import DataLoggerError, DataLoggerWarning
 
@@ -121,7 +121,7 @@ class DataLogger:
         run = self._run
         if run is None:
             return self._last_statistics
-        return run.counters.statistics()
+        return run.shared_state.statistics()
 
     @property
     def input_queue(self) -> "Queue[LogPackage]":

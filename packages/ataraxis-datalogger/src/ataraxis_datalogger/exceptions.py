@@ -1,14 +1,90 @@
-"""The errors and warnings the logger raises."""
+"""Every error and warning of ataraxis-datalogger.
+
+Errors share one root, `AtaraxisDataLoggerError`, so `except AtaraxisDataLoggerError` catches whatever the package
+raises for its own reasons. Each error also subclasses the built-in class that describes its kind (`RuntimeError`
+for a run or a compression that failed, `ValueError` for a file that is not in the expected format), so code that
+catches the built-in class catches it too:
+
+- `DataLoggerError` (`RuntimeError`): the logger cannot guarantee that the entries put on its queue reach the disk.
+- `EntryFormatError` (`ValueError`): an entry file, or its name, is not in the entry format.
+- `ArchiveFormatError` (`ValueError`): an archive is damaged, holds another source, or has an unsupported layout.
+- `ArchiveVerificationError` (`RuntimeError`): an archive just written does not read back as written.
+- `LogCompressionError` (`RuntimeError`): one or more sources of a log directory could not be archived.
+
+The root is not `DataLoggerError` because that name already meant the logger's runtime failures, a `RuntimeError`
+that user code catches by that name: a root that is a `RuntimeError` would make format errors `RuntimeError`s too.
+Warnings share the root `AtaraxisDataLoggerWarning` (a `UserWarning`), so one filter covers all of them.
+
+This module imports nothing else of the package at run time: every layer may import it.
+"""
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .compression import CompressionReport
 
 
-class DataLoggerError(RuntimeError):
+class AtaraxisDataLoggerError(Exception):
+    """The root of every error ataraxis-datalogger raises for its own reasons; never raised itself."""
+
+
+class DataLoggerError(AtaraxisDataLoggerError, RuntimeError):
     """Raised when the logger cannot guarantee that the entries put on its queue reach the disk.
 
     Causes: the logger process died, entries could not be written (for example the log folder was removed), entries
-    counted as put never arrived (a producer process died before its queue's feeder thread sent them), or the queue
-    is used while the logger is stopped.
+    counted as put never arrived (a producer process died before its queue's feeder thread sent them), the queue is
+    used while the logger is stopped, or a process other than the logger's owner tries to control it.
     """
 
 
-class DataLoggerWarning(UserWarning):
-    """Warns about objects put on the logger's queue that were not log packages and were skipped."""
+class EntryFormatError(AtaraxisDataLoggerError, ValueError):
+    """Raised when bytes or a file name do not hold a log entry in the entry format.
+
+    Iterating a reader from `read_logs` raises it, naming the file, when it reaches a damaged loose entry file.
+    """
+
+
+class ArchiveFormatError(AtaraxisDataLoggerError, ValueError):
+    """Raised when a file that should be a log archive is not one, is damaged, or has an unsupported layout."""
+
+
+class ArchiveVerificationError(AtaraxisDataLoggerError, RuntimeError):
+    """Raised when an archive just written does not read back as what was written into it.
+
+    The new archive is then discarded, and the source's entry files and old archive are left as they were;
+    `compress_npy_logs` names the error for that source in its `LogCompressionError`.
+    """
+
+
+class LogCompressionError(AtaraxisDataLoggerError, RuntimeError):
+    """Raised when one or more sources could not be archived; their entries and old archives are untouched."""
+
+    def __init__(self, report: "CompressionReport", failures: Mapping[int, str]) -> None:
+        """Builds the error, whose message lists each failed source and why.
+
+        Args:
+            report: What was done for the sources that succeeded.
+            failures: Why each failed source failed, by source id.
+        """
+        lines = "\n".join(f"  source {source_id}: {reason}" for source_id, reason in sorted(failures.items()))
+        super().__init__(
+            f"could not archive {len(failures)} source(s) of {report.log_directory}; their entry files and "
+            f"archives were left as they were:\n{lines}"
+        )
+        self.report = report
+        """What was done for the sources that succeeded."""
+        self.failures = dict(failures)
+        """Why each failed source failed, by source id."""
+
+
+class AtaraxisDataLoggerWarning(UserWarning):
+    """The root of every warning of ataraxis-datalogger; never issued itself."""
+
+
+class DataLoggerWarning(AtaraxisDataLoggerWarning):
+    """Warns about objects put on the logger's queue that were skipped, or discarded because it never started."""
+
+
+class DamagedLogFilesWarning(AtaraxisDataLoggerWarning):
+    """Warns that a log directory holds damaged or foreign `.npy` files, which were left in place."""

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ._archive_format import ArchiveFormatError
-from ._archive_part import ArchivePart
-from ._entry_files import EntryReader
-from ._loose_entries import ArchivedCopyCheck, examine_entries
-from ._reports import DamagedFile
-from ._scan import check_log_directory, list_log_directory
+from ._archive.loose_examination import ArchivedCopyCheck, examine_entries
+from ._archive.reports import DamagedFile
+from ._files.archive_file import ArchiveFile
+from ._files.entry_reader import EntryReader
+from ._files.listing import check_log_directory, list_log_directory
+from .exceptions import ArchiveFormatError
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def inspect_logs(log_directory: str | os.PathLike[str]) -> LogDirectorySummary:
         if source_id in listing.archives:
             path = listing.archives[source_id]
             try:
-                part = ArchivePart(path)
+                part = ArchiveFile(path)
                 if part.source_id != source_id:
                     raise ArchiveFormatError(f"{path} is named for source {source_id} but holds {part.source_id}")
                 part.check_payloads()

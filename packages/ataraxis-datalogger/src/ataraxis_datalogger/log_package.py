@@ -14,7 +14,7 @@ from typing import Any, SupportsIndex
 import numpy as np
 from numpy.typing import NDArray
 
-from ._entry_format import MAX_SOURCE_ID, MAX_TIME_STAMP, PREFIX_SIZE, encode_entry_prefix, own_header_length
+from ._format.entry import MAX_SOURCE_ID, MAX_TIME_STAMP, PREFIX_SIZE, encode_entry_prefix, own_header_length
 
 SerializedData = NDArray[np.uint8] | bytes | bytearray | memoryview
 """What a package accepts as its payload."""

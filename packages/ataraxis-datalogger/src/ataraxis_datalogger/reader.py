@@ -1,6 +1,5 @@
 """Reading logged entries back: `LogArchiveReader` for one source, `read_logs` for a whole log directory."""
 
-import itertools
 import operator
 import os
 from collections.abc import Iterator
@@ -11,19 +10,11 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from ._archive_format import ArchiveFormatError
-from ._archive_part import ArchivePart, PayloadCursor
-from ._entry_files import EntryReader
-from ._loose_entries import ArchivedCopyCheck, find_archived_copies
-from ._loose_part import LoosePart
-from ._scan import SourceEntries, check_log_directory, list_log_directory
+from ._files.archive_file import ArchiveFile
+from ._files.listing import check_log_directory, list_log_directory
+from ._read.merged_source import Entry, MergedSource, open_source
 
-_CHUNK_ENTRIES: Final = 65536
-_CHUNK_BYTES: Final = 8 << 20
 _TIME_LIMIT: Final = 2**64
-
-Entry = tuple[int, NDArray[np.uint8]]
-"""One log entry read back: its timestamp and its payload."""
 
 
 class LogArchiveReader:
@@ -52,52 +43,33 @@ class LogArchiveReader:
             ArchiveFormatError: If the file is not a log archive, is damaged, or was written by a newer version.
             OSError: If the file cannot be opened.
         """
-        part = ArchivePart(Path(path))
-        self._set_up(part.source_id, part, None)
+        archive = ArchiveFile(Path(path))
+        self._source = MergedSource(archive.source_id, archive, None)
+        self._closed = False
 
     @classmethod
-    def _combine(cls, source_id: int, archive: ArchivePart | None, loose: LoosePart | None) -> "LogArchiveReader":
-        """Builds a reader over an archive, loose entries, or both (merged, archived entries first among ties)."""
+    def _of(cls, source: MergedSource) -> "LogArchiveReader":
+        """Builds a reader over a source opened by `read_logs` (an archive, loose entries, or both)."""
         reader = cls.__new__(cls)
-        reader._set_up(source_id, archive, loose)
+        reader._source = source
+        reader._closed = False
         return reader
-
-    def _set_up(self, source_id: int, archive: ArchivePart | None, loose: LoosePart | None) -> None:
-        self._source_id = source_id
-        self._archive = archive
-        self._loose = loose
-        self._closed = False
-        self._origin: NDArray[np.bool_] | None = None
-        self._part_index: NDArray[np.int64] | None = None
-        if archive is not None and loose is not None:
-            archived = archive.timestamps.size
-            merged = np.concatenate((archive.timestamps, loose.time_stamps))
-            order = np.argsort(merged, kind="stable")
-            self._timestamps = merged[order]
-            self._origin = order >= archived
-            self._part_index = order - np.where(self._origin, archived, 0)
-        elif archive is not None:
-            self._timestamps = archive.timestamps
-        elif loose is not None:
-            self._timestamps = loose.time_stamps
-        else:
-            self._timestamps = np.empty(0, dtype=np.uint64)
-        self._timestamps.flags.writeable = False
 
     @property
     def source_id(self) -> int:
         """The id of the source whose entries this reader reads."""
-        return self._source_id
+        return self._source.source_id
 
     @property
     def archive_path(self) -> Path | None:
         """The source's archive, or None if none of its entries is archived yet."""
-        return None if self._archive is None else self._archive.path
+        archive = self._source.archive
+        return None if archive is None else archive.path
 
     @property
     def timestamps(self) -> NDArray[np.uint64]:
         """Every entry's timestamp, in reading order, as a read-only uint64 array."""
-        return self._timestamps
+        return self._source.timestamps
 
     @property
     def closed(self) -> bool:
@@ -106,7 +78,7 @@ class LogArchiveReader:
 
     def __len__(self) -> int:
         """Returns the number of entries."""
-        return int(self._timestamps.size)
+        return int(self._source.timestamps.size)
 
     def __iter__(self) -> Iterator[Entry]:
         """Returns an iterator over every `(timestamp, payload)` pair, in order.
@@ -115,7 +87,7 @@ class LogArchiveReader:
             ValueError: If the reader is closed.
         """
         self._check_open()
-        return self._entries(0, len(self))
+        return self._source.entries(0, len(self))
 
     def between(self, start: int, stop: int) -> Iterator[Entry]:
         """Returns an iterator over the `(timestamp, payload)` pairs with `start <= timestamp < stop`, in order.
@@ -136,14 +108,13 @@ class LogArchiveReader:
         if first_stamp > last_stamp:
             raise ValueError(f"start ({first_stamp}) must not be greater than stop ({last_stamp})")
         self._check_open()
-        return self._entries(self._position_of(first_stamp), self._position_of(last_stamp))
+        return self._source.entries(self._position_of(first_stamp), self._position_of(last_stamp))
 
     def close(self) -> None:
         """Releases the archive file and its memory map; payloads already read stay valid. Idempotent."""
         if not self._closed:
             self._closed = True
-            if self._archive is not None:
-                self._archive.close()
+            self._source.close()
 
     def __enter__(self) -> "LogArchiveReader":
         """Returns the reader itself."""
@@ -157,73 +128,23 @@ class LogArchiveReader:
 
     def __repr__(self) -> str:
         """Returns the source, the number of entries and where they are read from."""
-        where = []
-        if self._archive is not None:
-            where.append(f"archive={str(self._archive.path)!r}")
-        if self._loose is not None:
-            where.append(f"loose_entries={self._loose.time_stamps.size}")
+        source, where = self._source, []
+        if source.archive is not None:
+            where.append(f"archive={str(source.archive.path)!r}")
+        if source.loose is not None:
+            where.append(f"loose_entries={source.loose.time_stamps.size}")
         state = ", closed" if self._closed else ""
-        return f"LogArchiveReader(source_id={self._source_id}, entries={len(self)}, {', '.join(where)}{state})"
+        return f"LogArchiveReader(source_id={source.source_id}, entries={len(self)}, {', '.join(where)}{state})"
 
     def _check_open(self) -> None:
         if self._closed:
-            raise ValueError(f"the reader of source {self._source_id} is closed")
+            raise ValueError(f"the reader of source {self._source.source_id} is closed")
 
     def _position_of(self, time_stamp: int) -> int:
         """Returns the position of the first entry whose timestamp is not below `time_stamp`."""
         if time_stamp >= _TIME_LIMIT:
             return len(self)
-        return int(np.searchsorted(self._timestamps, np.uint64(time_stamp), side="left"))
-
-    def _entries(self, first: int, last: int) -> Iterator[Entry]:
-        """Yields entries `first` to `last` (exclusive) of the reading order."""
-        archive_cursor = None if self._archive is None else self._archive.cursor()
-        loose_reader = None if self._loose is None else self._loose.open_reader()
-        try:
-            if self._origin is None or self._part_index is None:
-                if archive_cursor is not None:
-                    yield from self._archive_run(archive_cursor, first, last)
-                elif loose_reader is not None and self._loose is not None:
-                    yield from self._loose.run(loose_reader, first, last)
-                return
-            origin = self._origin[first:last]
-            boundaries = [0, *(np.flatnonzero(origin[1:] != origin[:-1]) + 1).tolist(), last - first]
-            for run_start, run_stop in itertools.pairwise(boundaries):
-                if run_start == run_stop:
-                    continue
-                part_first = int(self._part_index[first + run_start])
-                part_last = part_first + run_stop - run_start
-                if origin[run_start] and loose_reader is not None and self._loose is not None:
-                    yield from self._loose.run(loose_reader, part_first, part_last)
-                elif archive_cursor is not None:
-                    yield from self._archive_run(archive_cursor, part_first, part_last)
-        finally:
-            if archive_cursor is not None:
-                archive_cursor.close()
-            if loose_reader is not None:
-                loose_reader.close()
-
-    def _archive_run(self, cursor: PayloadCursor, first: int, last: int) -> Iterator[Entry]:
-        """Yields archived entries `first` to `last`, one chunk of payload bytes at a time."""
-        archive = self._archive
-        if archive is None:
-            return
-        offsets, stamps = archive.offsets, archive.timestamps
-        position = first
-        while position < last:
-            end = min(last, position + _CHUNK_ENTRIES)
-            base = int(offsets[position])
-            if archive.compressed:
-                # Bounds the bytes decompressed at once, but always takes at least one (possibly larger) entry.
-                fitting = int(np.searchsorted(offsets, np.uint64(base + _CHUNK_BYTES), side="right")) - 1
-                end = min(end, max(position + 1, fitting))
-            block = cursor.read(base, int(offsets[end]))
-            bounds = (offsets[position : end + 1] - offsets[position]).tolist()
-            # zip/map run in C: no Python bytecode and no NumPy scalar per entry.
-            yield from zip(
-                stamps[position:end].tolist(), map(block.__getitem__, map(slice, bounds[:-1], bounds[1:])), strict=True
-            )
-            position = end
+        return int(np.searchsorted(self._source.timestamps, np.uint64(time_stamp), side="left"))
 
 
 def _time_bound(value: int, name: str) -> int:
@@ -264,35 +185,10 @@ def read_logs(log_directory: str | os.PathLike[str]) -> dict[int, LogArchiveRead
     readers: dict[int, LogArchiveReader] = {}
     try:
         for source_id in sorted(entries.keys() | listing.archives.keys()):
-            readers[source_id] = _open_source(listing.directory, source_id, listing.archives.get(source_id), entries)
+            source = open_source(listing.directory, source_id, listing.archives.get(source_id), entries)
+            readers[source_id] = LogArchiveReader._of(source)
     except BaseException:
         for reader in readers.values():
             reader.close()
         raise
     return readers
-
-
-def _open_source(
-    directory: Path, source_id: int, archive_path: Path | None, entries: dict[int, SourceEntries]
-) -> LogArchiveReader:
-    """Builds the reader of one source of a log directory."""
-    archive = None if archive_path is None else ArchivePart(archive_path)
-    try:
-        if archive is not None and archive.source_id != source_id:
-            raise ArchiveFormatError(
-                f"{archive.path} is named for source {source_id} but holds source {archive.source_id}"
-            )
-        loose = None
-        if source_id in entries:
-            stamps, indices = entries[source_id].time_stamps, entries[source_id].duplicate_indices
-            if archive is not None and np.any(archive.file_records()[0]):
-                with EntryReader(directory) as files, ArchivedCopyCheck(archive) as copy_check:
-                    copies = find_archived_copies(files, source_id, stamps, indices, copy_check)
-                stamps, indices = stamps[~copies], indices[~copies]
-            if stamps.size:
-                loose = LoosePart(directory, source_id, stamps, indices)
-    except BaseException:
-        if archive is not None:
-            archive.close()
-        raise
-    return LogArchiveReader._combine(source_id, archive, loose)

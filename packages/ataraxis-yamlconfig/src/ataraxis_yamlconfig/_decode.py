@@ -11,23 +11,21 @@ import dataclasses
 import datetime
 import difflib
 import enum
-from typing import Any
+from typing import Any, assert_never
 
-from ._encode import encode_any, same_plain
+from ._encode import encode_any, literal_choice, same_plain
+from ._kinds import Kind, Shape, is_itself, shape_of
 from ._types import (
     FieldPath,
-    Kind,
-    Shape,
     as_float,
     choices_text,
     convert_union,
     field_types,
     has_default,
     init_fields,
-    shape_of,
     type_name,
 )
-from .errors import ConfigTypeError, ConfigValidationError, MissingFieldError, UnknownFieldError
+from .exceptions import ConfigTypeError, ConfigValidationError, MissingFieldError, UnknownFieldError
 
 _TEXT_HINT = "write it in quotes to keep it as text (YAML reads unquoted yes, no, on, off, null, numbers and dates)"
 
@@ -95,52 +93,33 @@ class Decoder:
             UnsupportedFieldTypeError: The declared type has no YAML form.
         """
         shape = shape_of(tp, path)
-        kind = shape.kind
-        if kind is Kind.ANY:
-            return data
-        if kind is Kind.UNION:
-            return convert_union(shape.arguments, tp, data, path, self.value)
-        if kind is Kind.LITERAL:
-            allowed = [encode_any(choice, path) for choice in shape.arguments]
-            for choice, plain in zip(shape.arguments, allowed, strict=True):
-                if same_plain(plain, data):
-                    return choice
-            raise ConfigTypeError(data, choices_text(allowed), path)
-        if kind is Kind.NONE:
-            if data is None:
-                return None
-        elif kind is Kind.DATACLASS:
-            if isinstance(data, dict):
-                return self.dataclass(shape.tp, data, path)
-            raise ConfigTypeError(data, f"a mapping of {shape.tp.__name__}'s fields", path)
-        elif kind is Kind.ENUM:
-            for member in shape.tp:
-                if same_plain(encode_any(member.value, path), data):
-                    return member
-            if issubclass(shape.tp, enum.Flag) and type(data) is int:
-                try:  # a combination of flags (READ | WRITE is saved as 3)
+        match shape.kind:
+            case Kind.ANY:
+                return data
+            case Kind.UNION:
+                return convert_union(shape.arguments, tp, data, path, self.value)
+            case Kind.LITERAL:
+                return literal_choice(shape, data, data, path)
+            case Kind.NONE | Kind.DATETIME | Kind.DATE:
+                if is_itself(shape, data):
+                    return data
+            case Kind.DATACLASS:
+                if isinstance(data, dict):
+                    return self.dataclass(shape.tp, data, path)
+                raise ConfigTypeError(data, f"a mapping of {shape.tp.__name__}'s fields", path)
+            case Kind.ENUM:
+                return _enum_member(shape.tp, data, path)
+            case Kind.SCALAR:
+                return _scalar(shape.base, tp, data, path)
+            case Kind.PATH:
+                if isinstance(data, str):
                     return shape.tp(data)
-                except ValueError:
-                    pass
-            allowed = [encode_any(member.value, path) for member in shape.tp]
-            named = shape.tp.__members__.get(data) if isinstance(data, str) else None
-            hint = f"write the value {encode_any(named.value, path)!r} of {data}, not its name" if named else ""
-            raise ConfigTypeError(data, choices_text(allowed, shape.tp.__name__), path, hint)
-        elif kind is Kind.SCALAR:
-            return _scalar(shape.base, tp, data, path)
-        elif kind is Kind.PATH:
-            if isinstance(data, str):
-                return shape.tp(data)
-        elif kind is Kind.DATETIME:
-            if isinstance(data, datetime.datetime):
-                return data
-        elif kind is Kind.DATE:
-            if isinstance(data, datetime.date) and not isinstance(data, datetime.datetime):
-                return data
-        elif kind is Kind.SEQUENCE:
-            return self._sequence(shape, data, path)
-        elif kind is Kind.MAPPING:
-            return self._mapping(shape.arguments, tp, data, path)
+            case Kind.SEQUENCE:
+                return self._sequence(shape, data, path)
+            case Kind.MAPPING:
+                return self._mapping(shape.arguments, tp, data, path)
+            case unreachable:
+                assert_never(unreachable)
         raise ConfigTypeError(data, type_name(tp), path, _hint_for(tp, data))
 
     def _sequence(self, shape: Shape, data: Any, path: FieldPath) -> Any:
@@ -174,6 +153,21 @@ class Decoder:
                 raise ConfigTypeError(key, expected, (*path, key), _hint_for(key_type, key)) from error
             result[typed_key] = self.value(value_type, item, (*path, key))
         return result
+
+
+def _enum_member(enum_type: type[enum.Enum], data: Any, path: FieldPath) -> enum.Enum:
+    for member in enum_type:
+        if same_plain(encode_any(member.value, path), data):
+            return member
+    if issubclass(enum_type, enum.Flag) and type(data) is int:
+        try:  # a combination of flags (READ | WRITE is saved as 3)
+            return enum_type(data)
+        except ValueError:
+            pass
+    allowed = [encode_any(member.value, path) for member in enum_type]
+    named = enum_type.__members__.get(data) if isinstance(data, str) else None
+    hint = f"write the value {encode_any(named.value, path)!r} of {data}, not its name" if named else ""
+    raise ConfigTypeError(data, choices_text(allowed, enum_type.__name__), path, hint)
 
 
 def _scalar(base: type | None, tp: Any, data: Any, path: FieldPath) -> Any:

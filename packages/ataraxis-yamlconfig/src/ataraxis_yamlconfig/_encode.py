@@ -13,22 +13,12 @@ import datetime
 import enum
 import pathlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, assert_never
 
 from ._help import field_help
-from ._types import (
-    FieldPath,
-    Kind,
-    Shape,
-    as_float,
-    choices_text,
-    convert_union,
-    field_types,
-    init_fields,
-    shape_of,
-    type_name,
-)
-from .errors import ConfigTypeError
+from ._kinds import Kind, Shape, is_itself, shape_of
+from ._types import FieldPath, as_float, choices_text, convert_union, field_types, init_fields, type_name
+from .exceptions import ConfigTypeError
 
 _PLAIN_SCALARS = (type(None), bool, int, float, str, datetime.date, datetime.datetime)
 _SCALAR_KEYS = (type(None), bool, int, float, str, datetime.date)
@@ -96,42 +86,58 @@ def encode(tp: Any, value: Any, path: FieldPath) -> Any:
         UnsupportedFieldTypeError: The declared type has no YAML form.
     """
     shape = shape_of(tp, path)
-    kind = shape.kind
-    if kind is Kind.ANY:
-        return encode_any(value, path)
-    if kind is Kind.UNION:
-        return convert_union(shape.arguments, tp, value, path, encode)
-    if kind is Kind.LITERAL:
-        plain = encode_any(value, path)
-        allowed = [encode_any(choice, path) for choice in shape.arguments]
-        if any(same_plain(choice, plain) for choice in allowed):
+    match shape.kind:
+        case Kind.ANY:
+            return encode_any(value, path)
+        case Kind.UNION:
+            return convert_union(shape.arguments, tp, value, path, encode)
+        case Kind.LITERAL:
+            plain = encode_any(value, path)
+            literal_choice(shape, plain, value, path)
             return plain
-        raise ConfigTypeError(value, choices_text(allowed), path)
-    if kind is Kind.NONE:
-        if value is None:
-            return None
-    elif kind is Kind.DATACLASS:
-        if isinstance(value, shape.tp) and not _adds_fields(type(value), shape.tp):
-            return _dataclass(shape.tp, value, path)
-    elif kind is Kind.ENUM:
-        if isinstance(value, shape.tp):
-            return encode_any(value.value, path)
-    elif kind is Kind.SCALAR:
-        return _scalar(shape.base, tp, value, path)
-    elif kind is Kind.PATH:
-        if isinstance(value, shape.tp):
-            return str(value)
-    elif kind is Kind.DATETIME:
-        if isinstance(value, datetime.datetime):
-            return value
-    elif kind is Kind.DATE:
-        if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
-            return value
-    elif kind is Kind.SEQUENCE:
-        return _sequence(shape, value, path)
-    elif kind is Kind.MAPPING:
-        return _mapping(shape.arguments, tp, value, path)
+        case Kind.NONE | Kind.DATETIME | Kind.DATE:
+            if is_itself(shape, value):
+                return value
+        case Kind.DATACLASS:
+            if isinstance(value, shape.tp) and not _adds_fields(type(value), shape.tp):
+                return _dataclass(shape.tp, value, path)
+        case Kind.ENUM:
+            if isinstance(value, shape.tp):
+                return encode_any(value.value, path)
+        case Kind.SCALAR:
+            return _scalar(shape.base, tp, value, path)
+        case Kind.PATH:
+            if isinstance(value, shape.tp):
+                return str(value)
+        case Kind.SEQUENCE:
+            return _sequence(shape, value, path)
+        case Kind.MAPPING:
+            return _mapping(shape.arguments, tp, value, path)
+        case unreachable:
+            assert_never(unreachable)
     raise ConfigTypeError(value, type_name(tp), path)
+
+
+def literal_choice(shape: Shape, plain: Any, value: Any, path: FieldPath) -> Any:
+    """Finds the choice of a `Literal` type whose plain form is a given plain value (saving and loading both use it).
+
+    Args:
+        shape: The shape of the `Literal` type.
+        plain: The plain value to look for (as written in the file).
+        value: The value as the error message should show it.
+        path: Where the value is.
+
+    Returns:
+        The matching choice, as written in the annotation.
+
+    Raises:
+        ConfigTypeError: No choice matches.
+    """
+    allowed = [encode_any(choice, path) for choice in shape.arguments]
+    for choice, choice_plain in zip(shape.arguments, allowed, strict=True):
+        if same_plain(choice_plain, plain):
+            return choice
+    raise ConfigTypeError(value, choices_text(allowed), path)
 
 
 def _adds_fields(actual: type, declared: type) -> bool:

@@ -10,7 +10,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ._dialect import Loader
 from ._types import FieldPath
-from .errors import ConfigFileError
+from .exceptions import ConfigFileError
 
 
 def parse_file(path: Path, loader: type[Any] = Loader) -> tuple[Any, Node | None]:

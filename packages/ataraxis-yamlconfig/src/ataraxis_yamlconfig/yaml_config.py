@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import errno
 import inspect
 import os
 from pathlib import Path
@@ -15,7 +14,14 @@ from ._encode import encode_config
 from ._help import class_summary
 from ._parse import locate, parse_file
 from ._render import render_document
-from .errors import ConfigFileError, ConfigValidationError, UnknownFieldError
+from .exceptions import (
+    ConfigClassError,
+    ConfigFileError,
+    ConfigNotFoundError,
+    ConfigPathError,
+    ConfigValidationError,
+    UnknownFieldError,
+)
 
 _SUFFIXES = (".yaml", ".yml")
 
@@ -55,10 +61,11 @@ class YamlConfig:
             file_path: The file to write; its name must end with `.yaml` or `.yml`.
 
         Raises:
-            ValueError: The file name does not end with `.yaml` or `.yml`.
+            ConfigPathError: The file name does not end with `.yaml` or `.yml`.
             ConfigTypeError: A field holds a value that does not fit its declared type (the file is left untouched).
             UnsupportedFieldTypeError: The class declares a field type that has no YAML form.
-            TypeError: The class is not a dataclass (the `@dataclass` decorator is missing).
+            ConfigClassError: The class is not a dataclass (the `@dataclass` decorator is missing).
+            OSError: The file system refused the write (the previous file is left untouched).
         """
         path = _config_path(file_path)
         cls = _require_dataclass(type(self))
@@ -87,8 +94,8 @@ class YamlConfig:
             A new instance of the class `from_yaml` was called on.
 
         Raises:
-            ValueError: The file name does not end with `.yaml` or `.yml`.
-            FileNotFoundError: There is no file at `file_path`.
+            ConfigPathError: The file name does not end with `.yaml` or `.yml`.
+            ConfigNotFoundError: There is no file at `file_path`.
             ConfigFileError: The file is not valid YAML, repeats a key, uses a tag such as `!!python/object`, or does
                 not hold a mapping of fields (the message names the file and line).
             ConfigTypeError: A value does not fit its field's type (the message names the file, line, dotted field
@@ -98,12 +105,13 @@ class YamlConfig:
             ConfigValidationError: The class's `__init__` or `__post_init__` rejected the values (the original
                 exception is the `__cause__`).
             UnsupportedFieldTypeError: The class declares a field type that has no YAML form.
-            TypeError: The class is not a dataclass (the `@dataclass` decorator is missing).
+            ConfigClassError: The class is not a dataclass (the `@dataclass` decorator is missing).
+            OSError: The file exists but cannot be read.
         """
         path = _config_path(file_path)
         _require_dataclass(cls)
         if not path.exists():
-            raise FileNotFoundError(errno.ENOENT, "no YAML config file at this path", str(path))
+            raise ConfigNotFoundError(path)
         data, root = parse_file(path)
         if data is None:
             data = {}  # an empty file (or one holding only comments): every field takes its default
@@ -123,7 +131,7 @@ def _config_path(file_path: str | os.PathLike[str]) -> Path:
     path = Path(file_path)
     if path.suffix.lower() not in _SUFFIXES:
         suffix = f"the suffix {path.suffix!r}" if path.suffix else "no suffix"
-        raise ValueError(f"a config file name must end with .yaml or .yml, but {str(path)!r} has {suffix}")
+        raise ConfigPathError(f"a config file name must end with .yaml or .yml, but {str(path)!r} has {suffix}")
     return path
 
 
@@ -132,5 +140,6 @@ def _require_dataclass(cls: type[Any]) -> type[Any]:
     # become fields: the sign that this class's own @dataclass is missing.
     declared = getattr(cls, "__dataclass_fields__", {})
     if not dataclasses.is_dataclass(cls) or set(inspect.get_annotations(cls)) - set(declared):
-        raise TypeError(f"{cls.__qualname__} subclasses YamlConfig but is not a dataclass: decorate it with @dataclass")
+        message = f"{cls.__qualname__} subclasses YamlConfig but is not a dataclass: decorate it with @dataclass"
+        raise ConfigClassError(message)
     return cls

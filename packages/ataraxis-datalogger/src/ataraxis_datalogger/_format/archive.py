@@ -49,10 +49,6 @@ _ARCHIVE_NAME = re.compile(r"^(0|[1-9]\d{0,2})_log\.npz$")
 _TEMPORARY_NAME = re.compile(r"^\.(0|[1-9]\d{0,2})_log\.npz\.\d+\.tmp$")
 
 
-class ArchiveFormatError(ValueError):
-    """Raised when a file that should be a log archive is not one, is damaged, or has an unsupported layout."""
-
-
 def archive_file_name(source_id: int) -> str:
     """Returns the file name of a source's archive: `{source_id}_log.npz`.
 

@@ -1,13 +1,29 @@
-"""The exceptions raised when a config cannot be saved or loaded.
+"""The exceptions raised when a config cannot be saved or loaded: one root, `YamlConfigError`.
 
-Every problem with a file's content is a `YamlConfigError`, itself a `ValueError`, so `except ValueError` catches
-them all; the subclasses say what went wrong and carry where: the file, the line and the dotted field path
-(`camera.fps`, `cameras[1].fps`). A wrong type is also a `TypeError`. A dataclass that declares a field type this
-package cannot represent in YAML is a programming error, not a file error: `UnsupportedFieldTypeError`.
+Every error that `to_yaml` and `from_yaml` raise about the config, its class or its file is a `YamlConfigError`,
+and each subclass is also the built-in exception that callers caught before the root existed:
+
+```text
+YamlConfigError (Exception)
+├── ConfigPathError (ValueError)           the file name does not end with .yaml or .yml
+├── ConfigNotFoundError (FileNotFoundError) there is no file to load
+├── ConfigFileError (ValueError)           the file is not a readable YAML mapping
+├── ConfigValidationError (ValueError)     the content does not fit the class
+│   ├── ConfigTypeError (TypeError)        a value of the wrong type
+│   ├── UnknownFieldError                  a key the class does not declare
+│   └── MissingFieldError                  a required field is absent
+└── ConfigClassError (TypeError)           the class itself is not a usable config (a programming error)
+    └── UnsupportedFieldTypeError          a field type with no YAML form
+```
+
+The errors carry where the problem is: the file, the line and the dotted field path (`camera.fps`,
+`cameras[1].fps`). Errors of the file system itself (a folder that cannot be written, a full disk) are the
+`OSError`s the operating system reports: they say nothing about the config.
 """
 
 from __future__ import annotations
 
+import errno
 import reprlib
 from collections.abc import Hashable
 from pathlib import Path
@@ -56,10 +72,10 @@ def _restore(cls: type[YamlConfigError], args: tuple[object, ...], state: dict[s
     return error
 
 
-class YamlConfigError(ValueError):
-    """Base of every error about the content of a YAML config file (or of a config about to be saved)."""
+class YamlConfigError(Exception):
+    """The root of every error this package raises about a config, its class or its file."""
 
-    def __init__(self, problem: str, file_path: Path | None = None, line: int | None = None) -> None:
+    def __init__(self, problem: str = "", file_path: Path | None = None, line: int | None = None) -> None:
         """The message shows the location (file and line, when known) before the problem.
 
         Args:
@@ -93,7 +109,30 @@ class YamlConfigError(ValueError):
         return f"{location}: {self.problem}" if location else self.problem
 
 
-class ConfigFileError(YamlConfigError):
+class ConfigPathError(YamlConfigError, ValueError):
+    """The config file's name does not end with `.yaml` or `.yml` (checked before anything is read or written)."""
+
+
+class ConfigNotFoundError(YamlConfigError, FileNotFoundError):
+    """There is no file to load at the given path; also a `FileNotFoundError` with `errno.ENOENT`."""
+
+    def __init__(self, file_path: Path) -> None:
+        """The message names the missing file.
+
+        Args:
+            file_path: The path that holds no file.
+        """
+        super().__init__("no YAML config file at this path", file_path=file_path)
+        self.errno = errno.ENOENT
+        self.strerror = self.problem
+        self.filename = str(file_path)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickles the path; the `OSError` attributes are rebuilt from it."""
+        return type(self), (self.file_path,)
+
+
+class ConfigFileError(YamlConfigError, ValueError):
     """The file is not a readable YAML mapping.
 
     It holds malformed YAML, a forbidden tag such as `!!python/object`, a repeated key, bytes that are not UTF-8,
@@ -101,7 +140,7 @@ class ConfigFileError(YamlConfigError):
     """
 
 
-class ConfigValidationError(YamlConfigError):
+class ConfigValidationError(YamlConfigError, ValueError):
     """The content does not fit the config class.
 
     The base of the field-level errors below; raised as itself when the class's own `__init__` or `__post_init__`
@@ -210,8 +249,12 @@ class MissingFieldError(ConfigValidationError):
         """The missing field."""
 
 
-class UnsupportedFieldTypeError(TypeError):
-    """A config class declares a field whose type has no YAML form (or whose annotation cannot be resolved).
+class ConfigClassError(YamlConfigError, TypeError):
+    """The config class itself cannot be saved or loaded: a mistake in the code, not in a file.
 
-    This is a mistake in the class, not in a file, so it is a `TypeError` and not a `YamlConfigError`.
+    Raised as itself when a `YamlConfig` subclass is not a dataclass (its `@dataclass` decorator is missing).
     """
+
+
+class UnsupportedFieldTypeError(ConfigClassError):
+    """A config class declares a field whose type has no YAML form (or whose annotation cannot be resolved)."""

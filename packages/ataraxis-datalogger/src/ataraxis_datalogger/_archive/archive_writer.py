@@ -22,7 +22,10 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from ._archive_format import (
+from .._files.archive_file import PIECE_BYTES, ArchiveFile, PayloadCursor
+from .._files.entry_reader import EntryReader
+from .._files.listing import SourceEntries, parse_entry_names
+from .._format.archive import (
     FILE_DUPLICATES_MEMBER,
     FILE_MTIMES_MEMBER,
     FORMAT_VERSION,
@@ -31,16 +34,13 @@ from ._archive_format import (
     PAYLOADS_MEMBER,
     SOURCE_ID_MEMBER,
     TIMESTAMPS_MEMBER,
-    ArchiveFormatError,
     archive_file_name,
     temporary_archive_name,
 )
-from ._archive_part import PIECE_BYTES, ArchivePart, PayloadCursor
-from ._entry_files import EntryReader
-from ._entry_format import EntryFormatError, entry_file_name, npy_header
-from ._loose_entries import ArchivedCopyCheck, Examination, examine_entries
-from ._reports import DamagedFile, SourceReport
-from ._scan import SourceEntries, parse_entry_names
+from .._format.entry import entry_file_name, npy_header
+from ..exceptions import ArchiveFormatError, ArchiveVerificationError, EntryFormatError
+from .loose_examination import ArchivedCopyCheck, Examination, examine_entries
+from .reports import DamagedFile, SourceReport
 
 COMPRESS_LEVEL: Final = 1
 """The zlib level of compressed archives: 2 to 7 times faster than level 6, for a ratio within 1%."""
@@ -49,10 +49,6 @@ _ZIP64_FROM: Final = 1 << 30
 
 StepProgress = Callable[[str, int], None]
 """Called with a step name ("read" or "remove") and the number of entries that step handled since the last call."""
-
-
-class VerificationError(RuntimeError):
-    """Raised when an archive just written does not read back as what was written into it."""
 
 
 @dataclass(frozen=True)
@@ -99,12 +95,12 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
 
     Raises:
         ArchiveFormatError: If the existing archive is damaged or belongs to another source.
-        VerificationError: If the new archive does not read back as written, or an entry file changed meanwhile.
+        ArchiveVerificationError: If the new archive does not read back as written, or an entry file changed meanwhile.
         OSError: If the directory cannot be read or written.
     """
     entries, foreign = parse_entry_names(job.file_names)
     archive_path = job.directory / archive_file_name(job.source_id)
-    part = ArchivePart(archive_path) if archive_path.exists() else None
+    part = ArchiveFile(archive_path) if archive_path.exists() else None
     try:
         if part is not None and part.source_id != job.source_id:
             raise ArchiveFormatError(f"{archive_path} is named for source {job.source_id} but holds {part.source_id}")
@@ -154,7 +150,7 @@ class _MergePlan:
     """The merged archive's metadata, and where each of its payloads comes from (old archive or entry file)."""
 
     def __init__(
-        self, job: SourceJob, entries: SourceEntries, part: ArchivePart | None, examination: Examination
+        self, job: SourceJob, entries: SourceEntries, part: ArchiveFile | None, examination: Examination
     ) -> None:
         self.job = job
         self.part = part
@@ -227,9 +223,9 @@ class _MergePlan:
                 payload, _ = reader.read(name, source_id, time_stamp)
             except (EntryFormatError, OSError) as error:
                 message = f"{self.job.directory / name} changed while it was archived: {error}"
-                raise VerificationError(message) from error
+                raise ArchiveVerificationError(message) from error
             if len(payload) != length:
-                raise VerificationError(
+                raise ArchiveVerificationError(
                     f"{self.job.directory / name} changed while it was archived: its payload was {length} bytes, "
                     f"now {len(payload)}"
                 )
@@ -296,9 +292,9 @@ def _stream_payloads(plan: _MergePlan, consume: Callable[[memoryview], object], 
 def _verify(plan: _MergePlan, temporary: Path) -> None:
     """Opens the written archive and checks it against the plan (and, with `verify_integrity`, every byte)."""
     try:
-        written = ArchivePart(temporary)
+        written = ArchiveFile(temporary)
     except ArchiveFormatError as error:
-        raise VerificationError(f"the archive just written does not read back: {error}") from error
+        raise ArchiveVerificationError(f"the archive just written does not read back: {error}") from error
     try:
         checks = {
             "source id": written.source_id == plan.job.source_id,
@@ -311,14 +307,14 @@ def _verify(plan: _MergePlan, temporary: Path) -> None:
         }
         wrong = [name for name, correct in checks.items() if not correct]
         if wrong:
-            raise VerificationError(f"the archive just written reads back with wrong {', '.join(wrong)}")
+            raise ArchiveVerificationError(f"the archive just written reads back with wrong {', '.join(wrong)}")
         if plan.job.verify_integrity:
             _verify_payloads(plan, written)
     finally:
         written.close()
 
 
-def _verify_payloads(plan: _MergePlan, written: ArchivePart) -> None:
+def _verify_payloads(plan: _MergePlan, written: ArchiveFile) -> None:
     """Compares the written payload member with a fresh read of its sources, byte for byte.
 
     The member is read through the zip layer, which checks its CRC-32; the sources are the old archive and the
@@ -333,18 +329,20 @@ def _verify_payloads(plan: _MergePlan, written: ArchivePart) -> None:
             try:
                 found = member.read(len(piece))
             except (zipfile.BadZipFile, zlib.error) as error:
-                raise VerificationError(f"the archive just written is damaged: {error}") from error
+                raise ArchiveVerificationError(f"the archive just written is damaged: {error}") from error
             if found != piece:
-                raise VerificationError(f"the archive just written differs from its sources after byte {position}")
+                raise ArchiveVerificationError(
+                    f"the archive just written differs from its sources after byte {position}"
+                )
             position += len(piece)
 
         _stream_payloads(plan, compare, reread=True)
         try:
             leftover = member.read()
         except (zipfile.BadZipFile, zlib.error) as error:
-            raise VerificationError(f"the archive just written is damaged: {error}") from error
+            raise ArchiveVerificationError(f"the archive just written is damaged: {error}") from error
     if leftover or position != plan.total:
-        raise VerificationError(
+        raise ArchiveVerificationError(
             f"the archive just written holds {position + len(leftover)} payload bytes, expected {plan.total}"
         )
 

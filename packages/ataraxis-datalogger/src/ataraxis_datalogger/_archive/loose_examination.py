@@ -18,9 +18,10 @@ from types import TracebackType
 import numpy as np
 from numpy.typing import NDArray
 
-from ._archive_part import ArchivePart, PayloadCursor
-from ._entry_files import EntryReader
-from ._entry_format import EntryFormatError, entry_file_name
+from .._files.archive_file import ArchiveFile, PayloadCursor
+from .._files.entry_reader import EntryReader
+from .._format.entry import entry_file_name
+from ..exceptions import EntryFormatError
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of entries handled since the previous call."""
@@ -39,7 +40,7 @@ class ArchivedCopyCheck:
         part: The source's archive, or None if it has none.
     """
 
-    def __init__(self, part: ArchivePart | None) -> None:
+    def __init__(self, part: ArchiveFile | None) -> None:
         self._part = part
         self._recorded: dict[tuple[int, int], tuple[int, int]] = {}
         if part is not None:

@@ -15,10 +15,10 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import cast
 
-from ._counters import ACCEPTING_STATES, LogStatistics, RunCounters, RunState
-from ._queue import LogQueue, StopWriting
-from ._watchdog import FailureCallback, Watchdog, has_exited
-from ._writer import run_writer
+from .log_queue import LogQueue, StopWriting
+from .logger_process import run_logger_process
+from .run_state import ACCEPTING_STATES, LogStatistics, RunState, SharedRunState
+from .watchdog import FailureCallback, Watchdog, has_exited
 
 _START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 CONTEXT = cast("ForkServerContext | SpawnContext", multiprocessing.get_context(_START_METHOD))
@@ -29,7 +29,7 @@ unsafe, and Python 3.12+ warns about it); locks made by a non-fork context can b
 any method, while `fork`-context locks cannot be sent to `spawn` or `forkserver` children; and after the first start
 of a process, starting a writer takes milliseconds instead of the ~0.5 s a spawned interpreter needs to import NumPy.
 """
-_WRITER_MODULE = "ataraxis_datalogger._writer"
+_LOGGER_PROCESS_MODULE = "ataraxis_datalogger._runtime.logger_process"
 
 
 _POLL_SECONDS = (0.001, 0.02)
@@ -65,11 +65,11 @@ class LoggerRun:
 
     def __init__(self, logger_name: str) -> None:
         self.logger_name = logger_name
-        self.counters = RunCounters.create()
+        self.shared_state = SharedRunState.create()
         try:
-            self.queue = LogQueue(self.counters, logger_name, ctx=CONTEXT)
+            self.queue = LogQueue(self.shared_state, logger_name, ctx=CONTEXT)
         except BaseException:
-            self.counters.destroy()
+            self.shared_state.destroy()
             raise
         self.process: BaseProcess | None = None
         self.watchdog: Watchdog | None = None
@@ -95,8 +95,8 @@ class LoggerRun:
         # holds and never writes to. The kernel closes it when they die, however they die.
         owner_watch, owner_alive = CONTEXT.Pipe(duplex=False)
         process = CONTEXT.Process(
-            target=run_writer,
-            args=(self.queue, self.counters, directory, self._token, reports_out, owner_watch),
+            target=run_logger_process,
+            args=(self.queue, self.shared_state, directory, self._token, reports_out, owner_watch),
             name=f"DataLogger[{self.logger_name}]",
             daemon=True,
         )
@@ -112,8 +112,8 @@ class LoggerRun:
             owner_watch.close()
         self._owner_alive = owner_alive
         self.process = process
-        self.counters.transition(RunState.RUNNING, only_from=frozenset({RunState.IDLE}))
-        self.watchdog = Watchdog(process, self.counters, reports_in, self.logger_name, on_failure)
+        self.shared_state.transition(RunState.RUNNING, only_from=frozenset({RunState.IDLE}))
+        self.watchdog = Watchdog(process, self.shared_state, reports_in, self.logger_name, on_failure)
         self.watchdog.start()
 
     def finish(self, stop_timeout: float, sync: bool) -> RunOutcome:
@@ -126,7 +126,7 @@ class LoggerRun:
         Returns:
             The run's counts and problems.
         """
-        _, target = self.counters.transition(RunState.STOPPING, only_from=ACCEPTING_STATES)
+        _, target = self.shared_state.transition(RunState.STOPPING, only_from=ACCEPTING_STATES)
         process, watchdog = self.process, self.watchdog
         lost = 0
         forced = False
@@ -139,7 +139,7 @@ class LoggerRun:
                 forced = not _wait_or_kill(process, timeout=stop_seconds)
             watchdog.halt(timeout=_JOIN_SECONDS)
             process.join(_JOIN_SECONDS)
-        statistics = self.counters.statistics()
+        statistics = self.shared_state.statistics()
         if forced:
             # The writer was alive but never read its stop message: something blocks the pipe, which in practice
             # is a producer that died in the middle of sending an entry and left a partial message in it.
@@ -170,10 +170,10 @@ class LoggerRun:
         last_marker = (False, -1)
         last_change = time.monotonic()
         while not has_exited(process):
-            processed = self.counters.processed()
+            processed = self.shared_state.processed()
             if processed >= target:
                 return 0
-            marker = (self.counters.writer_ready(), processed)
+            marker = (self.shared_state.writer_ready(), processed)
             now = time.monotonic()
             if marker != last_marker:
                 last_marker, last_change, sleep = marker, now, _POLL_SECONDS[0]
@@ -199,8 +199,8 @@ class LoggerRun:
             self.queue.join_thread()
         if self._owner_alive is not None:
             self._owner_alive.close()
-        self.counters.transition(RunState.STOPPED)
-        self.counters.destroy()
+        self.shared_state.transition(RunState.STOPPED)
+        self.shared_state.destroy()
 
     def abandon(self) -> int:
         """Releases a run that was never launched.
@@ -208,7 +208,7 @@ class LoggerRun:
         Returns:
             How many objects had been put on its queue (they are discarded).
         """
-        _, submitted = self.counters.transition(RunState.STOPPED)
+        _, submitted = self.shared_state.transition(RunState.STOPPED)
         self._release(clean=submitted == 0)
         return submitted
 
@@ -239,8 +239,8 @@ def _preload_writer() -> None:
 
     # The list is private; "__main__" is its documented default.
     listed = list(getattr(getattr(forkserver, "_forkserver", None), "_preload_modules", None) or ["__main__"])
-    if _WRITER_MODULE not in listed:
-        CONTEXT.set_forkserver_preload([*listed, _WRITER_MODULE])
+    if _LOGGER_PROCESS_MODULE not in listed:
+        CONTEXT.set_forkserver_preload([*listed, _LOGGER_PROCESS_MODULE])
 
 
 def _wait_or_kill(process: BaseProcess, timeout: float) -> bool:

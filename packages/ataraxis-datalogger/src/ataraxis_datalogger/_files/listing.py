@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from ._archive_format import is_temporary_archive_name, parse_archive_file_name
-from ._entry_format import ENTRY_SUFFIX, MAX_SOURCE_ID, entry_file_name, parse_entry_file_name
+from .._format.archive import is_temporary_archive_name, parse_archive_file_name
+from .._format.entry import ENTRY_SUFFIX, MAX_SOURCE_ID, entry_file_name, parse_entry_file_name
 
 _SHORTEST_ENTRY_NAME = len(entry_file_name(0, 0))
 _KEY_LENGTH = _SHORTEST_ENTRY_NAME - len(ENTRY_SUFFIX)

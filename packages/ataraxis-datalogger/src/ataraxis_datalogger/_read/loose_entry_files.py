@@ -6,11 +6,12 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from ._entry_files import EntryReader
-from ._entry_format import EntryFormatError, entry_file_name
+from .._files.entry_reader import EntryReader
+from .._format.entry import entry_file_name
+from ..exceptions import EntryFormatError
 
 
-class LoosePart:
+class LooseEntryFiles:
     """The loose entry files of one source, in timestamp order, read one file at a time.
 
     Args:

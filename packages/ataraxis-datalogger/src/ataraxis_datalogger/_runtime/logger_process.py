@@ -17,10 +17,10 @@ from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
-from ._counters import RunCounters
-from ._entry_creation import EntryCreator
-from ._queue import LogQueue, StopWriting, Unsendable
-from .log_package import LogPackage, entry_fields
+from .._files.entry_creator import EntryCreator
+from ..log_package import LogPackage, entry_fields
+from .log_queue import LogQueue, StopWriting, Unsendable
+from .run_state import SharedRunState
 
 MAX_REPORTS_PER_KIND = 20
 """How many rejected objects and how many failed writes are reported in detail per run; all are counted."""
@@ -50,8 +50,8 @@ FATAL = "fatal"
 class _Tally:
     """The writer's counts not yet published to the shared cells, and its report quota."""
 
-    def __init__(self, counters: RunCounters, reports: Connection) -> None:
-        self.counters = counters
+    def __init__(self, shared_state: SharedRunState, reports: Connection) -> None:
+        self.shared_state = shared_state
         self.reports = reports
         self.written = self.rejected = self.failed = self.bytes_written = 0
         self.reported = {REJECTED: 0, FAILED: 0}
@@ -62,7 +62,7 @@ class _Tally:
 
     def publish(self) -> None:
         if self.unpublished:
-            self.counters.record(self.written, self.rejected, self.failed, self.bytes_written)
+            self.shared_state.record(self.written, self.rejected, self.failed, self.bytes_written)
             self.written = self.rejected = self.failed = self.bytes_written = 0
 
     def report(self, kind: str, message: str) -> None:
@@ -71,9 +71,9 @@ class _Tally:
             self.reports.send((kind, message))
 
 
-def run_writer(
+def run_logger_process(
     input_queue: LogQueue,
-    counters: RunCounters,
+    shared_state: SharedRunState,
     directory: Path,
     token: str,
     reports: Connection,
@@ -83,7 +83,7 @@ def run_writer(
 
     Args:
         input_queue: The queue producers put packages on.
-        counters: The run's shared cells.
+        shared_state: The run's shared cells.
         directory: The log folder.
         token: The secret carried by this run's `StopWriting` message.
         reports: The sending end of the pipe to the parent's watchdog.
@@ -97,7 +97,7 @@ def run_writer(
         reports.send((FATAL, f"cannot open the log folder {directory}: {error}"))
         raise SystemExit(1) from None
     try:
-        sync = _write_until_stopped(input_queue, _Tally(counters, reports), files, token, owner_alive)
+        sync = _write_until_stopped(input_queue, _Tally(shared_state, reports), files, token, owner_alive)
         if sync:
             files.sync()
     except BaseException:
@@ -105,14 +105,14 @@ def run_writer(
         raise
     finally:
         files.close()
-        counters.disconnect()
+        shared_state.disconnect()
 
 
 def _write_until_stopped(
     input_queue: LogQueue, tally: _Tally, files: EntryCreator, token: str, owner_alive: Connection
 ) -> bool:
     """Processes the queue until this run's stop message (or, orphaned, until it idles); returns its sync flag."""
-    tally.counters.mark_ready()
+    tally.shared_state.mark_ready()
     idle_since: float | None = None
     while True:
         messages = input_queue.receive_batch(_IDLE_POLL_SECONDS)

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
-from ._counters import ACCEPTING_STATES, RunCounters, RunState
-from ._writer import FAILED, FATAL, REJECTED
-from .exceptions import DataLoggerError
+from ..exceptions import DataLoggerError
+from .logger_process import FAILED, FATAL, REJECTED
+from .run_state import ACCEPTING_STATES, RunState, SharedRunState
 
 FailureCallback = Callable[[DataLoggerError], object]
 """The type of `DataLogger`'s `on_failure` callback."""
@@ -31,7 +31,7 @@ class Watchdog:
 
     Args:
         process: The writer process (started).
-        counters: The run's shared cells.
+        shared_state: The run's shared cells.
         reports: The receiving end of the writer's report pipe.
         logger_name: The logger's instance name, for messages.
         on_failure: Called (from this thread) with the first failure of the run: a death or a failed write.
@@ -40,13 +40,13 @@ class Watchdog:
     def __init__(
         self,
         process: BaseProcess,
-        counters: RunCounters,
+        shared_state: SharedRunState,
         reports: Connection,
         logger_name: str,
         on_failure: FailureCallback | None,
     ) -> None:
         self._process = process
-        self._counters = counters
+        self._shared_state = shared_state
         self._reports = reports
         self._logger_name = logger_name
         self._on_failure = on_failure
@@ -130,8 +130,8 @@ class Watchdog:
 
     def _declare_death(self) -> None:
         """Marks the run dead in the shared cells and records the error (the caller holds the lock)."""
-        self._counters.transition(RunState.DEAD, only_from=ACCEPTING_STATES | {RunState.STOPPING})
-        statistics = self._counters.statistics()
+        self._shared_state.transition(RunState.DEAD, only_from=ACCEPTING_STATES | {RunState.STOPPING})
+        statistics = self._shared_state.statistics()
         message = (
             f"the logger process of DataLogger '{self._logger_name}' (pid {self._process.pid}) "
             f"{describe_exit(self._process.exitcode)}: {statistics.pending} of the {statistics.submitted} objects "

@@ -20,6 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..exceptions import EntryFormatError
+
 ENTRY_SUFFIX = ".npy"
 """The file suffix of a single log entry."""
 
@@ -57,10 +59,6 @@ class DecodedEntry(NamedTuple):
     """The entry's timestamp."""
     payload: memoryview
     """The serialized data, a view into the bytes it was decoded from (no copy)."""
-
-
-class EntryFormatError(ValueError):
-    """Raised when bytes or a file name do not hold a log entry in the layout described in this module."""
 
 
 def entry_file_name(source_id: int, time_stamp: int, duplicate_index: int = 0) -> str:

@@ -12,7 +12,8 @@ import stat
 from pathlib import Path
 from types import TracebackType
 
-from ._entry_format import EntryFormatError, decode_entry
+from .._format.entry import decode_entry
+from ..exceptions import EntryFormatError
 
 
 class EntryReader:

@@ -20,7 +20,7 @@ import os
 import uuid
 from pathlib import Path
 
-from ._entry_format import entry_file_name
+from .._format.entry import entry_file_name
 
 _PROC_FD = "/proc/self/fd"
 _ANONYMOUS_FLAGS = getattr(os, "O_TMPFILE", 0) | os.O_WRONLY

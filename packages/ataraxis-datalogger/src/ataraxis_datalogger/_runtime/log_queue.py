@@ -14,9 +14,9 @@ from multiprocessing.connection import wait
 from multiprocessing.context import BaseContext
 from typing import TYPE_CHECKING, Any
 
-from ._counters import RunCounters, RunState
-from .exceptions import DataLoggerError
-from .log_package import LogPackage
+from ..exceptions import DataLoggerError
+from ..log_package import LogPackage
+from .run_state import RunState, SharedRunState
 
 if TYPE_CHECKING:
     _QueueBase = multiprocessing.queues.Queue[Any]
@@ -73,14 +73,14 @@ class LogQueue(_QueueBase):
     """A `multiprocessing.Queue` whose `put()` counts the object in the run's shared cells before enqueuing it.
 
     Args:
-        counters: The shared cells of the run this queue feeds.
+        shared_state: The shared cells of the run this queue feeds.
         logger_name: The logger's instance name, for error messages.
         ctx: The multiprocessing context that creates the queue's pipe, locks and semaphore.
     """
 
-    def __init__(self, counters: RunCounters, logger_name: str, *, ctx: BaseContext) -> None:
+    def __init__(self, shared_state: SharedRunState, logger_name: str, *, ctx: BaseContext) -> None:
         super().__init__(0, ctx=ctx)
-        self._counters = counters
+        self._shared_state = shared_state
         self._logger_name = logger_name
         self._retired = False
         self._frames: FrameReader | None = None
@@ -93,13 +93,13 @@ class LogQueue(_QueueBase):
                 # A lower system limit: the default capacity only means more, smaller reads.
                 pass
 
-    def __getstate__(self) -> tuple[Any, RunCounters, str]:  # type: ignore[override]
+    def __getstate__(self) -> tuple[Any, SharedRunState, str]:  # type: ignore[override]
         """Adds the shared cells and the logger's name to the queue's own state."""
-        return super().__getstate__(), self._counters, self._logger_name
+        return super().__getstate__(), self._shared_state, self._logger_name
 
-    def __setstate__(self, state: tuple[Any, RunCounters, str]) -> None:  # type: ignore[override]
+    def __setstate__(self, state: tuple[Any, SharedRunState, str]) -> None:  # type: ignore[override]
         """Restores a queue copy in another process."""
-        base_state, self._counters, self._logger_name = state
+        base_state, self._shared_state, self._logger_name = state
         super().__setstate__(base_state)
         self._retired = False
         self._frames = None
@@ -119,7 +119,7 @@ class LogQueue(_QueueBase):
         if self._retired:
             raise DataLoggerError(self._refusal(RunState.STOPPED))
         try:
-            refused = self._counters.admit()
+            refused = self._shared_state.admit()
         except (OSError, ValueError) as error:
             # The run's shared cells are gone: its logger was stopped (and the cells destroyed) before this
             # process attached to them.
@@ -132,7 +132,7 @@ class LogQueue(_QueueBase):
         try:
             super().put(obj, block, timeout)
         except BaseException:
-            self._counters.withdraw()
+            self._shared_state.withdraw()
             raise
 
     def put_uncounted(self, obj: Any) -> None:

@@ -84,7 +84,7 @@ class LogStatistics(NamedTuple):
         return self.submitted - self.written - self.rejected - self.failed
 
 
-class RunCounters:
+class SharedRunState:
     """The shared state of one run. Picklable: a copy in another process attaches to the same memory.
 
     Args:
@@ -96,7 +96,7 @@ class RunCounters:
         self._connected_pid = os.getpid()
 
     @classmethod
-    def create(cls) -> "RunCounters":
+    def create(cls) -> "SharedRunState":
         """Creates the shared cells of a new run (all zero, state `IDLE`).
 
         The name, `adl<pid in hex>_<12 random hex digits>`, is unique and short enough for macOS (31 bytes).

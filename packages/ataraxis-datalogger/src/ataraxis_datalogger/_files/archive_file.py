@@ -20,7 +20,7 @@ from typing import IO, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from ._archive_format import (
+from .._format.archive import (
     FILE_DUPLICATES_MEMBER,
     FILE_MTIMES_MEMBER,
     FORMAT_VERSION,
@@ -30,8 +30,8 @@ from ._archive_format import (
     PAYLOADS_MEMBER,
     SOURCE_ID_MEMBER,
     TIMESTAMPS_MEMBER,
-    ArchiveFormatError,
 )
+from ..exceptions import ArchiveFormatError
 
 PIECE_BYTES: Final = 1 << 20
 """The largest piece of payload bytes a cursor hands out at once when streaming (bounds memory)."""
@@ -41,7 +41,7 @@ _LOCAL_SIGNATURE = b"PK\x03\x04"
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, ValueError, OSError, EOFError, KeyError)
 
 
-class ArchivePart:
+class ArchiveFile:
     """An opened archive whose metadata (timestamps and offsets) is loaded and validated.
 
     Args:
@@ -216,7 +216,7 @@ class PayloadCursor:
         part: The opened archive.
     """
 
-    def __init__(self, part: ArchivePart) -> None:
+    def __init__(self, part: ArchiveFile) -> None:
         self._part = part
         self._stream: IO[bytes] | None = None
 
