@@ -29,7 +29,7 @@ PRODUCER_CONTEXT = multiprocessing.get_context("spawn")
 """Producers are started with `spawn` on every system: the demo's process is then their parent (which their
 parent-death check relies on), and they inherit no thread, lock or file descriptor from it (in particular not the
 logger's pipe that tells it its owner died, so an orphaned logger notices at once)."""
-_PRODUCER_EXIT_TIMEOUT_S = 10.0
+_PRODUCER_EXIT_TIMEOUT_S = 30.0
 """How long producers may take to exit once the run flag drops, before they are killed."""
 _READY_TIMEOUT_S = 120.0
 """How long producers may take to start (import and connect) on a loaded machine."""
