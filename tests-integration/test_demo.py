@@ -247,7 +247,7 @@ def test_a_short_run_logs_every_message_and_says_so_with_units(tmp_path: Path, d
             r"\+\d+\.\d{3} s", row["last entry"]
         )
     assert re.search(r"timestamps are time\.monotonic_ns\(\) values: the producers were started at [\d,]+ ns", stdout)
-    assert re.search(r"msg/s", stdout) and re.search(r"heartbeat \d+ ms ago", stdout), stdout
+    assert re.search(r"msg/s", stdout) and re.search(r"heartbeat [\d,]+ ms ago", stdout), stdout
     assert (output / "demo_settings.yaml").is_file()
     assert sorted(path.name for path in (output / "demo_data_log").iterdir()) == ["1_log.npz", "2_log.npz", "3_log.npz"]
     check_logs(output / "demo_data_log")
