@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ataraxis_datalogger import LogPackage
-from ataraxis_datalogger._format.entry import decode_entry
-from ataraxis_datalogger.log_package import _restore_log_package, entry_fields
+from ataraxis_datalogger._format.entry import decode_entry, entry_fields
+from ataraxis_datalogger.log_package import _restore_log_package
 
 
 @given(source_id=st.integers(0, 255), time_stamp=st.integers(0, 2**64 - 1), data=st.binary(max_size=200))

@@ -14,7 +14,14 @@ from typing import Any, SupportsIndex
 import numpy as np
 from numpy.typing import NDArray
 
-from ._format.entry import MAX_SOURCE_ID, MAX_TIME_STAMP, PREFIX_SIZE, encode_entry_prefix, own_header_length
+from ._format.entry import (
+    MAX_SOURCE_ID,
+    MAX_TIME_STAMP,
+    PREFIX_SIZE,
+    encode_entry_prefix,
+    entry_fields,
+    npy_header_length,
+)
 
 SerializedData = NDArray[np.uint8] | bytes | bytearray | memoryview
 """What a package accepts as its payload."""
@@ -73,7 +80,7 @@ class LogPackage:
     @property
     def payload_size(self) -> int:
         """The payload's length in bytes."""
-        return len(self._entry) - _header_length(self._entry) - PREFIX_SIZE
+        return len(self._entry) - npy_header_length(self._entry) - PREFIX_SIZE
 
     @property
     def entry_bytes(self) -> bytes:
@@ -102,21 +109,6 @@ class LogPackage:
         )
 
 
-def entry_fields(entry: bytes) -> tuple[int, int] | None:
-    """Returns the source id and timestamp of an entry's file bytes, or None if they are not a well-formed entry.
-
-    The logger process runs this once per entry (the queue carries packages as their file bytes), so it checks with
-    plain byte operations: the NumPy header must be exactly the one of an array of this length.
-
-    Args:
-        entry: The bytes of an entry file, as `LogPackage.entry_bytes` holds them.
-    """
-    header_length = own_header_length(entry)
-    if header_length is None:
-        return None
-    return entry[header_length], int.from_bytes(entry[header_length + 1 : header_length + PREFIX_SIZE], "little")
-
-
 def _restore_log_package(entry: bytes) -> LogPackage:
     """Rebuilds an unpickled package, refusing bytes that are not an entry (a forged or damaged pickle).
 
@@ -130,11 +122,6 @@ def _restore_log_package(entry: bytes) -> LogPackage:
     package._source_id, package._time_stamp = fields
     package._entry = entry
     return package
-
-
-def _header_length(entry: bytes) -> int:
-    """Returns the length of the NumPy header at the start of an entry file's bytes."""
-    return 10 + int.from_bytes(entry[8:10], "little")
 
 
 def _checked_integer(name: str, value: SupportsIndex, maximum: int) -> int:

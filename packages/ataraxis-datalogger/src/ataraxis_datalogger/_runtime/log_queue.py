@@ -10,6 +10,7 @@ waits until both totals meet.
 import multiprocessing.queues
 import os
 import sys
+from dataclasses import dataclass
 from multiprocessing.connection import wait
 from multiprocessing.context import BaseContext
 from typing import TYPE_CHECKING, Any
@@ -48,25 +49,14 @@ class Unsendable:
         return Unsendable, (self.description,)
 
 
+@dataclass(frozen=True, slots=True)
 class StopWriting:
-    """The message that ends the writer's loop. It carries the run's secret token, so no producer can forge it.
+    """The message that ends the writer's loop. It carries the run's secret token, so no producer can forge it."""
 
-    Args:
-        token: The token the writer of this run was started with.
-        sync: Whether the writer flushes the file system to the disk before it exits.
-    """
-
-    __slots__ = ("sync", "token")
-
-    def __init__(self, token: str, sync: bool) -> None:
-        self.token = token
-        """The token the writer of this run was started with."""
-        self.sync = sync
-        """Whether the writer flushes the file system to the disk before it exits."""
-
-    def __reduce__(self) -> tuple[type["StopWriting"], tuple[str, bool]]:
-        """Pickles the token and the flag."""
-        return StopWriting, (self.token, self.sync)
+    token: str
+    """The token the writer of this run was started with."""
+    sync: bool
+    """Whether the writer flushes the file system to the disk before it exits."""
 
 
 class LogQueue(_QueueBase):
@@ -88,7 +78,7 @@ class LogQueue(_QueueBase):
             try:
                 import fcntl
 
-                fcntl.fcntl(self._reader.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)  # type: ignore[attr-defined]
+                fcntl.fcntl(self.pipe_descriptor(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
             except OSError:
                 # A lower system limit: the default capacity only means more, smaller reads.
                 pass
@@ -104,6 +94,7 @@ class LogQueue(_QueueBase):
         self._retired = False
         self._frames = None
 
+    # Positional `block` as in `multiprocessing.Queue.put`, whose signature this override keeps.
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
         """Counts `obj` as submitted to the logger and enqueues it.
 
@@ -135,6 +126,11 @@ class LogQueue(_QueueBase):
             self._shared_state.withdraw()
             raise
 
+    def pipe_descriptor(self) -> int:
+        """Returns the descriptor of the reading end of the queue's pipe (of the standard queue's private state)."""
+        descriptor: int = self._reader.fileno()  # type: ignore[attr-defined]
+        return descriptor
+
     def put_uncounted(self, obj: Any) -> None:
         """Enqueues a control message of the logger itself, bypassing the count and the state check."""
         super().put(obj)
@@ -152,7 +148,7 @@ class LogQueue(_QueueBase):
             EOFError: If every sending end of the pipe is closed.
         """
         if self._frames is None:
-            self._frames = FrameReader(self._reader.fileno())  # type: ignore[attr-defined]
+            self._frames = FrameReader(self.pipe_descriptor())
         messages = self._frames.read(timeout)
         release = self._sem.release  # type: ignore[attr-defined]
         for _ in messages:

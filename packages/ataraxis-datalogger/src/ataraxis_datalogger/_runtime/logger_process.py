@@ -18,7 +18,8 @@ from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 from .._files.entry_creator import EntryCreator
-from ..log_package import LogPackage, entry_fields
+from .._format.entry import entry_fields
+from ..log_package import LogPackage
 from .log_queue import LogQueue, StopWriting, Unsendable
 from .run_state import SharedRunState
 

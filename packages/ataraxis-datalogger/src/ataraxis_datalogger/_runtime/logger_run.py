@@ -116,7 +116,7 @@ class LoggerRun:
         self.watchdog = Watchdog(process, self.shared_state, reports_in, self.logger_name, on_failure)
         self.watchdog.start()
 
-    def finish(self, stop_timeout: float, sync: bool) -> RunOutcome:
+    def finish(self, stop_timeout: float, *, sync: bool) -> RunOutcome:
         """Waits until everything put before this call is processed, stops the writer and releases everything.
 
         Args:
@@ -134,7 +134,7 @@ class LoggerRun:
             lost = self._wait_until_processed(target, process, stop_timeout)
             if not has_exited(process):
                 watchdog.expect_exit()
-                self.queue.put_uncounted(StopWriting(self._token, sync))
+                self.queue.put_uncounted(StopWriting(token=self._token, sync=sync))
                 stop_seconds = _JOIN_SECONDS + (stop_timeout if sync else 0.0)
                 forced = not _wait_or_kill(process, timeout=stop_seconds)
             watchdog.halt(timeout=_JOIN_SECONDS)
@@ -183,7 +183,7 @@ class LoggerRun:
             sleep = min(sleep * 2, _POLL_SECONDS[1])
         return 0
 
-    def _release(self, clean: bool) -> None:
+    def _release(self, *, clean: bool) -> None:
         """Closes the queue and destroys the shared cells.
 
         Args:
@@ -218,7 +218,7 @@ class LoggerRun:
         The bytes are read raw and without blocking: a producer killed in the middle of a put leaves a partial
         message that a framed read would wait for forever.
         """
-        descriptor = self.queue._reader.fileno()  # type: ignore[attr-defined]
+        descriptor = self.queue.pipe_descriptor()
         os.set_blocking(descriptor, False)
         deadline = time.monotonic() + _DISCARD_SECONDS
         while time.monotonic() < deadline and wait([descriptor], 0.01):
