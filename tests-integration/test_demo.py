@@ -6,13 +6,18 @@ writes them.
 """
 
 import contextlib
+import fcntl
 import os
+import pty
 import re
+import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -440,18 +445,25 @@ def test_sigterm_and_sighup_stop_everything_and_exit_with_128_plus_the_signal(
     assert mapped and not mapped & shared_memory_inodes()
 
 
-@pytest.mark.parametrize("parent_watch", ["kernel", "portable"])
+@pytest.mark.parametrize("case", ["kernel", "portable", "logger too"])
 def test_when_the_parent_is_killed_every_process_stops_and_nothing_is_left(
-    tmp_path: Path, demos: list[Demo], parent_watch: str
+    tmp_path: Path, demos: list[Demo], case: str
 ) -> None:
     # "portable": producers rely on the check that works on every system (their parent id changes), which the
-    # Linux-only parent-death signal would otherwise beat to it.
-    environment = {"ATARAXIS_DEMO_PORTABLE_PARENT_WATCH": "1"} if parent_watch == "portable" else {}
+    # Linux-only parent-death signal would otherwise beat to it. "logger too": the logger's process dies first, so
+    # nobody empties the queue's pipe, which a producer's exit waits to flush everything it put into.
+    environment = {"ATARAXIS_DEMO_PORTABLE_PARENT_WATCH": "1"} if case == "portable" else {}
     output = tmp_path / "run"
     demos.append(demo := Demo(tmp_path, "--duration", "600", "--output", str(output), environment=environment))
     demo.wait_for_output(SENDING)
     mapped = mapped_shared_memory(demo.processes())
 
+    if case == "logger too":
+        # The parent frozen first, so it cannot notice the logger's death and tell the producers: they go on
+        # sending into the queue's pipe until it is full, then their parent dies as well.
+        os.kill(demo.process.pid, signal.SIGSTOP)
+        os.kill(_logger_process(demo), signal.SIGKILL)
+        time.sleep(2.0)
     os.kill(demo.process.pid, signal.SIGKILL)
     demo.wait()
 
@@ -460,4 +472,103 @@ def test_when_the_parent_is_killed_every_process_stops_and_nothing_is_left(
     time.sleep(1.0)
     assert sorted(os.listdir(output / "demo_data_log")) == log_files
     assert mapped and not mapped & shared_memory_inodes()
-    check_logs(output / "demo_data_log")
+    if case != "logger too":  # a killed logger takes the entries it had not written yet with it
+        check_logs(output / "demo_data_log")
+
+
+def _producer_pids(demo: Demo) -> dict[str, int]:
+    line = next(line for line in demo.stdout.splitlines() if line.startswith("producers: "))
+    return {name: int(pid) for name, pid in re.findall(r"(\w+) \(pid (\d+)\)", line)}
+
+
+def _logger_process(demo: Demo) -> int:
+    """The DataLogger's writer: forked by the fork server that the demo's process started (same command line)."""
+    servers = {
+        pid
+        for pid in demo.processes()
+        if _parent_of(pid) == demo.process.pid and b"forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    }
+    return next(pid for pid in demo.processes() if _parent_of(pid) in servers)
+
+
+def _parent_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_bytes()
+    return int(stat[stat.rfind(b")") + 2 :].split()[1])
+
+
+@pytest.mark.parametrize("victim", ["producer", "logger"])
+def test_a_process_of_the_run_that_dies_ends_it_with_a_clear_failure(
+    tmp_path: Path, demos: list[Demo], victim: str
+) -> None:
+    demos.append(demo := Demo(tmp_path, "--duration", "600", "--output", str(tmp_path / "run")))
+    demo.wait_for_output(SENDING)
+    mapped = mapped_shared_memory(demo.processes())
+    pid = _producer_pids(demo)["sensor"] if victim == "producer" else _logger_process(demo)
+
+    os.kill(pid, signal.SIGKILL)
+
+    assert demo.wait() == 1, demo.stdout + demo.stderr
+    failures = [line for line in demo.stderr.splitlines() if line.startswith("FAILED: ")]
+    expected = "sensor (exit code -9)" if victim == "producer" else "the logger failed during the run"
+    assert any(expected in line for line in failures), demo.stderr
+    assert "did not stop" not in demo.stderr  # the other producers stopped by themselves, promptly
+    assert "Traceback" not in demo.stderr
+    assert demo.wait_until_gone() == []
+    assert mapped and not mapped & shared_memory_inodes()
+
+
+def test_sigterm_while_the_logs_are_compressed_stops_and_loses_nothing(tmp_path: Path, demos: list[Demo]) -> None:
+    output = tmp_path / "run"
+    demos.append(demo := Demo(tmp_path, "--duration", "5", "--output", str(output)))
+    demo.wait_for_output("compressing the logs")
+
+    os.kill(demo.process.pid, signal.SIGTERM)
+
+    # Compression, verification or the summary: wherever the signal landed, the demo stops with 143 and every
+    # message is in the log folder, archived or still as an entry file.
+    assert demo.wait() == 143, demo.stdout + demo.stderr
+    assert "SIGTERM" in demo.stdout + demo.stderr
+    assert "Traceback" not in demo.stderr
+    assert check_logs(output / "demo_data_log") > 0
+    assert demo.wait_until_gone() == []
+
+
+def test_on_a_terminal_the_status_is_redrawn_in_place(tmp_path: Path) -> None:
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    environment = {key: value for key, value in os.environ.items() if key not in FORCING_VARIABLES}
+    environment.update(TERM="xterm-256color")
+    environment.pop("NO_COLOR", None)
+    with subprocess.Popen(
+        [*DEMO, "--duration", "1", "--output", str(tmp_path / "run")],
+        stdin=subprocess.DEVNULL,
+        stdout=terminal,
+        stderr=terminal,
+        env=environment,
+        start_new_session=True,
+    ) as process:
+        os.close(terminal)
+        screen = bytearray()
+        deadline = time.monotonic() + TIMEOUT_S
+        try:
+            while time.monotonic() < deadline:
+                if select.select([controller], [], [], 0.2)[0]:
+                    try:
+                        chunk = os.read(controller, 65536)
+                    except OSError:  # the terminal closed: every process writing to it has ended
+                        break
+                    if not chunk:
+                        break
+                    screen += chunk
+                elif process.poll() is not None:
+                    break
+            assert process.wait(timeout=TIMEOUT_S) == 0, screen.decode(errors="replace")
+        finally:
+            os.close(controller)
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    text = screen.decode(errors="replace")
+    assert "\x1b[2K" in text  # lines erased: the status table redrawn in place
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    assert "run: 1.0 s of 1.0 s" in plain and "heartbeat" in plain
+    assert "every one logged intact and in order" in plain

@@ -2,6 +2,8 @@
 
 import io
 import math
+import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +12,8 @@ import pytest
 from rich.console import Console
 
 from ataraxis_data_structures import ConfigValidationError
-from ataraxis_data_structures.demo.display import RateMeter, summary_table
+from ataraxis_data_structures.demo.control import ProducerStatus
+from ataraxis_data_structures.demo.display import Output, RateMeter, StatusView, summary_table
 from ataraxis_data_structures.demo.producers import PayloadPattern
 from ataraxis_data_structures.demo.settings import DemoSettings, SourceSettings
 from ataraxis_data_structures.demo.verification import verify_source
@@ -138,3 +141,42 @@ def test_rates_are_measured_over_the_last_second() -> None:
     assert meter.update(0.5, 50) == 100.0
     assert meter.update(1.0, 100) == 100.0
     assert meter.update(2.0, 400) == pytest.approx(300.0)
+
+
+def _terminal_output() -> tuple[Output, io.StringIO]:
+    """An `Output` whose stdout is a terminal that writes into a string."""
+    output, screen = Output(), io.StringIO()
+    output.out = Console(file=screen, force_terminal=True, width=120, markup=False, emoji=False, highlight=False)
+    return output, screen
+
+
+def test_on_a_terminal_the_status_is_a_table_redrawn_in_place() -> None:
+    output, screen = _terminal_output()
+    settings = DemoSettings(sources=[SENSOR])
+    now_ns = time.monotonic_ns()
+    with StatusView(output, settings) as view:
+        view.update(None, [ProducerStatus(0, 0, 0)])
+        view.update(1.5, [ProducerStatus(1500, 24_000, now_ns - 3_000_000)])
+        view.update(2.0, [ProducerStatus(1500, 24_000, now_ns - 12_000_000_000)])
+    with output.activity("compressing"):
+        pass
+    text = screen.getvalue()
+    assert "\x1b[" in text  # cursor movement and styles: the table is redrawn in place
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    assert "starting the producers (run of 10.0 s)" in plain and "run: 2.0 s of 10.0 s" in plain
+    assert "1,500" in plain and "12.0 s ago" in plain
+
+
+def test_off_a_terminal_the_status_is_a_plain_line_with_units() -> None:
+    output = Output()
+    screen = io.StringIO()
+    output.out = Console(file=screen, width=200, markup=False, emoji=False, highlight=False)
+    now_ns = time.monotonic_ns()
+    with StatusView(output, DemoSettings(sources=[SENSOR])) as view:
+        view.update(1.0, [ProducerStatus(1000, 16_000, now_ns - 2_000_000)])
+    with output.activity("compressing"):
+        pass
+    assert screen.getvalue().splitlines() == [
+        "1.0 s of 10.0 s | sensor 1,000 sent, - msg/s, 0.0 MiB, heartbeat 2 ms ago",
+        "compressing ...",
+    ]

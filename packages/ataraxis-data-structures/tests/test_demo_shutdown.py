@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ataraxis_data_structures.demo._platform import PORTABLE_PARENT_WATCH_VARIABLE, process_exists, signals_blocked
-from ataraxis_data_structures.demo.cli import UsageError
+from ataraxis_data_structures.demo.cli import UsageError, load_settings, parse_arguments
 from ataraxis_data_structures.demo.control import board_name, remove_stale_boards
 from ataraxis_data_structures.demo.display import SafeStream
 from ataraxis_data_structures.demo.signals import Interrupted, StopSignals, describe
@@ -179,6 +179,19 @@ def test_a_settings_file_the_defaults_would_overwrite_is_refused(tmp_path: Path)
     (tmp_path / "file").write_text("")
     with pytest.raises(UsageError, match="is not a folder"):
         OutputFolder.prepare(tmp_path / "file", writes_settings=False)
+
+
+def test_paths_that_cannot_be_used_are_refused_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(UsageError, match=r"--output: cannot create .*file/sub: Not a directory"):
+        OutputFolder.prepare(tmp_path / "file" / "sub", writes_settings=True)
+    (tmp_path / "folder.yaml").mkdir()
+    with pytest.raises(UsageError, match=r"--config: cannot read .*folder\.yaml: Is a directory"):
+        load_settings(tmp_path / "folder.yaml")
+    with pytest.raises(UsageError, match=r"--config: no settings file at .*absent\.yaml"):
+        load_settings(tmp_path / "absent.yaml")
+    with pytest.raises(UsageError, match=r"--duration: must be a positive, finite number of seconds, got 'abc'"):
+        parse_arguments(["--duration", "abc"])
 
 
 def test_a_run_that_logged_nothing_removes_only_what_it_created(tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ from ataraxis_sharedarray import SharedMemoryArray
 from ._platform import process_exists, shared_memory_names
 
 _RUN_FLAG_ROW = 0
-_RUNNING, _STOPPED = 1, 0
+_STOPPED, _RUNNING, _ABANDONED = 0, 1, 2
+"""The run flag: stop after the current tick; keep sending; stop and drop what the logger can no longer take."""
 BOARD_PREFIX = "ataraxis_demo_"
 """Every board's name is this prefix followed by the id of the process that created it."""
 
@@ -65,7 +66,8 @@ class ProducerStatus(NamedTuple):
 class ControlBoard:
     """The parent's and producers' shared state: a run flag and one status row per producer.
 
-    The state lives in a 2-D uint64 `SharedMemoryArray`: row 0 holds the run flag, row `1 + i` holds producer
+    The state lives in a 2-D uint64 `SharedMemoryArray`: row 0 holds the run flag (1 running, 0 stopped, 2 abandoned
+    because the logger failed), row `1 + i` holds producer
     `i`'s `[sent, payload_bytes, heartbeat_ns]`. Each producer writes only its own row; the parent reads them all
     to show progress and to know how many messages must come back from the logs. The board is handed to the
     producer processes as a `Process` argument; each calls `connect()` before using it.
@@ -115,10 +117,25 @@ class ControlBoard:
         """Whether the producers should keep sending."""
         return bool(self._array.read_data(index=_RUN_FLAG_ROW)[0] == _RUNNING)
 
+    @property
+    def abandoned(self) -> bool:
+        """Whether the run was abandoned because its logger failed (see `abandon_run`)."""
+        return bool(self._array.read_data(index=_RUN_FLAG_ROW)[0] == _ABANDONED)
+
     def stop_run(self) -> None:
-        """Lowers the run flag: every producer finishes its current message and exits."""
+        """Lowers the run flag: every producer finishes its current tick and exits (unless the run was abandoned)."""
         with self._array.array(with_lock=True) as state:
-            state[_RUN_FLAG_ROW, 0] = _STOPPED
+            if state[_RUN_FLAG_ROW, 0] == _RUNNING:
+                state[_RUN_FLAG_ROW, 0] = _STOPPED
+
+    def abandon_run(self) -> None:
+        """Stops the run because the logger failed: producers exit at once, dropping what they could not send.
+
+        A `multiprocessing.Queue` makes its process wait at exit until everything put is in the pipe, which a dead
+        logger no longer empties; an abandoned run's producers do not wait.
+        """
+        with self._array.array(with_lock=True) as state:
+            state[_RUN_FLAG_ROW, 0] = _ABANDONED
 
     def report(self, producer: int, sent: int, payload_bytes: int) -> None:
         """Records a producer's progress and heartbeat (a producer reports once before it sends: it is ready).

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import threading
 import time
 from multiprocessing import Queue
 from types import FrameType
@@ -9,13 +10,17 @@ from types import FrameType
 import numpy as np
 from numpy.typing import NDArray
 
-from ataraxis_datalogger import LogPackage
+from ataraxis_datalogger import DataLoggerError, LogPackage
 
 from ._platform import arm_parent_death_signal
 from .control import ControlBoard
 from .settings import SEQUENCE_BYTES, SourceSettings
 from .signals import TERMINAL_SIGNALS
 
+_ORPHAN_EXIT_S = 30.0
+"""How long a producer whose parent died may wait at exit for the logger to take what it sent."""
+_ORPHAN_EXIT_STATUS = 3
+"""The exit status of a producer that gave up waiting for a logger that no longer reads."""
 _WAKE_INTERVAL_S = 0.05
 """The longest a producer sleeps without checking for a stop request and for its parent."""
 _PATTERN_OFFSETS = 251
@@ -100,7 +105,8 @@ def run_producer(
     Every tick, the producer puts `burst_size` messages on the logger's queue, reports its progress and heartbeat to
     the control board, and sleeps until the next tick. A producer that falls behind does not try to catch up. It
     stops between two ticks, so every message it counted is on the queue, when the parent lowers the run flag, when
-    it receives SIGTERM, or when its parent is gone.
+    it receives SIGTERM, or when its parent is gone. If the logger's process died, the producer stops at once and
+    exits with status 1 (the parent says why).
 
     Args:
         position: The source's position in the run's source list (its row on the board).
@@ -120,6 +126,7 @@ def run_producer(
     pattern = PayloadPattern(source)
     period_s = 1.0 / source.rate_hz
     sent = 0
+    logger_failed = abandoned = False
     try:
         board.report(position, sent, 0)  # ready: the parent starts the run's clock once every producer is
         next_tick = time.monotonic()
@@ -135,6 +142,30 @@ def run_producer(
             # slow source (a tick every few seconds) must still notice a stop request or a dead parent at once.
             while (delay := next_tick - time.monotonic()) > 0 and not stop.requested and parent.parent_alive():
                 time.sleep(min(delay, _WAKE_INTERVAL_S))
+    except DataLoggerError:
+        logger_failed = True  # the logger's process died and the queue refuses puts; the parent reports why
     finally:
         board.report(position, sent, sent * source.payload_bytes)
+        abandoned = board.abandoned
         board.disconnect()
+    _leave(queue, drop_unsent=logger_failed or abandoned, parent_alive=parent.parent_alive())
+    if logger_failed:
+        raise SystemExit(1)
+
+
+def _leave(queue: "Queue[LogPackage]", drop_unsent: bool, parent_alive: bool) -> None:
+    """Prepares the producer's exit, which waits until everything it put on the queue is in the queue's pipe.
+
+    Args:
+        queue: The logger's queue.
+        drop_unsent: The logger failed: nobody will ever read the pipe, so do not wait for it.
+        parent_alive: False if the producer stops because its parent died.
+    """
+    if drop_unsent:
+        queue.cancel_join_thread()
+    elif not parent_alive:
+        # The orphaned logger keeps reading the pipe until it is idle; if it was killed too, the pipe stays full and
+        # the exit would wait forever, so a producer whose parent died ends within a bounded time regardless.
+        watchdog = threading.Timer(_ORPHAN_EXIT_S, os._exit, args=(_ORPHAN_EXIT_STATUS,))
+        watchdog.daemon = True
+        watchdog.start()

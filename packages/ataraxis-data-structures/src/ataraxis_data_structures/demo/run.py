@@ -45,6 +45,8 @@ class RunEnd:
     """Seconds on the run's clock (which starts once every producer is ready)."""
     problem: str | None
     """What went wrong, if the run did not end by its duration or a signal."""
+    logger_failed: bool = False
+    """Whether the logger's process died during the run."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,7 +130,9 @@ class Run:
             try:
                 logger.stop()
             except DataLoggerError as error:
-                return self._failed([*failures, f"the logger failed: {error}"])
+                if not end.logger_failed:  # else the run ended on that failure and says so already
+                    failures.append(f"the logger failed: {error}")
+                return self._failed(failures)
             terminating = self._signals.terminating
             if terminating is not None:
                 return self._report_stop(terminating, end, statuses, logger, failures)
@@ -193,7 +197,7 @@ class Run:
                 f"interrupted by Ctrl-C at {elapsed:,.1f} s of {settings.duration_s:,.1f} s: stopping the producers; "
                 "every message they sent will be logged, compressed and checked"
             )
-        return RunEnd(elapsed_s=elapsed, problem=problem)
+        return RunEnd(elapsed_s=elapsed, problem=problem, logger_failed=self._logger.failure is not None)
 
     def _problem(self, not_ready_in_time: bool) -> str | None:
         assert self._logger is not None
@@ -209,7 +213,10 @@ class Run:
 
     def _stop_producers(self, board: ControlBoard, end: RunEnd) -> list[str]:
         """Lowers the run flag and waits for every producer; returns the problems of the run so far."""
-        board.stop_run()
+        if end.logger_failed:
+            board.abandon_run()
+        else:
+            board.stop_run()
         failures = [] if end.problem is None else [end.problem]
         deadline = time.monotonic() + _PRODUCER_EXIT_TIMEOUT_S
         for producer in self._producers:
