@@ -69,7 +69,9 @@ class ParentWatch:
       changes. This needs the demo to start producers itself (`spawn`): a producer started through a fork server
       would see the server as its parent.
     - Linux: the kernel sends the producer SIGTERM the moment its parent dies (`prctl(PR_SET_PDEATHSIG)`), the same
-      stop request a person or a service manager can send.
+      stop request a person or a service manager can send. Strictly, it is sent when the parent's thread that
+      created the producer ends, which for a killed parent can be a moment before its last thread ends and the
+      parent id changes: the producer does not rely on the id having changed when the signal arrives.
 
     Args:
         parent_pid: The id of the demo's process, which started this one.
@@ -148,24 +150,26 @@ def run_producer(
         board.report(position, sent, sent * source.payload_bytes)
         abandoned = board.abandoned
         board.disconnect()
-    _leave(queue, drop_unsent=logger_failed or abandoned, parent_alive=parent.parent_alive())
+    _leave(queue, drop_unsent=logger_failed or abandoned, orderly=not stop.requested and parent.parent_alive())
     if logger_failed:
         raise SystemExit(1)
 
 
-def _leave(queue: "Queue[LogPackage]", drop_unsent: bool, parent_alive: bool) -> None:
+def _leave(queue: "Queue[LogPackage]", drop_unsent: bool, orderly: bool) -> None:
     """Prepares the producer's exit, which waits until everything it put on the queue is in the queue's pipe.
 
     Args:
         queue: The logger's queue.
         drop_unsent: The logger failed: nobody will ever read the pipe, so do not wait for it.
-        parent_alive: False if the producer stops because its parent died.
+        orderly: Whether the producer stops because its live parent lowered the run flag (the parent then waits
+            for it, and kills it if it hangs); False after SIGTERM or when the parent died.
     """
     if drop_unsent:
         queue.cancel_join_thread()
-    elif not parent_alive:
-        # The orphaned logger keeps reading the pipe until it is idle; if it was killed too, the pipe stays full and
-        # the exit would wait forever, so a producer whose parent died ends within a bounded time regardless.
+    elif not orderly:
+        # When the parent died, the orphaned logger keeps reading the pipe until it is idle; if the logger was
+        # killed too, the pipe stays full and the exit would wait forever, so the producer ends within a bounded
+        # time regardless.
         watchdog = threading.Timer(_ORPHAN_EXIT_S, os._exit, args=(_ORPHAN_EXIT_STATUS,))
         watchdog.daemon = True
         watchdog.start()
