@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ._runtime.legacy_options import accept_legacy_keywords
 from ._runtime.logger_run import LoggerRun, RunOutcome
 from ._runtime.run_state import LogStatistics
 from ._runtime.watchdog import FailureCallback
@@ -56,6 +57,7 @@ class DataLogger:
         fsync_on_stop: bool = False,
         stop_timeout: float = 10.0,
         on_failure: FailureCallback | None = None,
+        **legacy_keywords: object,
     ) -> None:
         """Creates the log folder; the logger process starts with `start()`.
 
@@ -71,13 +73,17 @@ class DataLogger:
                 logger process died or an entry could not be written. The error is also raised by the next call to
                 `stop()` (and, after a death, by `start()` and `input_queue`) whether or not a callback is given. To
                 interrupt the main thread, pass for example `lambda error: _thread.interrupt_main()`.
+            **legacy_keywords: The keywords of ataraxis-data-structures 3.x (`process_count`, `thread_count`,
+                `sleep_timer`, `exist_ok`) and 4.0 (`poll_interval`) are accepted and ignored, with a
+                `DeprecationWarning` saying what replaced each one.
 
         Raises:
-            TypeError: If `instance_name` is not a string.
+            TypeError: If `instance_name` is not a string, or a keyword is neither declared nor a legacy one.
             ValueError: If `instance_name` is empty or not usable in a folder name, or `stop_timeout` is not
                 positive.
             OSError: If the log folder cannot be created.
         """
+        accept_legacy_keywords(legacy_keywords, stacklevel=2)
         _check_instance_name(instance_name)
         if not stop_timeout > 0:
             raise ValueError(f"stop_timeout must be a positive number of seconds, got {stop_timeout!r}")
@@ -96,6 +102,11 @@ class DataLogger:
     @property
     def instance_name(self) -> str:
         """The logger's name."""
+        return self._instance_name
+
+    @property
+    def name(self) -> str:
+        """The logger's name, `instance_name` (the name ataraxis-data-structures 3.x gave this property)."""
         return self._instance_name
 
     @property
