@@ -1,19 +1,32 @@
 """The `ataraxis-datalogger` command: `compress` a log directory into archives, `inspect` what it holds.
 
-Exit status: 0 when all went well, 1 when damaged or foreign files were found (and left in place), 2 when the
-command could not do its work (a bad argument, a missing directory, a source that could not be archived).
+`python -m ataraxis_datalogger` runs the same command. Exit status: 0 when all went well, 1 when damaged or foreign
+files were found (and left in place), 2 when the command could not do its work (a bad argument, a missing directory,
+a source that could not be archived).
+
+Output goes through rich, which knows when it writes to a terminal: tables and progress bars there; plain lines with
+no cursor or colour codes in a file or a pipe. The library's log messages (the `ataraxis_datalogger` loggers) and
+warnings are written to stderr, one line each; `--verbose` adds the informational ones.
 """
 
 import argparse
+import contextlib
+import logging
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from importlib.metadata import version
 from pathlib import Path
+from typing import Final, TextIO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
 
 from ._archive.reports import DamagedFile
 from .compression import CompressionReport, compress_npy_logs
 from .exceptions import DamagedLogFilesWarning, LogCompressionError
-from .inspection import LogDirectorySummary, inspect_logs
+from .inspection import LogDirectorySummary, SourceSummary, inspect_logs
 
 EXIT_OK = 0
 """Everything was archived or inspected and no damaged or foreign file was found."""
@@ -21,6 +34,14 @@ EXIT_DAMAGED = 1
 """Damaged or foreign files were found; they were left in place and listed."""
 EXIT_FAILED = 2
 """The command could not do its work (bad arguments, missing directory, a source that could not be archived)."""
+
+PLAIN_WIDTH: Final = 1000
+"""The line width of tables written to a file or a pipe, where nothing wraps (rich would assume 80 columns)."""
+
+TIME_UNITS: Final = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+"""The timestamp units `inspect --time-unit` knows, in seconds."""
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,12 +55,65 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = _parser()
     arguments = parser.parse_args(argv)
-    try:
-        status: int = arguments.run(arguments)
-    except (OSError, ValueError) as error:
-        print(f"ataraxis-datalogger {arguments.command}: error: {error}", file=sys.stderr)
-        return EXIT_FAILED
+    with _messages_on_stderr(verbose=arguments.verbose):
+        try:
+            status: int = arguments.run(arguments, _console(sys.stdout))
+        except (OSError, ValueError) as error:
+            print(f"ataraxis-datalogger {arguments.command}: error: {error}", file=sys.stderr)
+            return EXIT_FAILED
     return status
+
+
+@contextlib.contextmanager
+def _messages_on_stderr(*, verbose: bool) -> Iterator[None]:
+    """Shows the library's log messages and warnings on stderr, one line each, while the command runs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LineFormatter())
+    package_logger = logging.getLogger("ataraxis_datalogger")
+    previous_level = package_logger.level
+    package_logger.addHandler(handler)
+    package_logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    # The command reports to the person at the terminal: its messages are not passed on to handlers an embedding
+    # program (or a test runner) installed at the root.
+    package_logger.propagate = False
+
+    def show_warning(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        _LOGGER.warning("%s: %s", category.__name__, message)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = show_warning
+            yield
+    finally:
+        package_logger.removeHandler(handler)
+        package_logger.setLevel(previous_level)
+        package_logger.propagate = True
+
+
+class _LineFormatter(logging.Formatter):
+    """Formats a record as `ataraxis-datalogger: warning: message`, on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Returns the record's line."""
+        text = f"ataraxis-datalogger: {record.levelname.lower()}: {record.getMessage()}"
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+def _console(stream: TextIO) -> Console:
+    """A rich console on a stream: as wide as the terminal, or wide enough that nothing wraps in a file or pipe."""
+    console = Console(file=stream, highlight=False, markup=False, emoji=False)
+    if not console.is_terminal:
+        console.width = PLAIN_WIDTH
+    return console
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +121,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="ataraxis-datalogger",
         description="Compress the .npy entries a DataLogger wrote into per-source archives, or inspect them.",
         epilog="Exit status: 0 all well, 1 damaged or foreign files found (left in place), 2 failure.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('ataraxis-datalogger')}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also show the library's informational messages (on stderr)"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -86,6 +164,13 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     inspect.add_argument("directory", type=Path, metavar="DIR", help="the log directory (DataLogger.output_directory)")
+    inspect.add_argument(
+        "--time-unit",
+        choices=tuple(TIME_UNITS),
+        default=None,
+        help="the unit of the logged timestamps (the logger does not record it): adds each source's time span",
+    )
+    inspect.add_argument("--quiet", action="store_true", help="no progress bar")
     inspect.set_defaults(run=_inspect)
     return parser
 
@@ -100,7 +185,7 @@ def _positive_integer(text: str) -> int:
     return value
 
 
-def _compress(arguments: argparse.Namespace) -> int:
+def _compress(arguments: argparse.Namespace, out: Console) -> int:
     with warnings.catch_warnings():
         # The damaged files are listed below; the warning would say the same thing twice.
         warnings.simplefilter("ignore", DamagedLogFilesWarning)
@@ -116,99 +201,144 @@ def _compress(arguments: argparse.Namespace) -> int:
             )
         except LogCompressionError as error:
             if not arguments.quiet:
-                _print_compression(error.report)
-            _print_problems(error.report.damaged_files, error.report.foreign_files)
+                _print_compression(out, error.report)
+            _print_problems(out, error.report.damaged_files, error.report.foreign_files)
             print(f"ataraxis-datalogger compress: error: {error}", file=sys.stderr)
             return EXIT_FAILED
     if not arguments.quiet:
-        _print_compression(report)
-    _print_problems(report.damaged_files, report.foreign_files)
+        _print_compression(out, report)
+    _print_problems(out, report.damaged_files, report.foreign_files)
     return EXIT_OK if report.clean else EXIT_DAMAGED
 
 
-def _inspect(arguments: argparse.Namespace) -> int:
-    summary = inspect_logs(arguments.directory)
-    _print_summary(summary)
-    _print_problems(summary.damaged_files, summary.foreign_files)
+def _inspect(arguments: argparse.Namespace, out: Console) -> int:
+    summary = inspect_logs(arguments.directory, verbose=not arguments.quiet)
+    _print_summary(out, summary, arguments.time_unit)
+    _print_problems(out, summary.damaged_files, summary.foreign_files)
     return EXIT_OK if summary.clean else EXIT_DAMAGED
 
 
-def _print_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    cells = [list(header)] + [[f"{value:,}" if isinstance(value, int) else str(value) for value in row] for row in rows]
-    widths = [max(len(row[column]) for row in cells) for column in range(len(header))]
-    for row in cells:
-        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+def _print_rows(out: Console, columns: Sequence[str], rows: Sequence[Sequence[str]], left: Sequence[str] = ()) -> None:
+    """Prints rows as a table whose numbers are right-aligned (the columns named in `left` are not).
 
-
-def _print_compression(report: CompressionReport) -> None:
-    print(f"log directory: {report.log_directory}")
-    if not report.sources:
-        print("no entry files to archive")
+    On a terminal a rule sets the header apart; in a file or a pipe the table is plain aligned columns. A table wider
+    than the terminal would have its values cut or folded, so each row is then printed as a block of `column  value`
+    lines instead, headed by its first value.
+    """
+    table = Table(box=box.SIMPLE_HEAD if out.is_terminal else None, show_edge=False, pad_edge=False)
+    for column in columns:
+        # On a terminal headers break between their words, to keep the columns narrow; elsewhere each row is one
+        # line, the header included, for tools that read the output line by line.
+        header = column.replace(" ", "\n") if out.is_terminal else column
+        table.add_column(header, justify="left" if column in left else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    # Measured with room to spare: a measurement never exceeds the width it is given.
+    if out.measure(table, options=out.options.update_width(PLAIN_WIDTH)).maximum <= out.width:
+        out.print(table)
         return
-    header = ("source", "archived now", "in archive", "payload bytes", "archive bytes", "files removed", "archive")
+    label_width = max(len(column) for column in columns[1:])
+    for row in rows:
+        out.print(f"{columns[0]} {row[0]}", soft_wrap=True)
+        for column, value in zip(columns[1:], row[1:], strict=True):
+            out.print(f"  {column:<{label_width}}  {value}", soft_wrap=True)
+
+
+def _print_compression(out: Console, report: CompressionReport) -> None:
+    out.print(f"log directory: {report.log_directory}", soft_wrap=True)
+    if not report.sources:
+        out.print("no entry files to archive")
+        return
+    columns = ("source", "archived now", "in archive", "payload bytes", "archive bytes", "files removed", "archive")
     rows = [
         (
-            source.source_id,
-            source.entries_archived,
-            source.entries_total,
-            source.payload_bytes,
-            source.archive_bytes,
-            source.files_removed,
+            str(source.source_id),
+            f"{source.entries_archived:,}",
+            f"{source.entries_total:,}",
+            f"{source.payload_bytes:,}",
+            f"{source.archive_bytes:,}",
+            f"{source.files_removed:,}",
             "-" if source.archive_path is None else source.archive_path.name,
         )
         for source in report.sources.values()
     ]
-    _print_table(header, rows)
+    _print_rows(out, columns, rows, left=("archive",))
 
 
-def _print_summary(summary: LogDirectorySummary) -> None:
-    print(f"log directory: {summary.log_directory}")
+def _print_summary(out: Console, summary: LogDirectorySummary, time_unit: str | None) -> None:
+    out.print(f"log directory: {summary.log_directory}", soft_wrap=True)
     if not summary.sources:
-        print("no log entries or archives")
+        out.print("no log entries or archives")
         return
-    header = (
-        "source",
-        "state",
-        "archived",
-        "pending",
-        "copies",
-        "first timestamp",
-        "last timestamp",
-        "payload bytes",
-        "archive bytes",
-    )
+    columns = ["source", "state", "archived", "pending", "copies", "first timestamp", "last timestamp"]
+    if time_unit is not None:
+        columns.append("time span")
+    columns += ["payload bytes", "archive bytes"]
     rows = []
     for source in summary.sources.values():
-        state = " + ".join(
-            name
-            for name, present in (("archived", source.archive_path is not None), ("loose", source.pending_entries > 0))
-            if present
+        row = [
+            str(source.source_id),
+            _state(source),
+            f"{source.archived_entries:,}",
+            f"{source.pending_entries:,}",
+            f"{source.archived_copies:,}",
+            "-" if source.first_time_stamp is None else str(source.first_time_stamp),
+            "-" if source.last_time_stamp is None else str(source.last_time_stamp),
+        ]
+        if time_unit is not None:
+            row.append(_time_span(source, time_unit))
+        rows.append([*row, f"{source.payload_bytes:,}", f"{source.archive_bytes:,}"])
+    _print_rows(out, columns, rows, left=("state",))
+    if time_unit is None:
+        out.print(
+            "Timestamps are shown as logged, in the unit of the producers' clocks (the logger does not record it); "
+            "give --time-unit ns, us, ms or s to see each source's time span.",
+            soft_wrap=True,
         )
-        rows.append(
-            (
-                source.source_id,
-                state or "-",
-                source.archived_entries,
-                source.pending_entries,
-                source.archived_copies,
-                "-" if source.first_time_stamp is None else str(source.first_time_stamp),
-                "-" if source.last_time_stamp is None else str(source.last_time_stamp),
-                source.payload_bytes,
-                source.archive_bytes,
-            )
-        )
-    _print_table(header, rows)
 
 
-def _print_problems(damaged: Sequence[DamagedFile], foreign: Sequence[Path]) -> None:
+def _state(source: SourceSummary) -> str:
+    """Whether a source is archived, loose (has pending entry files), or both."""
+    present = (("archived", source.archive_path is not None), ("loose", source.pending_entries > 0))
+    return " + ".join(name for name, is_present in present if is_present) or "-"
+
+
+def _time_span(source: SourceSummary, time_unit: str) -> str:
+    """The time from a source's first entry to its last, with its unit."""
+    if source.first_time_stamp is None or source.last_time_stamp is None:
+        return "-"
+    return _duration((source.last_time_stamp - source.first_time_stamp) * TIME_UNITS[time_unit])
+
+
+def _duration(seconds: float) -> str:
+    """Formats a duration with its unit: `850 ns`, `12.5 ms`, `3.20 s`, `4 min 05.0 s`, `2 h 03 min 04 s`.
+
+    Each form is chosen by the rounded value, so 59.999 s reads `1 min 00.0 s`, never `60.00 s`.
+
+    Args:
+        seconds: The duration, not negative.
+    """
+    if seconds < 59.995:
+        for scale, unit, decimals, limit in ((1e9, "ns", 0, 999.5), (1e6, "us", 1, 999.95), (1e3, "ms", 1, 999.95)):
+            if seconds * scale < limit:
+                return f"{seconds * scale:.{decimals}f} {unit}"
+        return f"{seconds:.2f} s"
+    minutes, tenths = divmod(round(seconds * 10), 600)
+    if minutes < 60:
+        return f"{minutes} min {tenths // 10:02d}.{tenths % 10} s"
+    hours, rest = divmod(round(seconds), 3600)
+    return f"{hours} h {rest // 60:02d} min {rest % 60:02d} s"
+
+
+def _print_problems(out: Console, damaged: Sequence[DamagedFile], foreign: Sequence[Path]) -> None:
     if damaged:
-        print(f"{len(damaged)} damaged file(s), left in place:")
+        out.print(f"{len(damaged)} damaged file(s), left in place:")
         for file in damaged:
-            print(f"  {file.path}: {file.reason}")
+            out.print(f"  {file.path}: {file.reason}", soft_wrap=True)
     if foreign:
-        print(f"{len(foreign)} foreign .npy file(s) (not log entries), left in place:")
+        out.print(f"{len(foreign)} foreign .npy file(s) (not log entries), left in place:")
         for path in foreign:
-            print(f"  {path}")
+            out.print(f"  {path}", soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ See the "Log archives" guide for the archive layout, the safety guarantees and t
 """
 
 import fcntl
+import logging
 import multiprocessing
 import os
 import queue
@@ -13,14 +14,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
-
-from tqdm import tqdm
+from typing import Final
 
 from ._archive.archive_writer import SourceJob, SourceOutcome, StepProgress, archive_source
 from ._archive.reports import DamagedFile, SourceReport
-from ._files.closeable import Closeable
 from ._files.listing import DirectoryListing, check_log_directory, list_log_directory
+from ._progress import ProgressDisplay
 from .exceptions import DamagedLogFilesWarning, LogCompressionError
 
 BUFFER_LIMIT: Final = 64 << 20
@@ -33,6 +32,8 @@ plus one per 2 KiB of data (about two seconds of work for one process; starting 
 _BYTES_PER_ENTRY_OF_WORK: Final = 2048
 
 _WARNING_NAMES: Final = 10
+
+_LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,8 @@ def compress_npy_logs(
         remove_sources: Remove each entry file once an archive holding it is verified and in place.
         memory_mapping: Read each entry file through a memory map (one at a time) instead of a read into a new
             buffer: faster for entries of megabytes, slower for small ones. The archive is the same either way.
-        verbose: Show tqdm progress bars (on stderr) while entries are read and removed; worker processes report
-            to the calling process's bars.
+        verbose: Show progress on stderr while entries are read and removed: live bars on a terminal, plain
+            status lines otherwise; worker processes report to the calling process.
         compress: Deflate the archive (smaller), at zlib level 1. `False` stores the bytes as they are: larger,
             faster to write, and a reader memory-maps the payloads instead of decompressing them.
         verify_integrity: Before anything is replaced or removed, read the whole new archive back (checking the
@@ -132,6 +133,7 @@ def compress_npy_logs(
         for leftover in listing.unfinished_archives:
             # Only an interrupted compression leaves these, and none can be running: this one holds the lock.
             leftover.unlink(missing_ok=True)
+            _LOGGER.info("removed %s, the unfinished archive of an interrupted compression", leftover)
         jobs = _jobs(
             listing,
             remove_sources=bool(remove_sources),
@@ -143,9 +145,21 @@ def compress_npy_logs(
         workers = min(len(jobs), max_workers or _available_cpus())
         if max_workers is None and _estimated_work(listing) < PROCESS_THRESHOLD:
             workers = 1
-        with _Progress(entry_count, removing=bool(remove_sources), enabled=bool(verbose)) as progress:
+        with ProgressDisplay(enabled=bool(verbose)) as progress:
+            progress.add_step("read", "Archiving log entries", "entries", entry_count)
+            if remove_sources:
+                progress.add_step("remove", "Removing archived files", "files", entry_count)
             outcomes, failures = _run(jobs, max(workers, 1), progress)
     report = _report(directory, listing, outcomes)
+    for source in report.sources.values():
+        _LOGGER.info(
+            "source %d: %d entries archived now, %d in %s; %d entry files removed",
+            source.source_id,
+            source.entries_archived,
+            source.entries_total,
+            source.archive_path,
+            source.files_removed,
+        )
     damaged = [damaged.path for damaged in report.damaged_files] + list(report.foreign_files)
     if damaged:
         shown = ", ".join(str(path) for path in damaged[:_WARNING_NAMES])
@@ -248,7 +262,7 @@ def _archive_in_worker(job: SourceJob) -> SourceOutcome:
     return archive_source(job, None if progress_queue is None else lambda step, n: progress_queue.put((step, n)))
 
 
-def _run(jobs: list[SourceJob], workers: int, progress: "_Progress") -> Outcomes:
+def _run(jobs: list[SourceJob], workers: int, progress: ProgressDisplay) -> Outcomes:
     """Archives the sources: the calling process takes one share, `workers - 1` spawned processes the others.
 
     The calling process works too, rather than waiting: it saves one process start and starts archiving at once,
@@ -301,33 +315,6 @@ def _drain(progress_queue: "multiprocessing.Queue[tuple[str, int]]", advance: St
         except queue.Empty:
             return
         advance(step, count)
-
-
-class _Progress(Closeable):
-    """The tqdm bars of one compression: entries read (and entries removed, with `remove_sources`)."""
-
-    def __init__(self, total: int, *, removing: bool, enabled: bool) -> None:
-        self._bars: dict[str, tqdm[Any]] = {}
-        if enabled:
-            self._bars["read"] = tqdm(total=total, desc="Archiving log entries", unit=" entries", position=0)
-            if removing:
-                self._bars["remove"] = tqdm(total=total, desc="Removing archived files", unit=" files", position=1)
-
-    def advance(self, step: str, count: int) -> None:
-        """Advances one bar.
-
-        Args:
-            step: "read" or "remove".
-            count: How many more entries that step handled.
-        """
-        bar = self._bars.get(step)
-        if bar is not None:
-            bar.update(count)
-
-    def close(self) -> None:
-        """Closes the bars."""
-        for bar in self._bars.values():
-            bar.close()
 
 
 def _report(directory: Path, listing: DirectoryListing, outcomes: Mapping[int, SourceOutcome]) -> CompressionReport:

@@ -1,9 +1,9 @@
 """`DataLogger`: a logger process that writes every `LogPackage` put on its queue, by any process, to disk."""
 
 import atexit
+import logging
 import multiprocessing.util
 import os
-import sys
 import threading
 import warnings
 import weakref
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from multiprocessing.queues import Queue
 
     from .log_package import LogPackage
+
+_LOGGER = logging.getLogger(__name__)
 
 _EXIT_STOP_TIMEOUT = 5.0
 """The `stop_timeout` used when a logger is stopped at interpreter exit or by garbage collection."""
@@ -279,17 +281,16 @@ class DataLogger:
             self._stop_quietly()
 
     def _stop_quietly(self) -> None:
-        """Stops the logger with a short timeout, printing (not raising) what went wrong."""
+        """Stops the logger with a short timeout, logging (not raising) what went wrong: nobody is left to catch it."""
         self._stop_timeout = min(self._stop_timeout, _EXIT_STOP_TIMEOUT)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 self.stop()
-            problems = [str(warning.message) for warning in caught]
         except Exception as error:
-            problems = [str(error)]
-        for problem in problems:
-            print(f"DataLogger '{self._instance_name}' stopped at exit: {problem}", file=sys.stderr)
+            _LOGGER.error("DataLogger '%s' stopped at exit: %s", self._instance_name, error)
+        for warning in caught:
+            _LOGGER.warning("DataLogger '%s' stopped at exit: %s", self._instance_name, warning.message)
 
     def _report(self, outcome: RunOutcome) -> None:
         """Raises or warns about the problems of a finished run."""

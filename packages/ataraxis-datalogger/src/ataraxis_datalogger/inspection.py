@@ -10,7 +10,8 @@ from ._archive.loose_examination import ArchivedCopyCheck, examine_entries
 from ._archive.reports import DamagedFile
 from ._files.archive_file import open_source_archive
 from ._files.entry_reader import EntryReader
-from ._files.listing import check_log_directory, list_log_directory
+from ._files.listing import DirectoryListing, SourceEntries, check_log_directory, list_log_directory
+from ._progress import ProgressDisplay
 from .exceptions import ArchiveFormatError
 
 
@@ -62,7 +63,7 @@ class LogDirectorySummary:
         return not self.damaged_files and not self.foreign_files
 
 
-def inspect_logs(log_directory: str | os.PathLike[str]) -> LogDirectorySummary:
+def inspect_logs(log_directory: str | os.PathLike[str], *, verbose: bool = False) -> LogDirectorySummary:
     """Reads a whole log directory and summarises it per source, checking every file.
 
     Every loose entry file is read and decoded, and every archive is opened and its payload bytes read through
@@ -70,6 +71,8 @@ def inspect_logs(log_directory: str | os.PathLike[str]) -> LogDirectorySummary:
 
     Args:
         log_directory: The directory the logger wrote to (`DataLogger.output_directory`).
+        verbose: Show progress on stderr while entries are checked: a live bar on a terminal, plain status lines
+            otherwise.
 
     Returns:
         A summary per source and the foreign files.
@@ -80,54 +83,68 @@ def inspect_logs(log_directory: str | os.PathLike[str]) -> LogDirectorySummary:
     """
     listing = list_log_directory(check_log_directory(log_directory))
     all_entries, foreign = listing.parse()
-    sources = {}
-    for source_id in sorted(all_entries.keys() | listing.archives.keys()):
-        damaged: list[DamagedFile] = []
-        archive = None
-        if source_id in listing.archives:
-            path = listing.archives[source_id]
-            try:
-                archive = open_source_archive(path, source_id)
-                archive.check_payloads()
-            except ArchiveFormatError as error:
-                damaged.append(DamagedFile(path, str(error)))
-                if archive is not None:
-                    archive.close()
-                archive = None
+    with ProgressDisplay(enabled=verbose) as progress:
+        loose_count = sum(entries.time_stamps.size for entries in all_entries.values())
+        progress.add_step("read", "Checking log entries", "entries", loose_count)
+        sources = {
+            source_id: _inspect_source(listing, source_id, all_entries, progress)
+            for source_id in sorted(all_entries.keys() | listing.archives.keys())
+        }
+    return LogDirectorySummary(listing.directory, sources, foreign)
+
+
+def _inspect_source(
+    listing: DirectoryListing, source_id: int, all_entries: dict[int, SourceEntries], progress: ProgressDisplay
+) -> SourceSummary:
+    """Reads one source's archive and loose entry files and summarises them."""
+    damaged: list[DamagedFile] = []
+    archive = None
+    if source_id in listing.archives:
+        path = listing.archives[source_id]
         try:
-            archived = np.empty(0, dtype=np.uint64) if archive is None else archive.timestamps
-            pending = archived[:0]
-            copies = 0
-            payload_bytes = 0 if archive is None else archive.payload_bytes
-            if source_id in all_entries:
-                entries = all_entries[source_id]
-                with EntryReader(listing.directory) as reader, ArchivedCopyCheck(archive) as copy_check:
-                    examination = examine_entries(
-                        reader,
-                        source_id,
-                        entries,
-                        copy_check,
-                        buffer_limit=0,
-                    )
-                pending = entries.time_stamps[examination.new]
-                copies = int(examination.copies.sum())
-                payload_bytes += int(examination.lengths.sum())
-                damaged.extend(DamagedFile(listing.directory / name, reason) for name, reason in examination.damaged)
-            firsts = [int(stamps[0]) for stamps in (archived, pending) if stamps.size]
-            lasts = [int(stamps[-1]) for stamps in (archived, pending) if stamps.size]
-            sources[source_id] = SourceSummary(
-                source_id=source_id,
-                archive_path=None if archive is None else archive.path,
-                archived_entries=int(archived.size),
-                pending_entries=int(pending.size),
-                archived_copies=copies,
-                first_time_stamp=min(firsts) if firsts else None,
-                last_time_stamp=max(lasts) if lasts else None,
-                payload_bytes=payload_bytes,
-                archive_bytes=0 if archive is None else archive.path.stat().st_size,
-                damaged_files=tuple(damaged),
-            )
-        finally:
+            archive = open_source_archive(path, source_id)
+            progress.add_work("read", archive.timestamps.size)
+            archive.check_payloads()
+            progress.advance("read", archive.timestamps.size)
+        except ArchiveFormatError as error:
+            damaged.append(DamagedFile(path, str(error)))
             if archive is not None:
                 archive.close()
-    return LogDirectorySummary(listing.directory, sources, foreign)
+            archive = None
+    try:
+        archived = np.empty(0, dtype=np.uint64) if archive is None else archive.timestamps
+        pending = archived[:0]
+        copies = 0
+        payload_bytes = 0 if archive is None else archive.payload_bytes
+        if source_id in all_entries:
+            entries = all_entries[source_id]
+            with EntryReader(listing.directory) as reader, ArchivedCopyCheck(archive) as copy_check:
+                examination = examine_entries(
+                    reader,
+                    source_id,
+                    entries,
+                    copy_check,
+                    buffer_limit=0,
+                    progress=lambda count: progress.advance("read", count),
+                )
+            pending = entries.time_stamps[examination.new]
+            copies = int(examination.copies.sum())
+            payload_bytes += int(examination.lengths.sum())
+            damaged.extend(DamagedFile(listing.directory / name, reason) for name, reason in examination.damaged)
+        firsts = [int(stamps[0]) for stamps in (archived, pending) if stamps.size]
+        lasts = [int(stamps[-1]) for stamps in (archived, pending) if stamps.size]
+        return SourceSummary(
+            source_id=source_id,
+            archive_path=None if archive is None else archive.path,
+            archived_entries=int(archived.size),
+            pending_entries=int(pending.size),
+            archived_copies=copies,
+            first_time_stamp=min(firsts) if firsts else None,
+            last_time_stamp=max(lasts) if lasts else None,
+            payload_bytes=payload_bytes,
+            archive_bytes=0 if archive is None else archive.path.stat().st_size,
+            damaged_files=tuple(damaged),
+        )
+    finally:
+        if archive is not None:
+            archive.close()

@@ -143,6 +143,7 @@ def examine_entries(
                 # The process's error (out of descriptors, say): the source fails rather than condemn every file.
                 raise entry.error
             damaged.append((entry.name, reason))
+            unreported += 1
             continue
         payload = entry.payload
         archived_at = copy_check.match(entry.time_stamp, entry.duplicate_index, payload, entry.mtime_ns)
