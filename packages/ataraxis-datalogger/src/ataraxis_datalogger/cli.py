@@ -70,7 +70,7 @@ def _messages_on_stderr(*, verbose: bool) -> Iterator[None]:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_LineFormatter())
     package_logger = logging.getLogger("ataraxis_datalogger")
-    previous_level = package_logger.level
+    previous_level, previous_propagate = package_logger.level, package_logger.propagate
     package_logger.addHandler(handler)
     package_logger.setLevel(logging.INFO if verbose else logging.WARNING)
     # The command reports to the person at the terminal: its messages are not passed on to handlers an embedding
@@ -94,7 +94,7 @@ def _messages_on_stderr(*, verbose: bool) -> Iterator[None]:
     finally:
         package_logger.removeHandler(handler)
         package_logger.setLevel(previous_level)
-        package_logger.propagate = True
+        package_logger.propagate = previous_propagate
 
 
 class _LineFormatter(logging.Formatter):
