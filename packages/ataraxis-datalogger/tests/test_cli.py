@@ -4,10 +4,12 @@ import fcntl
 import os
 import pty
 import re
+import select
 import struct
 import subprocess
 import sys
 import termios
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -214,8 +216,9 @@ def _run_in_terminal(arguments: list[str], columns: int) -> str:
     process = subprocess.Popen([*PACKAGE, *arguments], stdout=terminal, stderr=terminal, env=environment)
     os.close(terminal)
     output = bytearray()
+    deadline = time.monotonic() + 120
     try:
-        while True:
+        while select.select([controller], [], [], max(0.0, deadline - time.monotonic()))[0]:
             try:
                 chunk = os.read(controller, 65536)
             except OSError:  # EIO: every writer of the terminal has exited
@@ -225,6 +228,8 @@ def _run_in_terminal(arguments: list[str], columns: int) -> str:
             output += chunk
     finally:
         os.close(controller)
+        if process.poll() is None and time.monotonic() >= deadline:
+            process.kill()
         process.wait(120)
     assert process.returncode == 0, output
     return output.decode()
