@@ -16,16 +16,18 @@ Archives and reading back:
   `DamagedFile`, also named in a `DamagedLogFilesWarning`; a source that could not be archived raises
   `LogCompressionError`).
 - `LogArchiveReader`: reads one source's entries in timestamp order; `read_logs` opens one per source of a log
-  directory, archived or not. A damaged archive raises `ArchiveFormatError`, a damaged entry file
-  `EntryFormatError`.
-- `inspect_logs`: summarises a log directory per source (`LogDirectorySummary`, `SourceSummary`).
+  directory, archived or not. Damaged data is skipped with a `DamagedLogFilesWarning`, or raises
+  `ArchiveFormatError` (an archive) or `EntryFormatError` (an entry file) with `on_damage="raise"`; a loose file
+  removed under a reader raises `LogFilesChangedError`.
+- `inspect_logs`: summarises a log directory per source (`LogDirectorySummary`, `SourceSummary`); with
+  `verify=True` it checks every archived byte.
 - The `ataraxis-datalogger` command runs `compress` and `inspect` from a shell.
 
 Errors and warnings (all in `ataraxis_datalogger.exceptions`):
 
 - `AtaraxisDataLoggerError` is the root of every error the package raises; each error also subclasses the
-  built-in class of its kind: `DataLoggerError`, `LogCompressionError` and `ArchiveVerificationError` are
-  `RuntimeError`s, `EntryFormatError` and `ArchiveFormatError` are `ValueError`s.
+  built-in class of its kind: `DataLoggerError`, `LogCompressionError`, `ArchiveVerificationError` and
+  `LogFilesChangedError` are `RuntimeError`s, `EntryFormatError` and `ArchiveFormatError` are `ValueError`s.
 - `AtaraxisDataLoggerWarning` is the root of every warning: `DataLoggerWarning`, `DamagedLogFilesWarning`.
 """
 
@@ -45,6 +47,7 @@ from .exceptions import (
     DataLoggerWarning,
     EntryFormatError,
     LogCompressionError,
+    LogFilesChangedError,
 )
 from .inspection import LogDirectorySummary, SourceSummary, inspect_logs
 from .log_package import LogPackage
@@ -67,6 +70,7 @@ __all__ = [
     "LogArchiveReader",
     "LogCompressionError",
     "LogDirectorySummary",
+    "LogFilesChangedError",
     "LogPackage",
     "LogStatistics",
     "SourceReport",

@@ -1,8 +1,13 @@
 """The `ataraxis-datalogger` command: `compress` a log directory into archives, `inspect` what it holds.
 
-`python -m ataraxis_datalogger` runs the same command. Exit status: 0 when all went well, 1 when damaged or foreign
-files were found (and left in place), 2 when the command could not do its work (a bad argument, a missing directory,
-a source that could not be archived).
+`python -m ataraxis_datalogger` runs the same command. Exit status, the same for both commands:
+
+- 0: the command did all its work and found nothing wrong.
+- 1: the command did what it could, but found problems, listed in its output: damaged or foreign files (left in
+  place), or a source that could not be archived (left as it was).
+- 2: usage error: a bad argument, an empty, missing or non-directory path. Nothing was done.
+- 3: the command stopped on an operating-system error (permission denied, out of descriptors, ...), printed on
+  stderr. Whatever it did before is safe: a compression is safe to interrupt at any point.
 
 Output goes through rich, which knows when it writes to a terminal: tables and progress bars there; plain lines with
 no cursor or colour codes in a file or a pipe. The library's log messages (the `ataraxis_datalogger` loggers) and
@@ -24,22 +29,34 @@ from rich.console import Console
 from rich.table import Table
 
 from ._archive.reports import DamagedFile
+from ._files.listing import check_path_argument
 from .compression import CompressionReport, compress_npy_logs
 from .exceptions import DamagedLogFilesWarning, LogCompressionError
 from .inspection import LogDirectorySummary, SourceSummary, inspect_logs
 
 EXIT_OK = 0
-"""Everything was archived or inspected and no damaged or foreign file was found."""
-EXIT_DAMAGED = 1
-"""Damaged or foreign files were found; they were left in place and listed."""
-EXIT_FAILED = 2
-"""The command could not do its work (bad arguments, missing directory, a source that could not be archived)."""
+"""The command did all its work and found nothing wrong."""
+EXIT_PROBLEMS = 1
+"""Damaged or foreign files were found (left in place and listed), or a source could not be archived."""
+EXIT_USAGE = 2
+"""Bad arguments, or a path that is empty, missing or not a directory; nothing was done."""
+EXIT_ERROR = 3
+"""An operating-system error stopped the command."""
+
+_EPILOG = (
+    "exit status: 0 all done, nothing wrong; 1 problems found and listed (damaged or foreign files, a source "
+    "that could not be archived); 2 usage error (bad argument; empty, missing or non-directory path); 3 stopped "
+    "by an operating-system error."
+)
 
 PLAIN_WIDTH: Final = 1000
 """The line width of tables written to a file or a pipe, where nothing wraps (rich would assume 80 columns)."""
 
 TIME_UNITS: Final = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 """The timestamp units `inspect --time-unit` knows, in seconds."""
+
+_VERSION: Final = version("ataraxis-datalogger")
+"""Read once, on import: a command short of file descriptors must still parse its arguments."""
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,16 +68,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: The arguments after the program name; None reads them from `sys.argv`.
 
     Returns:
-        The exit status (see the module description).
+        The exit status (see the module description). Usage errors found while parsing the arguments exit with
+        status 2 through `SystemExit`, as `argparse` does.
     """
     parser = _parser()
     arguments = parser.parse_args(argv)
     with _messages_on_stderr(verbose=arguments.verbose):
         try:
             status: int = arguments.run(arguments, _console(sys.stdout))
-        except (OSError, ValueError) as error:
+        except (FileNotFoundError, NotADirectoryError, ValueError) as error:
             print(f"ataraxis-datalogger {arguments.command}: error: {error}", file=sys.stderr)
-            return EXIT_FAILED
+            return EXIT_USAGE
+        except OSError as error:
+            print(f"ataraxis-datalogger {arguments.command}: error: {error}", file=sys.stderr)
+            return EXIT_ERROR
     return status
 
 
@@ -120,9 +141,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ataraxis-datalogger",
         description="Compress the .npy entries a DataLogger wrote into per-source archives, or inspect them.",
-        epilog="Exit status: 0 all well, 1 damaged or foreign files found (left in place), 2 failure.",
+        epilog=_EPILOG,
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {version('ataraxis-datalogger')}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_VERSION}")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="also show the library's informational messages (on stderr)"
     )
@@ -133,18 +154,25 @@ def _parser() -> argparse.ArgumentParser:
         help="archive each source's .npy entries into {source_id}_log.npz",
         description=(
             "Archive each source's .npy entries into one {source_id}_log.npz (timestamp order), merging with an "
-            "existing archive. Safe to run again. Damaged and foreign files are listed and left in place."
+            "existing archive. Safe to run again, and to interrupt. Damaged and foreign files are listed and left "
+            "in place; archives of sources without new entries are checked."
         ),
+        epilog=_EPILOG,
     )
-    compress.add_argument("directory", type=Path, metavar="DIR", help="the log directory (DataLogger.output_directory)")
+    compress.add_argument(
+        "directory", type=_directory, metavar="DIR", help="the log directory (DataLogger.output_directory)"
+    )
     compress.add_argument(
         "--remove-sources", action="store_true", help="remove each entry file once its archive is verified in place"
     )
     compress.add_argument(
-        "--verify", action="store_true", help="compare every archived byte with the entry files before removing any"
+        "--verify",
+        action="store_true",
+        help="compare every archived byte with the entry files before removing any, and check every byte of the "
+        "archives that get no new entries",
     )
     compress.add_argument(
-        "--no-compress", action="store_true", help="store instead of deflate: larger, faster, memory-mappable"
+        "--no-compress", action="store_true", help="store instead of deflate: larger, faster to write and to read"
     )
     compress.add_argument(
         "--memory-mapping", action="store_true", help="memory-map entry files while reading (for large entries)"
@@ -159,11 +187,20 @@ def _parser() -> argparse.ArgumentParser:
         "inspect",
         help="list sources, entry counts, time spans, bytes and damaged files",
         description=(
-            "Read every entry file and archive of a log directory and print, per source, the archived and "
-            "pending entries, their time span, their bytes and any damaged files. Changes nothing."
+            "Read every entry file and the metadata of every archive of a log directory and print, per source, "
+            "the archived and pending entries, their time span, their bytes and any damaged or foreign files. "
+            "Changes nothing."
         ),
+        epilog=_EPILOG,
     )
-    inspect.add_argument("directory", type=Path, metavar="DIR", help="the log directory (DataLogger.output_directory)")
+    inspect.add_argument(
+        "directory", type=_directory, metavar="DIR", help="the log directory (DataLogger.output_directory)"
+    )
+    inspect.add_argument(
+        "--verify",
+        action="store_true",
+        help="also read every payload byte of every archive and check it against its checksum",
+    )
     inspect.add_argument(
         "--time-unit",
         choices=tuple(TIME_UNITS),
@@ -173,6 +210,13 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("--quiet", action="store_true", help="no progress bar")
     inspect.set_defaults(run=_inspect)
     return parser
+
+
+def _directory(text: str) -> Path:
+    try:
+        return check_path_argument(text, "the log directory")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _positive_integer(text: str) -> int:
@@ -204,18 +248,18 @@ def _compress(arguments: argparse.Namespace, out: Console) -> int:
                 _print_compression(out, error.report)
             _print_problems(out, error.report.damaged_files, error.report.foreign_files)
             print(f"ataraxis-datalogger compress: error: {error}", file=sys.stderr)
-            return EXIT_FAILED
+            return EXIT_PROBLEMS
     if not arguments.quiet:
         _print_compression(out, report)
     _print_problems(out, report.damaged_files, report.foreign_files)
-    return EXIT_OK if report.clean else EXIT_DAMAGED
+    return EXIT_OK if report.clean else EXIT_PROBLEMS
 
 
 def _inspect(arguments: argparse.Namespace, out: Console) -> int:
-    summary = inspect_logs(arguments.directory, verbose=not arguments.quiet)
+    summary = inspect_logs(arguments.directory, verify=arguments.verify, verbose=not arguments.quiet)
     _print_summary(out, summary, arguments.time_unit)
     _print_problems(out, summary.damaged_files, summary.foreign_files)
-    return EXIT_OK if summary.clean else EXIT_DAMAGED
+    return EXIT_OK if summary.clean else EXIT_PROBLEMS
 
 
 def _print_rows(out: Console, columns: Sequence[str], rows: Sequence[Sequence[str]], left: Sequence[str] = ()) -> None:
@@ -336,7 +380,7 @@ def _print_problems(out: Console, damaged: Sequence[DamagedFile], foreign: Seque
         for file in damaged:
             out.print(f"  {file.path}: {file.reason}", soft_wrap=True)
     if foreign:
-        out.print(f"{len(foreign)} foreign .npy file(s) (not log entries), left in place:")
+        out.print(f"{len(foreign)} foreign file(s) (not log entries or archives), left in place:")
         for path in foreign:
             out.print(f"  {path}", soft_wrap=True)
 
