@@ -186,7 +186,7 @@ def test_files_that_are_not_archives_raise_archive_format_error(tmp_path: Path) 
         LogArchiveReader(text)
     other = tmp_path / "2_log.npz"
     np.savez(other, timestamps=np.arange(3, dtype=np.uint64))
-    with pytest.raises(ArchiveFormatError, match="is not a columnar log archive: it lacks format_version.npy"):
+    with pytest.raises(ArchiveFormatError, match=r"is not a columnar log archive: it lacks format_version\.npy"):
         LogArchiveReader(other)
     truncated = tmp_path / "3_log.npz"
     build_archive(truncated, [1], [b"payload"])

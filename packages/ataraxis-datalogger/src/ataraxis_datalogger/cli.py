@@ -246,12 +246,12 @@ def _compress(arguments: argparse.Namespace, out: Console) -> int:
         except LogCompressionError as error:
             if not arguments.quiet:
                 _print_compression(out, error.report)
-            _print_problems(out, error.report.damaged_files, error.report.foreign_files)
+            _print_problems(out, error.report.damaged_files, _foreign_files(error.report))
             print(f"ataraxis-datalogger compress: error: {error}", file=sys.stderr)
             return EXIT_PROBLEMS
     if not arguments.quiet:
         _print_compression(out, report)
-    _print_problems(out, report.damaged_files, report.foreign_files)
+    _print_problems(out, report.damaged_files, _foreign_files(report))
     return EXIT_OK if report.clean else EXIT_PROBLEMS
 
 
@@ -288,7 +288,16 @@ def _print_rows(out: Console, columns: Sequence[str], rows: Sequence[Sequence[st
             out.print(f"  {column:<{label_width}}  {value}", soft_wrap=True)
 
 
+def _foreign_files(report: CompressionReport) -> list[Path]:
+    """The foreign files of a compression, those of the log directories below the one named included."""
+    return [*report.foreign_files, *(path for nested in report.subdirectories for path in nested.foreign_files)]
+
+
 def _print_compression(out: Console, report: CompressionReport) -> None:
+    if report.subdirectories:
+        for nested in report.subdirectories:
+            _print_compression(out, nested)
+        return
     out.print(f"log directory: {report.log_directory}", soft_wrap=True)
     if not report.sources:
         out.print("no entry files to archive")
