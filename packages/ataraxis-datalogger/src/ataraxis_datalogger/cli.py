@@ -348,6 +348,18 @@ def _print_summary(out: Console, summary: LogDirectorySummary, time_unit: str | 
             "give --time-unit ns, us, ms or s to see each source's time span.",
             soft_wrap=True,
         )
+    unchecked = [source for source in summary.sources.values() if source.archive_format_version in (0, 1)]
+    if unchecked:
+        names = ", ".join(
+            f"{source.archive_path.name} ({'3.x layout' if source.archive_format_version == 0 else 'format 1'})"
+            for source in unchecked
+            if source.archive_path is not None
+        )
+        out.print(
+            f"{len(unchecked)} archive(s) without payload checksums (a compression that adds entries rewrites an "
+            f"archive in format 2): {names}",
+            soft_wrap=True,
+        )
 
 
 def _state(source: SourceSummary) -> str:
