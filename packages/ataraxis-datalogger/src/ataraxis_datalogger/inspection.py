@@ -41,7 +41,8 @@ class SourceSummary:
     damaged_files: tuple[DamagedFile, ...]
     """Entry files (and the archive, if so) of this source that cannot be read, and why."""
     archive_format_version: int | None = None
-    """The archive's layout version (1: without payload checksums; 2: with), or None without a readable archive."""
+    """The archive's layout version (1: without payload checksums; 2: with; 0: the one-member-per-entry layout of
+    ataraxis-data-structures 3.x, without either), or None without a readable archive."""
 
 
 @dataclass(frozen=True)
