@@ -21,6 +21,7 @@ from ataraxis_datalogger import (
     LogCompressionError,
     LogFilesChangedError,
     LogPackage,
+    NestedLogDirectoriesWarning,
     read_logs,
 )
 from ataraxis_datalogger._format.entry import entry_file_name
@@ -34,7 +35,7 @@ ERRORS_AND_THEIR_FORMER_BASES = {
     ArchiveFormatError: ValueError,
     LogFilesChangedError: RuntimeError,
 }
-WARNINGS = (DataLoggerWarning, DamagedLogFilesWarning)
+WARNINGS = (DataLoggerWarning, DamagedLogFilesWarning, NestedLogDirectoriesWarning)
 
 
 @pytest.mark.parametrize("error", ERRORS_AND_THEIR_FORMER_BASES, ids=lambda error: error.__name__)

@@ -28,7 +28,8 @@ Errors and warnings (all in `ataraxis_datalogger.exceptions`):
 - `AtaraxisDataLoggerError` is the root of every error the package raises; each error also subclasses the
   built-in class of its kind: `DataLoggerError`, `LogCompressionError`, `ArchiveVerificationError` and
   `LogFilesChangedError` are `RuntimeError`s, `EntryFormatError` and `ArchiveFormatError` are `ValueError`s.
-- `AtaraxisDataLoggerWarning` is the root of every warning: `DataLoggerWarning`, `DamagedLogFilesWarning`.
+- `AtaraxisDataLoggerWarning` is the root of every warning: `DataLoggerWarning`, `DamagedLogFilesWarning`,
+  `NestedLogDirectoriesWarning`.
 """
 
 from importlib.metadata import version
@@ -48,6 +49,7 @@ from .exceptions import (
     EntryFormatError,
     LogCompressionError,
     LogFilesChangedError,
+    NestedLogDirectoriesWarning,
 )
 from .inspection import LogDirectorySummary, SourceSummary, inspect_logs
 from .log_package import LogPackage
@@ -73,6 +75,7 @@ __all__ = [
     "LogFilesChangedError",
     "LogPackage",
     "LogStatistics",
+    "NestedLogDirectoriesWarning",
     "SourceReport",
     "SourceSummary",
     "__version__",

@@ -108,3 +108,11 @@ class DamagedLogFilesWarning(AtaraxisDataLoggerWarning):
     `compress_npy_logs` issues it for the entry files and archives it could not read and for foreign files; a
     reader with `on_damage="warn"` issues it for each damaged file or range of archived entries it skips.
     """
+
+
+class NestedLogDirectoriesWarning(AtaraxisDataLoggerWarning):
+    """Warns that `compress_npy_logs` was given a folder whose logs are in its subfolders, and compressed each of them.
+
+    ataraxis-data-structures 3.x archived every entry file below the folder it was given, writing the archives in
+    that folder; this version compresses each log folder found below it in place, its archives inside it.
+    """
