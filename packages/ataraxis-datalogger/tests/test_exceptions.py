@@ -21,6 +21,7 @@ from ataraxis_datalogger import (
     LogCompressionError,
     LogFilesChangedError,
     LogPackage,
+    NestedLogDirectoriesWarning,
     StreamFormatError,
     read_logs,
 )
@@ -36,7 +37,7 @@ ERRORS_AND_THEIR_FORMER_BASES = {
     StreamFormatError: ValueError,
     LogFilesChangedError: RuntimeError,
 }
-WARNINGS = (DataLoggerWarning, DamagedLogFilesWarning)
+WARNINGS = (DataLoggerWarning, DamagedLogFilesWarning, NestedLogDirectoriesWarning)
 
 
 @pytest.mark.parametrize("error", ERRORS_AND_THEIR_FORMER_BASES, ids=lambda error: error.__name__)

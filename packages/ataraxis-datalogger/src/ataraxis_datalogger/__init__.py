@@ -29,7 +29,8 @@ Errors and warnings (all in `ataraxis_datalogger.exceptions`):
   built-in class of its kind: `DataLoggerError`, `LogCompressionError`, `ArchiveVerificationError` and
   `LogFilesChangedError` are `RuntimeError`s, `EntryFormatError`, `ArchiveFormatError` and `StreamFormatError` are
   `ValueError`s.
-- `AtaraxisDataLoggerWarning` is the root of every warning: `DataLoggerWarning`, `DamagedLogFilesWarning`.
+- `AtaraxisDataLoggerWarning` is the root of every warning: `DataLoggerWarning`, `DamagedLogFilesWarning`,
+  `NestedLogDirectoriesWarning`.
 """
 
 from importlib.metadata import version
@@ -49,6 +50,7 @@ from .exceptions import (
     EntryFormatError,
     LogCompressionError,
     LogFilesChangedError,
+    NestedLogDirectoriesWarning,
     StreamFormatError,
 )
 from .follow import FollowedEntry, follow_logs
@@ -77,6 +79,7 @@ __all__ = [
     "LogFilesChangedError",
     "LogPackage",
     "LogStatistics",
+    "NestedLogDirectoriesWarning",
     "SegmentSummary",
     "SourceReport",
     "SourceSummary",

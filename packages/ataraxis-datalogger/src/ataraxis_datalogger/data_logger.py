@@ -1,9 +1,9 @@
 """`DataLogger`: a logger process that writes every `LogPackage` put on its queue, by any process, to disk."""
 
 import atexit
+import logging
 import multiprocessing.util
 import os
-import sys
 import threading
 import warnings
 import weakref
@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ._runtime.legacy_options import accept_legacy_keywords
 from ._runtime.logger_run import LoggerRun, RunOutcome
 from ._runtime.run_state import LogStatistics
 from ._runtime.watchdog import FailureCallback
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from multiprocessing.queues import Queue
 
     from .log_package import LogPackage
+
+_LOGGER = logging.getLogger(__name__)
 
 _EXIT_STOP_TIMEOUT = 5.0
 """The `stop_timeout` used when a logger is stopped at interpreter exit or by garbage collection."""
@@ -56,6 +59,7 @@ class DataLogger:
         fsync_on_stop: bool = False,
         stop_timeout: float = 10.0,
         on_failure: FailureCallback | None = None,
+        **legacy_keywords: object,
     ) -> None:
         """Creates the log folder; the logger process starts with `start()`.
 
@@ -71,13 +75,17 @@ class DataLogger:
                 logger process died or an entry could not be written. The error is also raised by the next call to
                 `stop()` (and, after a death, by `start()` and `input_queue`) whether or not a callback is given. To
                 interrupt the main thread, pass for example `lambda error: _thread.interrupt_main()`.
+            **legacy_keywords: The keywords of ataraxis-data-structures 3.x (`process_count`, `thread_count`,
+                `sleep_timer`, `exist_ok`) and 4.0 (`poll_interval`) are accepted and ignored, with a
+                `DeprecationWarning` saying what replaced each one.
 
         Raises:
-            TypeError: If `instance_name` is not a string.
+            TypeError: If `instance_name` is not a string, or a keyword is neither declared nor a legacy one.
             ValueError: If `instance_name` is empty or not usable in a folder name, or `stop_timeout` is not
                 positive.
             OSError: If the log folder cannot be created.
         """
+        accept_legacy_keywords(legacy_keywords, stacklevel=2)
         _check_instance_name(instance_name)
         if not stop_timeout > 0:
             raise ValueError(f"stop_timeout must be a positive number of seconds, got {stop_timeout!r}")
@@ -96,6 +104,11 @@ class DataLogger:
     @property
     def instance_name(self) -> str:
         """The logger's name."""
+        return self._instance_name
+
+    @property
+    def name(self) -> str:
+        """The logger's name, `instance_name` (the name ataraxis-data-structures 3.x gave this property)."""
         return self._instance_name
 
     @property
@@ -268,17 +281,16 @@ class DataLogger:
             self._stop_quietly()
 
     def _stop_quietly(self) -> None:
-        """Stops the logger with a short timeout, printing (not raising) what went wrong."""
+        """Stops the logger with a short timeout, logging (not raising) what went wrong: nobody is left to catch it."""
         self._stop_timeout = min(self._stop_timeout, _EXIT_STOP_TIMEOUT)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 self.stop()
-            problems = [str(warning.message) for warning in caught]
         except Exception as error:
-            problems = [str(error)]
-        for problem in problems:
-            print(f"DataLogger '{self._instance_name}' stopped at exit: {problem}", file=sys.stderr)
+            _LOGGER.error("DataLogger '%s' stopped at exit: %s", self._instance_name, error)
+        for warning in caught:
+            _LOGGER.warning("DataLogger '%s' stopped at exit: %s", self._instance_name, warning.message)
 
     def _report(self, outcome: RunOutcome) -> None:
         """Raises or warns about the problems of a finished run."""
