@@ -10,6 +10,10 @@ catches the built-in class catches it too:
 - `ArchiveFormatError` (`ValueError`): an archive is damaged, holds another source, or has an unsupported layout.
 - `ArchiveVerificationError` (`RuntimeError`): an archive just written does not read back as written.
 - `LogCompressionError` (`RuntimeError`): one or more sources of a log directory could not be archived.
+- `ExportError` (`ValueError`): an export was asked for with an unknown format, a bad session name, or a
+  destination it must not write to.
+- `OptionalDependencyError` (`ImportError`): a feature needs an optional dependency (an "extra") that is not
+  installed; the message names the extra to install.
 
 The root is not `DataLoggerError` because that name already meant the logger's runtime failures, a `RuntimeError`
 that user code catches by that name: a root that is a `RuntimeError` would make format errors `RuntimeError`s too.
@@ -76,6 +80,22 @@ class LogCompressionError(AtaraxisDataLoggerError, RuntimeError):
         """What was done for the sources that succeeded."""
         self.failures = dict(failures)
         """Why each failed source failed, by source id."""
+
+
+class ExportError(AtaraxisDataLoggerError, ValueError):
+    """Raised when `export_logs` refuses its arguments; nothing is written then.
+
+    Causes: an unknown format, a session name that cannot be a folder name, or a destination that exists (without
+    `overwrite=True`), lies inside the log directory, or holds the log directory.
+    """
+
+
+class OptionalDependencyError(AtaraxisDataLoggerError, ImportError):
+    """Raised when a feature needs an optional dependency that is not installed.
+
+    The message names the package and the extra that installs it, for example
+    `pip install 'ataraxis-datalogger[arrow]'` for the Arrow, Parquet and Feather features.
+    """
 
 
 class AtaraxisDataLoggerWarning(UserWarning):
