@@ -6,8 +6,8 @@ This meta-package re-exports, by name, the public API of its three member distri
   that name what is wrong with a config, its class or its file (`YamlConfigError` and its subclasses).
 - `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory (and `LockRecoveredWarning`).
 - `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
-  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back; its errors share the root
-  `AtaraxisDataLoggerError`.
+  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back; `export_logs` for Parquet, Feather
+  and MCAP (with the datalogger's `arrow` and `mcap` extras); its errors share the root `AtaraxisDataLoggerError`.
 
 Each member can also be installed and imported on its own.
 """
@@ -26,14 +26,20 @@ from ataraxis_datalogger import (
     DataLoggerError,
     DataLoggerWarning,
     EntryFormatError,
+    ExportedSource,
+    ExportError,
+    ExportReport,
     LogArchiveReader,
     LogCompressionError,
     LogDirectorySummary,
     LogPackage,
+    LogReaders,
     LogStatistics,
+    OptionalDependencyError,
     SourceReport,
     SourceSummary,
     compress_npy_logs,
+    export_logs,
     inspect_logs,
     read_logs,
 )
@@ -72,13 +78,18 @@ __all__ = [
     "DataLoggerError",
     "DataLoggerWarning",
     "EntryFormatError",
+    "ExportError",
+    "ExportReport",
+    "ExportedSource",
     "LockRecoveredWarning",
     "LogArchiveReader",
     "LogCompressionError",
     "LogDirectorySummary",
     "LogPackage",
+    "LogReaders",
     "LogStatistics",
     "MissingFieldError",
+    "OptionalDependencyError",
     "SharedMemoryArray",
     "SourceReport",
     "SourceSummary",
@@ -88,6 +99,7 @@ __all__ = [
     "YamlConfigError",
     "__version__",
     "compress_npy_logs",
+    "export_logs",
     "inspect_logs",
     "read_logs",
 ]

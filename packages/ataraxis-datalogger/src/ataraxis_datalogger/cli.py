@@ -1,4 +1,4 @@
-"""The `ataraxis-datalogger` command: `compress` a log directory into archives, `inspect` what it holds.
+"""The `ataraxis-datalogger` command: `compress` a log directory into archives, `inspect` what it holds, `export` it.
 
 Exit status: 0 when all went well, 1 when damaged or foreign files were found (and left in place), 2 when the
 command could not do its work (a bad argument, a missing directory, a source that could not be archived).
@@ -12,7 +12,8 @@ from pathlib import Path
 
 from ._archive.reports import DamagedFile
 from .compression import CompressionReport, compress_npy_logs
-from .exceptions import DamagedLogFilesWarning, LogCompressionError
+from .exceptions import DamagedLogFilesWarning, LogCompressionError, OptionalDependencyError
+from .export import FORMATS, export_logs
 from .inspection import LogDirectorySummary, inspect_logs
 
 EXIT_OK = 0
@@ -87,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     inspect.add_argument("directory", type=Path, metavar="DIR", help="the log directory (DataLogger.output_directory)")
     inspect.set_defaults(run=_inspect)
+    _add_export_command(commands)
     return parser
 
 
@@ -209,6 +211,53 @@ def _print_problems(damaged: Sequence[DamagedFile], foreign: Sequence[Path]) -> 
         print(f"{len(foreign)} foreign .npy file(s) (not log entries), left in place:")
         for path in foreign:
             print(f"  {path}")
+
+
+def _add_export_command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    export = commands.add_parser(
+        "export",
+        help="write the log as a Parquet or Feather dataset, or an MCAP file",
+        description=(
+            "Write every entry of a log directory (archived or not) as a Parquet or Feather dataset partitioned by "
+            "source (source_id=N/ folders, columns timestamp and payload), or as one MCAP file with a channel per "
+            "source. The export appears only once complete. Parquet and Feather need the 'arrow' extra, MCAP the "
+            "'mcap' extra: pip install 'ataraxis-datalogger[arrow,mcap]'."
+        ),
+    )
+    export.add_argument("directory", type=Path, metavar="DIR", help="the log directory (DataLogger.output_directory)")
+    export.add_argument("--format", choices=FORMATS, default="parquet", help="the format to write (default: parquet)")
+    export.add_argument(
+        "--output", "-o", type=Path, required=True, metavar="OUT", help="the dataset folder, or the .mcap file"
+    )
+    export.add_argument(
+        "--session", metavar="NAME", help="export into OUT/session=NAME/, beside other sessions (parquet, feather)"
+    )
+    export.add_argument("--overwrite", action="store_true", help="replace an earlier export at OUT")
+    export.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    export.set_defaults(run=_export)
+
+
+def _export(arguments: argparse.Namespace) -> int:
+    try:
+        report = export_logs(
+            arguments.directory,
+            arguments.output,
+            arguments.format,
+            session=arguments.session,
+            overwrite=arguments.overwrite,
+            verbose=not arguments.quiet,
+        )
+    except OptionalDependencyError as error:
+        print(f"ataraxis-datalogger export: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    if not arguments.quiet:
+        print(f"exported {report.entries:,} entries ({report.payload_bytes:,} payload bytes) to {report.destination}")
+        rows = [
+            (source.source_id, source.entries, source.payload_bytes, len(source.files))
+            for source in report.sources.values()
+        ]
+        _print_table(("source", "entries", "payload bytes", "files"), rows)
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -129,7 +129,7 @@ def write_partition(
         folder: The partition folder (created here; nothing is written for a source without entries).
         batches: The source's entries, with the columns of `arrow_batches.SCHEMA`.
         file_format: "parquet" or "feather".
-        row_group_bytes: The payload bytes of one row group, about (a group closes once it reaches them).
+        row_group_bytes: The payload bytes of one row group, at most (unless one batch is larger).
         file_bytes: The payload bytes of one part file, about (a file closes once it reaches them).
         advance: Called with the number of entries of each group once it is written (the progress bar).
     """
@@ -138,13 +138,16 @@ def write_partition(
     rows = payload_bytes = 0
     try:
         for batch in batches:
-            group.append(batch)
-            rows += batch.num_rows
-            payload_bytes += _payload_bytes(batch)
-            if rows >= ROW_GROUP_ROWS or payload_bytes >= row_group_bytes:
+            batch_bytes = _payload_bytes(batch)
+            # A group closes before the batch that would take it past a limit, so groups stay within them unless
+            # a single batch (a single entry, for bytes) is larger.
+            if group and (rows + batch.num_rows > ROW_GROUP_ROWS or payload_bytes + batch_bytes > row_group_bytes):
                 partition.write(group, rows, payload_bytes)
                 advance(rows)
                 group, rows, payload_bytes = [], 0, 0
+            group.append(batch)
+            rows += batch.num_rows
+            payload_bytes += batch_bytes
         if group:
             partition.write(group, rows, payload_bytes)
             advance(rows)
