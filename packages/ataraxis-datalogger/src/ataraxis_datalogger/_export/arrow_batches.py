@@ -87,12 +87,13 @@ def _gathered_batches(source: MergedSource, max_bytes: int, max_rows: int) -> It
     payloads: list[NDArray[np.uint8]] = []
     size = first = 0
     for _, payload in source.entries(0, count):
-        payloads.append(payload)
-        size += payload.size
-        if len(payloads) >= max_rows or size >= max_bytes:
+        # A batch closes before the entry that would take it past a limit (an entry alone may exceed max_bytes).
+        if payloads and (len(payloads) == max_rows or size + payload.size > max_bytes):
             yield _gathered(source, first, payloads)
             first += len(payloads)
             payloads, size = [], 0
+        payloads.append(payload)
+        size += payload.size
     if payloads:
         yield _gathered(source, first, payloads)
 
