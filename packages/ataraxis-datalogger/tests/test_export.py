@@ -61,10 +61,13 @@ def test_a_dataset_holds_every_entry_in_reading_order(mixed_log: Path, tmp_path:
     assert report.files == tuple(
         destination / f"source_id={source_id}" / f"part-00000{SUFFIX[file_format]}" for source_id in (1, 2, 3, 4)
     )
-    marker = json.loads((destination / "_ataraxis_export.json").read_text())
-    assert marker["format"] == file_format
-    assert marker["log_directory"] == str(mixed_log.resolve())
-    assert marker["sources"]["2"] == {"entries": 202, "payload_bytes": report.sources[2].payload_bytes}
+    for source_id, source in report.sources.items():
+        for path in source.files:
+            schema = pq.read_schema(path) if file_format == "parquet" else feather.read_table(path).schema
+            origin = json.loads(schema.metadata[b"ataraxis-datalogger"])
+            assert origin["log_directory"] == str(mixed_log.resolve())
+            assert (origin["source_id"], origin["session"]) == (source_id, "")
+            assert origin["exported_by"].startswith("ataraxis-datalogger ")
     # One table for a dataset reader, with the source id from the folder names.
     dataset = ds.dataset(destination, format=file_format, partitioning="hive")
     table = dataset.to_table()
@@ -102,7 +105,8 @@ def test_sessions_side_by_side_read_as_one_dataset_with_a_session_column(
     write_entry: Callable[..., Path], tmp_path: Path
 ) -> None:
     root = tmp_path / "all_sessions"
-    for index, name in enumerate(["2024-05-01_mouse7", "2024-05-02_mouse7"]):
+    names = ["2024-05-01_mouse7", "2024-05-02_mouse7"]
+    for index, name in enumerate(names):
         log = tmp_path / name
         log.mkdir()
         for stamp in range(10 + index):
@@ -110,6 +114,8 @@ def test_sessions_side_by_side_read_as_one_dataset_with_a_session_column(
             write_entry(log, 9, 100 + stamp, b"bb")
         report = export_logs(log, root, session=name)
         assert report.destination == root / f"session={name}"
+        # The temporary of a session export lives beside the dataset folder, never inside it.
+        assert sorted(path.name for path in root.iterdir()) == sorted(f"session={done}" for done in names[: index + 1])
     table = ds.dataset(root, partitioning="hive").to_table()
     counts = table.group_by(["session", "source_id"]).aggregate([("timestamp", "count"), ("timestamp", "max")])
     found = counts.select(["session", "source_id", "timestamp_count", "timestamp_max"]).to_pydict().values()
@@ -225,6 +231,10 @@ def test_an_existing_destination_is_replaced_only_when_asked_and_only_if_it_is_a
     with pytest.raises(ExportError, match="is not an export folder"):
         export_logs(log, precious, overwrite=True)
     assert (precious / "thesis.txt").read_text() == "four years"
+    (destination / "source_id=1" / "notes.txt").write_text("added by hand")
+    with pytest.raises(ExportError, match="is not an export folder"):
+        export_logs(log, destination, overwrite=True)
+    assert (destination / "source_id=1" / "notes.txt").exists()
 
     mcap_path = tmp_path / "log.mcap"
     export_logs(log, mcap_path, "mcap")

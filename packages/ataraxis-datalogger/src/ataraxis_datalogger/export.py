@@ -13,7 +13,7 @@ from typing import Final, Literal
 
 from tqdm import tqdm
 
-from ._export.destination import StagedDestination, check_apart, check_session, write_marker
+from ._export.destination import StagedDestination, check_apart, check_session
 from ._export.optional import requires_extra
 from ._files.listing import check_log_directory
 from .exceptions import ExportError
@@ -151,15 +151,15 @@ def export_logs(
             from ._export import mcap_file
         else:
             from ._export import dataset_writer
-    description: dict[str, object] = {
+    description = {
         "exported_by": f"ataraxis-datalogger {version('ataraxis-datalogger')}",
-        "format": format,
         "log_directory": str(directory.resolve()),
-        "session": session,
+        "session": "" if session is None else session,
     }
+    staging = root.parent if final != root else final.parent
     with (
         read_logs(directory) as readers,
-        StagedDestination(final, directory=format != "mcap", overwrite=overwrite) as staged,
+        StagedDestination(final, staging=staging, directory=format != "mcap", overwrite=overwrite) as staged,
         tqdm(
             total=sum(len(reader) for reader in readers.values()),
             desc=f"export {format}",
@@ -169,12 +169,11 @@ def export_logs(
         ) as progress,
     ):
         if format == "mcap":
-            metadata = {key: "" if value is None else str(value) for key, value in description.items()}
             counts = mcap_file.write_mcap(
                 staged.path,
                 {source_id: reader for source_id, reader in readers.items()},
-                library=str(description["exported_by"]),
-                metadata=metadata,
+                library=description["exported_by"],
+                metadata=description,
                 advance=progress.update,
             )
             sources = {
@@ -191,6 +190,7 @@ def export_logs(
                 file_format=format,
                 row_group_bytes=group_limit,
                 file_bytes=file_limit,
+                metadata=description,
                 advance=progress.update,
             )
             sources = {
@@ -202,11 +202,6 @@ def export_logs(
                 )
                 for source_id, part in written.items()
             }
-            description["sources"] = {
-                str(source_id): {"entries": source.entries, "payload_bytes": source.payload_bytes}
-                for source_id, source in sources.items()
-            }
-            write_marker(staged.path, description)
         staged.commit()
     return ExportReport(directory, final, format, session, sources)
 

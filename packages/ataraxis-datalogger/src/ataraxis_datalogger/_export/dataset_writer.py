@@ -6,10 +6,14 @@ DuckDB, Spark, polars) find it as a partition column. Batches are gathered into 
 `row_group_bytes` of payload (or `ROW_GROUP_ROWS` entries), a size that lets an engine split a scan across workers
 while each group is large enough to read efficiently; a part file is closed once it holds `file_bytes`.
 
+Each file's schema metadata holds, under the key `METADATA_KEY`, a JSON object saying where it came from (the
+exporting library, the log directory, the session and the source id).
+
 Memory stays bounded by one row group: the batches come from `iter_batches`, and each group is written as soon as
 it is complete.
 """
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +29,8 @@ ROW_GROUP_ROWS: Final = 1 << 20
 """Entries of one row group (or Feather record batch group), at most."""
 SUFFIXES: Final = {"parquet": ".parquet", "feather": ".feather"}
 """The file name suffix of each dataset format."""
+METADATA_KEY: Final = b"ataraxis-datalogger"
+"""The key of the schema metadata that says where a part file came from."""
 
 DatasetFormat = Literal["parquet", "feather"]
 
@@ -88,14 +94,15 @@ class WrittenSource:
 class _Partition:
     """The part files of one source's partition folder, opened one after the other as each fills up."""
 
-    def __init__(self, folder: Path, file_format: DatasetFormat, file_bytes: int) -> None:
+    def __init__(self, folder: Path, file_format: DatasetFormat, file_bytes: int, metadata: bytes) -> None:
         self._folder, self._format, self._file_bytes = folder, file_format, file_bytes
+        self._metadata = {METADATA_KEY: metadata}
         self._part: _PartFile | None = None
         self._part_bytes = 0
         self.written = WrittenSource()
 
     def write(self, group: list[pa.RecordBatch], rows: int, payload_bytes: int) -> None:
-        table = pa.Table.from_batches(group).select(FILE_COLUMNS)
+        table = pa.Table.from_batches(group).select(FILE_COLUMNS).replace_schema_metadata(self._metadata)
         if self._part is None:
             self._folder.mkdir(parents=True, exist_ok=True)
             path = self._folder / f"part-{len(self.written.files):05d}{SUFFIXES[self._format]}"
@@ -121,6 +128,7 @@ def write_partition(
     file_format: DatasetFormat,
     row_group_bytes: int,
     file_bytes: int,
+    metadata: bytes,
     advance: Callable[[int], object],
 ) -> WrittenSource:
     """Writes one source's batches into part files `part-00000{suffix}`, ... of a partition folder.
@@ -131,9 +139,10 @@ def write_partition(
         file_format: "parquet" or "feather".
         row_group_bytes: The payload bytes of one row group, at most (unless one batch is larger).
         file_bytes: The payload bytes of one part file, about (a file closes once it reaches them).
+        metadata: The schema metadata value of every part file (`METADATA_KEY`).
         advance: Called with the number of entries of each group once it is written (the progress bar).
     """
-    partition = _Partition(folder, file_format, file_bytes)
+    partition = _Partition(folder, file_format, file_bytes, metadata)
     group: list[pa.RecordBatch] = []
     rows = payload_bytes = 0
     try:
@@ -169,6 +178,7 @@ def write_dataset(
     file_format: DatasetFormat,
     row_group_bytes: int,
     file_bytes: int,
+    metadata: Mapping[str, str],
     advance: Callable[[int], object],
 ) -> dict[int, WrittenSource]:
     """Writes each source into its partition folder, `source_id={source_id}`, of a dataset folder.
@@ -179,6 +189,7 @@ def write_dataset(
         file_format: "parquet" or "feather".
         row_group_bytes: See `write_partition`.
         file_bytes: See `write_partition`.
+        metadata: What every file's schema metadata says of the export; each partition adds its `source_id`.
         advance: See `write_partition`.
 
     Returns:
@@ -191,6 +202,7 @@ def write_dataset(
             file_format=file_format,
             row_group_bytes=row_group_bytes,
             file_bytes=file_bytes,
+            metadata=json.dumps({**metadata, "source_id": source_id}).encode(),
             advance=advance,
         )
         for source_id, batches in sorted(sources.items())

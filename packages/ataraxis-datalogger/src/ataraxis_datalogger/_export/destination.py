@@ -1,16 +1,17 @@
-"""Where an export is written: a hidden temporary beside its destination, renamed into place once complete.
+"""Where an export is written: a hidden temporary beside the dataset, renamed into place once complete.
 
 A reader of the destination therefore sees a complete export or none, never a half-written one. The temporary is
-named `.{name}.{pid}.export` (and a replaced export is set aside as `.{name}.{pid}.replaced` while the new one takes
-its place): the leading dot hides both from the dataset readers of pyarrow, Dask and Spark, and the process id lets
+named `.{label}.{pid}.export` and lives in the folder that holds the dataset folder (for a session export, the one
+that holds `destination`, so that no temporary ever appears inside a dataset that other sessions' readers glob);
+a replaced export is set aside as `.{label}.{pid}.replaced` while the new one takes its place. The process id lets
 the next export to the same place remove what a killed one left behind.
 
-An export folder holds a marker file, `MARKER_NAME`, that says what it holds; `overwrite=True` replaces only a
-folder that has one (or an empty one), never a folder of anything else.
+`overwrite=True` replaces only what an export would have written: a folder holding nothing but `source_id=N`
+folders of `part-NNNNN.parquet` or `.feather` files (or an empty folder), or a regular file for MCAP; never a
+folder of anything else.
 """
 
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -20,10 +21,9 @@ from typing import Final
 from .._files.closeable import Closeable
 from ..exceptions import ExportError
 
-MARKER_NAME: Final = "_ataraxis_export.json"
-"""The file in an export folder that describes the export (engines skip names that start with `_`)."""
-
 _SESSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_PARTITION_NAME = re.compile(r"^source_id=(0|[1-9]\d{0,2})$")
+_PART_NAME = re.compile(r"^part-\d{5}\.(parquet|feather)$")
 _LEFTOVER_SUFFIXES: Final = ("export", "replaced")
 
 
@@ -64,10 +64,12 @@ def check_apart(log_directory: Path, destination: Path) -> None:
 
 
 class StagedDestination(Closeable):
-    """A temporary file or folder beside the destination, renamed over it by `commit` and removed otherwise.
+    """A temporary file or folder in a staging folder, renamed over the destination by `commit`, else removed.
 
     Args:
         final: The destination: the export folder, or the export file.
+        staging: The folder that holds the temporary: the destination's parent, or (for a session export) the
+            parent of the dataset folder. It must be on the destination's file system.
         directory: True for an export folder, False for an export file.
         overwrite: Replace an existing export at the destination instead of refusing it.
 
@@ -77,14 +79,16 @@ class StagedDestination(Closeable):
         OSError: If the temporary cannot be created.
     """
 
-    def __init__(self, final: Path, *, directory: bool, overwrite: bool) -> None:
+    def __init__(self, final: Path, *, staging: Path, directory: bool, overwrite: bool) -> None:
         self.final = final
         """The destination."""
         self._directory = directory
         _check_replaceable(final, directory=directory, overwrite=overwrite)
         final.parent.mkdir(parents=True, exist_ok=True)
-        _remove_leftovers(final)
-        self.path = final.parent / f".{final.name}.{os.getpid()}.export"
+        self._label = ".".join(final.relative_to(staging).parts)
+        self._staging = staging
+        _remove_leftovers(staging, self._label)
+        self.path = staging / f".{self._label}.{os.getpid()}.export"
         """The temporary to write into."""
         _remove(self.path)
         if directory:
@@ -98,13 +102,15 @@ class StagedDestination(Closeable):
                 _fsync(path)
         _fsync(self.path)
         if self._directory and self.final.exists():
-            aside = self.final.parent / f".{self.final.name}.{os.getpid()}.replaced"
+            aside = self._staging / f".{self._label}.{os.getpid()}.replaced"
             self.final.rename(aside)
             self.path.rename(self.final)
             shutil.rmtree(aside)
         else:
             self.path.replace(self.final)
         _fsync(self.final.parent)
+        if self._staging != self.final.parent:
+            _fsync(self._staging)
         self._committed = True
 
     def close(self) -> None:
@@ -113,34 +119,38 @@ class StagedDestination(Closeable):
             _remove(self.path)
 
 
-def write_marker(folder: Path, description: dict[str, object]) -> None:
-    """Writes the marker file that says a folder is an export and what it holds.
-
-    Args:
-        folder: The export folder (its temporary, before `commit`).
-        description: What the export holds, as JSON-serialisable values.
-    """
-    (folder / MARKER_NAME).write_text(json.dumps(description, indent=2) + "\n", encoding="utf-8")
-
-
 def _check_replaceable(final: Path, *, directory: bool, overwrite: bool) -> None:
     if not final.exists() and not final.is_symlink():
         return
     if not overwrite:
         raise ExportError(f"the destination {final} exists; remove it or pass overwrite=True to replace an export")
     if directory:
-        is_export = final.is_dir() and not final.is_symlink()
-        is_export = is_export and ((final / MARKER_NAME).is_file() or not any(final.iterdir()))
-        if not is_export:
-            raise ExportError(f"the destination {final} is not an export folder (no {MARKER_NAME}): not replaced")
-    elif final.is_dir() or not final.is_file():
+        if not _is_export_folder(final):
+            raise ExportError(
+                f"the destination {final} is not an export folder (only source_id=N folders of part files): "
+                "not replaced"
+            )
+    elif final.is_symlink() or not final.is_file():
         raise ExportError(f"the destination {final} is not a regular file: not replaced")
 
 
-def _remove_leftovers(final: Path) -> None:
+def _is_export_folder(folder: Path) -> bool:
+    """Returns True if a folder holds nothing but what a Parquet or Feather export writes."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    for partition in folder.iterdir():
+        if _PARTITION_NAME.match(partition.name) is None or partition.is_symlink() or not partition.is_dir():
+            return False
+        for part in partition.iterdir():
+            if _PART_NAME.match(part.name) is None or part.is_symlink() or not part.is_file():
+                return False
+    return True
+
+
+def _remove_leftovers(staging: Path, label: str) -> None:
     """Removes the temporaries of earlier exports to the same destination whose process no longer runs."""
-    pattern = re.compile(rf"^\.{re.escape(final.name)}\.(\d+)\.({'|'.join(_LEFTOVER_SUFFIXES)})$")
-    for candidate in final.parent.iterdir():
+    pattern = re.compile(rf"^\.{re.escape(label)}\.(\d+)\.({'|'.join(_LEFTOVER_SUFFIXES)})$")
+    for candidate in staging.iterdir():
         match = pattern.match(candidate.name)
         if match is not None and int(match[1]) != os.getpid() and not _running(int(match[1])):
             _remove(candidate)
