@@ -18,8 +18,10 @@ from ataraxis_datalogger import (
     DataLoggerError,
     DataLoggerWarning,
     EntryFormatError,
+    ExportError,
     LogCompressionError,
     LogPackage,
+    OptionalDependencyError,
     read_logs,
 )
 from ataraxis_datalogger._format.entry import entry_file_name
@@ -31,6 +33,9 @@ ERRORS_AND_THEIR_FORMER_BASES = {
     ArchiveVerificationError: RuntimeError,
     EntryFormatError: ValueError,
     ArchiveFormatError: ValueError,
+    # Newer errors keep the built-in base of their kind from the start.
+    ExportError: ValueError,
+    OptionalDependencyError: ImportError,
 }
 WARNINGS = (DataLoggerWarning, DamagedLogFilesWarning)
 

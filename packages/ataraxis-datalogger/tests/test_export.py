@@ -66,7 +66,7 @@ def test_a_dataset_holds_every_entry_in_reading_order(mixed_log: Path, tmp_path:
             schema = pq.read_schema(path) if file_format == "parquet" else feather.read_table(path).schema
             origin = json.loads(schema.metadata[b"ataraxis-datalogger"])
             assert origin["log_directory"] == str(mixed_log.resolve())
-            assert (origin["source_id"], origin["session"]) == (source_id, "")
+            assert (origin["source_id"], origin["session"], origin["export_layout"]) == (str(source_id), "", "1")
             assert origin["exported_by"].startswith("ataraxis-datalogger ")
     # One table for a dataset reader, with the source id from the folder names.
     dataset = ds.dataset(destination, format=file_format, partitioning="hive")
@@ -148,6 +148,7 @@ def test_an_mcap_file_holds_every_entry_on_a_channel_per_source_in_time_order(mi
         [metadata] = list(reader.iter_metadata())
         assert metadata.name == "ataraxis-datalogger"
         assert metadata.metadata["session"] == "rig-3"
+        assert metadata.metadata["export_layout"] == "1"
         assert metadata.metadata["log_directory"] == str(mixed_log.resolve())
         sequences = [
             message.sequence for _, channel, message in reader.iter_messages(topics=["/source/2"], log_time_order=True)

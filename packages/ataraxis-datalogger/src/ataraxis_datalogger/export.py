@@ -16,6 +16,7 @@ from tqdm import tqdm
 from ._export.destination import StagedDestination, check_apart, check_session
 from ._export.optional import requires_extra
 from ._files.listing import check_log_directory
+from ._format.export import EXPORT_LAYOUT, session_folder_name
 from .exceptions import ExportError
 from .reader import read_logs
 
@@ -143,7 +144,7 @@ def export_logs(
     if os.fspath(destination) == "":
         raise ExportError("the destination must not be empty (an unset variable?)")
     root = Path(destination)
-    final = root / f"session={session}" if session is not None and format != "mcap" else root
+    final = root / session_folder_name(session) if session is not None and format != "mcap" else root
     check_apart(directory, final)
     check_apart(directory, root)
     with requires_extra(f"export_logs(format={format!r})"):
@@ -152,6 +153,7 @@ def export_logs(
         else:
             from ._export import dataset_writer
     description = {
+        "export_layout": str(EXPORT_LAYOUT),
         "exported_by": f"ataraxis-datalogger {version('ataraxis-datalogger')}",
         "log_directory": str(directory.resolve()),
         "session": "" if session is None else session,

@@ -23,14 +23,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-FILE_COLUMNS: Final = ("timestamp", "payload")
-"""The columns stored in each part file (the source id is the partition folder)."""
+from .._format.export import FILE_COLUMNS, METADATA_KEY, part_file_name, partition_folder_name
+
 ROW_GROUP_ROWS: Final = 1 << 20
 """Entries of one row group (or Feather record batch group), at most."""
-SUFFIXES: Final = {"parquet": ".parquet", "feather": ".feather"}
-"""The file name suffix of each dataset format."""
-METADATA_KEY: Final = b"ataraxis-datalogger"
-"""The key of the schema metadata that says where a part file came from."""
 
 DatasetFormat = Literal["parquet", "feather"]
 
@@ -105,7 +101,7 @@ class _Partition:
         table = pa.Table.from_batches(group).select(FILE_COLUMNS).replace_schema_metadata(self._metadata)
         if self._part is None:
             self._folder.mkdir(parents=True, exist_ok=True)
-            path = self._folder / f"part-{len(self.written.files):05d}{SUFFIXES[self._format]}"
+            path = self._folder / part_file_name(len(self.written.files), self._format)
             self._part = (_ParquetPart if self._format == "parquet" else _FeatherPart)(path, table.schema)
             self.written.files.append(path)
         self._part.write_group(table)
@@ -197,12 +193,12 @@ def write_dataset(
     """
     return {
         source_id: write_partition(
-            folder / f"source_id={source_id}",
+            folder / partition_folder_name(source_id),
             batches,
             file_format=file_format,
             row_group_bytes=row_group_bytes,
             file_bytes=file_bytes,
-            metadata=json.dumps({**metadata, "source_id": source_id}).encode(),
+            metadata=json.dumps({**metadata, "source_id": str(source_id)}).encode(),
             advance=advance,
         )
         for source_id, batches in sorted(sources.items())

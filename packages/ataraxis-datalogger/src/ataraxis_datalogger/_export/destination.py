@@ -19,11 +19,9 @@ from pathlib import Path
 from typing import Final
 
 from .._files.closeable import Closeable
+from .._format.export import is_part_file_name, is_partition_folder_name, is_session_name
 from ..exceptions import ExportError
 
-_SESSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_PARTITION_NAME = re.compile(r"^source_id=(0|[1-9]\d{0,2})$")
-_PART_NAME = re.compile(r"^part-\d{5}\.(parquet|feather)$")
 _LEFTOVER_SUFFIXES: Final = ("export", "replaced")
 
 
@@ -38,7 +36,7 @@ def check_session(session: str | None) -> str | None:
     """
     if session is None:
         return None
-    if not isinstance(session, str) or _SESSION_NAME.match(session) is None:
+    if not isinstance(session, str) or not is_session_name(session):
         raise ExportError(
             f"session must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit "
             f"(it names the folder session=NAME), got {session!r}"
@@ -139,10 +137,10 @@ def _is_export_folder(folder: Path) -> bool:
     if folder.is_symlink() or not folder.is_dir():
         return False
     for partition in folder.iterdir():
-        if _PARTITION_NAME.match(partition.name) is None or partition.is_symlink() or not partition.is_dir():
+        if not is_partition_folder_name(partition.name) or partition.is_symlink() or not partition.is_dir():
             return False
         for part in partition.iterdir():
-            if _PART_NAME.match(part.name) is None or part.is_symlink() or not part.is_file():
+            if not is_part_file_name(part.name) or part.is_symlink() or not part.is_file():
                 return False
     return True
 

@@ -19,24 +19,13 @@ import numpy as np
 from mcap.writer import CompressionType, Writer
 from numpy.typing import NDArray
 
-MESSAGE_ENCODING: Final = "application/octet-stream"
-"""The message encoding of every channel: opaque bytes."""
-METADATA_NAME: Final = "ataraxis-datalogger"
-"""The name of the metadata record that describes the export."""
+from .._format.export import MESSAGE_ENCODING, METADATA_NAME, topic_of
+
 CHUNK_BYTES: Final = 4 << 20
 """The uncompressed size of one MCAP chunk, about."""
 _PROGRESS_STEP: Final = 4096
 
 Entry = tuple[int, NDArray[np.uint8]]
-
-
-def topic_of(source_id: int) -> str:
-    """Returns the topic of a source's channel.
-
-    Args:
-        source_id: The source.
-    """
-    return f"/source/{source_id}"
 
 
 def write_mcap(
