@@ -201,6 +201,20 @@ def test_bad_arguments_are_refused_before_anything_is_written(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_relative_destinations_are_made_absolute(
+    mixed_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    report = export_logs(mixed_log, "out/../dataset", session="s1")
+    assert report.destination == tmp_path / "dataset" / "session=s1"
+    assert partition_rows(report.destination, "parquet") == expected_rows(mixed_log)
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path / "empty")
+    with pytest.raises(ExportError, match="exists"):
+        export_logs(mixed_log, ".")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["dataset", "empty"]
+
+
 def test_destinations_that_overlap_the_log_directory_are_refused(mixed_log: Path) -> None:
     before = sorted(mixed_log.iterdir())
     for destination in (mixed_log, mixed_log / "export", mixed_log.parent):

@@ -56,7 +56,8 @@ class ExportReport:
     log_directory: Path
     """The exported log directory."""
     destination: Path
-    """The export: the dataset folder (for a session, its `session=NAME` folder) or the MCAP file."""
+    """The export, as an absolute path: the dataset folder (for a session, its `session=NAME` folder) or the MCAP
+    file."""
     format: ExportFormat
     """The format written."""
     session: str | None
@@ -143,9 +144,9 @@ def export_logs(
     directory = check_log_directory(log_directory)
     if os.fspath(destination) == "":
         raise ExportError("the destination must not be empty (an unset variable?)")
-    root = Path(destination)
+    # Absolute and normalised, so that "." or "a/.." name a real folder with a real parent to stage beside.
+    root = Path(os.path.abspath(destination))
     final = root / session_folder_name(session) if session is not None and format != "mcap" else root
-    check_apart(directory, final)
     check_apart(directory, root)
     with requires_extra(f"export_logs(format={format!r})"):
         if format == "mcap":
@@ -158,10 +159,9 @@ def export_logs(
         "log_directory": str(directory.resolve()),
         "session": "" if session is None else session,
     }
-    staging = root.parent if final != root else final.parent
     with (
         read_logs(directory) as readers,
-        StagedDestination(final, staging=staging, directory=format != "mcap", overwrite=overwrite) as staged,
+        StagedDestination(final, staging=root.parent, directory=format != "mcap", overwrite=overwrite) as staged,
         tqdm(
             total=sum(len(reader) for reader in readers.values()),
             desc=f"export {format}",
@@ -173,7 +173,7 @@ def export_logs(
         if format == "mcap":
             counts = mcap_file.write_mcap(
                 staged.path,
-                {source_id: reader for source_id, reader in readers.items()},
+                dict(readers),
                 library=description["exported_by"],
                 metadata=description,
                 advance=progress.update,
