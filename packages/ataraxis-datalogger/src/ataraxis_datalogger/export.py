@@ -149,10 +149,11 @@ def export_logs(
     final = root / session_folder_name(session) if session is not None and format != "mcap" else root
     check_apart(directory, root)
     with requires_extra(f"export_logs(format={format!r})"):
+        # Imported before anything is written, so that a missing extra leaves no trace.
         if format == "mcap":
-            from ._export import mcap_file
+            from ._export.mcap_file import write_mcap
         else:
-            from ._export import dataset_writer
+            from ._export.dataset_writer import write_dataset
     description = {
         "export_layout": str(EXPORT_LAYOUT),
         "exported_by": f"ataraxis-datalogger {version('ataraxis-datalogger')}",
@@ -171,7 +172,7 @@ def export_logs(
         ) as progress,
     ):
         if format == "mcap":
-            counts = mcap_file.write_mcap(
+            counts = write_mcap(
                 staged.path,
                 dict(readers),
                 library=description["exported_by"],
@@ -183,12 +184,13 @@ def export_logs(
                 for source_id, (entries, payload_bytes) in counts.items()
             }
         else:
-            written = dataset_writer.write_dataset(
+            batches = {
+                source_id: reader.iter_batches(max_bytes=min(group_limit, _BATCH_BYTES))
+                for source_id, reader in readers.items()
+            }
+            written = write_dataset(
                 staged.path,
-                {
-                    source_id: reader.iter_batches(max_bytes=min(group_limit, _BATCH_BYTES))
-                    for source_id, reader in readers.items()
-                },
+                batches,
                 file_format=format,
                 row_group_bytes=group_limit,
                 file_bytes=file_limit,
