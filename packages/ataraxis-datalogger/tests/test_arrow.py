@@ -11,7 +11,15 @@ import pyarrow as pa
 import pytest
 from export_helpers import expected_rows, rows
 
-from ataraxis_datalogger import LogArchiveReader, LogReaders, read_logs
+from ataraxis_datalogger import (
+    ArchiveFormatError,
+    DamagedLogFilesWarning,
+    LogArchiveReader,
+    LogReaders,
+    compress_npy_logs,
+    read_logs,
+)
+from ataraxis_datalogger._format.entry import entry_file_name
 
 SCHEMA = pa.schema(
     [
@@ -22,18 +30,26 @@ SCHEMA = pa.schema(
 )
 
 
-def test_a_stored_archive_becomes_a_table_without_copying(mixed_log: Path) -> None:
-    with LogArchiveReader(mixed_log / "1_log.npz") as reader:
+@pytest.mark.parametrize("name", ["1_log.npz", "4_log.npz"], ids=["stored", "deflated"])
+def test_an_archive_becomes_a_table_on_its_own_columns(mixed_log: Path, name: str) -> None:
+    with LogArchiveReader(mixed_log / name) as reader:
         table = reader.to_arrow()
-        first_payload = next(iter(reader))[1]
-        timestamps = reader.timestamps
+        archive = reader._source.archive
+        assert archive is not None
+        offsets, timestamps = archive.offsets, reader.timestamps
     assert table.schema == SCHEMA
-    assert rows(table) == [(1, stamp * 10, bytes([stamp % 256]) * (stamp % 17)) for stamp in range(300)]
+    assert rows(table) == expected_rows_of(mixed_log, int(name.partition("_")[0]))
     [payloads] = table.column("payload").chunks
     [stamps] = table.column("timestamp").chunks
-    # The table's buffers are the archive's own memory: the memory map of the payloads and the loaded timestamps.
-    assert payloads.buffers()[2].address == first_payload.ctypes.data
+    # The timestamps and offsets loaded when the archive was opened are the table's buffers, not copies; the
+    # payload bytes are one buffer of exactly their size.
     assert stamps.buffers()[1].address == timestamps.ctypes.data
+    assert payloads.buffers()[1].address == offsets.ctypes.data
+    assert payloads.buffers()[2].size == int(offsets[-1])
+
+
+def expected_rows_of(directory: Path, source_id: int) -> list[tuple[int, int, bytes]]:
+    return [row for row in expected_rows(directory) if row[0] == source_id]
 
 
 def test_the_table_outlives_its_reader(mixed_log: Path) -> None:
@@ -76,13 +92,6 @@ def test_iter_batches_stay_within_their_limits_and_hold_every_entry_once(
         payload_bytes = pa.compute.sum(pa.compute.binary_length(batch.column("payload"))).as_py() or 0
         assert payload_bytes <= max_bytes or batch.num_rows == 1
     assert rows(pa.Table.from_batches(batches)) == expected_rows(mixed_log)
-
-
-def test_a_compressed_archive_is_decompressed_once_into_the_table(mixed_log: Path) -> None:
-    with LogArchiveReader(mixed_log / "4_log.npz") as reader:
-        table = reader.to_arrow()
-    assert rows(table) == [(4, 5 * stamp, bytes(stamp % 5)) for stamp in range(200)]
-    assert table.column("payload").num_chunks == 1
 
 
 def test_data_frames_in_one_call(mixed_log: Path) -> None:
@@ -133,3 +142,37 @@ def test_closed_readers_and_bad_limits_are_refused(mixed_log: Path) -> None:
         readers[1].iter_batches()
     with pytest.raises(ValueError, match="is closed"):
         readers.to_arrow()
+
+
+def test_damaged_archive_blocks_are_skipped_or_raise_as_the_reader_says(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    for stamp in range(4000):
+        write_entry(tmp_path, 6, stamp, stamp.to_bytes(4, "little") * 64)
+    compress_npy_logs(tmp_path, remove_sources=True, compress=False)
+    archive = tmp_path / "6_log.npz"
+    data = bytearray(archive.read_bytes())
+    middle = data.index((2000).to_bytes(4, "little") * 64)  # a stored archive: the payloads are in the file as is
+    data[middle] ^= 0xFF
+    archive.write_bytes(bytes(data))
+    with read_logs(tmp_path) as readers, pytest.warns(DamagedLogFilesWarning) as warned:
+        iterated = [(6, stamp, payload.tobytes()) for stamp, payload in readers[6]]
+    assert 0 < len(iterated) < 4000
+    assert all(payload == stamp.to_bytes(4, "little") * 64 for _, stamp, payload in iterated)
+    for make in (lambda reader: reader.to_arrow(), lambda reader: pa.Table.from_batches(list(reader.iter_batches()))):
+        with read_logs(tmp_path) as readers, pytest.warns(DamagedLogFilesWarning) as again:
+            assert rows(make(readers[6])) == iterated
+        assert [str(warning.message) for warning in again] == [str(warning.message) for warning in warned]
+    with read_logs(tmp_path, on_damage="raise") as readers, pytest.raises(ArchiveFormatError):
+        readers[6].to_arrow()
+
+
+def test_damaged_loose_entries_are_left_out_with_their_timestamps(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    for stamp in range(10):
+        write_entry(tmp_path, 2, stamp, bytes([stamp]) * 3)
+    (tmp_path / entry_file_name(2, 4)).write_bytes(b"not an entry")
+    with read_logs(tmp_path) as readers, pytest.warns(DamagedLogFilesWarning, match="002_00000000000000000004"):
+        table = readers[2].to_arrow()
+    assert rows(table) == [(2, stamp, bytes([stamp]) * 3) for stamp in range(10) if stamp != 4]

@@ -17,6 +17,7 @@ from mcap.reader import make_reader
 
 from ataraxis_datalogger import (
     ArchiveFormatError,
+    DamagedLogFilesWarning,
     ExportError,
     ExportReport,
     compress_npy_logs,
@@ -220,7 +221,7 @@ def test_destinations_that_overlap_the_log_directory_are_refused(mixed_log: Path
     for destination in (mixed_log, mixed_log / "export", mixed_log.parent):
         with pytest.raises(ExportError, match="must lie outside the log directory"):
             export_logs(mixed_log, destination, overwrite=True)
-    with pytest.raises(ExportError, match="must not be empty"):
+    with pytest.raises(ExportError, match="the destination is an empty string"):
         export_logs(mixed_log, "")
     assert sorted(mixed_log.iterdir()) == before
 
@@ -279,8 +280,15 @@ def test_a_failed_export_leaves_neither_a_destination_nor_a_temporary(
     archive.write_bytes(bytes(data))
     for file_format, destination in (("parquet", tmp_path / "dataset"), ("mcap", tmp_path / "log.mcap")):
         with pytest.raises(ArchiveFormatError):
-            export_logs(log, destination, file_format)  # type: ignore[arg-type]
+            export_logs(log, destination, file_format, on_damage="raise")  # type: ignore[arg-type]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["log"]
+    # By default the damaged entries are left out, with a warning naming the archive, and the rest is exported.
+    with pytest.warns(DamagedLogFilesWarning, match="1_log.npz"):
+        report = export_logs(log, tmp_path / "dataset")
+    assert 0 < report.sources[1].entries < 2000
+    assert report.sources[2].entries == 1
+    exported = partition_rows(tmp_path / "dataset", "parquet")
+    assert all(payload == stamp.to_bytes(2, "little") * 50 for source, stamp, payload in exported if source == 1)
 
 
 def test_temporaries_of_a_killed_export_are_removed_by_the_next_one(mixed_log: Path, tmp_path: Path) -> None:
@@ -312,6 +320,12 @@ def test_the_export_command(mixed_log: Path, tmp_path: Path, capsys: pytest.Capt
     assert "exists; remove it or pass overwrite=True" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "missing"), "-o", str(tmp_path / "x")]) == 2
     assert "missing" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["export", "", "-o", str(tmp_path / "x")])
+    assert "an unset variable" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["export", str(mixed_log), "-o", ""])
+    assert "the output is an empty string" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["export", str(mixed_log), "-o", str(out), "--format", "csv"])
 
@@ -360,3 +374,19 @@ def test_missing_extras_are_named_in_the_error(mixed_log: Path, tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert "needs mcap, which is not installed" in result.stderr
     assert result.stdout == "ok\n"
+
+
+def test_the_export_command_lists_damaged_entries_left_out(
+    write_entry: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "log"
+    log.mkdir()
+    for stamp in range(5):
+        write_entry(log, 1, stamp, b"fine")
+    damaged = log / "001_00000000000000000009.npy"
+    damaged.write_bytes(b"not an entry")
+    assert main(["export", str(log), "-o", str(tmp_path / "dataset"), "--quiet"]) == 1
+    printed = capsys.readouterr().out
+    assert "1 damaged part(s) of the log, left out of the export:" in printed
+    assert str(damaged) in printed
+    assert partition_rows(tmp_path / "dataset", "parquet") == [(1, stamp, b"fine") for stamp in range(5)]

@@ -16,23 +16,25 @@ Archives and reading back:
   `DamagedFile`, also named in a `DamagedLogFilesWarning`; a source that could not be archived raises
   `LogCompressionError`).
 - `LogArchiveReader`: reads one source's entries in timestamp order; `read_logs` opens one per source of a log
-  directory, archived or not. A damaged archive raises `ArchiveFormatError`, a damaged entry file
-  `EntryFormatError`.
-- `inspect_logs`: summarises a log directory per source (`LogDirectorySummary`, `SourceSummary`).
+  directory, archived or not. Damaged data is skipped with a `DamagedLogFilesWarning`, or raises
+  `ArchiveFormatError` (an archive) or `EntryFormatError` (an entry file) with `on_damage="raise"`; a loose file
+  removed under a reader raises `LogFilesChangedError`.
+- `inspect_logs`: summarises a log directory per source (`LogDirectorySummary`, `SourceSummary`); with
+  `verify=True` it checks every archived byte.
 - The `ataraxis-datalogger` command runs `compress`, `inspect` and `export` from a shell.
 
 For other engines (the `arrow` and `mcap` extras):
 
 - `LogArchiveReader.to_arrow` and `LogReaders.to_arrow` (`read_logs` returns a `LogReaders` dict): the entries as a
-  `pyarrow.Table`, zero-copy from an archive's columns; `LogArchiveReader.iter_batches` in bounded record batches.
+  `pyarrow.Table`, built on an archive's own columns; `LogArchiveReader.iter_batches` in bounded record batches.
 - `export_logs`: writes a log directory as a Parquet or Feather dataset partitioned by source, or as an MCAP file,
   returning an `ExportReport` (per source an `ExportedSource`).
 
 Errors and warnings (all in `ataraxis_datalogger.exceptions`):
 
 - `AtaraxisDataLoggerError` is the root of every error the package raises; each error also subclasses the
-  built-in class of its kind: `DataLoggerError`, `LogCompressionError` and `ArchiveVerificationError` are
-  `RuntimeError`s, `EntryFormatError` and `ArchiveFormatError` are `ValueError`s.
+  built-in class of its kind: `DataLoggerError`, `LogCompressionError`, `ArchiveVerificationError` and
+  `LogFilesChangedError` are `RuntimeError`s, `EntryFormatError` and `ArchiveFormatError` are `ValueError`s.
 - `ExportError` (`ValueError`) refuses an export's arguments; `OptionalDependencyError` (`ImportError`) names the
   extra to install when pyarrow or mcap is missing.
 - `AtaraxisDataLoggerWarning` is the root of every warning: `DataLoggerWarning`, `DamagedLogFilesWarning`.
@@ -55,6 +57,7 @@ from .exceptions import (
     EntryFormatError,
     ExportError,
     LogCompressionError,
+    LogFilesChangedError,
     OptionalDependencyError,
 )
 from .export import ExportedSource, ExportReport, export_logs
@@ -82,6 +85,7 @@ __all__ = [
     "LogArchiveReader",
     "LogCompressionError",
     "LogDirectorySummary",
+    "LogFilesChangedError",
     "LogPackage",
     "LogReaders",
     "LogStatistics",

@@ -1,7 +1,13 @@
 """The `ataraxis-datalogger` command: `compress` a log directory into archives, `inspect` what it holds, `export` it.
 
-Exit status: 0 when all went well, 1 when damaged or foreign files were found (and left in place), 2 when the
-command could not do its work (a bad argument, a missing directory, a source that could not be archived).
+Exit status, the same for every command:
+
+- 0: the command did all its work and found nothing wrong.
+- 1: the command did what it could, but found problems, listed in its output: damaged or foreign files (left in
+  place), or a source that could not be archived (left as it was).
+- 2: usage error: a bad argument, an empty, missing or non-directory path. Nothing was done.
+- 3: the command stopped on an operating-system error (permission denied, out of descriptors, ...), printed on
+  stderr. Whatever it did before is safe: a compression is safe to interrupt at any point.
 """
 
 import argparse
@@ -11,17 +17,26 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._archive.reports import DamagedFile
+from ._files.listing import check_path_argument
 from .compression import CompressionReport, compress_npy_logs
-from .exceptions import DamagedLogFilesWarning, LogCompressionError, OptionalDependencyError
+from .exceptions import DamagedLogFilesWarning, LogCompressionError, LogFilesChangedError, OptionalDependencyError
 from .export import FORMATS, export_logs
 from .inspection import LogDirectorySummary, inspect_logs
 
 EXIT_OK = 0
-"""Everything was archived or inspected and no damaged or foreign file was found."""
-EXIT_DAMAGED = 1
-"""Damaged or foreign files were found; they were left in place and listed."""
-EXIT_FAILED = 2
-"""The command could not do its work (bad arguments, missing directory, a source that could not be archived)."""
+"""The command did all its work and found nothing wrong."""
+EXIT_PROBLEMS = 1
+"""Damaged or foreign files were found (left in place and listed), or a source could not be archived."""
+EXIT_USAGE = 2
+"""Bad arguments, or a path that is empty, missing or not a directory; nothing was done."""
+EXIT_ERROR = 3
+"""An operating-system error stopped the command."""
+
+_EPILOG = (
+    "exit status: 0 all done, nothing wrong; 1 problems found and listed (damaged or foreign files, a source "
+    "that could not be archived); 2 usage error (bad argument; empty, missing or non-directory path); 3 stopped "
+    "by an operating-system error."
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,15 +46,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: The arguments after the program name; None reads them from `sys.argv`.
 
     Returns:
-        The exit status (see the module description).
+        The exit status (see the module description). Usage errors found while parsing the arguments exit with
+        status 2 through `SystemExit`, as `argparse` does.
     """
     parser = _parser()
     arguments = parser.parse_args(argv)
     try:
         status: int = arguments.run(arguments)
-    except (OSError, ValueError) as error:
+    except (FileNotFoundError, NotADirectoryError, ValueError) as error:
         print(f"ataraxis-datalogger {arguments.command}: error: {error}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"ataraxis-datalogger {arguments.command}: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
     return status
 
 
@@ -47,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ataraxis-datalogger",
         description="Compress the .npy entries a DataLogger wrote into per-source archives, or inspect them.",
-        epilog="Exit status: 0 all well, 1 damaged or foreign files found (left in place), 2 failure.",
+        epilog=_EPILOG,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -56,18 +75,25 @@ def _parser() -> argparse.ArgumentParser:
         help="archive each source's .npy entries into {source_id}_log.npz",
         description=(
             "Archive each source's .npy entries into one {source_id}_log.npz (timestamp order), merging with an "
-            "existing archive. Safe to run again. Damaged and foreign files are listed and left in place."
+            "existing archive. Safe to run again, and to interrupt. Damaged and foreign files are listed and left "
+            "in place; archives of sources without new entries are checked."
         ),
+        epilog=_EPILOG,
     )
-    compress.add_argument("directory", type=Path, metavar="DIR", help="the log directory (DataLogger.output_directory)")
+    compress.add_argument(
+        "directory", type=_directory, metavar="DIR", help="the log directory (DataLogger.output_directory)"
+    )
     compress.add_argument(
         "--remove-sources", action="store_true", help="remove each entry file once its archive is verified in place"
     )
     compress.add_argument(
-        "--verify", action="store_true", help="compare every archived byte with the entry files before removing any"
+        "--verify",
+        action="store_true",
+        help="compare every archived byte with the entry files before removing any, and check every byte of the "
+        "archives that get no new entries",
     )
     compress.add_argument(
-        "--no-compress", action="store_true", help="store instead of deflate: larger, faster, memory-mappable"
+        "--no-compress", action="store_true", help="store instead of deflate: larger, faster to write and to read"
     )
     compress.add_argument(
         "--memory-mapping", action="store_true", help="memory-map entry files while reading (for large entries)"
@@ -82,14 +108,38 @@ def _parser() -> argparse.ArgumentParser:
         "inspect",
         help="list sources, entry counts, time spans, bytes and damaged files",
         description=(
-            "Read every entry file and archive of a log directory and print, per source, the archived and "
-            "pending entries, their time span, their bytes and any damaged files. Changes nothing."
+            "Read every entry file and the metadata of every archive of a log directory and print, per source, "
+            "the archived and pending entries, their time span, their bytes and any damaged or foreign files. "
+            "Changes nothing."
         ),
+        epilog=_EPILOG,
     )
-    inspect.add_argument("directory", type=Path, metavar="DIR", help="the log directory (DataLogger.output_directory)")
+    inspect.add_argument(
+        "directory", type=_directory, metavar="DIR", help="the log directory (DataLogger.output_directory)"
+    )
+    inspect.add_argument(
+        "--verify",
+        action="store_true",
+        help="also read every payload byte of every archive and check it against its checksum",
+    )
     inspect.set_defaults(run=_inspect)
     _add_export_command(commands)
     return parser
+
+
+def _directory(text: str) -> Path:
+    try:
+        return check_path_argument(text, "the log directory")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _output(text: str) -> Path:
+    if text == "":
+        raise argparse.ArgumentTypeError(
+            "the output is an empty string (''): an unset variable in a shell command gives an empty argument"
+        )
+    return Path(text)
 
 
 def _positive_integer(text: str) -> int:
@@ -121,18 +171,18 @@ def _compress(arguments: argparse.Namespace) -> int:
                 _print_compression(error.report)
             _print_problems(error.report.damaged_files, error.report.foreign_files)
             print(f"ataraxis-datalogger compress: error: {error}", file=sys.stderr)
-            return EXIT_FAILED
+            return EXIT_PROBLEMS
     if not arguments.quiet:
         _print_compression(report)
     _print_problems(report.damaged_files, report.foreign_files)
-    return EXIT_OK if report.clean else EXIT_DAMAGED
+    return EXIT_OK if report.clean else EXIT_PROBLEMS
 
 
 def _inspect(arguments: argparse.Namespace) -> int:
-    summary = inspect_logs(arguments.directory)
+    summary = inspect_logs(arguments.directory, verify=arguments.verify)
     _print_summary(summary)
     _print_problems(summary.damaged_files, summary.foreign_files)
-    return EXIT_OK if summary.clean else EXIT_DAMAGED
+    return EXIT_OK if summary.clean else EXIT_PROBLEMS
 
 
 def _print_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
@@ -208,7 +258,7 @@ def _print_problems(damaged: Sequence[DamagedFile], foreign: Sequence[Path]) -> 
         for file in damaged:
             print(f"  {file.path}: {file.reason}")
     if foreign:
-        print(f"{len(foreign)} foreign .npy file(s) (not log entries), left in place:")
+        print(f"{len(foreign)} foreign file(s) (not log entries or archives), left in place:")
         for path in foreign:
             print(f"  {path}")
 
@@ -220,36 +270,45 @@ def _add_export_command(commands: "argparse._SubParsersAction[argparse.ArgumentP
         description=(
             "Write every entry of a log directory (archived or not) as a Parquet or Feather dataset partitioned by "
             "source (source_id=N/ folders, columns timestamp and payload), or as one MCAP file with a channel per "
-            "source. The export appears only once complete. Parquet and Feather need the 'arrow' extra, MCAP the "
-            "'mcap' extra: pip install 'ataraxis-datalogger[arrow,mcap]'."
+            "source. The export appears only once complete; damaged entries are left out and listed. Parquet and "
+            "Feather need the 'arrow' extra, MCAP the 'mcap' extra: pip install 'ataraxis-datalogger[arrow,mcap]'."
         ),
+        epilog=_EPILOG + " A missing extra, or a destination that exists, is a usage error.",
     )
-    export.add_argument("directory", type=Path, metavar="DIR", help="the log directory (DataLogger.output_directory)")
+    export.add_argument(
+        "directory", type=_directory, metavar="DIR", help="the log directory (DataLogger.output_directory)"
+    )
     export.add_argument("--format", choices=FORMATS, default="parquet", help="the format to write (default: parquet)")
     export.add_argument(
-        "--output", "-o", type=Path, required=True, metavar="OUT", help="the dataset folder, or the .mcap file"
+        "--output", "-o", type=_output, required=True, metavar="OUT", help="the dataset folder, or the .mcap file"
     )
     export.add_argument(
         "--session", metavar="NAME", help="export into OUT/session=NAME/, beside other sessions (parquet, feather)"
     )
     export.add_argument("--overwrite", action="store_true", help="replace an earlier export at OUT")
-    export.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    export.add_argument("--quiet", action="store_true", help="no progress bar and no summary; list only problems")
     export.set_defaults(run=_export)
 
 
 def _export(arguments: argparse.Namespace) -> int:
-    try:
-        report = export_logs(
-            arguments.directory,
-            arguments.output,
-            arguments.format,
-            session=arguments.session,
-            overwrite=arguments.overwrite,
-            verbose=not arguments.quiet,
-        )
-    except OptionalDependencyError as error:
-        print(f"ataraxis-datalogger export: error: {error}", file=sys.stderr)
-        return EXIT_FAILED
+    with warnings.catch_warnings(record=True) as damage:
+        # Damaged entries are left out of the export; each warning names the file, and is listed below.
+        warnings.simplefilter("always", DamagedLogFilesWarning)
+        try:
+            report = export_logs(
+                arguments.directory,
+                arguments.output,
+                arguments.format,
+                session=arguments.session,
+                overwrite=arguments.overwrite,
+                verbose=not arguments.quiet,
+            )
+        except OptionalDependencyError as error:
+            print(f"ataraxis-datalogger export: error: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        except LogFilesChangedError as error:
+            print(f"ataraxis-datalogger export: error: {error}; nothing was written, run it again", file=sys.stderr)
+            return EXIT_ERROR
     if not arguments.quiet:
         print(f"exported {report.entries:,} entries ({report.payload_bytes:,} payload bytes) to {report.destination}")
         rows = [
@@ -257,7 +316,12 @@ def _export(arguments: argparse.Namespace) -> int:
             for source in report.sources.values()
         ]
         _print_table(("source", "entries", "payload bytes", "files"), rows)
-    return EXIT_OK
+    problems = [str(caught.message) for caught in damage if issubclass(caught.category, DamagedLogFilesWarning)]
+    if problems:
+        print(f"{len(problems)} damaged part(s) of the log, left out of the export:")
+        for problem in problems:
+            print(f"  {problem}")
+    return EXIT_PROBLEMS if problems else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from ._export.destination import StagedDestination, check_apart, check_session
 from ._export.optional import requires_extra
 from ._files.listing import check_log_directory
+from ._format.damage import OnDamage, check_on_damage
 from ._format.export import EXPORT_LAYOUT, session_folder_name
 from .exceptions import ExportError
 from .reader import read_logs
@@ -91,11 +92,13 @@ def export_logs(
     verbose: bool = False,
     row_group_bytes: int = ROW_GROUP_BYTES,
     file_bytes: int = FILE_BYTES,
+    on_damage: OnDamage = "warn",
 ) -> ExportReport:
     """Exports every entry of a log directory, archived or not, as a Parquet or Feather dataset or an MCAP file.
 
-    The entries are read as `read_logs` reads them (archives, loose entry files, or both merged) and written a
-    bounded batch at a time, so a log larger than memory exports in constant memory (about one row group).
+    The entries are read as `read_logs` reads them (archives, loose entry files, or both merged; damaged data
+    skipped with a `DamagedLogFilesWarning`, or raising, as `on_damage` says) and written a bounded batch at a
+    time, so a log larger than memory exports in constant memory (about one row group).
 
     - **parquet** and **feather**: `destination` is a dataset folder with one hive-style partition per source,
       `source_id=7/part-00000.parquet` (or `.feather`), whose files hold the columns `timestamp` (uint64) and
@@ -123,6 +126,8 @@ def export_logs(
         row_group_bytes: The payload bytes of one Parquet row group, about (Parquet and Feather only).
         file_bytes: The payload bytes of one part file, about, before the next one starts (Parquet and Feather
             only).
+        on_damage: "warn" skips damaged entries with a `DamagedLogFilesWarning` and exports the rest; "raise"
+            stops at the first damage, and nothing is written.
 
     Returns:
         What was written, per source.
@@ -134,16 +139,21 @@ def export_logs(
             and feather, `ataraxis-datalogger[mcap]` for mcap.
         FileNotFoundError: If the log directory does not exist.
         NotADirectoryError: If it is not a directory.
-        ArchiveFormatError: If an archive is damaged.
-        EntryFormatError: If a loose entry file is damaged.
+        ArchiveFormatError: If an archive is damaged and `on_damage` is "raise".
+        EntryFormatError: If a loose entry file is damaged and `on_damage` is "raise".
+        LogFilesChangedError: If loose entry files were removed while they were read (a compression with
+            `remove_sources` ran meanwhile); nothing is written then.
     """
     if format not in FORMATS:
         raise ExportError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     group_limit, file_limit = _positive(row_group_bytes, "row_group_bytes"), _positive(file_bytes, "file_bytes")
     session = check_session(session)
+    policy = check_on_damage(on_damage)
     directory = check_log_directory(log_directory)
     if os.fspath(destination) == "":
-        raise ExportError("the destination must not be empty (an unset variable?)")
+        raise ExportError(
+            "the destination is an empty string (''): an unset variable in a shell command gives an empty argument"
+        )
     # Absolute and normalised, so that "." or "a/.." name a real folder with a real parent to stage beside.
     root = Path(os.path.abspath(destination))
     final = root / session_folder_name(session) if session is not None and format != "mcap" else root
@@ -161,7 +171,7 @@ def export_logs(
         "session": "" if session is None else session,
     }
     with (
-        read_logs(directory) as readers,
+        read_logs(directory, on_damage=policy) as readers,
         StagedDestination(final, staging=root.parent, directory=format != "mcap", overwrite=overwrite) as staged,
         tqdm(
             total=sum(len(reader) for reader in readers.values()),

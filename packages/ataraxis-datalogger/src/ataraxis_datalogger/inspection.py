@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ._archive.loose_examination import ArchivedCopyCheck, examine_entries
+from ._archive.archive_check import open_checked_archive
+from ._archive.loose_examination import ArchivedCopyCheck, Examination, examine_entries
 from ._archive.reports import DamagedFile
-from ._files.archive_file import open_source_archive
+from ._files.archive_file import ArchiveFile
 from ._files.entry_reader import EntryReader
-from ._files.listing import check_log_directory, list_log_directory
+from ._files.listing import SourceEntries, check_log_directory, list_log_directory
 from .exceptions import ArchiveFormatError
 
 
@@ -38,6 +39,8 @@ class SourceSummary:
     """The archive file's size on disk (0 without an archive)."""
     damaged_files: tuple[DamagedFile, ...]
     """Entry files (and the archive, if so) of this source that cannot be read, and why."""
+    archive_format_version: int | None = None
+    """The archive's layout version (1: without payload checksums; 2: with), or None without a readable archive."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,8 @@ class LogDirectorySummary:
     sources: dict[int, SourceSummary]
     """A summary for each source, by source id."""
     foreign_files: tuple[Path, ...]
-    """`.npy` files whose names are not entries'."""
+    """`.npy` files whose names are not entries', and anything named like an entry or an archive that is not a
+    regular file (a FIFO, a directory, a symbolic link, ...)."""
 
     @property
     def damaged_files(self) -> tuple[DamagedFile, ...]:
@@ -62,19 +66,23 @@ class LogDirectorySummary:
         return not self.damaged_files and not self.foreign_files
 
 
-def inspect_logs(log_directory: str | os.PathLike[str]) -> LogDirectorySummary:
-    """Reads a whole log directory and summarises it per source, checking every file.
+def inspect_logs(log_directory: str | os.PathLike[str], verify: bool = False) -> LogDirectorySummary:
+    """Reads a whole log directory and summarises it per source, listing every damaged and foreign file.
 
-    Every loose entry file is read and decoded, and every archive is opened and its payload bytes read through
-    the zip layer (which checks their CRC-32), so this finds every damaged file. Nothing is changed.
+    Every loose entry file is read and decoded. Every archive is opened and its metadata read whole (the zip layer
+    checks each member's CRC-32); with `verify`, every payload byte is also read and checked (against the block
+    checksums of a format 2 archive, the zip CRC-32 of a format 1 one), which finds any damage but reads every
+    archive in full. Nothing is changed.
 
     Args:
         log_directory: The directory the logger wrote to (`DataLogger.output_directory`).
+        verify: Also read and check every payload byte of every archive.
 
     Returns:
         A summary per source and the foreign files.
 
     Raises:
+        ValueError: If the path is empty.
         FileNotFoundError: If the directory does not exist.
         NotADirectoryError: If it is not a directory.
     """
@@ -85,15 +93,7 @@ def inspect_logs(log_directory: str | os.PathLike[str]) -> LogDirectorySummary:
         damaged: list[DamagedFile] = []
         archive = None
         if source_id in listing.archives:
-            path = listing.archives[source_id]
-            try:
-                archive = open_source_archive(path, source_id)
-                archive.check_payloads()
-            except ArchiveFormatError as error:
-                damaged.append(DamagedFile(path, str(error)))
-                if archive is not None:
-                    archive.close()
-                archive = None
+            archive = _open_archive(listing.archives[source_id], source_id, bool(verify), damaged)
         try:
             archived = np.empty(0, dtype=np.uint64) if archive is None else archive.timestamps
             pending = archived[:0]
@@ -101,14 +101,16 @@ def inspect_logs(log_directory: str | os.PathLike[str]) -> LogDirectorySummary:
             payload_bytes = 0 if archive is None else archive.payload_bytes
             if source_id in all_entries:
                 entries = all_entries[source_id]
-                with EntryReader(listing.directory) as reader, ArchivedCopyCheck(archive) as copy_check:
-                    examination = examine_entries(
-                        reader,
-                        source_id,
-                        entries,
-                        copy_check,
-                        buffer_limit=0,
-                    )
+                try:
+                    examination = _examine(listing.directory, source_id, entries, archive)
+                except ArchiveFormatError as error:
+                    # An archived payload the loose files were compared with is damaged: the archive is reported,
+                    # and the loose files are counted as if it did not exist.
+                    damaged.append(DamagedFile(listing.archives[source_id], str(error)))
+                    if archive is not None:
+                        archive.close()
+                    archive, archived, payload_bytes = None, archived[:0], 0
+                    examination = _examine(listing.directory, source_id, entries, None)
                 pending = entries.time_stamps[examination.new]
                 copies = int(examination.copies.sum())
                 payload_bytes += int(examination.lengths.sum())
@@ -124,10 +126,26 @@ def inspect_logs(log_directory: str | os.PathLike[str]) -> LogDirectorySummary:
                 first_time_stamp=min(firsts) if firsts else None,
                 last_time_stamp=max(lasts) if lasts else None,
                 payload_bytes=payload_bytes,
-                archive_bytes=0 if archive is None else archive.path.stat().st_size,
+                archive_bytes=0 if archive is None else archive.file_size,
                 damaged_files=tuple(damaged),
+                archive_format_version=None if archive is None else archive.format_version,
             )
         finally:
             if archive is not None:
                 archive.close()
     return LogDirectorySummary(listing.directory, sources, foreign)
+
+
+def _open_archive(path: Path, source_id: int, verify: bool, damaged: list[DamagedFile]) -> ArchiveFile | None:
+    """Opens and checks a source's archive; returns None, recording why in `damaged`, if it is damaged."""
+    try:
+        return open_checked_archive(path, source_id, verify)
+    except ArchiveFormatError as error:
+        damaged.append(DamagedFile(path, str(error)))
+        return None
+
+
+def _examine(directory: Path, source_id: int, entries: SourceEntries, archive: ArchiveFile | None) -> Examination:
+    """Reads every loose entry file of a source, telling new entries from copies of archived ones."""
+    with EntryReader(directory) as reader, ArchivedCopyCheck(archive) as copy_check:
+        return examine_entries(reader, source_id, entries, copy_check, buffer_limit=0)

@@ -13,7 +13,8 @@ from numpy.typing import NDArray
 from ._export.optional import requires_extra
 from ._files.archive_file import ArchiveFile
 from ._files.closeable import Closeable
-from ._files.listing import check_log_directory, list_log_directory
+from ._files.listing import check_log_directory, check_path_argument, list_log_directory
+from ._format.damage import OnDamage, check_on_damage
 from ._read.merged_source import Entry, MergedSource, open_source
 
 if TYPE_CHECKING:
@@ -29,27 +30,36 @@ class LogArchiveReader(Closeable):
     `read_logs` also builds readers over entries that are not archived yet, or over an archive together with
     entries logged after it: the interface is the same.
 
-    Timestamps are loaded when the reader opens (8 bytes per entry); payloads are read only when asked for. In an
-    archive written with `compress=False` the payload bytes are memory-mapped, so any range is read at memory
-    speed. In a compressed archive they are decompressed as a stream, one bounded chunk at a time: reading front
-    to back costs one decompression, and `between` first decompresses (and discards) the bytes before its range.
+    Timestamps are loaded when the reader opens (8 bytes per entry); payloads are read only when asked for, one
+    bounded chunk at a time. In an archive written with `compress=False` they are read with `pread`, so any range
+    costs only the bytes it touches. In a compressed archive they are decompressed as a stream: reading front to
+    back costs one decompression, and `between` first decompresses (and discards) the bytes before its range.
+    Payload bytes of a format 2 archive are checked against their block checksums as they are read.
 
-    Payloads are read-only uint8 arrays; those of an archive are views into a shared buffer (copy one to keep it
-    writable). They stay valid after the reader is closed.
+    Damage met while iterating (an archived chunk whose checksum fails, a truncated archive, a damaged loose entry
+    file) is skipped with a `DamagedLogFilesWarning` naming the file and the entries skipped, or raises, as
+    `on_damage` says. `len()` and `timestamps` count every entry, skipped ones included.
+
+    Payloads are read-only uint8 arrays; those of an archive are views into a shared chunk (copy one to keep it
+    writable). They stay valid after the reader is closed, and whatever happens to the file afterwards.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], on_damage: OnDamage = "warn") -> None:
         """Opens an archive and loads its timestamps and offsets.
 
         Args:
-            path: The archive file, `{source_id}_log.npz`.
+            path: The archive file, `{source_id}_log.npz` (a symbolic link to one is followed).
+            on_damage: "warn" skips damaged entries with a `DamagedLogFilesWarning` and reads on; "raise" raises
+                `ArchiveFormatError` at the first one.
 
         Raises:
             ArchiveFormatError: If the file is not a log archive, is damaged, or was written by a newer version.
             OSError: If the file cannot be opened.
+            ValueError: If `path` is empty or `on_damage` is not "warn" or "raise".
         """
-        archive = ArchiveFile(Path(path))
-        self._source = MergedSource(archive.source_id, archive, None)
+        policy = check_on_damage(on_damage)
+        archive = ArchiveFile(check_path_argument(path, "the archive path"), follow_symlinks=True)
+        self._source = MergedSource(archive.source_id, archive, None, policy)
         self._closed = False
 
     @classmethod
@@ -88,6 +98,9 @@ class LogArchiveReader(Closeable):
     def __iter__(self) -> Iterator[Entry]:
         """Returns an iterator over every `(timestamp, payload)` pair, in order.
 
+        Iterating raises `ArchiveFormatError` or `EntryFormatError` at damaged data if the reader's `on_damage`
+        is "raise", and `LogFilesChangedError` if a loose entry file was removed under the reader.
+
         Raises:
             ValueError: If the reader is closed.
         """
@@ -119,11 +132,13 @@ class LogArchiveReader(Closeable):
         """Returns every entry as a `pyarrow.Table` with the columns `source_id`, `timestamp` and `payload`.
 
         The types are uint8, uint64 and `large_binary`, one row per entry in reading order. When every entry comes
-        from the archive, the table is built on the archive's own columns without copying them: the timestamps
-        and offsets as loaded, and the payload bytes of a stored archive (`compress=False`) as its memory map, so
-        even a table larger than memory costs only the pages that are read. A compressed archive's payloads are
-        decompressed once, into one buffer. Entries from loose files (alone or merged with an archive) are copied
-        into new buffers, a batch at a time. The table stays valid after the reader is closed.
+        from the archive, the table is built on the archive's own columns: the timestamps and offsets loaded when
+        the reader opened become its buffers without a copy, and the payload bytes are read (and checked against
+        their checksums) into one buffer in one read, with no Python object per entry. Entries from loose files
+        (alone or merged with an archive), and entries of a damaged part of an archive, are read one by one,
+        a batch at a time. Damaged data is skipped with a warning or raises, as the reader's `on_damage` says.
+        The whole table is in memory (about the size of the payloads); the table stays valid after the reader
+        is closed.
 
         `polars.from_arrow(table)` and `table.to_pandas()` turn it into a data frame; `iter_batches` reads a
         source of any size in bounded pieces instead.
@@ -140,9 +155,9 @@ class LogArchiveReader(Closeable):
     def iter_batches(self, *, max_bytes: int = 8 << 20, max_rows: int = 65536) -> Iterator["pa.RecordBatch"]:
         """Returns an iterator over every entry, in reading order, as `pyarrow.RecordBatch`es of bounded size.
 
-        The batches have the columns of `to_arrow`. Memory stays bounded by one batch (for a stored archive, its
-        payloads are views into the memory map), which makes this the way to stream a source larger than memory
-        into another engine or file format.
+        The batches have the columns of `to_arrow` and are built the same way, a slice of the archive's columns
+        at a time. Memory stays bounded by one batch, which makes this the way to stream a source larger than
+        memory into another engine or file format.
 
         Args:
             max_bytes: The payload bytes of one batch, at most; an entry larger than this is a batch of its own.
@@ -218,8 +233,8 @@ class LogReaders(dict[int, LogArchiveReader]):
         """Returns the entries of every source as one `pyarrow.Table`, source after source.
 
         The columns are those of `LogArchiveReader.to_arrow` (`source_id`, `timestamp`, `payload`); each source is
-        one chunk of the table, built as that method builds it (zero-copy for an archive alone), and joining them
-        copies nothing. `polars.from_arrow(table)` or `table.to_pandas()` make a data frame of it.
+        one chunk of the table, built as that method builds it, and joining them copies nothing.
+        `polars.from_arrow(table)` or `table.to_pandas()` make a data frame of it.
 
         Raises:
             OptionalDependencyError: If pyarrow is not installed (the `arrow` extra).
@@ -249,35 +264,45 @@ class LogReaders(dict[int, LogArchiveReader]):
         self.close()
 
 
-def read_logs(log_directory: str | os.PathLike[str]) -> LogReaders:
+def read_logs(log_directory: str | os.PathLike[str], on_damage: OnDamage = "warn") -> LogReaders:
     """Opens a reader for every source of a log directory, archived or not.
 
     A source with an archive reads it; a source whose entries are still `.npy` files reads those (in timestamp
     order, from their names); a source with both reads both, merged in timestamp order with archived entries first
     among equal timestamps. Loose files the archive already holds (compressed without `remove_sources`) are read
-    once, from the archive. Files that are neither entries nor archives are ignored; a damaged entry file raises
-    `EntryFormatError`, naming it, when iteration reaches it (`ataraxis-datalogger inspect` lists them all).
+    once, from the archive. Files that are neither entries nor archives (anything that is not a regular file
+    included) are ignored.
+
+    Damage does not stop reading by default: an archive that cannot be opened is skipped (its source is read from
+    its loose files) when the readers are opened, and a damaged entry file or damaged archived entries are skipped
+    when iteration reaches them, each with a `DamagedLogFilesWarning` naming the file. `ataraxis-datalogger inspect
+    --verify` lists every damaged file at once.
 
     Close the readers (or use each, or the returned `LogReaders`, as a context manager) to release their files.
 
     Args:
         log_directory: The directory the logger wrote to (`DataLogger.output_directory`).
+        on_damage: "warn" skips damaged data with a warning and reads on; "raise" raises at the first damage
+            (`ArchiveFormatError` for an archive, `EntryFormatError` for an entry file).
 
     Returns:
         A reader per source id, in source id order, as a `LogReaders` dict (`to_arrow` reads them all into one
         `pyarrow.Table`).
 
     Raises:
+        ValueError: If the path is empty or `on_damage` is not "warn" or "raise".
         FileNotFoundError: If the directory does not exist.
         NotADirectoryError: If it is not a directory.
-        ArchiveFormatError: If an archive is damaged, or holds a source other than the one its name says.
+        ArchiveFormatError: If an archive is damaged, or holds a source other than the one its name says, and
+            `on_damage` is "raise".
     """
+    policy = check_on_damage(on_damage)
     listing = list_log_directory(check_log_directory(log_directory))
     entries, _ = listing.parse()
     readers = LogReaders()
     try:
         for source_id in sorted(entries.keys() | listing.archives.keys()):
-            source = open_source(listing.directory, source_id, listing.archives.get(source_id), entries)
+            source = open_source(listing.directory, source_id, listing.archives.get(source_id), entries, policy)
             readers[source_id] = LogArchiveReader._of(source)
     except BaseException:
         for reader in readers.values():

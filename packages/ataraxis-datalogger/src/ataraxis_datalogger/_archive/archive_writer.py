@@ -2,17 +2,24 @@
 
 The order of operations is what keeps every entry safe: the new archive is written under a temporary name, flushed
 to disk, opened again and checked (counts, timestamps, offsets, and with `verify_integrity` every payload byte
-against the entry files on disk and the zip checksums), and only then renamed over the old archive; entry files
+against the entry files on disk and the block checksums), and only then renamed over the old archive; entry files
 are removed last. An error at any step leaves the old archive and every entry file as they were.
+
+The old archive's payload bytes are checked as they are copied (block checksums in format 2; a format 1 archive,
+which has none, is read whole through the zip layer first, checking its CRC-32), so damage is never carried over
+into a new archive under a new, valid checksum: the source fails instead.
+
+Archives are written in the newest format (`FORMAT_VERSION`): merging new entries into a format 1 archive
+upgrades it.
 
 Memory stays bounded: per-entry metadata (16 bytes per entry) is held in arrays, payload bytes are kept in memory
 only while they fit `SourceJob.buffer_limit`, and are otherwise read again from the entry files while the archive
 is written. Either way they reach the zip member in pieces of at most 1 MiB.
 """
 
+import io
 import os
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,18 +28,21 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from .._files.archive_file import PIECE_BYTES, ArchiveFile, PayloadCursor, open_source_archive
+from .._files.archive_file import ArchiveFile, open_source_archive
 from .._files.entry_reader import EntryReader
 from .._files.listing import SourceEntries, parse_entry_names
+from .._files.payload_cursor import PIECE_BYTES, PayloadCursor
 from .._format.archive import (
     FILE_DUPLICATES_MEMBER,
     FILE_MTIMES_MEMBER,
     FORMAT_VERSION,
     FORMAT_VERSION_MEMBER,
     OFFSETS_MEMBER,
+    PAYLOAD_CHECKSUMS_MEMBER,
     PAYLOADS_MEMBER,
     SOURCE_ID_MEMBER,
     TIMESTAMPS_MEMBER,
+    BlockChecksums,
     MergeOrder,
     archive_file_name,
     temporary_archive_name,
@@ -66,7 +76,7 @@ class SourceJob:
     memory_mapping: bool
     """Memory-map entry files instead of reading them."""
     compress: bool
-    """Deflate the archive's members (else store them, which makes the payloads memory-mappable)."""
+    """Deflate the archive's members (else store them, which lets a reader read any range directly)."""
     verify_integrity: bool
     """Compare every archived payload byte with the entry files before anything is removed."""
     buffer_limit: int
@@ -100,8 +110,11 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
     """
     entries, foreign = parse_entry_names(job.file_names)
     archive_path = job.directory / archive_file_name(job.source_id)
-    archive = open_source_archive(archive_path, job.source_id) if archive_path.exists() else None
+    # lexists: a dangling link named like the archive must fail the source, not be replaced by a new archive.
+    archive = open_source_archive(archive_path, job.source_id) if os.path.lexists(archive_path) else None
     try:
+        if archive is not None and job.verify_integrity:
+            archive.verify()
         with (
             EntryReader(job.directory, memory_mapping=job.memory_mapping) as reader,
             ArchivedCopyCheck(archive) as copy_check,
@@ -116,6 +129,8 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
             )
         new_count = int(examination.lengths.size)
         if new_count:
+            if archive is not None and archive.checksums is None and not job.verify_integrity:
+                archive.verify()  # format 1: no block checksums to check while copying, so check the zip CRC first
             plan = _MergePlan(job, entries, archive, examination)
             _write_archive(plan, archive_path)
             entries_total, payload_bytes = plan.time_stamps.size, plan.total
@@ -168,6 +183,8 @@ class _MergePlan:
         self.offsets = np.zeros(merge.order.size + 1, dtype=np.uint64)
         np.cumsum(lengths, out=self.offsets[1:])
         self.total = int(self.offsets[-1])
+        self.checksums: NDArray[np.uint32] | None = None
+        """The block checksums of the payload member, once it is written."""
         self.old_offsets = old_offsets
         self.new_offsets = np.zeros(new_count + 1, dtype=np.uint64)
         np.cumsum(examination.lengths, out=self.new_offsets[1:])
@@ -235,8 +252,10 @@ def _write_archive(plan: _MergePlan, archive_path: Path) -> None:
     job = plan.job
     temporary = job.directory / temporary_archive_name(job.source_id, os.getpid())
     compression = zipfile.ZIP_DEFLATED if job.compress else zipfile.ZIP_STORED
+    created = False
     try:
-        with temporary.open("wb") as raw:
+        with _create_exclusively(temporary) as raw:
+            created = True
             with zipfile.ZipFile(raw, "w", compression=compression, compresslevel=COMPRESS_LEVEL) as archive:
                 _write_array(archive, FORMAT_VERSION_MEMBER, np.array(FORMAT_VERSION, dtype=np.uint16))
                 _write_array(archive, SOURCE_ID_MEMBER, np.array(job.source_id, dtype=np.uint8))
@@ -244,17 +263,41 @@ def _write_archive(plan: _MergePlan, archive_path: Path) -> None:
                 _write_array(archive, OFFSETS_MEMBER, plan.offsets)
                 _write_array(archive, FILE_MTIMES_MEMBER, plan.file_records[0])
                 _write_array(archive, FILE_DUPLICATES_MEMBER, plan.file_records[1])
+                checksums = BlockChecksums()
                 with archive.open(PAYLOADS_MEMBER, "w", force_zip64=True) as member:
-                    member.write(npy_header(plan.total))
-                    _stream_payloads(plan, member.write, reread=plan.examination.payloads is None)
+
+                    def write(piece: bytes | memoryview) -> None:
+                        checksums.update(piece)
+                        member.write(piece)
+
+                    write(npy_header(plan.total))
+                    _stream_payloads(plan, write, reread=plan.examination.payloads is None)
+                plan.checksums = checksums.finish()
+                _write_array(archive, PAYLOAD_CHECKSUMS_MEMBER, plan.checksums)
             raw.flush()
             os.fsync(raw.fileno())
         _verify(plan, temporary)
         os.replace(temporary, archive_path)
         _fsync_directory(job.directory)
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        if created:
+            temporary.unlink(missing_ok=True)
         raise
+
+
+def _create_exclusively(path: Path) -> io.BufferedWriter:
+    """Creates a new file for writing; a file already at `path` (a leftover of this pid) is removed first.
+
+    The exclusive, non-following creation means a FIFO or a link planted under the temporary name is never
+    opened or written through.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        descriptor = os.open(path, flags, 0o644)
+    except FileExistsError:
+        path.unlink()
+        descriptor = os.open(path, flags, 0o644)
+    return os.fdopen(descriptor, "wb")
 
 
 def _stream_payloads(plan: _MergePlan, consume: Callable[[memoryview], object], *, reread: bool) -> None:
@@ -279,9 +322,13 @@ def _verify(plan: _MergePlan, temporary: Path) -> None:
         raise ArchiveVerificationError(f"the archive just written does not read back: {error}") from error
     try:
         checks = {
+            "format version": written.format_version == FORMAT_VERSION,
             "source id": written.source_id == plan.job.source_id,
             "timestamps": np.array_equal(written.timestamps, plan.time_stamps),
             "offsets": np.array_equal(written.offsets, plan.offsets),
+            "checksums": written.checksums is not None
+            and plan.checksums is not None
+            and np.array_equal(written.checksums, plan.checksums),
             "file records": all(
                 np.array_equal(found, expected)
                 for found, expected in zip(written.file_records(), plan.file_records, strict=True)
@@ -299,33 +346,28 @@ def _verify(plan: _MergePlan, temporary: Path) -> None:
 def _verify_payloads(plan: _MergePlan, written: ArchiveFile) -> None:
     """Compares the written payload member with a fresh read of its sources, byte for byte.
 
-    The member is read through the zip layer, which checks its CRC-32; the sources are the old archive and the
-    entry files on disk, read again rather than taken from memory.
+    The member is read back through a cursor, which checks every block against its checksum; the sources are the
+    old archive and the entry files on disk, read again rather than taken from memory.
     """
     position = 0
-    with written.open_member(PAYLOADS_MEMBER) as member:
-        member.read(written.payload_header_length)
+    with written.cursor() as cursor:
 
         def compare(piece: memoryview) -> None:
             nonlocal position
             try:
-                found = member.read(len(piece))
-            except (zipfile.BadZipFile, zlib.error) as error:
+                found = cursor.read(position, min(plan.total, position + len(piece)))
+            except ArchiveFormatError as error:
                 raise ArchiveVerificationError(f"the archive just written is damaged: {error}") from error
-            if found != piece:
+            if found.data != piece:
                 raise ArchiveVerificationError(
                     f"the archive just written differs from its sources after byte {position}"
                 )
             position += len(piece)
 
         _stream_payloads(plan, compare, reread=True)
-        try:
-            leftover = member.read()
-        except (zipfile.BadZipFile, zlib.error) as error:
-            raise ArchiveVerificationError(f"the archive just written is damaged: {error}") from error
-    if leftover or position != plan.total:
+    if position != plan.total:
         raise ArchiveVerificationError(
-            f"the archive just written holds {position + len(leftover)} payload bytes, expected {plan.total}"
+            f"the archive just written holds {plan.total} payload bytes, its sources {position}"
         )
 
 
