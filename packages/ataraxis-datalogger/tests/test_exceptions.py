@@ -18,10 +18,12 @@ from ataraxis_datalogger import (
     DataLoggerError,
     DataLoggerWarning,
     EntryFormatError,
+    ExportError,
     LogCompressionError,
     LogFilesChangedError,
     LogPackage,
     NestedLogDirectoriesWarning,
+    OptionalDependencyError,
     read_logs,
 )
 from ataraxis_datalogger._format.entry import entry_file_name
@@ -34,6 +36,9 @@ ERRORS_AND_THEIR_FORMER_BASES = {
     EntryFormatError: ValueError,
     ArchiveFormatError: ValueError,
     LogFilesChangedError: RuntimeError,
+    # Newer errors keep the built-in base of their kind from the start.
+    ExportError: ValueError,
+    OptionalDependencyError: ImportError,
 }
 WARNINGS = (DataLoggerWarning, DamagedLogFilesWarning, NestedLogDirectoriesWarning)
 

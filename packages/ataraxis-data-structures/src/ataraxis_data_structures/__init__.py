@@ -9,8 +9,8 @@ This meta-package re-exports, by name, the public API of its three member distri
 - `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory, its errors (`SharedArrayError`
   and its subclasses) and `LockRecoveredWarning`.
 - `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
-  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back; its errors share the root
-  `AtaraxisDataLoggerError`.
+  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back; `export_logs` for Parquet, Feather
+  and MCAP (with the datalogger's `arrow` and `mcap` extras); its errors share the root `AtaraxisDataLoggerError`.
 
 Each member can also be installed and imported on its own.
 """
@@ -29,16 +29,22 @@ from ataraxis_datalogger import (
     DataLoggerError,
     DataLoggerWarning,
     EntryFormatError,
+    ExportedSource,
+    ExportError,
+    ExportReport,
     LogArchiveReader,
     LogCompressionError,
     LogDirectorySummary,
     LogFilesChangedError,
     LogPackage,
+    LogReaders,
     LogStatistics,
     NestedLogDirectoriesWarning,
+    OptionalDependencyError,
     SourceReport,
     SourceSummary,
     compress_npy_logs,
+    export_logs,
     inspect_logs,
     read_logs,
 )
@@ -121,6 +127,9 @@ __all__ = [
     "DataRangeError",
     "DataShapeError",
     "EntryFormatError",
+    "ExportError",
+    "ExportReport",
+    "ExportedSource",
     "IndexKindError",
     "LockRecoveredWarning",
     "LockReentryError",
@@ -129,12 +138,14 @@ __all__ = [
     "LogDirectorySummary",
     "LogFilesChangedError",
     "LogPackage",
+    "LogReaders",
     "LogStatistics",
     "Migration",
     "MigrationError",
     "MissingFieldError",
     "NestedLogDirectoriesWarning",
     "NotConnectedError",
+    "OptionalDependencyError",
     "OverrideError",
     "PrototypeError",
     "Remove",
@@ -152,6 +163,7 @@ __all__ = [
     "YamlConfigError",
     "__version__",
     "compress_npy_logs",
+    "export_logs",
     "inspect_logs",
     "read_logs",
 ]

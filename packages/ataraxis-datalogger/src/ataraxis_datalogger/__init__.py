@@ -21,13 +21,22 @@ Archives and reading back:
   removed under a reader raises `LogFilesChangedError`.
 - `inspect_logs`: summarises a log directory per source (`LogDirectorySummary`, `SourceSummary`); with
   `verify=True` it checks every archived byte.
-- The `ataraxis-datalogger` command runs `compress` and `inspect` from a shell.
+- The `ataraxis-datalogger` command runs `compress`, `inspect` and `export` from a shell.
+
+For other engines (the `arrow` and `mcap` extras):
+
+- `LogArchiveReader.to_arrow` and `LogReaders.to_arrow` (`read_logs` returns a `LogReaders` dict): the entries as a
+  `pyarrow.Table`, built on an archive's own columns; `LogArchiveReader.iter_batches` in bounded record batches.
+- `export_logs`: writes a log directory as a Parquet or Feather dataset partitioned by source, or as an MCAP file,
+  returning an `ExportReport` (per source an `ExportedSource`).
 
 Errors and warnings (all in `ataraxis_datalogger.exceptions`):
 
 - `AtaraxisDataLoggerError` is the root of every error the package raises; each error also subclasses the
   built-in class of its kind: `DataLoggerError`, `LogCompressionError`, `ArchiveVerificationError` and
   `LogFilesChangedError` are `RuntimeError`s, `EntryFormatError` and `ArchiveFormatError` are `ValueError`s.
+- `ExportError` (`ValueError`) refuses an export's arguments; `OptionalDependencyError` (`ImportError`) names the
+  extra to install when pyarrow or mcap is missing.
 - `AtaraxisDataLoggerWarning` is the root of every warning: `DataLoggerWarning`, `DamagedLogFilesWarning`,
   `NestedLogDirectoriesWarning`.
 """
@@ -47,13 +56,16 @@ from .exceptions import (
     DataLoggerError,
     DataLoggerWarning,
     EntryFormatError,
+    ExportError,
     LogCompressionError,
     LogFilesChangedError,
     NestedLogDirectoriesWarning,
+    OptionalDependencyError,
 )
+from .export import ExportedSource, ExportReport, export_logs
 from .inspection import LogDirectorySummary, SourceSummary, inspect_logs
 from .log_package import LogPackage
-from .reader import LogArchiveReader, read_logs
+from .reader import LogArchiveReader, LogReaders, read_logs
 
 __version__: str = version("ataraxis-datalogger")
 
@@ -69,17 +81,23 @@ __all__ = [
     "DataLoggerError",
     "DataLoggerWarning",
     "EntryFormatError",
+    "ExportError",
+    "ExportReport",
+    "ExportedSource",
     "LogArchiveReader",
     "LogCompressionError",
     "LogDirectorySummary",
     "LogFilesChangedError",
     "LogPackage",
+    "LogReaders",
     "LogStatistics",
     "NestedLogDirectoriesWarning",
+    "OptionalDependencyError",
     "SourceReport",
     "SourceSummary",
     "__version__",
     "compress_npy_logs",
+    "export_logs",
     "inspect_logs",
     "read_logs",
 ]
