@@ -443,7 +443,7 @@ def _add_export_command(commands: "argparse._SubParsersAction[argparse.ArgumentP
     export.set_defaults(run=_export)
 
 
-def _export(arguments: argparse.Namespace) -> int:
+def _export(arguments: argparse.Namespace, out: Console) -> int:
     with warnings.catch_warnings(record=True) as damage:
         # Damaged entries are left out of the export; each warning names the file, and is listed below.
         warnings.simplefilter("always", DamagedLogFilesWarning)
@@ -463,17 +463,20 @@ def _export(arguments: argparse.Namespace) -> int:
             print(f"ataraxis-datalogger export: error: {error}; nothing was written, run it again", file=sys.stderr)
             return EXIT_ERROR
     if not arguments.quiet:
-        print(f"exported {report.entries:,} entries ({report.payload_bytes:,} payload bytes) to {report.destination}")
+        out.print(
+            f"exported {report.entries:,} entries ({report.payload_bytes:,} payload bytes) to {report.destination}",
+            soft_wrap=True,
+        )
         rows = [
-            (source.source_id, source.entries, source.payload_bytes, len(source.files))
+            (str(source.source_id), f"{source.entries:,}", f"{source.payload_bytes:,}", f"{len(source.files):,}")
             for source in report.sources.values()
         ]
-        _print_table(("source", "entries", "payload bytes", "files"), rows)
+        _print_rows(out, ("source", "entries", "payload bytes", "files"), rows)
     problems = [str(caught.message) for caught in damage if issubclass(caught.category, DamagedLogFilesWarning)]
     if problems:
-        print(f"{len(problems)} damaged part(s) of the log, left out of the export:")
+        out.print(f"{len(problems)} damaged part(s) of the log, left out of the export:")
         for problem in problems:
-            print(f"  {problem}")
+            out.print(f"  {problem}", soft_wrap=True)
     return EXIT_PROBLEMS if problems else EXIT_OK
 
 
