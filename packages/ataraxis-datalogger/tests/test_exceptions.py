@@ -18,10 +18,12 @@ from ataraxis_datalogger import (
     DataLoggerError,
     DataLoggerWarning,
     EntryFormatError,
+    ExportError,
     LogCompressionError,
     LogFilesChangedError,
     LogPackage,
     NestedLogDirectoriesWarning,
+    OptionalDependencyError,
     StreamFormatError,
     read_logs,
 )
@@ -36,6 +38,9 @@ ERRORS_AND_THEIR_FORMER_BASES = {
     ArchiveFormatError: ValueError,
     StreamFormatError: ValueError,
     LogFilesChangedError: RuntimeError,
+    # Newer errors keep the built-in base of their kind from the start.
+    ExportError: ValueError,
+    OptionalDependencyError: ImportError,
 }
 WARNINGS = (DataLoggerWarning, DamagedLogFilesWarning, NestedLogDirectoriesWarning)
 

@@ -11,6 +11,8 @@ This meta-package re-exports, by name, the public API of its three member distri
 - `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
   `LogArchiveReader`, `read_logs`, `inspect_logs` and `follow_logs` to read the logs back; its errors share the root
   `AtaraxisDataLoggerError`.
+  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back; `export_logs` for Parquet, Feather
+  and MCAP (with the datalogger's `arrow` and `mcap` extras); its errors share the root `AtaraxisDataLoggerError`.
 
 Each member can also be installed and imported on its own.
 """
@@ -29,19 +31,25 @@ from ataraxis_datalogger import (
     DataLoggerError,
     DataLoggerWarning,
     EntryFormatError,
+    ExportedSource,
+    ExportError,
+    ExportReport,
     FollowedEntry,
     LogArchiveReader,
     LogCompressionError,
     LogDirectorySummary,
     LogFilesChangedError,
     LogPackage,
+    LogReaders,
     LogStatistics,
     NestedLogDirectoriesWarning,
+    OptionalDependencyError,
     SegmentSummary,
     SourceReport,
     SourceSummary,
     StreamFormatError,
     compress_npy_logs,
+    export_logs,
     follow_logs,
     inspect_logs,
     read_logs,
@@ -125,6 +133,9 @@ __all__ = [
     "DataRangeError",
     "DataShapeError",
     "EntryFormatError",
+    "ExportError",
+    "ExportReport",
+    "ExportedSource",
     "FollowedEntry",
     "IndexKindError",
     "LockRecoveredWarning",
@@ -134,12 +145,14 @@ __all__ = [
     "LogDirectorySummary",
     "LogFilesChangedError",
     "LogPackage",
+    "LogReaders",
     "LogStatistics",
     "Migration",
     "MigrationError",
     "MissingFieldError",
     "NestedLogDirectoriesWarning",
     "NotConnectedError",
+    "OptionalDependencyError",
     "OverrideError",
     "PrototypeError",
     "Remove",
@@ -159,6 +172,7 @@ __all__ = [
     "YamlConfigError",
     "__version__",
     "compress_npy_logs",
+    "export_logs",
     "follow_logs",
     "inspect_logs",
     "read_logs",

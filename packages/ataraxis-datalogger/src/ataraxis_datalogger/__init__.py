@@ -21,7 +21,14 @@ Archives and reading back:
   removed under a reader raises `LogFilesChangedError`.
 - `inspect_logs`: summarises a log directory per source (`LogDirectorySummary`, `SourceSummary`); with
   `verify=True` it checks every archived byte.
-- The `ataraxis-datalogger` command runs `compress` and `inspect` from a shell.
+- The `ataraxis-datalogger` command runs `compress`, `inspect` and `export` from a shell.
+
+For other engines (the `arrow` and `mcap` extras):
+
+- `LogArchiveReader.to_arrow` and `LogReaders.to_arrow` (`read_logs` returns a `LogReaders` dict): the entries as a
+  `pyarrow.Table`, built on an archive's own columns; `LogArchiveReader.iter_batches` in bounded record batches.
+- `export_logs`: writes a log directory as a Parquet or Feather dataset partitioned by source, or as an MCAP file,
+  returning an `ExportReport` (per source an `ExportedSource`).
 
 Errors and warnings (all in `ataraxis_datalogger.exceptions`):
 
@@ -29,6 +36,8 @@ Errors and warnings (all in `ataraxis_datalogger.exceptions`):
   built-in class of its kind: `DataLoggerError`, `LogCompressionError`, `ArchiveVerificationError` and
   `LogFilesChangedError` are `RuntimeError`s, `EntryFormatError`, `ArchiveFormatError` and `StreamFormatError` are
   `ValueError`s.
+- `ExportError` (`ValueError`) refuses an export's arguments; `OptionalDependencyError` (`ImportError`) names the
+  extra to install when pyarrow or mcap is missing.
 - `AtaraxisDataLoggerWarning` is the root of every warning: `DataLoggerWarning`, `DamagedLogFilesWarning`,
   `NestedLogDirectoriesWarning`.
 """
@@ -48,15 +57,18 @@ from .exceptions import (
     DataLoggerError,
     DataLoggerWarning,
     EntryFormatError,
+    ExportError,
     LogCompressionError,
     LogFilesChangedError,
     NestedLogDirectoriesWarning,
+    OptionalDependencyError,
     StreamFormatError,
 )
+from .export import ExportedSource, ExportReport, export_logs
 from .follow import FollowedEntry, follow_logs
 from .inspection import LogDirectorySummary, SegmentSummary, SourceSummary, inspect_logs
 from .log_package import LogPackage
-from .reader import LogArchiveReader, read_logs
+from .reader import LogArchiveReader, LogReaders, read_logs
 
 __version__: str = version("ataraxis-datalogger")
 
@@ -72,20 +84,26 @@ __all__ = [
     "DataLoggerError",
     "DataLoggerWarning",
     "EntryFormatError",
+    "ExportError",
+    "ExportReport",
+    "ExportedSource",
     "FollowedEntry",
     "LogArchiveReader",
     "LogCompressionError",
     "LogDirectorySummary",
     "LogFilesChangedError",
     "LogPackage",
+    "LogReaders",
     "LogStatistics",
     "NestedLogDirectoriesWarning",
+    "OptionalDependencyError",
     "SegmentSummary",
     "SourceReport",
     "SourceSummary",
     "StreamFormatError",
     "__version__",
     "compress_npy_logs",
+    "export_logs",
     "follow_logs",
     "inspect_logs",
     "read_logs",

@@ -1,6 +1,7 @@
-"""The `ataraxis-datalogger` command: `compress`, `inspect` or `follow` a log directory.
+"""The `ataraxis-datalogger` command: `compress`, `inspect`, `export` or `follow` a log directory.
 
-`compress` archives its entries, `inspect` says what it holds, `follow` prints a stream log's entries as they land.
+`compress` archives its entries, `inspect` says what it holds, `export` writes it to Parquet, Feather or MCAP,
+`follow` prints a stream log's entries as they land.
 `python -m ataraxis_datalogger` runs the same command. Exit status, the same for every command:
 
 - 0: the command did all its work and found nothing wrong.
@@ -32,7 +33,8 @@ from rich.table import Table
 from ._archive.reports import DamagedFile
 from ._files.listing import check_path_argument
 from .compression import CompressionReport, compress_npy_logs
-from .exceptions import DamagedLogFilesWarning, LogCompressionError
+from .exceptions import DamagedLogFilesWarning, LogCompressionError, LogFilesChangedError, OptionalDependencyError
+from .export import FORMATS, export_logs
 from .follow import follow_logs
 from .inspection import LogDirectorySummary, SourceSummary, inspect_logs
 
@@ -219,6 +221,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     inspect.add_argument("--quiet", action="store_true", help="no progress bar")
     inspect.set_defaults(run=_inspect)
+    _add_export_command(commands)
 
     follow = commands.add_parser(
         "follow",
@@ -249,6 +252,14 @@ def _directory(text: str) -> Path:
         return check_path_argument(text, "the log directory")
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _output(text: str) -> Path:
+    if text == "":
+        raise argparse.ArgumentTypeError(
+            "the output is an empty string (''): an unset variable in a shell command gives an empty argument"
+        )
+    return Path(text)
 
 
 def _positive_integer(text: str) -> int:
@@ -481,6 +492,70 @@ def _print_problems(out: Console, damaged: Sequence[DamagedFile], foreign: Seque
         out.print(f"{len(foreign)} foreign file(s) (not log entries or archives), left in place:")
         for path in foreign:
             out.print(f"  {path}", soft_wrap=True)
+
+
+def _add_export_command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    export = commands.add_parser(
+        "export",
+        help="write the log as a Parquet or Feather dataset, or an MCAP file",
+        description=(
+            "Write every entry of a log directory (archived or not) as a Parquet or Feather dataset partitioned by "
+            "source (source_id=N/ folders, columns timestamp and payload), or as one MCAP file with a channel per "
+            "source. The export appears only once complete; damaged entries are left out and listed. Parquet and "
+            "Feather need the 'arrow' extra, MCAP the 'mcap' extra: pip install 'ataraxis-datalogger[arrow,mcap]'."
+        ),
+        epilog=_EPILOG + " A missing extra, or a destination that exists, is a usage error.",
+    )
+    export.add_argument(
+        "directory", type=_directory, metavar="DIR", help="the log directory (DataLogger.output_directory)"
+    )
+    export.add_argument("--format", choices=FORMATS, default="parquet", help="the format to write (default: parquet)")
+    export.add_argument(
+        "--output", "-o", type=_output, required=True, metavar="OUT", help="the dataset folder, or the .mcap file"
+    )
+    export.add_argument(
+        "--session", metavar="NAME", help="export into OUT/session=NAME/, beside other sessions (parquet, feather)"
+    )
+    export.add_argument("--overwrite", action="store_true", help="replace an earlier export at OUT")
+    export.add_argument("--quiet", action="store_true", help="no progress bar and no summary; list only problems")
+    export.set_defaults(run=_export)
+
+
+def _export(arguments: argparse.Namespace, out: Console) -> int:
+    with warnings.catch_warnings(record=True) as damage:
+        # Damaged entries are left out of the export; each warning names the file, and is listed below.
+        warnings.simplefilter("always", DamagedLogFilesWarning)
+        try:
+            report = export_logs(
+                arguments.directory,
+                arguments.output,
+                arguments.format,
+                session=arguments.session,
+                overwrite=arguments.overwrite,
+                verbose=not arguments.quiet,
+            )
+        except OptionalDependencyError as error:
+            print(f"ataraxis-datalogger export: error: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        except LogFilesChangedError as error:
+            print(f"ataraxis-datalogger export: error: {error}; nothing was written, run it again", file=sys.stderr)
+            return EXIT_ERROR
+    if not arguments.quiet:
+        out.print(
+            f"exported {report.entries:,} entries ({report.payload_bytes:,} payload bytes) to {report.destination}",
+            soft_wrap=True,
+        )
+        rows = [
+            (str(source.source_id), f"{source.entries:,}", f"{source.payload_bytes:,}", f"{len(source.files):,}")
+            for source in report.sources.values()
+        ]
+        _print_rows(out, ("source", "entries", "payload bytes", "files"), rows)
+    problems = [str(caught.message) for caught in damage if issubclass(caught.category, DamagedLogFilesWarning)]
+    if problems:
+        out.print(f"{len(problems)} damaged part(s) of the log, left out of the export:")
+        for problem in problems:
+            out.print(f"  {problem}", soft_wrap=True)
+    return EXIT_PROBLEMS if problems else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -13,6 +13,10 @@ catches the built-in class catches it too:
 - `LogCompressionError` (`RuntimeError`): one or more sources of a log directory could not be archived.
 - `LogFilesChangedError` (`RuntimeError`): files a reader was reading were removed under it (a compression with
   `remove_sources` archived them).
+- `ExportError` (`ValueError`): an export was asked for with an unknown format, a bad session name, or a
+  destination it must not write to.
+- `OptionalDependencyError` (`ImportError`): a feature needs an optional dependency (an "extra") that is not
+  installed; the message names the extra to install.
 
 The root is not `DataLoggerError` because that name already meant the logger's runtime failures, a `RuntimeError`
 that user code catches by that name: a root that is a `RuntimeError` would make format errors `RuntimeError`s too.
@@ -99,6 +103,22 @@ class LogFilesChangedError(AtaraxisDataLoggerError, RuntimeError):
 
     A compression with `remove_sources=True` removes entry files once their archive is in place; a reader opened
     before it cannot follow them there. Opening the directory again with `read_logs` reads them from the archive.
+    """
+
+
+class ExportError(AtaraxisDataLoggerError, ValueError):
+    """Raised when `export_logs` refuses its arguments; nothing is written then.
+
+    Causes: an unknown format, a session name that cannot be a folder name, or a destination that exists (without
+    `overwrite=True`), lies inside the log directory, or holds the log directory.
+    """
+
+
+class OptionalDependencyError(AtaraxisDataLoggerError, ImportError):
+    """Raised when a feature needs an optional dependency that is not installed.
+
+    The message names the package and the extra that installs it, for example
+    `pip install 'ataraxis-datalogger[arrow]'` for the Arrow, Parquet and Feather features.
     """
 
 
