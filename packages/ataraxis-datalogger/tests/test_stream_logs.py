@@ -240,3 +240,16 @@ def test_an_archive_records_only_the_segments_its_entries_came_from(tmp_path: Pa
     with ArchiveFile(tmp_path / "1_log.npz") as archive:
         origins = archive.stream_origins()
         assert len(origins.keys) == 1 and int((origins.rows > 0).sum()) == 1
+
+
+def test_to_arrow_reads_stream_records_merged_with_the_archive(tmp_path: Path) -> None:
+    write_entry_file(tmp_path, 1, 5, b"archived")
+    compress_npy_logs(tmp_path, remove_sources=True)
+    write_stream(tmp_path, [(1, 5, b"stream"), (1, 3, b"early"), (2, 9, b"other")]).close()
+    with read_logs(tmp_path) as readers:
+        table = readers.to_arrow()
+    assert table.to_pydict() == {
+        "source_id": [1, 1, 1, 2],
+        "timestamp": [3, 5, 5, 9],
+        "payload": [b"early", b"archived", b"stream", b"other"],
+    }
