@@ -1,5 +1,6 @@
 """follow_logs: entries of a stream log as they land, across rotations, until the log is closed or on request."""
 
+import inspect
 import subprocess
 import sys
 import threading
@@ -9,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from ataraxis_datalogger import DamagedLogFilesWarning, FollowedEntry, StreamFormatError, follow_logs
+from ataraxis_datalogger import (
+    DamagedLogFilesWarning,
+    DataLogger,
+    FollowedEntry,
+    LogPackage,
+    StreamFormatError,
+    follow_logs,
+)
 from ataraxis_datalogger._files.stream_writer import MIN_SEGMENT_BYTES, StreamSegmentWriter
 from ataraxis_datalogger._format.stream import encode_record
 
@@ -188,3 +196,27 @@ def test_a_segment_with_a_damaged_header_is_skipped_with_a_warning_or_raises(tmp
         assert [entry.time_stamp for entry in follow_logs(tmp_path, poll_interval=0.01)] == [0, 1, 2]
     with pytest.raises(StreamFormatError, match=str(damaged)):
         list(follow_logs(tmp_path, poll_interval=0.01, on_damage="raise"))
+
+
+@pytest.mark.skipif(
+    "layout" not in inspect.signature(DataLogger).parameters,
+    reason="DataLogger(layout='stream') comes with the transport branch; this test runs once both are merged",
+)
+def test_a_follower_gets_every_entry_of_a_running_stream_logger_until_it_stops(tmp_path: Path) -> None:
+    logger = DataLogger(tmp_path, "followed", layout="stream", segment_bytes=1 << 16, sync="none")
+    put = [(index % 3, 1_000 + index, b"entry %05d" % index) for index in range(10_000)]
+    received: list[FollowedEntry] = []
+    with safety_stop() as stop:
+        follower = threading.Thread(
+            target=lambda: received.extend(follow_logs(logger.output_directory, poll_interval=0.01, stop=stop))
+        )
+        logger.start()
+        try:
+            follower.start()
+            for source_id, time_stamp, payload in put:
+                logger.input_queue.put(LogPackage(source_id, time_stamp, payload))
+        finally:
+            logger.stop()
+        # The logger closed its last segment: the follower ends by itself.
+        follower.join(SAFETY_SECONDS)
+    assert as_tuples(received) == put
