@@ -24,6 +24,7 @@ from ataraxis_datalogger import (
     LogPackage,
     NestedLogDirectoriesWarning,
     OptionalDependencyError,
+    StreamFormatError,
     read_logs,
 )
 from ataraxis_datalogger._format.entry import entry_file_name
@@ -35,6 +36,7 @@ ERRORS_AND_THEIR_FORMER_BASES = {
     ArchiveVerificationError: RuntimeError,
     EntryFormatError: ValueError,
     ArchiveFormatError: ValueError,
+    StreamFormatError: ValueError,
     LogFilesChangedError: RuntimeError,
     # Newer errors keep the built-in base of their kind from the start.
     ExportError: ValueError,

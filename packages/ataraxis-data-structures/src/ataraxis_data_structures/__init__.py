@@ -9,6 +9,8 @@ This meta-package re-exports, by name, the public API of its three member distri
 - `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory, its errors (`SharedArrayError`
   and its subclasses) and `LockRecoveredWarning`.
 - `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
+  `LogArchiveReader`, `read_logs`, `inspect_logs` and `follow_logs` to read the logs back; its errors share the root
+  `AtaraxisDataLoggerError`.
   `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back; `export_logs` for Parquet, Feather
   and MCAP (with the datalogger's `arrow` and `mcap` extras); its errors share the root `AtaraxisDataLoggerError`.
 
@@ -32,6 +34,7 @@ from ataraxis_datalogger import (
     ExportedSource,
     ExportError,
     ExportReport,
+    FollowedEntry,
     LogArchiveReader,
     LogCompressionError,
     LogDirectorySummary,
@@ -41,10 +44,13 @@ from ataraxis_datalogger import (
     LogStatistics,
     NestedLogDirectoriesWarning,
     OptionalDependencyError,
+    SegmentSummary,
     SourceReport,
     SourceSummary,
+    StreamFormatError,
     compress_npy_logs,
     export_logs,
+    follow_logs,
     inspect_logs,
     read_logs,
 )
@@ -130,6 +136,7 @@ __all__ = [
     "ExportError",
     "ExportReport",
     "ExportedSource",
+    "FollowedEntry",
     "IndexKindError",
     "LockRecoveredWarning",
     "LockReentryError",
@@ -152,10 +159,12 @@ __all__ = [
     "Rename",
     "Retype",
     "ReversedRangeError",
+    "SegmentSummary",
     "SharedArrayError",
     "SharedMemoryArray",
     "SourceReport",
     "SourceSummary",
+    "StreamFormatError",
     "UnknownFieldError",
     "UnsupportedFieldTypeError",
     "UnsupportedPlatformError",
@@ -164,6 +173,7 @@ __all__ = [
     "__version__",
     "compress_npy_logs",
     "export_logs",
+    "follow_logs",
     "inspect_logs",
     "read_logs",
 ]

@@ -34,7 +34,8 @@ Errors and warnings (all in `ataraxis_datalogger.exceptions`):
 
 - `AtaraxisDataLoggerError` is the root of every error the package raises; each error also subclasses the
   built-in class of its kind: `DataLoggerError`, `LogCompressionError`, `ArchiveVerificationError` and
-  `LogFilesChangedError` are `RuntimeError`s, `EntryFormatError` and `ArchiveFormatError` are `ValueError`s.
+  `LogFilesChangedError` are `RuntimeError`s, `EntryFormatError`, `ArchiveFormatError` and `StreamFormatError` are
+  `ValueError`s.
 - `ExportError` (`ValueError`) refuses an export's arguments; `OptionalDependencyError` (`ImportError`) names the
   extra to install when pyarrow or mcap is missing.
 - `AtaraxisDataLoggerWarning` is the root of every warning: `DataLoggerWarning`, `DamagedLogFilesWarning`,
@@ -61,9 +62,11 @@ from .exceptions import (
     LogFilesChangedError,
     NestedLogDirectoriesWarning,
     OptionalDependencyError,
+    StreamFormatError,
 )
 from .export import ExportedSource, ExportReport, export_logs
-from .inspection import LogDirectorySummary, SourceSummary, inspect_logs
+from .follow import FollowedEntry, follow_logs
+from .inspection import LogDirectorySummary, SegmentSummary, SourceSummary, inspect_logs
 from .log_package import LogPackage
 from .reader import LogArchiveReader, LogReaders, read_logs
 
@@ -84,6 +87,7 @@ __all__ = [
     "ExportError",
     "ExportReport",
     "ExportedSource",
+    "FollowedEntry",
     "LogArchiveReader",
     "LogCompressionError",
     "LogDirectorySummary",
@@ -93,11 +97,14 @@ __all__ = [
     "LogStatistics",
     "NestedLogDirectoriesWarning",
     "OptionalDependencyError",
+    "SegmentSummary",
     "SourceReport",
     "SourceSummary",
+    "StreamFormatError",
     "__version__",
     "compress_npy_logs",
     "export_logs",
+    "follow_logs",
     "inspect_logs",
     "read_logs",
 ]

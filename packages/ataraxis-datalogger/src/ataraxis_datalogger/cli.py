@@ -1,5 +1,7 @@
-"""The `ataraxis-datalogger` command: `compress` a log directory into archives, `inspect` what it holds, `export` it.
+"""The `ataraxis-datalogger` command: `compress`, `inspect`, `export` or `follow` a log directory.
 
+`compress` archives its entries, `inspect` says what it holds, `export` writes it to Parquet, Feather or MCAP,
+`follow` prints a stream log's entries as they land.
 `python -m ataraxis_datalogger` runs the same command. Exit status, the same for every command:
 
 - 0: the command did all its work and found nothing wrong.
@@ -33,6 +35,7 @@ from ._files.listing import check_path_argument
 from .compression import CompressionReport, compress_npy_logs
 from .exceptions import DamagedLogFilesWarning, LogCompressionError, LogFilesChangedError, OptionalDependencyError
 from .export import FORMATS, export_logs
+from .follow import follow_logs
 from .inspection import LogDirectorySummary, SourceSummary, inspect_logs
 
 EXIT_OK = 0
@@ -55,6 +58,8 @@ PLAIN_WIDTH: Final = 1000
 
 TIME_UNITS: Final = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 """The timestamp units `inspect --time-unit` knows, in seconds."""
+
+_SEGMENT_STATES: Final = ("closed", "writing", "unclosed")
 
 _VERSION: Final = version("ataraxis-datalogger")
 """Read once, on import: a command short of file descriptors must still parse its arguments."""
@@ -141,7 +146,10 @@ def _console(stream: TextIO) -> Console:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ataraxis-datalogger",
-        description="Compress the .npy entries a DataLogger wrote into per-source archives, or inspect them.",
+        description=(
+            "Compress the entries a DataLogger wrote (.npy files, .adlog stream segments) into per-source archives, "
+            "inspect them, or follow a stream log as it is written."
+        ),
         epilog=_EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_VERSION}")
@@ -152,11 +160,11 @@ def _parser() -> argparse.ArgumentParser:
 
     compress = commands.add_parser(
         "compress",
-        help="archive each source's .npy entries into {source_id}_log.npz",
+        help="archive each source's entries (.npy files, stream segments) into {source_id}_log.npz",
         description=(
-            "Archive each source's .npy entries into one {source_id}_log.npz (timestamp order), merging with an "
-            "existing archive. Safe to run again, and to interrupt. Damaged and foreign files are listed and left "
-            "in place; archives of sources without new entries are checked."
+            "Archive each source's entries (.npy files and stream segments) into one {source_id}_log.npz "
+            "(timestamp order), merging with an existing archive. Safe to run again, and to interrupt. Damaged and "
+            "foreign files are listed and left in place; archives of sources without new entries are checked."
         ),
         epilog=_EPILOG,
     )
@@ -164,7 +172,10 @@ def _parser() -> argparse.ArgumentParser:
         "directory", type=_directory, metavar="DIR", help="the log directory (DataLogger.output_directory)"
     )
     compress.add_argument(
-        "--remove-sources", action="store_true", help="remove each entry file once its archive is verified in place"
+        "--remove-sources",
+        action="store_true",
+        help="remove each entry file once its archive is verified in place, and each stream segment whose writer is "
+        "done with it once all its records are",
     )
     compress.add_argument(
         "--verify",
@@ -188,9 +199,9 @@ def _parser() -> argparse.ArgumentParser:
         "inspect",
         help="list sources, entry counts, time spans, bytes and damaged files",
         description=(
-            "Read every entry file and the metadata of every archive of a log directory and print, per source, "
-            "the archived and pending entries, their time span, their bytes and any damaged or foreign files. "
-            "Changes nothing."
+            "Read every entry file, every stream segment and the metadata of every archive of a log directory and "
+            "print, per source, the archived and pending entries, their time span, their bytes, the segments and "
+            "any damaged or foreign files. Changes nothing."
         ),
         epilog=_EPILOG,
     )
@@ -211,6 +222,28 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("--quiet", action="store_true", help="no progress bar")
     inspect.set_defaults(run=_inspect)
     _add_export_command(commands)
+
+    follow = commands.add_parser(
+        "follow",
+        help="print the entries of a stream log as they are written",
+        description=(
+            "Print one line per entry of a stream log (source, timestamp, payload size, first payload bytes in hex) "
+            "as it is written, until the logger closes it (or Ctrl+C). Changes nothing."
+        ),
+        epilog=_EPILOG,
+    )
+    follow.add_argument(
+        "directory", type=_directory, metavar="DIR", help="the log directory (DataLogger.output_directory)"
+    )
+    follow.add_argument("--from-now", action="store_true", help="skip the entries already written")
+    follow.add_argument(
+        "--source", type=int, action="append", metavar="ID", help="print only this source (may be repeated)"
+    )
+    follow.add_argument(
+        "--poll", type=float, default=0.05, metavar="SECONDS", help="seconds between polls (default 0.05)"
+    )
+    follow.add_argument("--bytes", type=int, default=16, metavar="N", help="payload bytes shown per entry (16)")
+    follow.set_defaults(run=_follow)
     return parser
 
 
@@ -261,6 +294,9 @@ def _compress(arguments: argparse.Namespace, out: Console) -> int:
             return EXIT_PROBLEMS
     if not arguments.quiet:
         _print_compression(out, report)
+        removed = len(report.segments_removed) + sum(len(nested.segments_removed) for nested in report.subdirectories)
+        if removed:
+            out.print(f"stream segments removed: {removed:,}")
     _print_problems(out, report.damaged_files, _foreign_files(report))
     return EXIT_OK if report.clean else EXIT_PROBLEMS
 
@@ -270,6 +306,38 @@ def _inspect(arguments: argparse.Namespace, out: Console) -> int:
     _print_summary(out, summary, arguments.time_unit)
     _print_problems(out, summary.damaged_files, summary.foreign_files)
     return EXIT_OK if summary.clean else EXIT_PROBLEMS
+
+
+def _follow(arguments: argparse.Namespace, out: Console) -> int:
+    sources = None if arguments.source is None else set(arguments.source)
+    shown = max(0, arguments.bytes)
+    damaged = 0
+
+    def report_damage(caught: list[warnings.WarningMessage]) -> None:
+        nonlocal damaged
+        for warning in caught:
+            damaged += 1
+            _LOGGER.warning("%s", warning.message)
+        caught.clear()
+
+    # Lines go to the stream as they come (rich would cost more per line than the entry took to read).
+    stream = out.file
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DamagedLogFilesWarning)
+        entries = follow_logs(arguments.directory, poll_interval=arguments.poll, from_start=not arguments.from_now)
+        try:
+            for entry in entries:
+                if sources is None or entry.source_id in sources:
+                    head = entry.payload[:shown].tobytes().hex(" ")
+                    stream.write(f"{entry.source_id:3d} {entry.time_stamp:20d} {entry.payload.size:10,d}  {head}\n")
+                    stream.flush()
+                report_damage(caught)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            entries.close()
+        report_damage(caught)
+    return EXIT_PROBLEMS if damaged else EXIT_OK
 
 
 def _print_rows(out: Console, columns: Sequence[str], rows: Sequence[Sequence[str]], left: Sequence[str] = ()) -> None:
@@ -330,10 +398,15 @@ def _print_compression(out: Console, report: CompressionReport) -> None:
 
 def _print_summary(out: Console, summary: LogDirectorySummary, time_unit: str | None) -> None:
     out.print(f"log directory: {summary.log_directory}", soft_wrap=True)
+    if summary.segments:
+        states = {state: sum(segment.state == state for segment in summary.segments) for state in _SEGMENT_STATES}
+        counts = ", ".join(f"{states[state]:,} {state}" for state in _SEGMENT_STATES if states[state])
+        entries = sum(segment.entries for segment in summary.segments)
+        out.print(f"stream segments: {len(summary.segments):,} ({counts}), {entries:,} entries", soft_wrap=True)
     if not summary.sources:
         out.print("no log entries or archives")
         return
-    columns = ["source", "state", "archived", "pending", "copies", "first timestamp", "last timestamp"]
+    columns = ["source", "state", "archived", "pending", "copies", "stream", "first timestamp", "last timestamp"]
     if time_unit is not None:
         columns.append("time span")
     columns += ["payload bytes", "archive bytes"]
@@ -344,7 +417,8 @@ def _print_summary(out: Console, summary: LogDirectorySummary, time_unit: str | 
             _state(source),
             f"{source.archived_entries:,}",
             f"{source.pending_entries:,}",
-            f"{source.archived_copies:,}",
+            f"{source.archived_copies + source.stream_copies:,}",
+            f"{source.stream_entries:,}",
             "-" if source.first_time_stamp is None else str(source.first_time_stamp),
             "-" if source.last_time_stamp is None else str(source.last_time_stamp),
         ]
@@ -373,8 +447,12 @@ def _print_summary(out: Console, summary: LogDirectorySummary, time_unit: str | 
 
 
 def _state(source: SourceSummary) -> str:
-    """Whether a source is archived, loose (has pending entry files), or both."""
-    present = (("archived", source.archive_path is not None), ("loose", source.pending_entries > 0))
+    """Whether a source is archived, loose (has pending entry files), in stream segments not archived yet, or some."""
+    present = (
+        ("archived", source.archive_path is not None),
+        ("loose", source.pending_entries > 0),
+        ("stream", source.stream_entries > 0),
+    )
     return " + ".join(name for name, is_present in present if is_present) or "-"
 
 

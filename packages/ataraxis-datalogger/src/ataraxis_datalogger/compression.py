@@ -6,16 +6,20 @@ See the "Log archives" guide for the archive layout, the safety guarantees and t
 import logging
 import multiprocessing
 import os
+import stat
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import numpy as np
+
 from ._archive.archive_check import open_checked_archive
-from ._archive.archive_writer import SourceJob, SourceOutcome, StepProgress, archive_source
+from ._archive.archive_writer import archive_source
 from ._archive.directory_lock import DirectoryLock
 from ._archive.reports import DamagedFile, SourceReport
+from ._archive.source_job import SourceJob, SourceOutcome, StepProgress
 from ._archive.worker_processes import Outcomes, archive_in_processes
 from ._files.listing import (
     DirectoryListing,
@@ -24,8 +28,18 @@ from ._files.listing import (
     holds_log_files,
     list_log_directory,
 )
+from ._files.segment_lock import held_by_writer
+from ._files.stream_index import StreamIndex, scan_segments
+from ._files.stream_reader import SegmentState
+from ._format.stream import decode_header
 from ._progress import ProgressDisplay
-from .exceptions import ArchiveFormatError, DamagedLogFilesWarning, LogCompressionError, NestedLogDirectoriesWarning
+from .exceptions import (
+    ArchiveFormatError,
+    DamagedLogFilesWarning,
+    LogCompressionError,
+    NestedLogDirectoriesWarning,
+    StreamFormatError,
+)
 
 BUFFER_LIMIT: Final = 64 << 20
 """Payload bytes of one source held in memory between reading and writing its archive (per worker)."""
@@ -59,6 +73,12 @@ class CompressionReport:
     subdirectories: tuple["CompressionReport", ...] = ()
     """The reports of the log directories found below `log_directory`, which was then compressed in their place
     because it held no log of its own (see `compress_npy_logs`); empty otherwise. The properties below count them."""
+    damaged_segments: tuple[DamagedFile, ...] = ()
+    """Stream segments with damaged bytes or a torn tail (their valid records are archived, the damaged bytes are
+    not, and the segment is kept), and files named like segments that are not readable segments."""
+    segments_removed: tuple[Path, ...] = ()
+    """Stream segments removed (only with `remove_sources`): each was closed or abandoned by its writer, undamaged,
+    and every one of its records was in a verified archive."""
 
     @property
     def entries_archived(self) -> int:
@@ -74,10 +94,11 @@ class CompressionReport:
 
     @property
     def damaged_files(self) -> tuple[DamagedFile, ...]:
-        """Every entry file that could not be archived and every damaged archive (of the subdirectories too)."""
+        """Every entry file that could not be archived, every damaged archive and segment (subdirectories too)."""
         return (
             *(damaged for report in self.sources.values() for damaged in report.damaged_files),
             *self.damaged_archives,
+            *self.damaged_segments,
             *(damaged for report in self.subdirectories for damaged in report.damaged_files),
         )
 
@@ -98,7 +119,14 @@ def compress_npy_logs(
     verify_integrity: bool = False,
     max_workers: int | None = None,
 ) -> CompressionReport:
-    """Archives each source's `.npy` log entries into one columnar `{source_id}_log.npz` in the same directory.
+    """Archives each source's log entries into one columnar `{source_id}_log.npz` in the same directory.
+
+    The entries are those of `.npy` entry files and of stream segments (`.adlog`, the stream layout); a folder may
+    hold both. Stream records an archive already holds are recognised by their origin (segment and position), which
+    the archive records, so a segment compressed again, even one still being written, never has a record archived
+    twice. With `remove_sources`, a segment is removed only once its writer is done with it, it holds no damage,
+    and every one of its records is in an archive that was verified (or, for a record archived by an earlier call,
+    compared byte for byte with its archived entry); segments being written are left for a later call.
 
     Entries go into the archive in timestamp order, ties in arrival order. A source that already has an archive
     gets one holding its old entries and the new ones (old first among equal timestamps), so running this again,
@@ -122,7 +150,8 @@ def compress_npy_logs(
 
     Args:
         log_directory: The directory the logger wrote to (`DataLogger.output_directory`).
-        remove_sources: Remove each entry file once an archive holding it is verified and in place.
+        remove_sources: Remove each entry file once an archive holding it is verified and in place, and each stream
+            segment whose records all are (see above).
         memory_mapping: Read each entry file through a memory map (one at a time) instead of a read into a new
             buffer: faster for entries of megabytes, slower for small ones. The archive is the same either way. An
             entry file truncated by another program while it is mapped kills the process (SIGBUS); nothing is
@@ -227,16 +256,19 @@ def _compress_directory(directory: Path, options: _Options) -> tuple[Compression
             # Only an interrupted compression leaves these, and none can be running: this one holds the lock.
             leftover.unlink(missing_ok=True)
             _LOGGER.info("removed %s, the unfinished archive of an interrupted compression", leftover)
+        # Damage is collected here and reported once, in the report and the caller's warning.
+        index = scan_segments(directory, listing.segments, "collect")
         jobs = _jobs(
             listing,
+            index,
             remove_sources=options.remove_sources,
             memory_mapping=options.memory_mapping,
             compress=options.compress,
             verify_integrity=options.verify_integrity,
         )
-        entry_count = sum(len(job.file_names) for job in jobs)
+        entry_count = sum(job.entry_count for job in jobs)
         workers = min(len(jobs), options.max_workers or _available_cpus())
-        if options.max_workers is None and _estimated_work(listing) < PROCESS_THRESHOLD:
+        if options.max_workers is None and _estimated_work(listing, index) < PROCESS_THRESHOLD:
             workers = 1
         with ProgressDisplay(enabled=options.verbose) as progress:
             progress.add_step("read", "Archiving log entries", "entries", entry_count)
@@ -252,7 +284,10 @@ def _compress_directory(directory: Path, options: _Options) -> tuple[Compression
                     shares, lock, _archive_here, progress.advance, report_progress=options.verbose
                 )
         damaged_archives = _check_other_archives(listing, {job.source_id for job in jobs}, options.verify_integrity)
-    report = _report(directory, listing, outcomes, damaged_archives)
+        removed_segments = _remove_segments(index, outcomes) if options.remove_sources else ()
+    report = _report(directory, listing, outcomes, damaged_archives, index, removed_segments)
+    for path in removed_segments:
+        _LOGGER.info("removed the stream segment %s: each of its records is in a verified archive", path)
     for source in report.sources.values():
         _LOGGER.info(
             "source %d: %d entries archived now, %d in %s; %d entry files removed",
@@ -266,27 +301,36 @@ def _compress_directory(directory: Path, options: _Options) -> tuple[Compression
 
 
 def _jobs(
-    listing: DirectoryListing, *, remove_sources: bool, memory_mapping: bool, compress: bool, verify_integrity: bool
+    listing: DirectoryListing,
+    index: StreamIndex,
+    *,
+    remove_sources: bool,
+    memory_mapping: bool,
+    compress: bool,
+    verify_integrity: bool,
 ) -> list[SourceJob]:
-    """Returns one job per source that has entry files."""
+    """Returns one job per source that has entry files or stream records."""
+    keys = tuple(index.keys())
     return [
         SourceJob(
             directory=listing.directory,
             source_id=source_id,
-            file_names=names,
+            file_names=listing.entry_names.get(source_id, []),
             remove_sources=remove_sources,
             memory_mapping=memory_mapping,
             compress=compress,
             verify_integrity=verify_integrity,
             buffer_limit=BUFFER_LIMIT,
+            stream=index.source(source_id),
+            segments=keys,
         )
-        for source_id, names in listing.entry_names.items()
+        for source_id in sorted(listing.entry_names.keys() | set(index.source_ids_present()))
     ]
 
 
-def _estimated_work(listing: DirectoryListing) -> int:
+def _estimated_work(listing: DirectoryListing, index: StreamIndex) -> int:
     """Estimates the work of archiving a directory in small-entry units, from entry counts and one file per source."""
-    work = 0
+    work = int(index.source_ids.size) + int(index.lengths.sum()) // _BYTES_PER_ENTRY_OF_WORK
     for names in listing.entry_names.values():
         try:
             size = (listing.directory / names[0]).stat().st_size
@@ -307,10 +351,10 @@ def _shares(jobs: list[SourceJob], workers: int) -> list[list[SourceJob]]:
     """Splits the jobs into `workers` shares of about equal entry counts (largest job first, to the lightest share)."""
     shares: list[list[SourceJob]] = [[] for _ in range(workers)]
     loads = [0] * workers
-    for job in sorted(jobs, key=lambda job: -len(job.file_names)):
+    for job in sorted(jobs, key=lambda job: -job.entry_count):
         lightest = loads.index(min(loads))
         shares[lightest].append(job)
-        loads[lightest] += len(job.file_names)
+        loads[lightest] += job.entry_count
     return shares
 
 
@@ -336,13 +380,79 @@ def _check_other_archives(listing: DirectoryListing, archived: set[int], verify:
     return tuple(damaged)
 
 
+def _remove_segments(index: StreamIndex, outcomes: Mapping[int, SourceOutcome]) -> tuple[Path, ...]:
+    """Removes the segments that are done with and whose every record is safely archived; returns them.
+
+    A segment qualifies when its writer had left it when it was scanned, it holds no damage, and every source with
+    records in it succeeded and reported the segment complete. Right before the removal it is opened again and
+    checked to be the same file, still left by its writer, of the size it was scanned at.
+    """
+    removed = []
+    # Which sources have records in which segment, from one pass over the records.
+    pairs = np.unique(index.segment_of.astype(np.int64) * 256 + index.source_ids)
+    sources_in: dict[int, list[int]] = {}
+    for segment_number, source in zip((pairs // 256).tolist(), (pairs % 256).tolist(), strict=True):
+        sources_in.setdefault(segment_number, []).append(source)
+    for number, segment in enumerate(index.segments):
+        if segment.state is SegmentState.WRITING or segment.damage:
+            continue
+        sources = sources_in.get(number, [])
+        if not all(source in outcomes and segment.key in outcomes[source].complete_segments for source in sources):
+            continue
+        if _unchanged(segment.path, segment.key, segment.scanned_to):
+            segment.path.unlink(missing_ok=True)
+            removed.append(segment.path)
+    if removed:
+        descriptor = os.open(index.directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    return tuple(removed)
+
+
+def _unchanged(path: Path, key: tuple[bytes, int], size: int) -> bool:
+    """Returns True if `path` is still the segment of that key, no writer holds it, and it has that size."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode) or status.st_size != size or held_by_writer(descriptor):
+            return False
+        header = decode_header(os.pread(descriptor, min(size, 1 << 16), 0))
+        return (header.writer_id, header.sequence) == key
+    except (OSError, StreamFormatError):
+        return False
+    finally:
+        os.close(descriptor)
+
+
 def _report(
     directory: Path,
     listing: DirectoryListing,
     outcomes: Mapping[int, SourceOutcome],
     damaged_archives: tuple[DamagedFile, ...],
+    index: StreamIndex,
+    removed_segments: tuple[Path, ...],
 ) -> CompressionReport:
     """Builds the public report from the workers' outcomes."""
     sources = {source_id: outcome.report for source_id, outcome in sorted(outcomes.items())}
     foreign = [*listing.foreign_files, *(directory / name for outcome in outcomes.values() for name in outcome.foreign)]
-    return CompressionReport(directory, sources, tuple(sorted(foreign)), damaged_archives)
+    damaged_segments = [
+        *(
+            DamagedFile(segment.path, "; ".join(damage.summary() for damage in segment.damage))
+            for segment in index.segments
+            if segment.damage
+        ),
+        *(DamagedFile(damage.path, damage.reason) for damage in index.unreadable),
+    ]
+    return CompressionReport(
+        directory,
+        sources,
+        tuple(sorted(foreign)),
+        damaged_archives,
+        damaged_segments=tuple(damaged_segments),
+        segments_removed=removed_segments,
+    )

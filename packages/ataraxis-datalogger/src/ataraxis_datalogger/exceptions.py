@@ -8,6 +8,7 @@ catches the built-in class catches it too:
 - `DataLoggerError` (`RuntimeError`): the logger cannot guarantee that the entries put on its queue reach the disk.
 - `EntryFormatError` (`ValueError`): an entry file, or its name, is not in the entry format.
 - `ArchiveFormatError` (`ValueError`): an archive is damaged, holds another source, or has an unsupported layout.
+- `StreamFormatError` (`ValueError`): a stream segment is damaged or has an unsupported layout.
 - `ArchiveVerificationError` (`RuntimeError`): an archive just written does not read back as written.
 - `LogCompressionError` (`RuntimeError`): one or more sources of a log directory could not be archived.
 - `LogFilesChangedError` (`RuntimeError`): files a reader was reading were removed under it (a compression with
@@ -58,6 +59,13 @@ class ArchiveFormatError(AtaraxisDataLoggerError, ValueError):
     Any damage is reported by this error, whatever part of the file it hit: the zip structure, a member, or payload
     bytes whose checksum does not match (archive format 2). A reader with `on_damage="warn"` skips the entries of
     damaged payload bytes with a `DamagedLogFilesWarning` instead.
+    """
+
+
+class StreamFormatError(AtaraxisDataLoggerError, ValueError):
+    """Raised when a stream segment (`.adlog`) is not one, has an unsupported layout, or holds a damaged record.
+
+    Reading with `on_damage="raise"` raises it at the first damaged record or torn tail, naming the file and offset.
     """
 
 
@@ -126,7 +134,9 @@ class DamagedLogFilesWarning(AtaraxisDataLoggerWarning):
     """Warns that a log directory holds damaged or foreign files, which were left in place.
 
     `compress_npy_logs` issues it for the entry files and archives it could not read and for foreign files; a
-    reader with `on_damage="warn"` issues it for each damaged file or range of archived entries it skips.
+    reader with `on_damage="warn"` issues it for each damaged file or range of archived entries it skips. Reading
+    a stream segment issues it when it skips damaged bytes or stops at a torn tail (the end of a record that a crash
+    cut short), naming the file and the offset.
     """
 
 

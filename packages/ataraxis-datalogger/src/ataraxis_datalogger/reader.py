@@ -14,6 +14,7 @@ from ._export.optional import requires_extra
 from ._files.archive_file import ArchiveFile
 from ._files.closeable import Closeable
 from ._files.listing import check_log_directory, check_path_argument, list_log_directory
+from ._files.stream_index import scan_segments
 from ._format.damage import OnDamage, check_on_damage
 from ._read.merged_source import Entry, MergedSource, open_source
 
@@ -187,6 +188,8 @@ class LogArchiveReader(Closeable):
             where.append(f"archive={str(source.archive.path)!r}")
         if source.loose is not None:
             where.append(f"loose_entries={source.loose.time_stamps.size}")
+        if source.stream is not None:
+            where.append(f"stream_entries={len(source.stream)}")
         state = ", closed" if self._closed else ""
         return f"LogArchiveReader(source_id={source.source_id}, entries={len(self)}, {', '.join(where)}{state})"
 
@@ -268,10 +271,16 @@ def read_logs(log_directory: str | os.PathLike[str], on_damage: OnDamage = "warn
     """Opens a reader for every source of a log directory, archived or not.
 
     A source with an archive reads it; a source whose entries are still `.npy` files reads those (in timestamp
-    order, from their names); a source with both reads both, merged in timestamp order with archived entries first
-    among equal timestamps. Loose files the archive already holds (compressed without `remove_sources`) are read
-    once, from the archive. Files that are neither entries nor archives (anything that is not a regular file
-    included) are ignored.
+    order, from their names); a source with entries in stream segments (`.adlog`, the stream layout) reads those;
+    a source with several reads them merged in timestamp order, among equal timestamps archived entries first,
+    then loose files, then stream records (in arrival order). Loose files and stream records the archive already
+    holds (compressed without `remove_sources`) are read once, from the archive. Files that are neither entries,
+    archives nor segments (anything that is not a regular file included) are ignored.
+
+    Stream segments are read once here, every record's checksum verified, to index their entries (about a million
+    small entries per second); each record is checked again when its payload is read. A torn tail (a crash in the
+    middle of an append) or damaged bytes in a segment are reported here, as `on_damage` says; the records before
+    and after them are read.
 
     Damage does not stop reading by default: an archive that cannot be opened is skipped (its source is read from
     its loose files) when the readers are opened, and a damaged entry file or damaged archived entries are skipped
@@ -283,7 +292,8 @@ def read_logs(log_directory: str | os.PathLike[str], on_damage: OnDamage = "warn
     Args:
         log_directory: The directory the logger wrote to (`DataLogger.output_directory`).
         on_damage: "warn" skips damaged data with a warning and reads on; "raise" raises at the first damage
-            (`ArchiveFormatError` for an archive, `EntryFormatError` for an entry file).
+            (`ArchiveFormatError` for an archive, `EntryFormatError` for an entry file, `StreamFormatError` for a
+            stream segment).
 
     Returns:
         A reader per source id, in source id order, as a `LogReaders` dict (`to_arrow` reads them all into one
@@ -295,14 +305,18 @@ def read_logs(log_directory: str | os.PathLike[str], on_damage: OnDamage = "warn
         NotADirectoryError: If it is not a directory.
         ArchiveFormatError: If an archive is damaged, or holds a source other than the one its name says, and
             `on_damage` is "raise".
+        StreamFormatError: If a stream segment is damaged or has a torn tail, and `on_damage` is "raise".
     """
     policy = check_on_damage(on_damage)
     listing = list_log_directory(check_log_directory(log_directory))
     entries, _ = listing.parse()
+    index = scan_segments(listing.directory, listing.segments, policy) if listing.segments else None
+    streamed = set() if index is None else set(index.source_ids_present())
     readers = LogReaders()
     try:
-        for source_id in sorted(entries.keys() | listing.archives.keys()):
-            source = open_source(listing.directory, source_id, listing.archives.get(source_id), entries, policy)
+        for source_id in sorted(entries.keys() | listing.archives.keys() | streamed):
+            archive = listing.archives.get(source_id)
+            source = open_source(listing.directory, source_id, archive, entries, policy, index)
             readers[source_id] = LogArchiveReader._of(source)
     except BaseException:
         for reader in readers.values():

@@ -22,6 +22,7 @@ import contextlib
 import os
 import struct
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -36,6 +37,8 @@ from .._format.archive import (
     PAYLOAD_CHECKSUMS_MEMBER,
     PAYLOADS_MEMBER,
     SOURCE_ID_MEMBER,
+    STREAM_ORIGINS_MEMBER,
+    STREAM_SEGMENTS_MEMBER,
     TIMESTAMPS_MEMBER,
     VERSION_1_MEMBERS,
     check_version,
@@ -99,6 +102,8 @@ class ArchiveFile(Closeable):
     def _load(self) -> None:
         names = self._zip.NameToInfo
         self._legacy: LegacyMembers | None = None
+        # A 3.x archive (loaded by `_load_legacy`) has no stream bookkeeping: it reads as holding no stream record.
+        self._stream_origins: StreamOrigins | None = None
         self.records_exact_mtimes: bool = True
         """Whether `file_records` gives each entry file's exact modification time (else a time it is not later than)."""
         if FORMAT_VERSION_MEMBER not in names and is_legacy_layout(names):
@@ -257,6 +262,44 @@ class ArchiveFile(Closeable):
             self._file_records = (mtimes, duplicates)
         return self._file_records
 
+    def stream_origins(self) -> "StreamOrigins":
+        """Returns which stream records the archive's entries came from (loaded on first use; see `_format.archive`).
+
+        Raises:
+            ArchiveFormatError: If the members are damaged, disagree with each other or with the entry count, or
+                only one of them is present.
+        """
+        if self._stream_origins is None:
+            names = self._zip.NameToInfo
+            present = [name in names for name in (STREAM_SEGMENTS_MEMBER, STREAM_ORIGINS_MEMBER)]
+            count = self.timestamps.size
+            if not any(present):
+                self._stream_origins = StreamOrigins([], np.zeros(count, np.uint64), np.zeros(count, np.uint64))
+                return self._stream_origins
+            if not all(present):
+                raise ArchiveFormatError(
+                    f"{self.path} is inconsistent: it holds only one of {STREAM_SEGMENTS_MEMBER} and "
+                    f"{STREAM_ORIGINS_MEMBER}"
+                )
+            segments = self._read_member(STREAM_SEGMENTS_MEMBER, np.uint64, 2)
+            origins = self._read_member(STREAM_ORIGINS_MEMBER, np.uint64, 2)
+            problem = None
+            if segments.shape[1:] != (3,) or origins.shape != (count, 2):
+                problem = (
+                    f"{count} entries need stream segments of shape (K, 3) and origins of shape ({count}, 2), found "
+                    f"{segments.shape} and {origins.shape}"
+                )
+            elif count and int(origins[:, 0].max()) > segments.shape[0]:
+                problem = f"an entry names stream segment row {int(origins[:, 0].max())} of {segments.shape[0]}"
+            if problem is not None:
+                raise ArchiveFormatError(f"{self.path} is inconsistent: {problem}")
+            keys = [
+                (low.to_bytes(8, "little") + high.to_bytes(8, "little"), sequence)
+                for low, high, sequence in segments.tolist()
+            ]
+            self._stream_origins = StreamOrigins(keys, origins[:, 0].copy(), origins[:, 1].copy())
+        return self._stream_origins
+
     def cursor(self) -> PayloadCursor:
         """Returns a new cursor that reads this archive's payload bytes."""
         if self._legacy is not None:
@@ -309,6 +352,18 @@ class ArchiveFile(Closeable):
         with contextlib.suppress(Exception):
             self._zip.close()
         self._file.close()
+
+
+@dataclass(frozen=True)
+class StreamOrigins:
+    """Which stream record each entry of an archive came from, for the segments that may still exist."""
+
+    keys: list[tuple[bytes, int]]
+    """Each recorded segment's writer id and sequence number, by row."""
+    rows: NDArray[np.uint64]
+    """Per entry, the row of its segment plus one (0: none)."""
+    offsets: NDArray[np.uint64]
+    """Per entry, the offset of its record in that segment."""
 
 
 def open_source_archive(path: Path, source_id: int) -> ArchiveFile:
