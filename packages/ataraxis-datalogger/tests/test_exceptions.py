@@ -18,6 +18,7 @@ from ataraxis_datalogger import (
     DataLoggerError,
     DataLoggerWarning,
     EntryFormatError,
+    EntryTooLargeError,
     LogCompressionError,
     LogPackage,
     read_logs,
@@ -31,6 +32,8 @@ ERRORS_AND_THEIR_FORMER_BASES = {
     ArchiveVerificationError: RuntimeError,
     EntryFormatError: ValueError,
     ArchiveFormatError: ValueError,
+    # Raised by a put whose entry is larger than a producer's whole buffer: a bad argument, like a bad payload.
+    EntryTooLargeError: ValueError,
 }
 WARNINGS = (DataLoggerWarning, DamagedLogFilesWarning)
 

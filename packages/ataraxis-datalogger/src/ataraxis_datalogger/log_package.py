@@ -1,23 +1,28 @@
 """`LogPackage`: one timestamped message on its way from a producer process to the logger.
 
-A package is validated and encoded where it is built, in the producer: it holds the finished bytes of its entry file
-(the NumPy header, the source id, the timestamp and a copy of the payload). The logger's queue sends those bytes alone
-(a `bytes` object pickles and unpickles in well under a microsecond, with no class to look up), the logger checks them
-with a few byte comparisons and writes them with a single system call; a package pickled any other way also travels
-as its entry bytes. Copying the payload at construction also means a producer may reuse or modify its buffer as soon
-as the package is built, even though `multiprocessing.Queue` pickles it later, in a background thread.
+A package is validated and encoded where it is built, in the producer: it holds the finished record of its entry, in
+the form the logger's shared-memory buffers and its stream segments hold (see `_format.stream`): a CRC-32, the
+payload's length, the timestamp and the source id, then a copy of the payload. Putting it on the logger's queue
+copies those bytes into the producer's buffer with one slice assignment. Copying the payload at construction also
+means a producer may reuse or modify its buffer as soon as the package is built.
 """
 
 import operator
+import zlib
 from typing import Any, SupportsIndex
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ._format.entry import MAX_SOURCE_ID, MAX_TIME_STAMP, PREFIX_SIZE, encode_entry_prefix, own_header_length
+from ._format.entry import MAX_SOURCE_ID, MAX_TIME_STAMP, encode_entry_prefix
+from ._format.stream import MAX_PAYLOAD, RECORD_HEADER, RECORD_HEADER_SIZE, Kind, padded_size
 
 SerializedData = NDArray[np.uint8] | bytes | bytearray | memoryview
 """What a package accepts as its payload."""
+
+_PADDING = bytes(8)
+_LENGTH_AND_REST = RECORD_HEADER_SIZE - 4
+"""The header bytes after the CRC, which the CRC covers with the payload."""
 
 
 class LogPackage:
@@ -27,11 +32,11 @@ class LogPackage:
     before anything reaches the queue.
     """
 
-    __slots__ = ("_entry", "_source_id", "_time_stamp")
+    __slots__ = ("_record", "_source_id", "_time_stamp")
 
     _source_id: int
     _time_stamp: int
-    _entry: bytes
+    _record: bytes
 
     def __init__(self, source_id: SupportsIndex, time_stamp: SupportsIndex, serialized_data: SerializedData) -> None:
         """Builds and validates a package.
@@ -41,19 +46,19 @@ class LogPackage:
             time_stamp: The entry's timestamp, an integer (Python or NumPy) from 0 to 2**64 - 1, typically
                 nanoseconds or microseconds from a monotonic clock. Entries of one source are ordered by it.
             serialized_data: The payload: a one-dimensional `numpy.uint8` array or a bytes-like object (`bytes`,
-                `bytearray`, `memoryview`). It is copied, so the caller may reuse its buffer right away.
+                `bytearray`, `memoryview`), at most 2**32 - 1 bytes. It is copied, so the caller may reuse its
+                buffer right away.
 
         Raises:
             TypeError: If `source_id` or `time_stamp` is not an integer (booleans included), or `serialized_data`
                 is neither a `uint8` array nor bytes-like.
             ValueError: If `source_id` or `time_stamp` is out of range, or `serialized_data` is an array that is not
-                one-dimensional.
+                one-dimensional or holds more than 2**32 - 1 bytes.
         """
         self._source_id = _checked_integer("source_id", source_id, MAX_SOURCE_ID)
         self._time_stamp = _checked_integer("time_stamp", time_stamp, MAX_TIME_STAMP)
         payload = _payload_buffer(serialized_data)
-        # One copy: bytes concatenation reads the payload straight from the caller's buffer.
-        self._entry = encode_entry_prefix(self._source_id, self._time_stamp, len(payload)) + payload
+        self._record = encode_record(self._source_id, self._time_stamp, payload)
 
     @property
     def source_id(self) -> int:
@@ -68,31 +73,37 @@ class LogPackage:
     @property
     def serialized_data(self) -> NDArray[np.uint8]:
         """The payload, as a read-only one-dimensional `uint8` array (a view of the package's own copy)."""
-        return np.frombuffer(self._entry, dtype=np.uint8, offset=len(self._entry) - self.payload_size)
+        return np.frombuffer(self._record, dtype=np.uint8, count=self.payload_size, offset=RECORD_HEADER_SIZE)
 
     @property
     def payload_size(self) -> int:
         """The payload's length in bytes."""
-        return len(self._entry) - _header_length(self._entry) - PREFIX_SIZE
+        return int.from_bytes(self._record[4:8], "little")
 
     @property
     def entry_bytes(self) -> bytes:
         """The complete content of the entry's `.npy` file: the NumPy header, source id, timestamp and payload."""
-        return self._entry
+        payload = memoryview(self._record)[RECORD_HEADER_SIZE : RECORD_HEADER_SIZE + self.payload_size]
+        return encode_entry_prefix(self._source_id, self._time_stamp, len(payload)) + payload
+
+    @property
+    def record_bytes(self) -> bytes:
+        """The entry's record, as the logger's buffers and stream segments hold it (padding included)."""
+        return self._record
 
     def __reduce__(self) -> tuple[Any, tuple[bytes]]:
-        """Pickles the package as its entry bytes, which hold everything else."""
-        return _restore_log_package, (self._entry,)
+        """Pickles the package as its record, which holds everything else."""
+        return _restore_log_package, (self._record,)
 
     def __eq__(self, other: object) -> bool:
         """Packages are equal when their source id, timestamp and payload are equal."""
         if not isinstance(other, LogPackage):
             return NotImplemented
-        return self._entry == other._entry
+        return self._record == other._record
 
     def __hash__(self) -> int:
         """Hashes the package by its source id, timestamp and payload."""
-        return hash(self._entry)
+        return hash(self._record)
 
     def __repr__(self) -> str:
         """Names the source, the timestamp and the payload size."""
@@ -102,39 +113,53 @@ class LogPackage:
         )
 
 
-def entry_fields(entry: bytes) -> tuple[int, int] | None:
-    """Returns the source id and timestamp of an entry's file bytes, or None if they are not a well-formed entry.
-
-    The logger process runs this once per entry (the queue carries packages as their file bytes), so it checks with
-    plain byte operations: the NumPy header must be exactly the one of an array of this length.
+def encode_record(source_id: int, time_stamp: int, payload: bytes | memoryview, kind: int = Kind.ENTRY) -> bytes:
+    """Returns the record of an entry (or of a transport control record), padding included.
 
     Args:
-        entry: The bytes of an entry file, as `LogPackage.entry_bytes` holds them.
-    """
-    header_length = own_header_length(entry)
-    if header_length is None:
-        return None
-    return entry[header_length], int.from_bytes(entry[header_length + 1 : header_length + PREFIX_SIZE], "little")
-
-
-def _restore_log_package(entry: bytes) -> LogPackage:
-    """Rebuilds an unpickled package, refusing bytes that are not an entry (a forged or damaged pickle).
+        source_id: The source id, 0 to 255 (checked by the caller).
+        time_stamp: The timestamp, 0 to 2**64 - 1 (checked by the caller).
+        payload: The payload, a buffer of single bytes.
+        kind: The record's kind.
 
     Raises:
-        ValueError: If `entry` is not the bytes of an entry file.
+        ValueError: If the payload holds more than 2**32 - 1 bytes.
     """
-    fields = entry_fields(entry) if type(entry) is bytes else None
+    length = len(payload)
+    if length > MAX_PAYLOAD:
+        raise ValueError(f"LogPackage serialized_data holds {length} bytes; an entry holds at most {MAX_PAYLOAD}")
+    fields = RECORD_HEADER.pack(0, length, time_stamp, source_id, kind, 0)[4:]
+    checksum = zlib.crc32(payload, zlib.crc32(fields))
+    padding = _PADDING[: padded_size(RECORD_HEADER_SIZE + length) - RECORD_HEADER_SIZE - length]
+    return b"".join((checksum.to_bytes(4, "little"), fields, payload, padding))
+
+
+def _restore_log_package(record: bytes) -> LogPackage:
+    """Rebuilds an unpickled package, refusing bytes that are not an entry's record (a forged or damaged pickle).
+
+    Raises:
+        ValueError: If `record` is not the record of an entry.
+    """
+    fields = _record_fields(record) if type(record) is bytes else None
     if fields is None:
-        raise ValueError("not the pickled form of a LogPackage: its bytes are not a log entry")
+        raise ValueError("not the pickled form of a LogPackage: its bytes are not an entry's record")
     package = LogPackage.__new__(LogPackage)
     package._source_id, package._time_stamp = fields
-    package._entry = entry
+    package._record = record
     return package
 
 
-def _header_length(entry: bytes) -> int:
-    """Returns the length of the NumPy header at the start of an entry file's bytes."""
-    return 10 + int.from_bytes(entry[8:10], "little")
+def _record_fields(record: bytes) -> tuple[int, int] | None:
+    """Returns the source id and timestamp of a well-formed entry record, else None."""
+    if len(record) < RECORD_HEADER_SIZE:
+        return None
+    checksum, length, time_stamp, source_id, kind, reserved = RECORD_HEADER.unpack_from(record)
+    if kind != Kind.ENTRY or reserved or len(record) != padded_size(RECORD_HEADER_SIZE + length):
+        return None
+    end = RECORD_HEADER_SIZE + length
+    if record[end:] != _PADDING[: len(record) - end] or zlib.crc32(memoryview(record)[4:end]) != checksum:
+        return None
+    return source_id, time_stamp
 
 
 def _checked_integer(name: str, value: SupportsIndex, maximum: int) -> int:
