@@ -37,14 +37,6 @@ def put_entries(
         done.set()
 
 
-def put_then_die_before_sending(queue: Any, source_id: int, done: Event) -> None:
-    """Puts one entry whose pickling (in the queue's feeder thread) never finishes, then dies: the entry is lost."""
-    queue.put(_SlowToPickle(source_id))
-    done.set()
-    time.sleep(0.5)
-    os._exit(0)
-
-
 def put_after_stop(queue: Any, go: Event, result: Any) -> None:
     """Waits for `go`, tries to put an entry and reports the exception's type and message (or 'ok') to `result`."""
     go.wait(JOIN_SECONDS)
@@ -54,17 +46,6 @@ def put_after_stop(queue: Any, go: Event, result: Any) -> None:
         result.put(f"{type(error).__name__}: {error}")
     else:
         result.put("ok")
-
-
-class _SlowToPickle:
-    """An object whose pickling blocks for long enough that its producer dies first."""
-
-    def __init__(self, source_id: int) -> None:
-        self.source_id = source_id
-
-    def __reduce__(self) -> tuple[Callable[..., object], tuple[Any, ...]]:
-        time.sleep(60)
-        return LogPackage, (self.source_id, 0, b"never")
 
 
 def read_entries(directory: Path) -> dict[str, tuple[int, int, bytes]]:
@@ -179,8 +160,151 @@ def process_exists(pid: int) -> bool:
     return content[content.rfind(b")") + 2 : content.rfind(b")") + 3] not in (b"Z", b"X")
 
 
-def put_a_large_entry_and_wait(queue: Any, size: int, sending: Event) -> None:
-    """Puts one entry of `size` bytes, signals `sending` (its feeder thread is now writing it), then waits."""
-    queue.put(LogPackage(1, 0, bytes(size)))
-    sending.set()
+def put_counting(
+    queue: Any, source_id: int, count: int, sizes: tuple[int, int], progress: Any, go: Event | None, hot: bool
+) -> None:
+    """Puts entries 0..count-1 of `source_id`, recording in `progress.value` how many puts have returned.
+
+    Payload sizes vary over `sizes`; it returns quietly when a put raises `DataLoggerError`. `hot` logs through
+    `queue.source(source_id).log` instead of `LogPackage` + `put`.
+    """
+    from ataraxis_datalogger import DataLoggerError
+
+    if go is not None:
+        go.wait(JOIN_SECONDS)
+    source = queue.source(source_id)
+    for index in range(count):
+        data = payload(source_id, index, entry_size(index, sizes))
+        try:
+            if hot:
+                source.log(index, data)
+            else:
+                queue.put(LogPackage(source_id, index, data))
+        except DataLoggerError:
+            return
+        progress.value = index + 1
+
+
+def entry_size(index: int, sizes: tuple[int, int]) -> int:
+    """The payload size of entry `index` when sizes vary from `sizes[0]` to `sizes[1]` (deterministic)."""
+    low, high = sizes
+    return low + (index * 7919) % (high - low + 1)
+
+
+def check_prefix(directory: Path, source_id: int, returned: int, sizes: tuple[int, int], spare: int = 1) -> int:
+    """Checks that the folder holds entries 0..returned-1 of `source_id`, byte for byte, and at most `spare` more.
+
+    (A put may complete after the last one recorded.) Each entry must be there once; returns how many there are.
+    """
+    found = sorted((stamp, data) for source, stamp, data in read_entries(directory).values() if source == source_id)
+    stamps = [stamp for stamp, _ in found]
+    assert stamps == list(range(len(stamps))), f"source {source_id}: not a prefix: {stamps[:5]}...{stamps[-5:]}"
+    assert returned <= len(stamps) <= returned + spare, f"source {source_id}: {len(stamps)} on disk, {returned} put"
+    for stamp, data in found:
+        assert data == payload(source_id, stamp, entry_size(stamp, sizes)), f"source {source_id} entry {stamp}"
+    return len(stamps)
+
+
+def put_forever_in_a_pool_task(queue: Any, source_id: int, count: int) -> int:
+    """A `ProcessPoolExecutor` task: puts `count` entries of `source_id` through a queue it received pickled."""
+    source = queue.source(source_id)
+    for index in range(count):
+        source.log(index, payload(source_id, index, 24))
+    return os.getpid()
+
+
+def hold_a_buffer_lock_and_die(backend: int, name: str, named: bool, held: Event) -> None:
+    """Takes a producer buffer's lock as the logger process would (`named`: recording its pid) and dies holding it."""
+    from ataraxis_datalogger._runtime.ring import RingSegment
+
+    segment = RingSegment.open(backend, name, full=False)
+    if named:
+        assert segment.lock_as_other(5.0)
+    else:
+        assert segment.lock.try_acquire()
+    held.set()
+    os._exit(0)
+
+
+def drain_and_die_at(name: str, backend: int, directory: Path, die_after: str, entries: int) -> None:
+    """Drains a run's buffers into `.npy` files in this process and dies (`os._exit`) at a chosen point.
+
+    The point is in the `entries`-th entry: after "create" (file written, not yet staged), after "link" (named, its
+    progress not committed) or after "commit".
+    """
+    from ataraxis_datalogger._files.entry_creator import EntryCreator
+    from ataraxis_datalogger._runtime.control import ControlSegment
+    from ataraxis_datalogger._runtime.drain import Drainer
+    from ataraxis_datalogger._runtime.entry_sink import EntryFileSink
+    from ataraxis_datalogger._runtime.progress import SlotProgress
+    from ataraxis_datalogger._runtime.reports import ListReporter
+
+    done = {"create": 0, "link": 0, "commit": 0}
+
+    def counting(step: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            result = function(*args, **kwargs)
+            done[step] += 1
+            if step == die_after and done[step] == entries:
+                os._exit(9)
+            return result
+
+        return wrapper
+
+    creator = EntryCreator(directory)
+    creator.create = counting("create", creator.create)  # type: ignore[method-assign]
+    creator.link = counting("link", creator.link)  # type: ignore[method-assign]
+    SlotProgress.commit = counting("commit", SlotProgress.commit)  # type: ignore[method-assign]
+    control = ControlSegment.attach(name, backend)
+    drainer = Drainer(control, EntryFileSink(creator, ListReporter(), recovering=False), ListReporter())
+    drainer.recover()
+    deadline = time.monotonic() + JOIN_SECONDS
+    while time.monotonic() < deadline:
+        drainer.cycle()
+    os._exit(3)
+
+
+def put_and_linger(queue: Any, result: Any, release: Event) -> None:
+    """Puts one entry, reports "ok" (or the error) to `result`, then stays alive until `release` is set."""
+    try:
+        queue.put(LogPackage(200, os.getpid(), b"lingering"))
+    except Exception as error:
+        result.put(f"{type(error).__name__}: {error}")
+    else:
+        result.put("ok")
+    release.wait(JOIN_SECONDS)
+
+
+def own_a_logger_and_report(directory: Path, count: int, report: Any, private_folder: str | None) -> None:
+    """Starts a logger, puts `count` entries of source 1, reports (writer pid, queue name), then waits to be killed.
+
+    `private_folder`: use the portable backend with its segments in this folder (so that no other test sees them).
+    """
+    from ataraxis_datalogger import DataLogger
+    from ataraxis_datalogger._runtime import _posix
+
+    if private_folder is not None:
+        _posix.DEFAULT_BACKEND = _posix.PORTABLE
+        _posix._SHM_FOLDER = Path(private_folder)
+    logger = DataLogger(directory, "owned")
+    logger.start()
+    for index in range(count):
+        logger.input_queue.put(LogPackage(1, index, payload(1, index, 16)))
+    report.send((logger._run.process.pid, logger.input_queue.name))  # type: ignore[union-attr]
     time.sleep(JOIN_SECONDS)
+
+
+def attach_and_put_counting(name: str, source_id: int, progress: Any, result: Any) -> None:
+    """Attaches to a queue by name and puts entries until a put raises; reports the error to `result`."""
+    from ataraxis_datalogger import LogQueue
+
+    queue = LogQueue.attach(name)
+    index = 0
+    while True:
+        try:
+            queue.put(LogPackage(source_id, index, payload(source_id, index, 16)))
+        except Exception as error:
+            result.put(f"{type(error).__name__}: {error}")
+            return
+        index += 1
+        progress.value = index

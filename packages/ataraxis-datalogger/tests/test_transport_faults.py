@@ -1,0 +1,241 @@
+"""The transport under attack: producers, the logger process and the owner killed at random points."""
+
+import multiprocessing
+import os
+import random
+import signal
+import time
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from ataraxis_datalogger import DataLogger, DataLoggerError, LogPackage
+from ataraxis_datalogger._runtime import _posix
+from ataraxis_datalogger._runtime.layout import ring_name
+from ataraxis_datalogger._runtime.sweep import sweep_stale_runs
+
+SHM = Path("/dev/shm")
+SIZES = (0, 600)
+
+
+def _writer_pid(logger: DataLogger) -> int:
+    assert logger._run is not None and logger._run.process is not None
+    pid = logger._run.process.pid
+    assert pid is not None
+    return pid
+
+
+def _leftovers(run: str) -> list[str]:
+    return [name for name in os.listdir(SHM) if name.startswith((run, f"sem.{run}"))]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_producers_killed_at_random_points_lose_only_their_unfinished_entry_and_block_nobody(
+    fast_directory: Path, helpers: ModuleType, seed: int
+) -> None:
+    rng = random.Random(seed)
+    context = multiprocessing.get_context("forkserver")
+    logger = DataLogger(fast_directory, "victims", buffer_size=8192)
+    logger.start()
+    counters = {source: context.Value("q", 0, lock=False) for source in range(2 + 12)}
+    survivors = [
+        context.Process(
+            target=helpers.put_counting,
+            args=(logger.input_queue, source, 4000, SIZES, counters[source], None, source == 1),
+        )
+        for source in (0, 1)
+    ]
+    for survivor in survivors:
+        survivor.start()
+    for source in range(2, 14):
+        victim = context.Process(
+            target=helpers.put_counting,
+            args=(logger.input_queue, source, 10**7, SIZES, counters[source], None, source % 2 == 0),
+        )
+        victim.start()
+        time.sleep(rng.uniform(0.05, 0.5))
+        victim.kill()
+        victim.join(helpers.JOIN_SECONDS)
+    for survivor in survivors:
+        survivor.join(helpers.JOIN_SECONDS)
+        assert survivor.exitcode == 0
+    helpers.call_with_deadline(logger.stop)
+    statistics = logger.statistics
+    assert statistics.written == statistics.submitted and statistics.lost == statistics.failed == 0
+    on_disk = sum(
+        helpers.check_prefix(logger.output_directory, source, counters[source].value, SIZES, spare=source >= 2)
+        for source in counters
+    )
+    assert on_disk == statistics.written
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("seed", "pause"), [(1, False), (2, True), (3, True)])
+def test_a_killed_logger_process_loses_nothing_accepted_and_writes_nothing_twice(
+    fast_directory: Path, helpers: ModuleType, seed: int, pause: bool
+) -> None:
+    rng = random.Random(seed)
+    context = multiprocessing.get_context("forkserver")
+    failures: list[DataLoggerError] = []
+    logger = DataLogger(fast_directory, "writer_killed", buffer_size=1 << 16, on_failure=failures.append)
+    logger.start()
+    counters = [context.Value("q", 0, lock=False) for _ in range(3)]
+    go = context.Event()
+    producers = [
+        context.Process(
+            target=helpers.put_counting,
+            args=(logger.input_queue, source, 30_000, (0, 200), counters[source], go, source == 2),
+        )
+        for source in range(3)
+    ]
+    for producer in producers:
+        producer.start()
+    go.set()
+    time.sleep(rng.uniform(0.05, 0.4))
+    writer = _writer_pid(logger)
+    if pause:
+        # A backlog in shared memory when the logger process dies.
+        os.kill(writer, signal.SIGSTOP)
+        time.sleep(0.3)
+    os.kill(writer, signal.SIGKILL)
+    for producer in producers:
+        producer.join(helpers.JOIN_SECONDS)
+        assert producer.exitcode == 0
+    with pytest.raises(DataLoggerError, match=r"killed by signal SIGKILL[\s\S]*stop\(\) wrote the \d+ it had left"):
+        helpers.call_with_deadline(logger.stop)
+    assert failures
+    statistics = logger.statistics
+    assert statistics.written == statistics.submitted == sum(counter.value for counter in counters)
+    assert statistics.lost == statistics.failed == statistics.pending == 0
+    for source in range(3):
+        helpers.check_prefix(logger.output_directory, source, counters[source].value, (0, 200), spare=0)
+    assert not [name for name in os.listdir(logger.output_directory) if name.count("_") > 1]
+
+
+@pytest.mark.parametrize("die_after", ["create", "link", "commit"])
+def test_a_logger_killed_at_each_step_of_an_entry_writes_it_exactly_once(
+    tmp_path: Path, helpers: ModuleType, die_after: str
+) -> None:
+    logger = DataLogger(tmp_path, "exactly_once")
+    for index in range(20):
+        logger.input_queue.put(LogPackage(1, index, helpers.payload(1, index, 10)))
+    run = logger._run
+    assert run is not None
+    drainer = multiprocessing.get_context("spawn").Process(
+        target=helpers.drain_and_die_at,
+        args=(run.name, run.control.backend, logger.output_directory, die_after, 5),
+    )
+    drainer.start()
+    drainer.join(helpers.JOIN_SECONDS)
+    assert drainer.exitcode == 9
+    assert len(os.listdir(logger.output_directory)) == (4 if die_after == "create" else 5)
+    logger.start()
+    logger.stop()
+    helpers.assert_all_entries(logger.output_directory, {1: 20}, 10)
+    assert logger.statistics.written == 20
+
+
+def test_a_writer_whose_owner_is_killed_drains_everything_refuses_puts_and_removes_the_run(
+    fast_directory: Path, helpers: ModuleType
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    report_in, report_out = context.Pipe(duplex=False)
+    owner = context.Process(target=helpers.own_a_logger_and_report, args=(fast_directory, 500, report_out, None))
+    owner.start()
+    progress, result = context.Value("q", 0, lock=False), context.Queue()
+    producer = None
+    try:
+        assert report_in.poll(helpers.JOIN_SECONDS), "the owner never reported its writer"
+        writer, name = report_in.recv()
+        # Paused, the writer lets a backlog build up in the buffers before the owner dies.
+        os.kill(writer, signal.SIGSTOP)
+        producer = context.Process(target=helpers.attach_and_put_counting, args=(name, 2, progress, result))
+        producer.start()
+        helpers.wait_for(lambda: progress.value > 200)
+    finally:
+        owner.kill()
+        owner.join(helpers.JOIN_SECONDS)
+        os.kill(writer, signal.SIGCONT)
+    assert producer is not None
+    message = result.get(timeout=helpers.JOIN_SECONDS)
+    producer.join(helpers.JOIN_SECONDS)
+    assert message.startswith("DataLoggerError: the process that owns DataLogger 'owned' died"), message
+    helpers.wait_for(lambda: not helpers.process_exists(writer))
+    directory = fast_directory / "owned_data_log"
+    helpers.check_prefix(directory, 1, 500, (16, 16), spare=0)
+    helpers.check_prefix(directory, 2, progress.value, (16, 16), spare=0)
+    assert _leftovers(name) == []
+
+
+def test_a_run_whose_processes_were_all_killed_is_swept_at_the_next_start(
+    tmp_path: Path, helpers: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The run lives in a private folder (portable backend), so no other test's sweep can remove it first.
+    folder = tmp_path / "shm"
+    folder.mkdir()
+    context = multiprocessing.get_context("spawn")
+    report_in, report_out = context.Pipe(duplex=False)
+    owner = context.Process(target=helpers.own_a_logger_and_report, args=(tmp_path, 10, report_out, str(folder)))
+    owner.start()
+    try:
+        assert report_in.poll(helpers.JOIN_SECONDS), "the owner never reported its writer"
+        writer, name = report_in.recv()
+        os.kill(writer, signal.SIGKILL)
+    finally:
+        owner.kill()
+        owner.join(helpers.JOIN_SECONDS)
+    helpers.wait_for(lambda: not helpers.process_exists(writer))
+    assert sorted(os.listdir(folder)) == [name, ring_name(name, 0, 1)]
+    monkeypatch.setattr(_posix, "_SHM_FOLDER", folder)
+    assert sweep_stale_runs(_posix.PORTABLE) == [name]
+    assert os.listdir(folder) == []
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["named holder", "unnamed holder"])
+def test_a_buffer_lock_held_by_a_dead_logger_does_not_block_its_producer(
+    tmp_path: Path, helpers: ModuleType, named: bool
+) -> None:
+    logger = DataLogger(tmp_path, "held")
+    logger.input_queue.put(LogPackage(1, 0, b"before"))
+    run = logger._run
+    assert run is not None
+    context = multiprocessing.get_context("spawn")
+    held = context.Event()
+    holder = context.Process(
+        target=helpers.hold_a_buffer_lock_and_die, args=(run.control.backend, ring_name(run.name, 0, 1), named, held)
+    )
+    holder.start()
+    holder.join(helpers.JOIN_SECONDS)
+    assert held.is_set() and holder.exitcode == 0
+    helpers.call_with_deadline(lambda: logger.input_queue.put(LogPackage(1, 1, b"after")))
+    logger.start()
+    logger.stop()
+    assert sorted(entry[2] for entry in helpers.read_entries(logger.output_directory).values()) == [b"after", b"before"]
+
+
+@pytest.mark.slow
+def test_a_producer_paused_in_the_middle_of_puts_does_not_hang_stop(fast_directory: Path, helpers: ModuleType) -> None:
+    context = multiprocessing.get_context("forkserver")
+    logger = DataLogger(fast_directory, "paused", buffer_size=8 << 20, stop_timeout=1.0)
+    logger.start()
+    counter = context.Value("q", 0, lock=False)
+    producer = context.Process(
+        target=helpers.put_counting, args=(logger.input_queue, 1, 10**6, (1 << 20, 1 << 20), counter, None, False)
+    )
+    producer.start()
+    try:
+        helpers.wait_for(lambda: counter.value > 3)
+        assert producer.pid is not None
+        os.kill(producer.pid, signal.SIGSTOP)
+        try:
+            helpers.call_with_deadline(logger.stop)
+        except DataLoggerError as error:
+            assert "held its buffer's lock for 1 s" in str(error)
+        helpers.check_prefix(logger.output_directory, 1, counter.value, (1 << 20, 1 << 20), spare=1)
+    finally:
+        assert producer.pid is not None
+        os.kill(producer.pid, signal.SIGCONT)
+        producer.join(helpers.JOIN_SECONDS)
+    assert producer.exitcode == 0
