@@ -5,7 +5,8 @@ as a ratio to the baseline measured right next to it (interleaved with it), so t
 an idle machine. The baselines are bare statements, with no function call around them:
 
 - unlocked operations against raw NumPy indexing of an array over `multiprocessing.shared_memory` (target: 4x);
-- locked operations against the same indexing inside `with multiprocessing.Lock():` (target: 1.5x);
+- locked operations against the same indexing inside `with multiprocessing.Lock():` (target: 1.5x), the atomic
+  read-modify-writes (`array()`, `add`, `update`) against `with multiprocessing.Lock(): raw[2] += 1`;
 - a cross-process ping-pong: two processes alternately increment one cell, each increment an atomic
   read-modify-write under the lock, each side waiting for its turn by polling the cell without the lock (target:
   250,000 round trips per second), next to the same ping-pong over the locked baseline.
@@ -42,6 +43,8 @@ CASES = [
     ("write_data(2, 7)", "sma.write_data(2, 7)", "with lock: raw[2] = 7"),
     ("read_data(2, convert_output=True)", "sma.read_data(2, convert_output=True)", "with lock: raw.item(2)"),
     ("with array() as v: v[2] += 1", "with sma.array() as v: v[2] += 1", "with lock: raw[2] += 1"),
+    ("add(2, 1)", "sma.add(2, 1)", "with lock: raw[2] += 1"),
+    ("update(2, lambda v: v + 1)", "sma.update(2, plus_one)", "with lock: raw[2] += 1"),
     ("read_data(2, with_lock=False)", "sma.read_data(2, with_lock=False)", "raw[2]"),
     ("write_data(2, 7, with_lock=False)", "sma.write_data(2, 7, with_lock=False)", "raw[2] = 7"),
     ("read_data((0, 1000))", "sma.read_data((0, 1000))", "with lock: raw[0:1000].copy()"),
@@ -124,7 +127,13 @@ def main() -> None:
     raw: NDArray[np.uint64] = np.ndarray((LENGTH,), dtype=np.uint64, buffer=memory.buf)
     raw[:] = np.arange(LENGTH, dtype=np.uint64)
     lock = mp.get_context("spawn").Lock()
-    namespace = {"sma": sma, "raw": raw, "lock": lock, "block": np.arange(1000, dtype=np.uint64)}
+    namespace = {
+        "sma": sma,
+        "raw": raw,
+        "lock": lock,
+        "block": np.arange(1000, dtype=np.uint64),
+        "plus_one": lambda value: value + 1,
+    }
     try:
         print(f"Python {platform.python_version()}, NumPy {np.__version__}, {os.cpu_count()} cores, {sys.platform}")
         print(f"medians of {repeat} batches of {number} executions; uint64 array of {LENGTH} elements\n")

@@ -1,8 +1,6 @@
 """The meta-package re-exports the members' public API: the very same objects, and all of them."""
 
 import importlib
-import tomllib
-from pathlib import Path
 
 import pytest
 
@@ -32,8 +30,3 @@ def test_meta_package_exports_are_the_members_own_objects(member: str) -> None:
 def test_meta_package_exports_nothing_that_does_not_exist() -> None:
     for name in ataraxis_data_structures.__all__:
         assert hasattr(ataraxis_data_structures, name), name
-
-
-def test_meta_package_version_is_its_own() -> None:
-    pyproject = Path(ataraxis_data_structures.__file__).parents[2] / "pyproject.toml"
-    assert ataraxis_data_structures.__version__ == tomllib.loads(pyproject.read_text())["project"]["version"]

@@ -1,4 +1,4 @@
-"""Fixtures of the DataLogger runtime tests: the helper module for child processes and the leak check."""
+"""Fixtures of the datalogger tests: the helper module for child processes, the leak check, entry files on disk."""
 
 import importlib
 import multiprocessing
@@ -6,11 +6,13 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from ataraxis_datalogger._format.entry import encode_entry_prefix, entry_file_name
 
 HERE = Path(__file__).parent
 SHM = Path("/dev/shm")
@@ -44,3 +46,16 @@ def fast_directory() -> Iterator[Path]:
     directory = Path(tempfile.mkdtemp(prefix=f"adl-test-{os.getpid()}-", dir=SHM if SHM.is_dir() else None))
     yield directory
     shutil.rmtree(directory, ignore_errors=True)
+
+
+def _write_entry(directory: Path, source_id: int, time_stamp: int, payload: bytes, duplicate_index: int = 0) -> Path:
+    """Writes one entry file as the logger writes it, without a logger; returns its path."""
+    path = directory / entry_file_name(source_id, time_stamp, duplicate_index)
+    path.write_bytes(encode_entry_prefix(source_id, time_stamp, len(payload)) + payload)
+    return path
+
+
+@pytest.fixture(scope="session")
+def write_entry() -> Callable[..., Path]:
+    """`write_entry(directory, source_id, time_stamp, payload, duplicate_index=0)`: writes one entry file."""
+    return _write_entry

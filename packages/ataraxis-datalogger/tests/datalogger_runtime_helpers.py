@@ -4,10 +4,12 @@ Producer targets must be importable by name in spawned children, so the tests pu
 (spawned children inherit the parent's `sys.path`) and import this module by its (unique) name.
 """
 
+import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable
+from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,48 @@ def put_entries(
         queue.put(LogPackage(source_id, index, payload(source_id, index, size)))
     if done is not None:
         done.set()
+
+
+def stop_when_producers_are_done(
+    logger: Any, producers: list[BaseProcess], done: list[Event], expected: dict[int, int], size: int
+) -> None:
+    """Waits until every producer has put its entries, stops the logger, checks every entry, joins the producers.
+
+    Args:
+        logger: The running logger.
+        producers: The started producer processes (targets of `put_entries`).
+        done: The events the producers set once their last put returned.
+        expected: How many entries each source put (timestamps 0..n-1).
+        size: The payload size of every entry.
+    """
+    for event in done:
+        assert event.wait(JOIN_SECONDS)
+    logger.stop()
+    assert_all_entries(logger.output_directory, expected, size)
+    for producer in producers:
+        producer.join(JOIN_SECONDS)
+        assert producer.exitcode == 0
+
+
+class LateProducer:
+    """A spawned producer, started now, that puts one entry when told to and reports what its put raised.
+
+    Args:
+        queue: The logger's queue it puts on.
+    """
+
+    def __init__(self, queue: Any) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._go, self._result = context.Event(), context.Queue()
+        self._process = context.Process(target=put_after_stop, args=(queue, self._go, self._result))
+        self._process.start()
+
+    def put(self) -> str:
+        """Lets the producer put its entry; returns what it reported ('ok' or the error's type and message)."""
+        self._go.set()
+        message: str = self._result.get(timeout=JOIN_SECONDS)
+        self._process.join(JOIN_SECONDS)
+        return message
 
 
 def put_after_stop(queue: Any, go: Event, result: Any) -> None:

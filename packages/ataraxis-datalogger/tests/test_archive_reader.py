@@ -2,6 +2,7 @@
 
 import mmap
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -11,18 +12,12 @@ from ataraxis_datalogger import ArchiveFormatError, EntryFormatError, LogArchive
 from ataraxis_datalogger._format.entry import encode_entry_prefix, entry_file_name
 
 
-def write_entry(directory: Path, source_id: int, time_stamp: int, payload: bytes, duplicate_index: int = 0) -> Path:
-    path = directory / entry_file_name(source_id, time_stamp, duplicate_index)
-    path.write_bytes(encode_entry_prefix(source_id, time_stamp, len(payload)) + payload)
-    return path
-
-
 def pairs(entries: object) -> list[tuple[int, bytes]]:
     return [(stamp, payload.tobytes()) for stamp, payload in entries]  # type: ignore[attr-defined]
 
 
 def build_archive(
-    path: Path, time_stamps: list[int], payloads: list[bytes], compress: bool = True, **members: object
+    path: Path, time_stamps: list[int], payloads: list[bytes], *, compress: bool = True, **members: object
 ) -> None:
     """Writes an archive with NumPy alone, as the documented layout describes it."""
     offsets = np.zeros(len(payloads) + 1, dtype=np.uint64)
@@ -42,7 +37,7 @@ def build_archive(
 
 
 @pytest.fixture
-def ties(tmp_path: Path) -> Path:
+def ties(write_entry: Callable[..., Path], tmp_path: Path) -> Path:
     """An archive of source 1 holding timestamps 10, 20, 20, 30."""
     for time_stamp, payload, duplicate_index in [(10, b"a", 0), (20, b"b", 0), (20, b"c", 1), (30, b"d", 0)]:
         write_entry(tmp_path, 1, time_stamp, payload, duplicate_index)
@@ -168,7 +163,9 @@ def test_malformed_archives_raise_archive_format_error(
         LogArchiveReader(path)
 
 
-def test_file_records_of_the_wrong_length_are_refused_when_needed(tmp_path: Path) -> None:
+def test_file_records_of_the_wrong_length_are_refused_when_needed(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
     path = tmp_path / "9_log.npz"
     build_archive(path, [1, 2], [b"one", b"two"], file_mtimes=np.ones(3, dtype=np.uint64))
     with LogArchiveReader(path) as reader:
@@ -207,7 +204,7 @@ def test_corrupted_compressed_payloads_raise_when_read(tmp_path: Path) -> None:
         list(reader)
 
 
-def test_read_logs_reads_loose_archived_and_mixed_sources(tmp_path: Path) -> None:
+def test_read_logs_reads_loose_archived_and_mixed_sources(write_entry: Callable[..., Path], tmp_path: Path) -> None:
     write_entry(tmp_path, 1, 10, b"archived 10")
     write_entry(tmp_path, 1, 20, b"archived 20")
     write_entry(tmp_path, 2, 5, b"archived only")
@@ -242,7 +239,7 @@ def test_read_logs_reads_loose_archived_and_mixed_sources(tmp_path: Path) -> Non
             reader.close()
 
 
-def test_read_logs_shows_entries_kept_after_compression_once(tmp_path: Path) -> None:
+def test_read_logs_shows_entries_kept_after_compression_once(write_entry: Callable[..., Path], tmp_path: Path) -> None:
     for time_stamp in range(5):
         write_entry(tmp_path, 4, time_stamp, bytes([time_stamp]))
     compress_npy_logs(tmp_path)
@@ -252,7 +249,9 @@ def test_read_logs_shows_entries_kept_after_compression_once(tmp_path: Path) -> 
         assert pairs(reader) == [(0, b"\0"), (1, b"\1"), (2, b"\2"), (2, b"new"), (3, b"\3"), (4, b"\4")]
 
 
-def test_a_damaged_loose_entry_raises_when_reached_naming_the_file(tmp_path: Path) -> None:
+def test_a_damaged_loose_entry_raises_when_reached_naming_the_file(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
     write_entry(tmp_path, 1, 1, b"fine")
     damaged = tmp_path / entry_file_name(1, 2)
     damaged.write_bytes(encode_entry_prefix(4, 2, 1) + b"x")
@@ -264,7 +263,9 @@ def test_a_damaged_loose_entry_raises_when_reached_naming_the_file(tmp_path: Pat
             next(entries)
 
 
-def test_an_open_reader_keeps_its_view_while_the_archive_is_replaced(tmp_path: Path) -> None:
+def test_an_open_reader_keeps_its_view_while_the_archive_is_replaced(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
     write_entry(tmp_path, 1, 1, b"first")
     compress_npy_logs(tmp_path, remove_sources=True)
     with LogArchiveReader(tmp_path / "1_log.npz") as reader:

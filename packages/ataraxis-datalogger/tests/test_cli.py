@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,6 @@ from ataraxis_datalogger.cli import main
 
 ENTRY_POINT = Path(sys.executable).parent / "ataraxis-datalogger"
 MODULE = [sys.executable, "-m", "ataraxis_datalogger.cli"]
-
-
-def write_entry(directory: Path, source_id: int, time_stamp: int, payload: bytes) -> Path:
-    path = directory / entry_file_name(source_id, time_stamp)
-    path.write_bytes(encode_entry_prefix(source_id, time_stamp, len(payload)) + payload)
-    return path
 
 
 def run(*arguments: str, command: list[str] = MODULE) -> subprocess.CompletedProcess[str]:
@@ -39,7 +34,7 @@ def test_each_command_has_help(command: str, capsys: pytest.CaptureFixture[str])
     assert capsys.readouterr().out.startswith(f"usage: ataraxis-datalogger {command} [-h]")
 
 
-def test_compress_archives_removes_and_reports(tmp_path: Path) -> None:
+def test_compress_archives_removes_and_reports(write_entry: Callable[..., Path], tmp_path: Path) -> None:
     for time_stamp in range(3):
         write_entry(tmp_path, 2, time_stamp, b"abcd")
     result = run("compress", str(tmp_path), "--remove-sources", "--verify", "--workers", "1")
@@ -51,14 +46,18 @@ def test_compress_archives_removes_and_reports(tmp_path: Path) -> None:
         assert len(reader) == 3
 
 
-def test_compress_quiet_no_compress(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_compress_quiet_no_compress(
+    write_entry: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write_entry(tmp_path, 1, 1, b"x")
     assert main(["compress", str(tmp_path), "--quiet", "--no-compress", "--memory-mapping"]) == 0
     assert capsys.readouterr() == ("", "")
     assert (tmp_path / "1_log.npz").exists()
 
 
-def test_compress_lists_damaged_files_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_compress_lists_damaged_files_and_exits_1(
+    write_entry: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     damaged = tmp_path / entry_file_name(1, 5)
     damaged.write_bytes(b"broken")
     write_entry(tmp_path, 1, 6, b"fine")
@@ -71,7 +70,9 @@ def test_compress_lists_damaged_files_and_exits_1(tmp_path: Path, capsys: pytest
     assert damaged.exists()
 
 
-def test_compress_failure_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_compress_failure_exits_2(
+    write_entry: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "1_log.npz").write_text("not an archive")
     write_entry(tmp_path, 1, 1, b"x")
     assert main(["compress", str(tmp_path), "--quiet"]) == 2
@@ -101,7 +102,7 @@ def test_bad_invocations_exit_2(
     assert message in capsys.readouterr().err
 
 
-def test_inspect_summarises_each_source(tmp_path: Path) -> None:
+def test_inspect_summarises_each_source(write_entry: Callable[..., Path], tmp_path: Path) -> None:
     write_entry(tmp_path, 1, 100, b"12345")
     write_entry(tmp_path, 1, 200, b"67")
     assert main(["compress", str(tmp_path), "--quiet", "--remove-sources"]) == 0

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +21,7 @@ from ataraxis_datalogger import (
     compress_npy_logs,
     read_logs,
 )
-from ataraxis_datalogger._format.entry import encode_entry_prefix, entry_file_name
-
-
-def write_entry(directory: Path, source_id: int, time_stamp: int, payload: bytes, duplicate_index: int = 0) -> Path:
-    path = directory / entry_file_name(source_id, time_stamp, duplicate_index)
-    path.write_bytes(encode_entry_prefix(source_id, time_stamp, len(payload)) + payload)
-    return path
+from ataraxis_datalogger._format.entry import entry_file_name
 
 
 def read_archive(path: Path) -> list[tuple[int, bytes]]:
@@ -38,7 +33,9 @@ def npy_files(directory: Path) -> list[str]:
     return sorted(path.name for path in directory.glob("*.npy"))
 
 
-def test_one_source_becomes_one_archive_and_sources_are_removed(tmp_path: Path) -> None:
+def test_one_source_becomes_one_archive_and_sources_are_removed(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
     write_entry(tmp_path, 1, 100, bytes([1, 2, 3, 4, 5]))
     write_entry(tmp_path, 1, 200, bytes([6, 7, 8, 9, 10]))
 
@@ -55,7 +52,7 @@ def test_one_source_becomes_one_archive_and_sources_are_removed(tmp_path: Path) 
     assert report.clean and report.entries_archived == 2 and report.files_removed == 2
 
 
-def test_sources_are_kept_by_default(tmp_path: Path) -> None:
+def test_sources_are_kept_by_default(write_entry: Callable[..., Path], tmp_path: Path) -> None:
     write_entry(tmp_path, 7, 1, b"a")
     report = compress_npy_logs(tmp_path)
     assert npy_files(tmp_path) == [entry_file_name(7, 1)]
@@ -63,7 +60,7 @@ def test_sources_are_kept_by_default(tmp_path: Path) -> None:
     assert read_archive(tmp_path / "7_log.npz") == [(1, b"a")]
 
 
-def test_entries_follow_timestamps_and_ties_follow_arrival(tmp_path: Path) -> None:
+def test_entries_follow_timestamps_and_ties_follow_arrival(write_entry: Callable[..., Path], tmp_path: Path) -> None:
     # Duplicate indices sort as numbers (2 before 10), not as text.
     for duplicate_index in range(12):
         write_entry(tmp_path, 3, 50, f"tie {duplicate_index}".encode(), duplicate_index)
@@ -79,7 +76,7 @@ def test_entries_follow_timestamps_and_ties_follow_arrival(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("compress", [True, False])
-def test_archive_is_a_plain_columnar_npz(tmp_path: Path, compress: bool) -> None:
+def test_archive_is_a_plain_columnar_npz(write_entry: Callable[..., Path], tmp_path: Path, compress: bool) -> None:
     payloads = [b"", b"x", bytes(range(256)) * 4, b"last"]
     for time_stamp, payload in enumerate(payloads):
         write_entry(tmp_path, 0, time_stamp, payload)
@@ -99,7 +96,7 @@ def test_archive_is_a_plain_columnar_npz(tmp_path: Path, compress: bool) -> None
         assert {info.compress_type for info in archive.infolist()} == {expected_type}
 
 
-def test_running_twice_archives_nothing_twice(tmp_path: Path) -> None:
+def test_running_twice_archives_nothing_twice(write_entry: Callable[..., Path], tmp_path: Path) -> None:
     for time_stamp in range(20):
         write_entry(tmp_path, 2, time_stamp // 2, bytes([time_stamp]), time_stamp % 2)
     first = compress_npy_logs(tmp_path)
@@ -118,7 +115,9 @@ def test_running_twice_archives_nothing_twice(tmp_path: Path) -> None:
     assert compress_npy_logs(tmp_path).sources == {}
 
 
-def test_new_entries_merge_into_the_archive_with_archived_entries_first_among_ties(tmp_path: Path) -> None:
+def test_new_entries_merge_into_the_archive_with_archived_entries_first_among_ties(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
     for time_stamp in (10, 20, 30):
         write_entry(tmp_path, 5, time_stamp, f"old {time_stamp}".encode())
     compress_npy_logs(tmp_path, remove_sources=True)
@@ -141,7 +140,7 @@ def test_new_entries_merge_into_the_archive_with_archived_entries_first_among_ti
 
 
 def test_a_listing_that_misses_an_earlier_tie_does_not_put_the_later_one_first(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    write_entry: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A directory listing taken while the logger writes is not a snapshot: on ext4 (hash order) it can hold
     # `..._1.npy` and miss `.npy`, created just before it (compressing during a run with many ties misordered about
@@ -167,7 +166,7 @@ def test_a_listing_that_misses_an_earlier_tie_does_not_put_the_later_one_first(
     assert read_archive(tmp_path / "3_log.npz") == [(50, b"arrived first"), (50, b"arrived second"), (60, b"later")]
 
 
-def test_a_reused_name_with_the_same_payload_is_a_new_entry(tmp_path: Path) -> None:
+def test_a_reused_name_with_the_same_payload_is_a_new_entry(write_entry: Callable[..., Path], tmp_path: Path) -> None:
     first = write_entry(tmp_path, 1, 7, b"same")
     compress_npy_logs(tmp_path, remove_sources=True)
     assert not first.exists()
@@ -180,7 +179,7 @@ def test_a_reused_name_with_the_same_payload_is_a_new_entry(tmp_path: Path) -> N
     assert read_archive(tmp_path / "1_log.npz") == [(7, b"same"), (7, b"same")]
 
 
-def test_files_left_by_an_interrupted_removal_are_recognised(tmp_path: Path) -> None:
+def test_files_left_by_an_interrupted_removal_are_recognised(write_entry: Callable[..., Path], tmp_path: Path) -> None:
     files = [write_entry(tmp_path, 4, time_stamp, bytes([time_stamp]) * 3) for time_stamp in range(6)]
     saved = tmp_path / "saved"
     saved.mkdir()
@@ -197,7 +196,9 @@ def test_files_left_by_an_interrupted_removal_are_recognised(tmp_path: Path) -> 
     assert read_archive(tmp_path / "4_log.npz") == [(time_stamp, bytes([time_stamp]) * 3) for time_stamp in range(6)]
 
 
-def test_a_copy_whose_modification_time_changed_is_archived_again_never_dropped(tmp_path: Path) -> None:
+def test_a_copy_whose_modification_time_changed_is_archived_again_never_dropped(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
     path = write_entry(tmp_path, 9, 1, b"payload")
     compress_npy_logs(tmp_path)
     os.utime(path, ns=(5, 5))  # what a copy that does not preserve times looks like
@@ -208,7 +209,9 @@ def test_a_copy_whose_modification_time_changed_is_archived_again_never_dropped(
 
 @pytest.mark.parametrize("memory_mapping", [False, True])
 @pytest.mark.parametrize("compress", [False, True])
-def test_options_change_how_not_what(tmp_path: Path, memory_mapping: bool, compress: bool) -> None:
+def test_options_change_how_not_what(
+    write_entry: Callable[..., Path], tmp_path: Path, memory_mapping: bool, compress: bool
+) -> None:
     rng = np.random.default_rng(3)
     expected = []
     for time_stamp in range(40):
@@ -225,7 +228,9 @@ def test_options_change_how_not_what(tmp_path: Path, memory_mapping: bool, compr
     assert npy_files(tmp_path) == []
 
 
-def test_payloads_larger_than_the_memory_buffer_are_streamed_from_the_files(tmp_path: Path) -> None:
+def test_payloads_larger_than_the_memory_buffer_are_streamed_from_the_files(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
     # 70 entries of 1 MiB exceed the 64 MiB buffer: the writer reads them a second time instead of holding them.
     blocks = [bytes([index]) * (1 << 20) for index in range(70)]
     for time_stamp, block in enumerate(blocks):
@@ -244,7 +249,7 @@ def test_payloads_larger_than_the_memory_buffer_are_streamed_from_the_files(tmp_
     ]
 
 
-def test_worker_processes_archive_sources_in_parallel(tmp_path: Path) -> None:
+def test_worker_processes_archive_sources_in_parallel(write_entry: Callable[..., Path], tmp_path: Path) -> None:
     expected = {}
     for source_id in (1, 2, 3):
         expected[source_id] = [(time_stamp, bytes([source_id, time_stamp])) for time_stamp in range(30)]
@@ -259,7 +264,9 @@ def test_worker_processes_archive_sources_in_parallel(tmp_path: Path) -> None:
         assert read_archive(tmp_path / f"{source_id}_log.npz") == entries
 
 
-def test_verbose_shows_progress_bars(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_verbose_shows_progress_bars(
+    write_entry: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for time_stamp in range(5):
         write_entry(tmp_path, 1, time_stamp, b"x")
     compress_npy_logs(tmp_path, remove_sources=True, verbose=True)
@@ -268,7 +275,9 @@ def test_verbose_shows_progress_bars(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "Removing archived files" in errors
 
 
-def test_leftovers_of_an_interrupted_compression_are_cleaned_up(tmp_path: Path) -> None:
+def test_leftovers_of_an_interrupted_compression_are_cleaned_up(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
     leftover = tmp_path / ".1_log.npz.12345.tmp"
     leftover.write_bytes(b"half an archive")
     write_entry(tmp_path, 1, 1, b"entry")
@@ -277,7 +286,9 @@ def test_leftovers_of_an_interrupted_compression_are_cleaned_up(tmp_path: Path) 
     assert read_archive(tmp_path / "1_log.npz") == [(1, b"entry")]
 
 
-def test_a_damaged_archive_fails_its_source_and_leaves_everything_in_place(tmp_path: Path) -> None:
+def test_a_damaged_archive_fails_its_source_and_leaves_everything_in_place(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
     bad_archive = tmp_path / "1_log.npz"
     bad_archive.write_bytes(b"not a zip file")
     kept = write_entry(tmp_path, 1, 1, b"one")
@@ -293,12 +304,12 @@ def test_a_damaged_archive_fails_its_source_and_leaves_everything_in_place(tmp_p
     assert read_archive(tmp_path / "2_log.npz") == [(1, b"two")]
 
 
-def test_an_archive_named_for_another_source_is_not_merged(tmp_path: Path) -> None:
+def test_an_archive_named_for_another_source_is_not_merged(write_entry: Callable[..., Path], tmp_path: Path) -> None:
     write_entry(tmp_path, 1, 1, b"one")
     compress_npy_logs(tmp_path, remove_sources=True)
     (tmp_path / "1_log.npz").rename(tmp_path / "2_log.npz")
     kept = write_entry(tmp_path, 2, 5, b"two")
-    with pytest.raises(LogCompressionError, match="named for source 2 but holds 1"):
+    with pytest.raises(LogCompressionError, match="named for source 2 but holds source 1"):
         compress_npy_logs(tmp_path, remove_sources=True)
     assert kept.exists()
     with pytest.raises(ArchiveFormatError, match="named for source 2 but holds source 1"):
@@ -324,8 +335,8 @@ def test_a_missing_or_non_directory_path_is_refused(tmp_path: Path) -> None:
         compress_npy_logs(tmp_path / "file")
 
 
-def test_thousands_of_entries_need_a_handful_of_descriptors(tmp_path: Path) -> None:
-    # The original kept one descriptor per entry and failed at ~1,000: here 32 descriptors must do for 1,500 entries.
+def test_thousands_of_entries_need_a_handful_of_descriptors(write_entry: Callable[..., Path], tmp_path: Path) -> None:
+    # A descriptor per entry would fail here: 32 descriptors must do for 1,500 entries.
     for time_stamp in range(1500):
         write_entry(tmp_path, time_stamp % 2, time_stamp, time_stamp.to_bytes(2, "little"))
     program = (
@@ -355,7 +366,7 @@ batches = st.lists(
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batches=batches, remove_sources=st.booleans(), compress=st.booleans())
 def test_any_sequence_of_logging_and_compressing_reads_back_in_order(
-    batches: list[list[tuple[int, bytes]]], remove_sources: bool, compress: bool
+    write_entry: Callable[..., Path], batches: list[list[tuple[int, bytes]]], remove_sources: bool, compress: bool
 ) -> None:
     with tempfile.TemporaryDirectory() as name:
         directory = Path(name)

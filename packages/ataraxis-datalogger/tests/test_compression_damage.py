@@ -2,6 +2,7 @@
 
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -9,12 +10,6 @@ import pytest
 
 from ataraxis_datalogger import DamagedLogFilesWarning, LogArchiveReader, compress_npy_logs
 from ataraxis_datalogger._format.entry import encode_entry_prefix, entry_file_name
-
-
-def write_entry(directory: Path, source_id: int, time_stamp: int, payload: bytes, duplicate_index: int = 0) -> Path:
-    path = directory / entry_file_name(source_id, time_stamp, duplicate_index)
-    path.write_bytes(encode_entry_prefix(source_id, time_stamp, len(payload)) + payload)
-    return path
 
 
 def saved(array: np.ndarray) -> bytes:  # type: ignore[type-arg]
@@ -36,7 +31,9 @@ DAMAGE = {
 
 
 @pytest.mark.parametrize("kind", sorted(DAMAGE))
-def test_a_damaged_entry_is_reported_kept_and_the_rest_archived(tmp_path: Path, kind: str) -> None:
+def test_a_damaged_entry_is_reported_kept_and_the_rest_archived(
+    write_entry: Callable[..., Path], tmp_path: Path, kind: str
+) -> None:
     content, reason = DAMAGE[kind]
     damaged = tmp_path / entry_file_name(3, 1)
     damaged.write_bytes(content)
@@ -71,7 +68,9 @@ def test_a_damaged_file_stays_reported_on_every_run(tmp_path: Path) -> None:
     assert not (tmp_path / "1_log.npz").exists()
 
 
-def test_foreign_npy_files_are_reported_and_kept_other_files_ignored(tmp_path: Path) -> None:
+def test_foreign_npy_files_are_reported_and_kept_other_files_ignored(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
     arabic_indic_digits = "\u0660\u0660\u0661_00000000000000000001.npy"  # isdigit() but not an entry name
     names = ["notes.npy", "1_2.npy", "001_00000000000000000001_x.npy", "300_00000000000000000001.npy"]
     names.append(arabic_indic_digits)

@@ -158,14 +158,7 @@ def test_spawned_producers_that_put_and_exit_at_once_lose_nothing(tmp_path: Path
     ]
     for producer in producers:
         producer.start()
-    for event in done:
-        assert event.wait(helpers.JOIN_SECONDS)
-    # Every put has returned, but the producers' feeder threads may still be sending: stop() must wait for them.
-    logger.stop()
-    helpers.assert_all_entries(logger.output_directory, {0: 300, 1: 300, 2: 300}, 16)
-    for producer in producers:
-        producer.join(helpers.JOIN_SECONDS)
-        assert producer.exitcode == 0
+    helpers.stop_when_producers_are_done(logger, producers, done, {0: 300, 1: 300, 2: 300}, 16)
 
 
 def test_eight_forked_producers_at_once(fast_directory: Path, helpers: ModuleType) -> None:
@@ -183,13 +176,7 @@ def test_eight_forked_producers_at_once(fast_directory: Path, helpers: ModuleTyp
         producer.start()
     logger.start()
     go.set()
-    for event in done:
-        assert event.wait(helpers.JOIN_SECONDS)
-    logger.stop()
-    helpers.assert_all_entries(logger.output_directory, dict.fromkeys(range(8), 1000), 32)
-    for producer in producers:
-        producer.join(helpers.JOIN_SECONDS)
-        assert producer.exitcode == 0
+    helpers.stop_when_producers_are_done(logger, producers, done, dict.fromkeys(range(8), 1000), 32)
 
 
 def test_a_forked_child_may_use_the_inherited_logger_queue_only(tmp_path: Path, helpers: ModuleType) -> None:
@@ -226,16 +213,11 @@ def test_stop_with_a_hundred_thousand_entries_queued(fast_directory: Path, helpe
 
 
 def test_a_put_from_another_process_after_stop_raises_there(tmp_path: Path, helpers: ModuleType) -> None:
-    context = multiprocessing.get_context("spawn")
     logger = DataLogger(tmp_path, "late")
     logger.start()
-    go, result = context.Event(), context.Queue()
-    producer = context.Process(target=helpers.put_after_stop, args=(logger.input_queue, go, result))
-    producer.start()
+    producer = helpers.LateProducer(logger.input_queue)
     logger.stop()
-    go.set()
-    message = result.get(timeout=helpers.JOIN_SECONDS)
-    producer.join(helpers.JOIN_SECONDS)
+    message = producer.put()
     assert message.startswith("DataLoggerError: DataLogger 'late' was stopped"), message
     assert list(logger.output_directory.iterdir()) == []
 

@@ -86,17 +86,12 @@ def test_a_killed_logger_process_is_reported_and_stop_does_not_hang(tmp_path: Pa
 
 
 def test_a_producer_learns_of_the_death_on_its_next_put(tmp_path: Path, helpers: ModuleType) -> None:
-    context = multiprocessing.get_context("spawn")
     logger = DataLogger(tmp_path, "orphaned_producer")
     logger.start()
-    go, result = context.Event(), context.Queue()
-    producer = context.Process(target=helpers.put_after_stop, args=(logger.input_queue, go, result))
-    producer.start()
+    producer = helpers.LateProducer(logger.input_queue)
     os.kill(_writer_process(logger).pid, signal.SIGKILL)
     helpers.wait_for(lambda: logger.failure is not None)
-    go.set()
-    message = result.get(timeout=helpers.JOIN_SECONDS)
-    producer.join(helpers.JOIN_SECONDS)
+    message = producer.put()
     assert message.startswith("DataLoggerError: the logger process of DataLogger 'orphaned_producer' died"), message
     with pytest.raises(DataLoggerError):
         helpers.call_with_deadline(logger.stop)

@@ -1,19 +1,14 @@
 """inspect_logs: per-source summaries that check every file and change nothing."""
 
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from ataraxis_datalogger import compress_npy_logs, inspect_logs
-from ataraxis_datalogger._format.entry import encode_entry_prefix, entry_file_name
+from ataraxis_datalogger._format.entry import entry_file_name
 
 
-def write_entry(directory: Path, source_id: int, time_stamp: int, payload: bytes) -> Path:
-    path = directory / entry_file_name(source_id, time_stamp)
-    path.write_bytes(encode_entry_prefix(source_id, time_stamp, len(payload)) + payload)
-    return path
-
-
-def test_archived_pending_and_copied_entries_are_counted(tmp_path: Path) -> None:
+def test_archived_pending_and_copied_entries_are_counted(write_entry: Callable[..., Path], tmp_path: Path) -> None:
     write_entry(tmp_path, 1, 50, b"aa")
     write_entry(tmp_path, 1, 60, b"bbb")
     compress_npy_logs(tmp_path)
@@ -41,7 +36,7 @@ def test_a_source_without_entries_has_no_time_span(tmp_path: Path) -> None:
     assert not summary.clean
 
 
-def test_corrupted_archive_bytes_are_found_by_their_checksum(tmp_path: Path) -> None:
+def test_corrupted_archive_bytes_are_found_by_their_checksum(write_entry: Callable[..., Path], tmp_path: Path) -> None:
     for time_stamp in range(50):
         write_entry(tmp_path, 3, time_stamp, bytes([time_stamp]) * 100)
     compress_npy_logs(tmp_path, remove_sources=True, compress=False)

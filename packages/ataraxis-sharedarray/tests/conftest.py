@@ -1,15 +1,25 @@
-"""Fixtures shared by the SharedMemoryArray tests: unique names, and a check that nothing is left in /dev/shm."""
+"""Fixtures shared by the SharedMemoryArray tests.
+
+Unique names, a check that nothing is left in /dev/shm, joining child processes with a timeout, and running scripts in
+fresh interpreters.
+"""
 
 import contextlib
 import os
+import subprocess
 import sys
+import textwrap
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+
+from ataraxis_sharedarray import SharedMemoryArray
 
 SHM = Path("/dev/shm")
 
@@ -19,16 +29,56 @@ def leftovers(name: str) -> list[str]:
     return [entry for entry in (name, f"sem.{name}.lock") if (SHM / entry).exists()]
 
 
+def remove_leftovers(name: str) -> list[str]:
+    """Removes the /dev/shm entries of the array `name` and returns the ones that were there."""
+    left = leftovers(name)
+    for entry in left:
+        with contextlib.suppress(FileNotFoundError):
+            (SHM / entry).unlink()
+    return left
+
+
 @pytest.fixture
 def array_name() -> Iterator[str]:
     """A name unique to this test and this xdist worker; the test fails if it leaves the array behind."""
     name = f"atx_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
     yield name
-    left = leftovers(name)
-    for entry in left:
-        with contextlib.suppress(FileNotFoundError):
-            (SHM / entry).unlink()
+    left = remove_leftovers(name)
     assert not left, f"the test left {left} in /dev/shm"
+
+
+@pytest.fixture
+def new_array(array_name: str) -> Iterator[Callable[[Any], SharedMemoryArray]]:
+    """Creates the test's array (named `array_name`) from a prototype; destroys it after the test."""
+    made: list[SharedMemoryArray] = []
+
+    def make(prototype: Any) -> SharedMemoryArray:
+        made.append(SharedMemoryArray.create_array(array_name, prototype))
+        return made[-1]
+
+    yield make
+    for sma in made:
+        sma.destroy()
+
+
+@pytest.fixture
+def filled(new_array: Callable[[Any], SharedMemoryArray]) -> SharedMemoryArray:
+    """A uint64 array holding 1 to 6, as in the specification's examples."""
+    return new_array(np.arange(1, 7, dtype=np.uint64))
+
+
+@pytest.fixture
+def derived_name(array_name: str) -> Iterator[Callable[[str], str]]:
+    """Makes names of `array_name` plus a suffix (for names the package may refuse); the test fails if one is left."""
+    made: list[str] = []
+
+    def make(suffix: str) -> str:
+        made.append(array_name + suffix)
+        return made[-1]
+
+    yield make
+    left = {name: remove_leftovers(name) for name in made}
+    assert not any(left.values()), f"the test left {left} in /dev/shm"
 
 
 @pytest.fixture
@@ -58,3 +108,33 @@ def join_all(processes: Iterable[BaseProcess], timeout: float = 90.0) -> list[in
 def join() -> Callable[..., list[int | None]]:
     """`join_all`, for tests."""
     return join_all
+
+
+@pytest.fixture
+def run_python(tmp_path: Path) -> Callable[[str], subprocess.CompletedProcess[str]]:
+    """Runs code as a script in a fresh interpreter, with every warning an error, and returns its outcome.
+
+    A script file rather than `-c`: spawn and forkserver children import the parent's main module by its path.
+    """
+
+    def run(code: str) -> subprocess.CompletedProcess[str]:
+        script = tmp_path / "scenario.py"
+        script.write_text(textwrap.dedent(code))
+        command = [sys.executable, "-W", "error", str(script)]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path)
+
+    return run
+
+
+def wait_for_removal(name: str, timeout: float = 30.0) -> list[str]:
+    """Waits up to `timeout` seconds for the /dev/shm entries of the array `name` to go; returns those still there."""
+    deadline = time.monotonic() + timeout
+    while leftovers(name) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return leftovers(name)
+
+
+@pytest.fixture
+def removed() -> Callable[..., list[str]]:
+    """`wait_for_removal`, for tests."""
+    return wait_for_removal

@@ -31,6 +31,16 @@ def increment_with_array_context(sma: SharedMemoryArray, cells: int, repeats: in
     sma.disconnect()
 
 
+def add_and_update(sma: SharedMemoryArray, repeats: int) -> None:
+    """Adds 1 to cell 0, 2 to cell 1 (through `update`) and 1 to cells 2 and 3, `repeats` times each."""
+    sma.connect()
+    for _ in range(repeats):
+        sma.add(0, 1)
+        sma.update(1, lambda value: value + 2)
+        sma.add((2, 4), 1)
+    sma.disconnect()
+
+
 def write_rows_and_check_reads(sma: SharedMemoryArray, worker: int, repeats: int) -> None:
     """Writes whole rows of one repeated value and checks that no locked read ever sees two writes mixed.
 
@@ -46,7 +56,7 @@ def write_rows_and_check_reads(sma: SharedMemoryArray, worker: int, repeats: int
     sma.disconnect()
 
 
-def connect_write_and_exit(sma: SharedMemoryArray, disconnect: bool) -> None:
+def connect_write_and_exit(sma: SharedMemoryArray, *, disconnect: bool) -> None:
     """Connects, writes 42 into cell 0 and exits, disconnecting first only if asked."""
     if sma.is_connected:
         sys.exit("the copy a child receives must start disconnected")

@@ -9,7 +9,13 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from ataraxis_sharedarray import SharedMemoryArray
+from ataraxis_sharedarray import (
+    ArrayConstructorError,
+    ArrayNotFoundError,
+    ArrayReplacedError,
+    NotConnectedError,
+    SharedMemoryArray,
+)
 
 
 def test_create_exposes_name_shape_and_datatype(array_name: str, shm_entries: Callable[[str], list[str]]) -> None:
@@ -27,8 +33,9 @@ def test_create_exposes_name_shape_and_datatype(array_name: str, shm_entries: Ca
 
 
 def test_constructor_is_not_public() -> None:
-    with pytest.raises(TypeError, match="create_array"):
+    with pytest.raises(ArrayConstructorError, match="create_array") as caught:
         SharedMemoryArray()
+    assert isinstance(caught.value, TypeError)
 
 
 def test_read_scalar_returns_numpy_value_and_python_value(array_name: str) -> None:
@@ -273,7 +280,7 @@ def test_destroy_removes_and_is_harmless_twice(array_name: str, shm_entries: Cal
     assert not sma.is_connected
     assert shm_entries(array_name) == []
     sma.destroy()
-    with pytest.raises(FileNotFoundError, match=array_name):
+    with pytest.raises(ArrayNotFoundError, match=array_name):
         sma.connect()
 
 
@@ -297,7 +304,7 @@ def test_exist_ok_replaces_and_stale_copies_refuse_to_connect(
     second = SharedMemoryArray.create_array(array_name, np.ones(5, dtype=np.int8), exist_ok=True)
     try:
         assert second.read_data((0,), convert_output=True) == [1] * 5
-        with pytest.raises(ConnectionError, match="re-created"):
+        with pytest.raises(ArrayReplacedError, match="re-created"):
             stale.connect()
         first.destroy()
         assert shm_entries(array_name), "destroying the replaced array must not remove its replacement"
@@ -305,19 +312,19 @@ def test_exist_ok_replaces_and_stale_copies_refuse_to_connect(
         second.destroy()
 
 
-def test_operations_while_disconnected_raise_connection_error(array_name: str) -> None:
+def test_operations_while_disconnected_raise_not_connected_error(array_name: str) -> None:
     sma = SharedMemoryArray.create_array(array_name, np.zeros(3, dtype=np.int64))
     sma.disconnect()
     try:
-        with pytest.raises(ConnectionError, match=array_name):
+        with pytest.raises(NotConnectedError, match=array_name):
             sma.read_data(0)
-        with pytest.raises(ConnectionError, match="connect"):
+        with pytest.raises(NotConnectedError, match="connect"):
             sma.write_data(0, 1)
-        with pytest.raises(ConnectionError), sma.array():
+        with pytest.raises(NotConnectedError), sma.array():
             pass
-        with pytest.raises(ConnectionError):
+        with pytest.raises(NotConnectedError):
             sma[0]
-        with pytest.raises(ConnectionError):
+        with pytest.raises(NotConnectedError):
             sma[0] = 1
     finally:
         sma.destroy()

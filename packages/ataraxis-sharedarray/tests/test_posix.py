@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 import sharedarray_workers as workers
 
-from ataraxis_sharedarray._lock import process_is_alive
 from ataraxis_sharedarray._posix import (
     create_semaphore,
     open_segment,
     open_semaphore,
+    process_is_alive,
+    semaphore_value,
     unlink_segment,
     unlink_semaphore,
 )
@@ -23,18 +24,18 @@ def test_named_semaphore_is_shared_by_name_across_processes(array_name: str) -> 
     try:
         with pytest.raises(FileExistsError):
             create_semaphore(name)
-        assert semaphore.acquire(False)
-        assert not open_semaphore(name).acquire(False), "a second handle must see the semaphore taken"
-        assert semaphore._get_value() == 0
+        assert semaphore.acquire(block=False)
+        assert not open_semaphore(name).acquire(block=False), "a second handle must see the semaphore taken"
+        assert semaphore_value(semaphore) == 0
         child = mp.get_context("spawn").Process(target=workers.release_semaphore, args=(name,))
         child.start()
         child.join(60)
         assert child.exitcode == 0
-        assert semaphore.acquire(True, 10), "a release by another process must wake this one"
+        assert semaphore.acquire(block=True, timeout=10), "a release by another process must wake this one"
         semaphore.release()
         with pytest.raises(ValueError, match="released too many times"):
             semaphore.release()
-        assert not semaphore.acquire(True, 0.0) or semaphore.release() is None
+        assert not semaphore.acquire(block=True, timeout=0.0) or semaphore.release() is None
     finally:
         unlink_semaphore(name)
     with pytest.raises(FileNotFoundError):
@@ -72,3 +73,13 @@ def test_process_liveness_counts_zombies_as_dead() -> None:
     child.join(10)
     assert sentinel_ready is not None
     assert not process_is_alive(child.pid)
+
+
+def test_without_procfs_a_live_process_counts_as_alive(tmp_path: Path) -> None:
+    # macOS has no /proc: a live holder must not be taken for dead there (its lock would be stolen).
+    assert process_is_alive(os.getpid(), procfs=tmp_path)
+    child = mp.get_context("fork").Process(target=os._exit, args=(0,))
+    child.start()
+    child.join(10)
+    assert child.pid is not None
+    assert not process_is_alive(child.pid, procfs=tmp_path)

@@ -1,13 +1,10 @@
 """SharedMemoryArray across real processes: every start method, exact locked updates, ownership and attach by name."""
 
 import multiprocessing as mp
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -66,13 +63,16 @@ def test_locked_writes_are_never_torn(
 def test_child_that_connects_and_exits_never_removes_the_array(
     array_name: str,
     start_method: str,
-    disconnect: bool,
     join: Callable[..., list[int | None]],
     shm_entries: Callable[[str], list[str]],
+    *,
+    disconnect: bool,
 ) -> None:
     sma = SharedMemoryArray.create_array(array_name, np.zeros(4, dtype=np.uint16))
     try:
-        child = mp.get_context(start_method).Process(target=workers.connect_write_and_exit, args=(sma, disconnect))
+        child = mp.get_context(start_method).Process(
+            target=workers.connect_write_and_exit, args=(sma,), kwargs={"disconnect": disconnect}
+        )
         child.start()
         assert join([child]) == [0]
         assert len(shm_entries(array_name)) == 2
@@ -84,28 +84,13 @@ def test_child_that_connects_and_exits_never_removes_the_array(
         sma.destroy()
 
 
-@pytest.fixture
-def run_python(tmp_path: Path) -> Callable[[str], subprocess.CompletedProcess[str]]:
-    """Runs code as a script in a fresh interpreter, with every warning an error, and returns its outcome.
-
-    A script file rather than `-c`: spawn and forkserver children import the parent's main module by its path.
-    """
-
-    def run(code: str) -> subprocess.CompletedProcess[str]:
-        script = tmp_path / "scenario.py"
-        script.write_text(textwrap.dedent(code))
-        command = [sys.executable, "-W", "error", str(script)]
-        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path)
-
-    return run
-
-
 @pytest.mark.parametrize("disconnect_first", [False, True])
 def test_creator_exit_without_destroy_leaves_nothing_and_prints_nothing(
     array_name: str,
-    disconnect_first: bool,
     shm_entries: Callable[[str], list[str]],
     run_python: Callable[[str], subprocess.CompletedProcess[str]],
+    *,
+    disconnect_first: bool,
 ) -> None:
     result = run_python(f"""
         import numpy as np
@@ -240,22 +225,3 @@ def test_attach_by_name_from_an_unrelated_program_shares_the_lock(array_name: st
         assert sma.read_data(0) == 2 * repeats
     finally:
         sma.destroy()
-
-
-def test_killed_creator_leaves_the_cleanup_to_the_resource_tracker(
-    array_name: str,
-    shm_entries: Callable[[str], list[str]],
-    run_python: Callable[[str], subprocess.CompletedProcess[str]],
-) -> None:
-    result = run_python(f"""
-        import os, signal
-        import numpy as np
-        from ataraxis_sharedarray import SharedMemoryArray
-        SharedMemoryArray.create_array({array_name!r}, np.zeros(3))
-        os.kill(os.getpid(), signal.SIGKILL)
-    """)
-    assert result.returncode == -signal.SIGKILL
-    deadline = time.monotonic() + 30
-    while shm_entries(array_name) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert shm_entries(array_name) == [], "the resource tracker did not remove the killed creator's array"

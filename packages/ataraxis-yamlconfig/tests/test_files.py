@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ataraxis_yamlconfig import ConfigFileError, ConfigTypeError, YamlConfig, _dialect
+from ataraxis_yamlconfig import ConfigFileError, ConfigTypeError, YamlConfig
 from ataraxis_yamlconfig._parse import parse_file
 
 
@@ -114,7 +114,6 @@ def test_bytes_that_are_not_text_are_refused(tmp_path: Path) -> None:
         Settings.from_yaml(file_path=path)
 
 
-@pytest.mark.parametrize("loader", [_dialect.PythonLoader, _dialect.Loader], ids=["python", "default"])
 @pytest.mark.parametrize(
     ("content", "pattern"),
     [
@@ -168,13 +167,23 @@ def test_a_failed_replacement_removes_its_temporary_file(tmp_path: Path) -> None
     assert _leftovers(tmp_path) == []
 
 
-def test_saving_replaces_the_file_and_keeps_its_permissions(tmp_path: Path) -> None:
+@pytest.fixture(params=["posix", "portable"])
+def system_calls(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test with the POSIX calls of `_atomic`, then with the portable fallbacks other systems take."""
+    if request.param == "portable":
+        monkeypatch.delattr(os, "O_NOFOLLOW", raising=False)
+        monkeypatch.delattr(os, "fchmod", raising=False)
+    return str(request.param)
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_saving_replaces_the_file_and_keeps_its_permissions(tmp_path: Path, system_calls: str, durable: bool) -> None:
     path = tmp_path / "config.yaml"
     Settings(name="first").to_yaml(file_path=path)
     path.chmod(0o640)
     inode = path.stat().st_ino
 
-    Settings(name="second").to_yaml(file_path=path)
+    Settings(name="second").to_yaml(file_path=path, durable=durable)
 
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert path.stat().st_ino != inode  # a new file was renamed into place, not the old one rewritten
@@ -202,9 +211,10 @@ def test_a_file_with_the_longest_name_the_folder_allows_is_saved(tmp_path: Path,
     assert _leftovers(tmp_path) == []
 
 
-def test_saving_through_a_symbolic_link_replaces_its_target(tmp_path: Path) -> None:
+def test_saving_through_a_symbolic_link_replaces_its_target(tmp_path: Path, system_calls: str) -> None:
     target = tmp_path / "real" / "config.yaml"
     Settings(name="first").to_yaml(file_path=target)
+    target.write_text("# kept through the link\nname: first\n")
     link = tmp_path / "link.yaml"
     link.symlink_to(target)
 
@@ -212,6 +222,18 @@ def test_saving_through_a_symbolic_link_replaces_its_target(tmp_path: Path) -> N
 
     assert link.is_symlink()
     assert Settings.from_yaml(file_path=target).name == "second"
+    assert target.read_text().startswith("# kept through the link\nname: second\n")
+
+
+def test_saving_through_a_dangling_symbolic_link_creates_its_target(tmp_path: Path, system_calls: str) -> None:
+    target = tmp_path / "real" / "config.yaml"
+    link = tmp_path / "link.yaml"
+    link.symlink_to(target)
+
+    Settings(name="new").to_yaml(file_path=link)
+
+    assert link.is_symlink()
+    assert Settings.from_yaml(file_path=target).name == "new"
 
 
 _WRITER = """

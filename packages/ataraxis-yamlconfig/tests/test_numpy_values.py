@@ -29,7 +29,7 @@ def test_numpy_values_are_saved_as_plain_yaml_and_load_as_python_values(tmp_path
     config = Acquisition(
         rate=np.float32(0.5),
         count=np.int64(7),
-        enabled=np.bool_(True),
+        enabled=np.True_,
         label=np.str_("left"),
         gains=np.array([0.25, 1.5]),
         frame=np.arange(6, dtype=np.uint8).reshape(2, 3),

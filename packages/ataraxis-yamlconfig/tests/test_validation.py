@@ -46,7 +46,7 @@ class Rig(YamlConfig):
     limit: int | str = 0
 
 
-def _load(tmp_path: Path, text: str, strict: bool = True) -> Rig:
+def _load(tmp_path: Path, text: str, *, strict: bool = True) -> Rig:
     path = tmp_path / "rig.yaml"
     path.write_text(text)
     return Rig.from_yaml(file_path=path, strict=strict)

@@ -4,7 +4,8 @@ This meta-package re-exports, by name, the public API of its three member distri
 
 - `ataraxis-yamlconfig`: `YamlConfig`, a dataclass base that saves to and loads from YAML files, and the errors
   that name what is wrong with a config, its class or its file (`YamlConfigError` and its subclasses).
-- `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory (and `LockRecoveredWarning`).
+- `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory, its errors (`SharedArrayError`
+  and its subclasses) and `LockRecoveredWarning`.
 - `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
   `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back; its errors share the root
   `AtaraxisDataLoggerError`.
@@ -37,7 +38,28 @@ from ataraxis_datalogger import (
     inspect_logs,
     read_logs,
 )
-from ataraxis_sharedarray import LockRecoveredWarning, SharedMemoryArray
+from ataraxis_sharedarray import (
+    ArrayConstructorError,
+    ArrayExistsError,
+    ArrayHeaderError,
+    ArrayIndexError,
+    ArrayNameError,
+    ArrayNotFoundError,
+    ArrayReplacedError,
+    DataFitError,
+    DataKindError,
+    DataRangeError,
+    DataShapeError,
+    IndexKindError,
+    LockRecoveredWarning,
+    LockReentryError,
+    NotConnectedError,
+    PrototypeError,
+    ReversedRangeError,
+    SharedArrayError,
+    SharedMemoryArray,
+    UnsupportedPlatformError,
+)
 from ataraxis_yamlconfig import (
     ConfigClassError,
     ConfigFileError,
@@ -57,6 +79,13 @@ __version__: str = version("ataraxis-data-structures")
 __all__ = [
     "ArchiveFormatError",
     "ArchiveVerificationError",
+    "ArrayConstructorError",
+    "ArrayExistsError",
+    "ArrayHeaderError",
+    "ArrayIndexError",
+    "ArrayNameError",
+    "ArrayNotFoundError",
+    "ArrayReplacedError",
     "AtaraxisDataLoggerError",
     "AtaraxisDataLoggerWarning",
     "CompressionReport",
@@ -68,22 +97,33 @@ __all__ = [
     "ConfigValidationError",
     "DamagedFile",
     "DamagedLogFilesWarning",
+    "DataFitError",
+    "DataKindError",
     "DataLogger",
     "DataLoggerError",
     "DataLoggerWarning",
+    "DataRangeError",
+    "DataShapeError",
     "EntryFormatError",
+    "IndexKindError",
     "LockRecoveredWarning",
+    "LockReentryError",
     "LogArchiveReader",
     "LogCompressionError",
     "LogDirectorySummary",
     "LogPackage",
     "LogStatistics",
     "MissingFieldError",
+    "NotConnectedError",
+    "PrototypeError",
+    "ReversedRangeError",
+    "SharedArrayError",
     "SharedMemoryArray",
     "SourceReport",
     "SourceSummary",
     "UnknownFieldError",
     "UnsupportedFieldTypeError",
+    "UnsupportedPlatformError",
     "YamlConfig",
     "YamlConfigError",
     "__version__",

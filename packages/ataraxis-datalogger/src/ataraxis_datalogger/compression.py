@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from ._archive.archive_writer import SourceJob, SourceOutcome, StepProgress, archive_source
 from ._archive.reports import DamagedFile, SourceReport
+from ._files.closeable import Closeable
 from ._files.listing import DirectoryListing, check_log_directory, list_log_directory
 from .exceptions import DamagedLogFilesWarning, LogCompressionError
 
@@ -68,6 +69,7 @@ class CompressionReport:
 
 def compress_npy_logs(
     log_directory: str | os.PathLike[str],
+    *,
     remove_sources: bool = False,
     memory_mapping: bool = False,
     verbose: bool = False,
@@ -84,14 +86,18 @@ def compress_npy_logs(
     place; entry files are removed (with `remove_sources`) only after that. Damaged entry files and `.npy` files
     that are not entries are left in place, listed in the report and named in a `DamagedLogFilesWarning`.
 
+    Every argument after the directory is keyword-only. The "Log archives" guide gives the measurements and
+    reasons behind the defaults.
+
     Args:
         log_directory: The directory the logger wrote to (`DataLogger.output_directory`).
         remove_sources: Remove each entry file once an archive holding it is verified and in place.
         memory_mapping: Read each entry file through a memory map (one at a time) instead of a read into a new
             buffer: faster for entries of megabytes, slower for small ones. The archive is the same either way.
-        verbose: Show tqdm progress bars (on stderr) while entries are read and removed.
-        compress: Deflate the archive (smaller). `False` stores the bytes as they are: larger, faster to write,
-            and a reader memory-maps the payloads instead of decompressing them.
+        verbose: Show tqdm progress bars (on stderr) while entries are read and removed; worker processes report
+            to the calling process's bars.
+        compress: Deflate the archive (smaller), at zlib level 1. `False` stores the bytes as they are: larger,
+            faster to write, and a reader memory-maps the payloads instead of decompressing them.
         verify_integrity: Before anything is replaced or removed, read the whole new archive back (checking the
             zip CRC-32s) and compare every payload byte with a fresh read of the entry files and the old archive.
             Without it, the archive's metadata (counts, timestamps, offsets) is read back and checked.
@@ -126,12 +132,18 @@ def compress_npy_logs(
         for leftover in listing.unfinished_archives:
             # Only an interrupted compression leaves these, and none can be running: this one holds the lock.
             leftover.unlink(missing_ok=True)
-        jobs = _jobs(listing, bool(remove_sources), bool(memory_mapping), bool(compress), bool(verify_integrity))
+        jobs = _jobs(
+            listing,
+            remove_sources=bool(remove_sources),
+            memory_mapping=bool(memory_mapping),
+            compress=bool(compress),
+            verify_integrity=bool(verify_integrity),
+        )
         entry_count = sum(len(job.file_names) for job in jobs)
         workers = min(len(jobs), max_workers or _available_cpus())
         if max_workers is None and _estimated_work(listing) < PROCESS_THRESHOLD:
             workers = 1
-        with _Progress(entry_count, bool(remove_sources), enabled=bool(verbose)) as progress:
+        with _Progress(entry_count, removing=bool(remove_sources), enabled=bool(verbose)) as progress:
             outcomes, failures = _run(jobs, max(workers, 1), progress)
     report = _report(directory, listing, outcomes)
     damaged = [damaged.path for damaged in report.damaged_files] + list(report.foreign_files)
@@ -150,7 +162,7 @@ def compress_npy_logs(
 
 
 def _jobs(
-    listing: DirectoryListing, remove_sources: bool, memory_mapping: bool, compress: bool, verify_integrity: bool
+    listing: DirectoryListing, *, remove_sources: bool, memory_mapping: bool, compress: bool, verify_integrity: bool
 ) -> list[SourceJob]:
     """Returns one job per source that has entry files."""
     return [
@@ -291,10 +303,10 @@ def _drain(progress_queue: "multiprocessing.Queue[tuple[str, int]]", advance: St
         advance(step, count)
 
 
-class _Progress:
+class _Progress(Closeable):
     """The tqdm bars of one compression: entries read (and entries removed, with `remove_sources`)."""
 
-    def __init__(self, total: int, removing: bool, enabled: bool) -> None:
+    def __init__(self, total: int, *, removing: bool, enabled: bool) -> None:
         self._bars: dict[str, tqdm[Any]] = {}
         if enabled:
             self._bars["read"] = tqdm(total=total, desc="Archiving log entries", unit=" entries", position=0)
@@ -312,10 +324,8 @@ class _Progress:
         if bar is not None:
             bar.update(count)
 
-    def __enter__(self) -> "_Progress":
-        return self
-
-    def __exit__(self, *exception: object) -> None:
+    def close(self) -> None:
+        """Closes the bars."""
         for bar in self._bars.values():
             bar.close()
 

@@ -229,6 +229,7 @@ class DataLogger:
 
     def compress_logs(
         self,
+        *,
         remove_sources: bool = False,
         memory_mapping: bool = False,
         verbose: bool = False,
@@ -238,20 +239,17 @@ class DataLogger:
     ) -> CompressionReport:
         """Archives the entries in this logger's folder: one columnar `{source_id}_log.npz` per source.
 
-        This is `compress_npy_logs(self.output_directory, ...)`; see it for what each argument does and for the
-        guarantees (sources are removed only once their archive is written, fsynced and read back; damaged files
-        are kept and reported). Call it after `stop()`: entries that arrive while it runs are archived by the next
-        call.
+        This is `compress_npy_logs(self.output_directory, ...)`: its documentation describes every argument, the
+        guarantees and the errors. Call it after `stop()`: entries that arrive while it runs are archived by the
+        next call.
 
         Args:
-            remove_sources: Remove each entry file once an archive holding it is verified and in place.
-            memory_mapping: Read each entry file through a memory map instead of into a new buffer.
-            verbose: Show tqdm progress bars while entries are archived and removed.
-            compress: Deflate the archives (`False` stores the bytes as they are, which readers memory-map).
-            verify_integrity: Compare every archived byte with the entry files before anything is replaced or
-                removed.
-            max_workers: The most workers archiving sources in parallel; `None` picks a number that suits the
-                machine and the size of the logs.
+            remove_sources: See `compress_npy_logs`.
+            memory_mapping: See `compress_npy_logs`.
+            verbose: See `compress_npy_logs`.
+            compress: See `compress_npy_logs`.
+            verify_integrity: See `compress_npy_logs`.
+            max_workers: See `compress_npy_logs`.
 
         Returns:
             What was done per source.

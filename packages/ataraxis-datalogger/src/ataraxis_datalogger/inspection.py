@@ -8,7 +8,7 @@ import numpy as np
 
 from ._archive.loose_examination import ArchivedCopyCheck, examine_entries
 from ._archive.reports import DamagedFile
-from ._files.archive_file import ArchiveFile
+from ._files.archive_file import open_source_archive
 from ._files.entry_reader import EntryReader
 from ._files.listing import check_log_directory, list_log_directory
 from .exceptions import ArchiveFormatError
@@ -83,32 +83,29 @@ def inspect_logs(log_directory: str | os.PathLike[str]) -> LogDirectorySummary:
     sources = {}
     for source_id in sorted(all_entries.keys() | listing.archives.keys()):
         damaged: list[DamagedFile] = []
-        part = None
+        archive = None
         if source_id in listing.archives:
             path = listing.archives[source_id]
             try:
-                part = ArchiveFile(path)
-                if part.source_id != source_id:
-                    raise ArchiveFormatError(f"{path} is named for source {source_id} but holds {part.source_id}")
-                part.check_payloads()
+                archive = open_source_archive(path, source_id)
+                archive.check_payloads()
             except ArchiveFormatError as error:
                 damaged.append(DamagedFile(path, str(error)))
-                if part is not None:
-                    part.close()
-                part = None
+                if archive is not None:
+                    archive.close()
+                archive = None
         try:
-            archived = np.empty(0, dtype=np.uint64) if part is None else part.timestamps
+            archived = np.empty(0, dtype=np.uint64) if archive is None else archive.timestamps
             pending = archived[:0]
             copies = 0
-            payload_bytes = 0 if part is None else part.payload_bytes
+            payload_bytes = 0 if archive is None else archive.payload_bytes
             if source_id in all_entries:
                 entries = all_entries[source_id]
-                with EntryReader(listing.directory) as reader, ArchivedCopyCheck(part) as copy_check:
+                with EntryReader(listing.directory) as reader, ArchivedCopyCheck(archive) as copy_check:
                     examination = examine_entries(
                         reader,
                         source_id,
-                        entries.time_stamps,
-                        entries.duplicate_indices,
+                        entries,
                         copy_check,
                         buffer_limit=0,
                     )
@@ -120,17 +117,17 @@ def inspect_logs(log_directory: str | os.PathLike[str]) -> LogDirectorySummary:
             lasts = [int(stamps[-1]) for stamps in (archived, pending) if stamps.size]
             sources[source_id] = SourceSummary(
                 source_id=source_id,
-                archive_path=None if part is None else part.path,
+                archive_path=None if archive is None else archive.path,
                 archived_entries=int(archived.size),
                 pending_entries=int(pending.size),
                 archived_copies=copies,
                 first_time_stamp=min(firsts) if firsts else None,
                 last_time_stamp=max(lasts) if lasts else None,
                 payload_bytes=payload_bytes,
-                archive_bytes=0 if part is None else part.path.stat().st_size,
+                archive_bytes=0 if archive is None else archive.path.stat().st_size,
                 damaged_files=tuple(damaged),
             )
         finally:
-            if part is not None:
-                part.close()
+            if archive is not None:
+                archive.close()
     return LogDirectorySummary(listing.directory, sources, foreign)

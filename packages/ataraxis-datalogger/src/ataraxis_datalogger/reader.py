@@ -4,20 +4,20 @@ import operator
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ._files.archive_file import ArchiveFile
+from ._files.closeable import Closeable
 from ._files.listing import check_log_directory, list_log_directory
 from ._read.merged_source import Entry, MergedSource, open_source
 
 _TIME_LIMIT: Final = 2**64
 
 
-class LogArchiveReader:
+class LogArchiveReader(Closeable):
     """Reads the entries of one source in timestamp order (ties in the order they arrived).
 
     `LogArchiveReader(path)` opens a source's archive, `{source_id}_log.npz`, as written by `compress_npy_logs`.
@@ -115,16 +115,6 @@ class LogArchiveReader:
         if not self._closed:
             self._closed = True
             self._source.close()
-
-    def __enter__(self) -> "LogArchiveReader":
-        """Returns the reader itself."""
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        """Closes the reader."""
-        self.close()
 
     def __repr__(self) -> str:
         """Returns the source, the number of entries and where they are read from."""

@@ -1,6 +1,8 @@
 """What one process holds while it is connected to an array, laid out for the fast paths of SharedMemoryArray."""
 
+import math
 import os
+from collections.abc import Callable
 from threading import get_ident
 from typing import Any
 
@@ -9,9 +11,18 @@ from numpy.typing import NDArray
 
 from ._header import HOLDER_WORD, WORDS
 from ._lock import ArrayLock, context_holders
-from ._posix import NamedSemaphore
+from ._posix import NONBLOCKING, NamedSemaphore
 from ._segment import Segment
-from ._values import fast_bounds
+from ._values import Checked, checked_array, fast_bounds
+from .exceptions import ArrayIndexError, DataShapeError
+
+_VIEW_TYPES = (np.ndarray, np.void)
+"""What NumPy indexing returns as a view into shared memory (a row, a structured element), as opposed to a copy."""
+
+
+def copy(value: Any) -> Any:
+    """Returns `value`, read from the shared view, as a copy (NumPy returns plain elements as copies already)."""
+    return value.copy() if isinstance(value, _VIEW_TYPES) else value
 
 
 class Connection:
@@ -19,11 +30,13 @@ class Connection:
 
     __slots__ = (
         "acquire",
+        "add_type",
         "fast_type",
         "high",
         "lock",
         "locked_view",
         "low",
+        "name",
         "pid",
         "release",
         "rows",
@@ -37,9 +50,11 @@ class Connection:
         layout = segment.layout
         self.segment = segment
         """The mapped segment."""
+        self.name = name
+        """The array's name, for error messages."""
         # frombuffer, unlike np.ndarray(buffer=...), holds a buffer export on the mapping for as long as the array or
         # any view of it lives, so the mapping cannot be closed under a view a user kept (no dangling pointer).
-        count = int(np.prod(layout.shape))
+        count = math.prod(layout.shape)
         self.view: NDArray[Any] = np.frombuffer(segment.buffer, layout.dtype, count, layout.data_offset).reshape(
             layout.shape
         )
@@ -66,9 +81,75 @@ class Connection:
         """Smallest value of `fast_type` the data type holds."""
         self.high: Any = bounds[2] if bounds else None
         """Largest value of `fast_type` the data type holds."""
+        self.add_type = self.fast_type if self.fast_type in (int, float) else None
+        """The Python type of the delta that `add` sums without further checks (for int and float arrays)."""
 
         self.locked_view = LockedView(self, semaphore_name)
         """The (stateless, reusable) context manager that `array(with_lock=True)` returns."""
+
+    def get_item(self, key: Any) -> Any:
+        """Returns a copy of `view[key]`, read under the lock (see `SharedMemoryArray.__getitem__`)."""
+        self.lock.acquire()
+        try:
+            value = self.view[key]
+        except (IndexError, KeyError, ValueError) as error:
+            raise self._index_error(key, error) from None
+        finally:
+            self.lock.release()
+        return copy(value)
+
+    def set_item(self, key: Any, value: Any) -> None:
+        """Performs `view[key] = value` under the lock, for a value that fits (see `SharedMemoryArray.__setitem__`)."""
+        dtype = self.view.dtype
+        if dtype.names is not None and (
+            isinstance(key, str) or (type(key) is list and all(type(k) is str for k in key))
+        ):
+            # A field-name key selects fields, whose data types are the ones the value must fit (a view: no copy).
+            try:
+                dtype = self.view[key].dtype
+            except (KeyError, ValueError) as error:
+                raise self._index_error(key, error) from None
+        source = checked_array(value, dtype)
+        self.lock.acquire()
+        try:
+            self.view[key] = source
+        except (IndexError, KeyError) as error:
+            raise self._index_error(key, error) from None
+        except ValueError as error:
+            message = f"cannot write data of shape {source.shape} to [{key!r}] of {self.name!r}: {error}"
+            raise DataShapeError(message) from None
+        finally:
+            self.lock.release()
+
+    def fitted(self, data: Any, index: object, selection: int | slice) -> Checked:
+        """Returns `data` checked against the data type and the shape `index` (resolved to `selection`) selects.
+
+        Raises:
+            DataKindError: As for `checked_array`.
+            DataFitError: As for `checked_array`.
+            DataShapeError: `data` is neither one value nor of the selected shape.
+        """
+        shape = self.view.shape
+        target = shape[1:] if isinstance(selection, int) else (selection.stop - selection.start, *shape[1:])
+        source = checked_array(data, self.view.dtype)
+        if source.ndim != 0 and source.shape != target:
+            message = (
+                f"data of shape {source.shape} does not fit index {index!r}, which selects shape {target} "
+                f"(give exactly that shape, or one value for every element)"
+            )
+            raise DataShapeError(message)
+        return source
+
+    def update(self, selection: int | slice, function: Callable[[Any], Any], index: object) -> Any:
+        """Stores `function` of the selection's value under the lock; returns the new value (see `update`)."""
+        with self.locked_view as view:
+            source = self.fitted(function(copy(view[selection])), index, selection)
+            view[selection] = source
+            return copy(view[selection])
+
+    def _index_error(self, key: object, error: Exception) -> ArrayIndexError:
+        shape = self.view.shape
+        return ArrayIndexError(f"[{key!r}] does not select from the array {self.name!r} of shape {shape}: {error}")
 
     def close(self) -> None:
         """Releases the header and data views and unmaps the segment (see `Segment.close`)."""
@@ -97,7 +178,7 @@ class LockedView:
 
     def __enter__(self) -> NDArray[Any]:
         connection = self._connection
-        if not connection.acquire(False):
+        if not connection.acquire(NONBLOCKING):
             connection.lock.wait()
         connection.words[HOLDER_WORD] = connection.pid
         self.thread = get_ident()

@@ -18,11 +18,14 @@ with the lock's fields.
 """
 
 import ast
+import math
 import struct
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from .exceptions import ArrayHeaderError
 
 MAGIC = b"ATXSMA\x00\x01"
 """Marks a complete SharedMemoryArray segment."""
@@ -73,7 +76,7 @@ class Layout:
     @property
     def size(self) -> int:
         """Size of the whole segment in bytes."""
-        return self.data_offset + self.dtype.itemsize * int(np.prod(self.shape))
+        return self.data_offset + self.dtype.itemsize * math.prod(self.shape)
 
     def encode(self, creator_pid: int) -> bytes:
         """Returns the header bytes, without the magic (the creator writes it last)."""
@@ -88,34 +91,61 @@ class Layout:
         """Parses a header read from the segment of the array `name`.
 
         Raises:
-            ValueError: The bytes are not a complete header of this layout version.
+            ArrayHeaderError: The bytes are not a complete, consistent header of this layout version.
         """
-        if len(header) < _SHAPE_OFFSET or not header.startswith(MAGIC):
+        if len(header) < _FIXED.size or not header.startswith(MAGIC):
             message = f"the shared memory segment {name!r} is not a SharedMemoryArray (no valid header)"
-            raise ValueError(message)
+            raise ArrayHeaderError(message)
         _, version, data_offset, token, _, ndim, descr_length = _FIXED.unpack_from(header)
         if version != VERSION:
             message = (
                 f"the SharedMemoryArray {name!r} uses header layout version {version}, but this version of "
                 f"ataraxis-sharedarray reads version {VERSION}"
             )
-            raise ValueError(message)
-        shape = struct.unpack_from(f"={ndim}Q", header, _SHAPE_OFFSET)
+            raise ArrayHeaderError(message)
+        _check_counts(ndim, descr_length, name)
         descr_start = _SHAPE_OFFSET + 8 * ndim
+        if len(header) < descr_start + descr_length:
+            raise _damaged(name, f"it is {len(header)} bytes long, shorter than the header it announces")
+        shape = tuple(struct.unpack_from(f"={ndim}Q", header, _SHAPE_OFFSET))
         descr = header[descr_start : descr_start + descr_length]
-        dtype = np.lib.format.descr_to_dtype(ast.literal_eval(descr.decode()))
-        layout = cls(dtype=dtype, shape=tuple(shape), token=token, descr=descr)
+        try:
+            dtype = np.lib.format.descr_to_dtype(ast.literal_eval(descr.decode("ascii")))
+        except Exception as error:  # damaged text can fail in any of the ways parsing can
+            reason = f"its data type description {descr[:80]!r} does not parse ({type(error).__name__}: {error})"
+            raise _damaged(name, reason) from error
+        if dtype.hasobject:
+            raise _damaged(name, f"it describes the data type {dtype}, which holds Python objects")
+        if ndim == 0 or 0 in shape or dtype.itemsize == 0:
+            raise _damaged(name, f"it describes an empty array (shape {shape}, data type {dtype})")
+        layout = cls(dtype=dtype, shape=shape, token=token, descr=descr)
         if layout.data_offset != data_offset:
-            message = f"the header of the SharedMemoryArray {name!r} is inconsistent (data offset {data_offset})"
-            raise ValueError(message)
+            raise _damaged(name, f"it places the data at byte {data_offset}, its layout at byte {layout.data_offset}")
         return layout
 
 
-def header_length(first_bytes: bytes) -> int:
-    """Returns the full header length announced by the first 64 bytes of a header (0 if they are incomplete)."""
+def header_length(first_bytes: bytes, name: str) -> int:
+    """Returns the length of the header of the array `name`, given its first 64 bytes (0: not published yet).
+
+    Raises:
+        ArrayHeaderError: The header is published but announces more dimensions or a longer description than any
+            creator writes.
+    """
     if len(first_bytes) < _FIXED.size or not first_bytes.startswith(MAGIC):
         return 0
-    _, _, _, _, _, ndim, descr_length = _FIXED.unpack_from(first_bytes)
-    if ndim > MAX_DIMENSIONS or descr_length > MAX_DESCR_LENGTH:
-        return 0
+    _, version, _, _, _, ndim, descr_length = _FIXED.unpack_from(first_bytes)
+    if version != VERSION:
+        return _FIXED.size  # enough for `Layout.decode` to name the version it cannot read
+    _check_counts(ndim, descr_length, name)
     return int(_SHAPE_OFFSET + 8 * ndim + descr_length)
+
+
+def _check_counts(ndim: int, descr_length: int, name: str) -> None:
+    if ndim > MAX_DIMENSIONS:
+        raise _damaged(name, f"it announces {ndim} dimensions (NumPy allows at most {MAX_DIMENSIONS})")
+    if descr_length > MAX_DESCR_LENGTH:
+        raise _damaged(name, f"it announces a {descr_length}-byte data type description")
+
+
+def _damaged(name: str, reason: str) -> ArrayHeaderError:
+    return ArrayHeaderError(f"the header of the SharedMemoryArray {name!r} is damaged: {reason}")

@@ -4,6 +4,8 @@ from typing import Any
 
 import numpy as np
 
+from .exceptions import ArrayIndexError, IndexKindError, ReversedRangeError
+
 Index = int | np.integer[Any] | tuple[int | np.integer[Any]] | tuple[int | np.integer[Any], int | np.integer[Any]]
 """What `read_data` and `write_data` accept: an int, a `(start, stop)` range or an open `(start,)` range."""
 
@@ -14,9 +16,12 @@ def resolve(index: object, length: int) -> int | slice:
     """Returns the NumPy index that selects `index` along the first axis of an array of `length` rows.
 
     Raises:
-        TypeError: The index is neither an integer nor a 1- or 2-tuple of integers.
-        IndexError: The index or a range bound lies outside the array, or the range is reversed.
+        IndexKindError: The index is neither an integer nor a 1- or 2-tuple of integers.
+        ArrayIndexError: The index or a range bound lies outside the array.
+        ReversedRangeError: The range stops before it starts.
     """
+    if type(index) is int and -length <= index < length:
+        return index
     if type(index) is tuple:
         if len(index) == 2:
             start, stop = index
@@ -25,20 +30,20 @@ def resolve(index: object, length: int) -> int | slice:
         given = [_as_int(bound) for bound in index] if 1 <= len(index) <= 2 else []
         bounds = [bound for bound in given if bound is not None]
         if not bounds or len(bounds) != len(index):
-            raise TypeError(f"index must be {_EXPECTED}, not {index!r}")
+            raise IndexKindError(f"index must be {_EXPECTED}, not {index!r}")
         start = _bound(bounds[0], length, index)
         stop = _bound(bounds[1], length, index) if len(bounds) == 2 else length
         if start > stop:
             message = f"range {index!r} is reversed: it starts at row {start} but stops at row {stop}"
-            raise IndexError(message)
+            raise ReversedRangeError(message)
         return slice(start, stop)
     position = _as_int(index)
     if position is None:
-        raise TypeError(f"index must be {_EXPECTED}, not {index!r}")
+        raise IndexKindError(f"index must be {_EXPECTED}, not {index!r}")
     if not -length <= position < length:
         valid = f"valid: {-length} to {length - 1}"
         message = f"index {index!r} is out of range for an array of {length} rows ({valid})"
-        raise IndexError(message)
+        raise ArrayIndexError(message)
     return position
 
 
@@ -52,5 +57,5 @@ def _as_int(value: object) -> int | None:
 def _bound(bound: int, length: int, index: tuple[object, ...]) -> int:
     if not -length <= bound <= length:
         message = f"range {index!r} is out of range for an array of {length} rows (bounds: {-length} to {length})"
-        raise IndexError(message)
+        raise ArrayIndexError(message)
     return bound + length if bound < 0 else bound

@@ -1,27 +1,20 @@
-"""Validating names and prototypes, and creating or opening the segment and semaphore pair of one array."""
+"""Validating prototypes, and creating or opening the segment and semaphore pair of one array."""
 
 import os
-import sys
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ._header import Layout
+from ._names import posix_names
 from ._ownership import adopt, replace
 from ._posix import NamedSemaphore, create_semaphore, open_semaphore, unlink_segment, unlink_semaphore
 from ._segment import Segment
-
-_SEMAPHORE_SUFFIX = ".lock"
-"""The lock of array `x` is the named semaphore `/x.lock` (the file `/dev/shm/sem.x.lock` on Linux)."""
-_RESERVED_PREFIX = "sem."
-"""Linux keeps named semaphores in `/dev/shm` beside the segments, as `sem.<name>`: a segment named `sem.x.lock` is the
-very file of the lock of array `x` (and `sem.mp-...` that of a `multiprocessing` lock), so such names are refused."""
-_MAX_NAME_BYTES = (30 if sys.platform == "darwin" else 255 - len("sem.")) - len(_SEMAPHORE_SUFFIX)
-"""Longest name whose segment and semaphore names both fit the platform (macOS: 31 bytes; Linux: 255-byte files)."""
+from .exceptions import ArrayExistsError, ArrayNotFoundError, PrototypeError
 
 
-def create(name: str, prototype: object, exist_ok: bool) -> tuple[Segment, NamedSemaphore]:
+def create(name: str, prototype: object, *, exist_ok: bool) -> tuple[Segment, NamedSemaphore]:
     """Creates the array `name` holding a copy of `prototype`, owned by this process (see `SharedMemoryArray`)."""
     content = check_prototype(prototype)
     segment_name, semaphore_name = posix_names(name)
@@ -35,7 +28,7 @@ def create(name: str, prototype: object, exist_ok: bool) -> tuple[Segment, Named
                 f"a shared memory array named {name!r} already exists; pass exist_ok=True to replace it or use "
                 f"SharedMemoryArray.attach({name!r}) to open it"
             )
-            raise FileExistsError(message) from None
+            raise ArrayExistsError(message) from None
         replace(segment_name, semaphore_name)
         segment = Segment.create(segment_name, layout, pid)
     try:
@@ -60,38 +53,18 @@ def check_prototype(prototype: object) -> NDArray[Any]:
     """Returns `prototype` if it is a non-empty array of 1 or more dimensions that can be shared, or raises."""
     if not isinstance(prototype, np.ndarray):
         message = f"prototype must be a numpy.ndarray, not {type(prototype).__name__}: {prototype!r:.100}"
-        raise TypeError(message)
+        raise PrototypeError(message)
     if prototype.dtype.hasobject:
         message = f"prototype has data type {prototype.dtype}, which holds Python objects that cannot be shared"
-        raise TypeError(message)
+        raise PrototypeError(message)
     if prototype.ndim == 0:
         # int and range indexes select along the first axis, which a 0-d array does not have.
         message = f"prototype {prototype!r:.100} has no dimensions; give a 1-element array (numpy.array([value]))"
-        raise ValueError(message)
+        raise PrototypeError(message)
     if prototype.nbytes == 0:
         message = f"prototype of shape {prototype.shape} and data type {prototype.dtype} holds no data"
-        raise ValueError(message)
+        raise PrototypeError(message)
     return prototype
-
-
-def posix_names(name: object) -> tuple[str, str]:
-    """Returns the segment and semaphore names of the array `name`, or raises TypeError or ValueError."""
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str, not {type(name).__name__}: {name!r}")
-    if name in ("", ".", "..") or "/" in name or "\x00" in name:
-        message = f"name {name!r} is not a valid shared memory name (expected a non-empty name without '/' or NUL)"
-        raise ValueError(message)
-    if name.startswith(_RESERVED_PREFIX):
-        message = (
-            f"name {name!r} starts with {_RESERVED_PREFIX!r}, which is reserved: on Linux named semaphores live beside "
-            f"the segments as 'sem.<name>' files (the lock of array 'x' is 'sem.x.lock'), so this array would take or "
-            f"remove the file of a lock"
-        )
-        raise ValueError(message)
-    if len(name.encode()) > _MAX_NAME_BYTES:
-        message = f"name {name!r} is {len(name.encode())} bytes long; this platform allows at most {_MAX_NAME_BYTES}"
-        raise ValueError(message)
-    return "/" + name, "/" + name + _SEMAPHORE_SUFFIX
 
 
 def _create_semaphore(semaphore_name: str) -> NamedSemaphore:
@@ -108,21 +81,22 @@ def open_existing(name: str, wait: float) -> tuple[Segment, NamedSemaphore]:
     """Opens the existing array `name` (waiting up to `wait` s for a creator still writing its header).
 
     Raises:
-        FileNotFoundError: No such array exists, or it is being destroyed.
-        ValueError: The segment of that name is not a SharedMemoryArray.
+        ArrayNameError: `name` is not a valid array name.
+        ArrayNotFoundError: No such array exists, or it is being destroyed.
+        ArrayHeaderError: The segment of that name is not a SharedMemoryArray.
     """
     segment_name, semaphore_name = posix_names(name)
     try:
         segment = Segment.open(segment_name, name, wait)
     except FileNotFoundError:
         message = f"no shared memory array named {name!r} exists (it was never created, destroyed, or its owner exited)"
-        raise FileNotFoundError(message) from None
+        raise ArrayNotFoundError(message) from None
     try:
         semaphore = open_semaphore(semaphore_name)
     except FileNotFoundError:
         segment.close()
         message = f"the shared memory array {name!r} is being destroyed (its lock is already gone)"
-        raise FileNotFoundError(message) from None
+        raise ArrayNotFoundError(message) from None
     except BaseException:
         segment.close()
         raise

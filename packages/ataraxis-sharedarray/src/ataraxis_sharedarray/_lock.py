@@ -25,8 +25,8 @@ import weakref
 from typing import Protocol
 
 from ._header import EPOCH_WORD, HOLDER_WORD
-from ._posix import NamedSemaphore
-from .exceptions import LockRecoveredWarning
+from ._posix import NONBLOCKING, NamedSemaphore, lock_file, process_is_alive, semaphore_value, unlock_file
+from .exceptions import LockRecoveredWarning, LockReentryError
 
 SPIN_ATTEMPTS = 100
 """Non-blocking attempts a waiter makes (a few microseconds) before it sleeps on the semaphore."""
@@ -49,26 +49,6 @@ context_holders: "weakref.WeakSet[ContextHolder]" = weakref.WeakSet()
 """The `array(with_lock=True)` context managers of this process, so `wait` can tell a nested call from a real wait."""
 
 
-def process_is_alive(pid: int) -> bool:
-    """Returns whether the process `pid` exists and is not a zombie (a killed but not yet reaped child)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            content = stat.read()
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return True
-    # The state letter follows the parenthesized command name, which may itself contain parentheses.
-    state = content[content.rfind(b")") + 2 : content.rfind(b")") + 3]
-    return state not in (b"Z", b"X", b"x")
-
-
 class ArrayLock:
     """The lock of one connected array in this process."""
 
@@ -85,7 +65,7 @@ class ArrayLock:
 
     def acquire(self) -> None:
         """Takes the lock, waiting as long as a live process holds it."""
-        if not self.semaphore.acquire(False):
+        if not self.semaphore.acquire(NONBLOCKING):
             self.wait()
         self._words[HOLDER_WORD] = self._pid
 
@@ -98,7 +78,7 @@ class ArrayLock:
         """Blocks until the semaphore is acquired (the holder pid is not yet written); called after a failed try.
 
         Raises:
-            RuntimeError: This very thread holds the lock through `SharedMemoryArray.array()`, so waiting would
+            LockReentryError: This very thread holds the lock through `SharedMemoryArray.array()`, so waiting would
                 deadlock.
         """
         words = self._words
@@ -107,16 +87,16 @@ class ArrayLock:
                 f"this thread already holds the lock of the SharedMemoryArray {self._name!r} inside "
                 f"'with array(with_lock=True)'; pass with_lock=False to operations inside that block"
             )
-            raise RuntimeError(message)
+            raise LockReentryError(message)
         # Locks here are held for well under a microsecond, so retrying briefly is far cheaper than sleeping in the
         # kernel and being woken by the holder's release (tens of microseconds on a busy machine).
         try_acquire = self.semaphore.acquire
         for _ in range(SPIN_ATTEMPTS):
-            if try_acquire(False):
+            if try_acquire(NONBLOCKING):
                 return
         unknown_since: float | None = None
         unknown_epoch = 0
-        while not self.semaphore.acquire(True, POLL_INTERVAL):
+        while not self.semaphore.acquire(block=True, timeout=POLL_INTERVAL):
             holder = words[HOLDER_WORD]
             if holder != 0:
                 unknown_since = None
@@ -135,20 +115,18 @@ class ArrayLock:
         return any(holder.thread == thread and holder.semaphore_name == name for holder in list(context_holders))
 
     def _recover(self, holder: int, epoch: int) -> None:
-        import fcntl  # POSIX-only and needed only on this rare path: imported here so the package imports anywhere
-
         words = self._words
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        lock_file(self._fd)
         try:
             unchanged = words[HOLDER_WORD] == holder and words[EPOCH_WORD] == epoch
-            still_taken = self.semaphore._get_value() == 0
+            still_taken = semaphore_value(self.semaphore) == 0
             if not (unchanged and still_taken and (holder == 0 or not process_is_alive(holder))):
                 return
             words[EPOCH_WORD] = epoch + 1
             words[HOLDER_WORD] = 0
             self.semaphore.release()
         finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            unlock_file(self._fd)
         if holder:
             what = f"was held by process {holder}, which died while holding it"
         else:

@@ -16,10 +16,16 @@ future CPython changes them, this file is the only one that needs to follow.
 
 import importlib
 import os
+from pathlib import Path
 from typing import Any, Protocol, cast
+
+from .exceptions import UnsupportedPlatformError
 
 _SEMAPHORE_KIND = 1
 """`_multiprocessing.SemLock` kind for a plain counting semaphore (0 is a recursive mutex)."""
+NONBLOCKING = False
+"""The `block` argument of `NamedSemaphore.acquire` that only tries. Passed positionally on the fast paths: the C
+method parses a keyword argument about 30 ns slower on Python 3.13, a fifth of a locked read."""
 
 
 class NamedSemaphore(Protocol):
@@ -32,10 +38,11 @@ class NamedSemaphore(Protocol):
         """Increments the semaphore (raises ValueError if it is already at its maximum)."""
 
     def _get_value(self) -> int:
-        """Returns the semaphore's current value (1: free, 0: held)."""
+        """Returns the semaphore's current value (1: free, 0: held); see `semaphore_value`."""
 
 
-def _module(name: str) -> Any:
+def native_module(name: str) -> Any:
+    """Imports the CPython module `name`, or raises UnsupportedPlatformError if this platform lacks it."""
     try:
         return importlib.import_module(name)
     except ImportError as error:
@@ -43,7 +50,7 @@ def _module(name: str) -> Any:
             f"ataraxis-sharedarray needs POSIX shared memory and named semaphores (CPython's {name} module), "
             f"which this platform ({os.name}) does not provide"
         )
-        raise OSError(message) from error
+        raise UnsupportedPlatformError(message) from error
 
 
 def create_semaphore(name: str) -> NamedSemaphore:
@@ -52,7 +59,7 @@ def create_semaphore(name: str) -> NamedSemaphore:
     Raises:
         FileExistsError: A semaphore with this name already exists.
     """
-    semaphore = _module("_multiprocessing").SemLock(_SEMAPHORE_KIND, 1, 1, name, False)
+    semaphore = native_module("_multiprocessing").SemLock(_SEMAPHORE_KIND, 1, 1, name, unlink=False)
     return cast(NamedSemaphore, semaphore)
 
 
@@ -62,8 +69,13 @@ def open_semaphore(name: str) -> NamedSemaphore:
     Raises:
         FileNotFoundError: No semaphore with this name exists.
     """
-    semaphore = _module("_multiprocessing").SemLock._rebuild(0, _SEMAPHORE_KIND, 1, name)
+    semaphore = native_module("_multiprocessing").SemLock._rebuild(0, _SEMAPHORE_KIND, 1, name)
     return cast(NamedSemaphore, semaphore)
+
+
+def semaphore_value(semaphore: NamedSemaphore) -> int:
+    """Returns the current value of `semaphore` (1: free, 0: held)."""
+    return semaphore._get_value()
 
 
 def unlink_semaphore(name: str) -> None:
@@ -72,7 +84,7 @@ def unlink_semaphore(name: str) -> None:
     Raises:
         FileNotFoundError: No semaphore with this name exists.
     """
-    _module("_multiprocessing").sem_unlink(name)
+    native_module("_multiprocessing").sem_unlink(name)
 
 
 def open_segment(name: str, flags: int, mode: int = 0o600) -> int:
@@ -82,7 +94,7 @@ def open_segment(name: str, flags: int, mode: int = 0o600) -> int:
         FileExistsError: `os.O_CREAT | os.O_EXCL` was given and the segment exists.
         FileNotFoundError: The segment does not exist and `os.O_CREAT` was not given.
     """
-    return cast(int, _module("_posixshmem").shm_open(name, flags, mode))
+    return cast(int, native_module("_posixshmem").shm_open(name, flags, mode))
 
 
 def unlink_segment(name: str) -> None:
@@ -91,4 +103,47 @@ def unlink_segment(name: str) -> None:
     Raises:
         FileNotFoundError: No segment with this name exists.
     """
-    _module("_posixshmem").shm_unlink(name)
+    native_module("_posixshmem").shm_unlink(name)
+
+
+PROCFS = Path("/proc")
+"""Where Linux describes every process; other systems lack it (see `process_is_alive`)."""
+
+
+def process_is_alive(pid: int, procfs: Path = PROCFS) -> bool:
+    """Returns whether the process `pid` exists and is not a zombie (a killed child its parent has not reaped).
+
+    Signal 0 tells whether the process exists on every POSIX system. Zombies are told apart through `procfs`
+    (Linux); where there is none, a zombie counts as alive until its parent reaps it.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if not (procfs / "self").is_dir():
+        return True
+    try:
+        content = (procfs / str(pid) / "stat").read_bytes()
+    except FileNotFoundError:
+        return False  # reaped between the signal and the read
+    except OSError:
+        return True
+    # The state letter follows the parenthesized command name, which may itself contain parentheses.
+    state = content[content.rfind(b")") + 2 : content.rfind(b")") + 3]
+    return state not in (b"Z", b"X", b"x")
+
+
+def lock_file(fd: int) -> None:
+    """Takes an exclusive `flock` on `fd`, waiting for it; the kernel releases it if this process dies."""
+    import fcntl  # POSIX-only and needed on a rare path: imported here so that the package imports anywhere
+
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def unlock_file(fd: int) -> None:
+    """Releases the `flock` taken by `lock_file`."""
+    import fcntl  # see lock_file
+
+    fcntl.flock(fd, fcntl.LOCK_UN)

@@ -8,6 +8,7 @@ import weakref
 
 from ._header import MAGIC, Layout, header_length
 from ._posix import open_segment, unlink_segment
+from .exceptions import ArrayHeaderError
 
 _PUBLISH_POLL = 0.001
 """Seconds between two looks at a segment whose creator has not finished writing its header."""
@@ -62,16 +63,17 @@ class Segment:
 
         Raises:
             FileNotFoundError: No segment with this name exists.
-            ValueError: The segment is not (or, after `wait` seconds, not yet) a complete SharedMemoryArray.
+            ArrayHeaderError: The segment is not (or, after `wait` seconds, not yet) a complete SharedMemoryArray, or
+                its header is damaged.
         """
         fd = open_segment(posix_name, os.O_RDWR)
         try:
-            header = _read_header(fd, wait)
+            header = _read_header(fd, wait, name)
             layout = Layout.decode(header, name)
             size = os.fstat(fd).st_size
             if size < layout.size:
                 message = f"the shared memory segment {name!r} holds {size} bytes, its header describes {layout.size}"
-                raise ValueError(message)
+                raise ArrayHeaderError(message)
             buffer = mmap.mmap(fd, layout.size)
         except BaseException:
             os.close(fd)
@@ -87,10 +89,12 @@ class Segment:
         self._close_fd()
 
 
-def _read_header(fd: int, wait: float) -> bytes:
+def _read_header(fd: int, wait: float, name: str) -> bytes:
+    # Only a missing magic is waited for: a creator writes it last, so it may be about to appear. A header that has
+    # its magic is complete, and a damaged one is refused at once.
     deadline = time.monotonic() + wait
     while True:
-        length = header_length(os.pread(fd, 64, 0))
+        length = header_length(os.pread(fd, 64, 0), name)
         if length:
             return os.pread(fd, length, 0)
         if time.monotonic() >= deadline:

@@ -8,13 +8,22 @@ The rule for integer (and bool) arrays is the same for a scalar and for each ite
 within the range, or a float with an integral value within the range (3.0 is stored as 3).
 """
 
+import datetime as dt
 import math
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .exceptions import DataFitError, DataKindError, DataRangeError
+
 _NUMERIC_SOURCES = "biuf"
+
+_ARRAYS_AND_SCALARS = (np.ndarray, np.generic)
+"""Types that carry a NumPy data type (a tuple: building `X | Y` on every call would cost ~100 ns)."""
+
+Checked = NDArray[Any] | np.generic
+"""What `checked_array` returns: an array, or a NumPy scalar given already of the target type."""
 
 
 def fast_bounds(dtype: np.dtype[Any]) -> tuple[type, Any, Any] | None:
@@ -33,27 +42,30 @@ def fast_bounds(dtype: np.dtype[Any]) -> tuple[type, Any, Any] | None:
     return None
 
 
-def checked_array(data: object, dtype: np.dtype[Any]) -> NDArray[Any]:
-    """Returns `data` as an array whose every value is stored unchanged by `dtype` (up to float rounding).
+def checked_array(data: object, dtype: np.dtype[Any]) -> Checked:
+    """Returns `data` as an array (or a NumPy scalar) whose every value `dtype` stores unchanged (up to float rounding).
 
     Raises:
-        TypeError: `data` is not made of values of a kind `dtype` can hold (text into numbers, a float into a
+        DataKindError: `data` is not made of values of a kind `dtype` can hold (text into numbers, a float into a
             datetime, an arbitrary object, ...).
-        ValueError: A value lies outside `dtype`'s range, is not integral for an integer type, is not 0 or 1 for a
-            boolean type, is longer than a string type, or loses precision in a datetime type.
+        DataRangeError: A value lies outside `dtype`'s range (for a boolean type: is not 0 or 1).
+        DataFitError: A value is not integral for an integer type, is longer than a string type, or loses
+            precision in a datetime type.
     """
-    if type(data) is np.ndarray and data.dtype == dtype:
+    if isinstance(data, _ARRAYS_AND_SCALARS) and data.dtype == dtype:
         return data
     if dtype.fields is not None and not isinstance(data, np.ndarray | np.void):
         return _checked_records(data, dtype)
     try:
         source = np.asarray(data)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"cannot store {data!r} in an array of {dtype}: {error}") from None
+        raise DataKindError(f"cannot store {data!r} in an array of {dtype}: {error}") from None
     if source.dtype.kind in "fO" and dtype.base.kind in "iub" and isinstance(data, list | tuple):
         # NumPy turned a list mixing ints with floats (or with ints beyond int64) into floats, rounding every int
         # beyond 2**53, or into Python objects: only the given values themselves tell whether they fit.
         return _checked_integer_items(data, dtype.base)
+    if source.dtype.kind == "O" and dtype.base.kind in "mM":
+        return _checked_python_times(source, dtype)
     if source.dtype.hasobject:
         return _checked_big_integers(data, source, dtype)
     check_fits(source, dtype)
@@ -81,17 +93,26 @@ def _check_integer_items(
         value = item.item() if isinstance(item, np.number | np.bool_) else item
         if isinstance(value, bool):
             continue
+        error: type[DataFitError] = DataRangeError
         if isinstance(value, int):
             if low <= value <= high:
                 continue
             reason = f"expected {_expected_integers(dtype, low, high)}"
         elif isinstance(value, float):
-            if math.isfinite(value) and value == math.trunc(value) and low <= value <= high:
+            if _is_integral(value) and low <= value <= high:
                 continue
-            reason = "outside its range" if math.isfinite(value) and value == math.trunc(value) else "not an integer"
+            if _is_integral(value) or math.isinf(value):
+                reason = "outside its range"
+            else:
+                error, reason = DataFitError, "not an integer"
         else:
-            raise TypeError(f"cannot store {item!r} (item {_position(where)} of the data) in an array of {dtype}")
-        raise ValueError(f"{value!r} does not fit an array of {dtype} ({reason}; item {_position(where)} of the data)")
+            message = f"cannot store {item!r} (item {_position(where)} of the data) in an array of {dtype}"
+            raise DataKindError(message)
+        raise error(f"{value!r} does not fit an array of {dtype} ({reason}; item {_position(where)} of the data)")
+
+
+def _is_integral(value: float) -> bool:
+    return math.isfinite(value) and value == math.trunc(value)
 
 
 def _position(where: tuple[int, ...]) -> str:
@@ -110,19 +131,46 @@ def _checked_big_integers(data: object, source: NDArray[Any], dtype: np.dtype[An
     if integers and dtype.kind in "iub":
         low, high = _integer_bounds(dtype)
         outside = next((value for value in integers if not low <= value <= high), integers[0])
-        raise ValueError(f"{outside} does not fit an array of {dtype} (outside its range)")
+        raise DataRangeError(f"{outside} does not fit an array of {dtype} (outside its range)")
     if integers and len(integers) == len(values) and dtype.kind in "fc":
         try:
             converted = np.array([float(value) for value in values]).reshape(source.shape)
         except OverflowError:
-            raise ValueError(f"{max(integers, key=abs)} does not fit an array of {dtype} (outside its range)") from None
+            message = f"{max(integers, key=abs)} does not fit an array of {dtype} (outside its range)"
+            raise DataRangeError(message) from None
         check_fits(converted, dtype)
         return converted
-    raise TypeError(f"cannot store {data!r} in an array of {dtype}: it is not made of {dtype} values")
+    raise DataKindError(f"cannot store {data!r} in an array of {dtype}: it is not made of {dtype} values")
+
+
+_TIME_TYPES = {"M": (dt.date, np.datetime64), "m": (dt.timedelta, np.timedelta64)}
+"""What a datetime64 (M) or a timedelta64 (m) array holds: `datetime.datetime` is a subclass of `datetime.date`."""
+
+
+def _checked_python_times(source: NDArray[Any], dtype: np.dtype[Any]) -> NDArray[Any]:
+    # NumPy keeps Python datetimes, dates and timedeltas as objects. Each converts exactly into a NumPy time of its
+    # own unit (microseconds for datetimes and timedeltas, days for dates), and an array of such times takes the
+    # finest unit among them; the conversion into the array's own unit is then checked like that of any NumPy time.
+    kind = dtype.base.kind
+    values = source.ravel().tolist()
+    for value in values:
+        if not isinstance(value, _TIME_TYPES[kind]):
+            raise DataKindError(f"cannot store {value!r} in an array of {dtype}")
+        if isinstance(value, dt.datetime) and value.utcoffset() is not None:
+            message = (
+                f"{value!r} does not fit an array of {dtype}: datetime64 holds no timezone; convert the datetime "
+                f"first, for example value.astimezone(datetime.timezone.utc).replace(tzinfo=None) for UTC"
+            )
+            raise DataFitError(message)
+    native = np.datetime64 if kind == "M" else np.timedelta64
+    converted = np.array([value if isinstance(value, native) else native(value) for value in values])
+    converted = converted.reshape(source.shape)
+    check_fits(converted, dtype)
+    return converted
 
 
 def check_fits(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
-    """Raises TypeError or ValueError (see `checked_array`) unless every value of `source` fits `dtype`."""
+    """Raises DataKindError, DataRangeError or DataFitError (see `checked_array`) unless `source` fits `dtype`."""
     if dtype.subdtype is not None:
         dtype = dtype.subdtype[0]
     if dtype.fields is not None:
@@ -144,7 +192,7 @@ def check_fits(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
     elif kind == "V" and source.dtype == dtype:
         return
     else:
-        raise TypeError(f"cannot store {_describe(source)} ({source.dtype}) in an array of {dtype}")
+        raise DataKindError(f"cannot store {_describe(source)} ({source.dtype}) in an array of {dtype}")
 
 
 def _describe(source: NDArray[Any]) -> str:
@@ -171,7 +219,8 @@ def _check_integer_range(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
         info = np.iinfo(source.dtype)
         outside = (source < max(low, int(info.min))) | (source > min(high, int(info.max)))
         value = _first(source, outside)
-        raise ValueError(f"{value} does not fit an array of {dtype} (expected {_expected_integers(dtype, low, high)})")
+        expected = _expected_integers(dtype, low, high)
+        raise DataRangeError(f"{value} does not fit an array of {dtype} (expected {expected})")
 
 
 def _check_integral_floats(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
@@ -185,9 +234,9 @@ def _check_integral_floats(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
         bad = ~np.isfinite(source) | (source != np.trunc(source)) | (source < low) | (source >= high)
     if bad.any():
         value = _first(source, bad)
-        if math.isfinite(value) and value == math.trunc(value):
-            raise ValueError(f"{value!r} does not fit an array of {dtype} (outside its range)")
-        raise ValueError(f"{value!r} does not fit an array of {dtype} (not an integer)")
+        if _is_integral(value) or math.isinf(value):
+            raise DataRangeError(f"{value!r} does not fit an array of {dtype} (outside its range)")
+        raise DataFitError(f"{value!r} does not fit an array of {dtype} (not an integer)")
 
 
 def _check_no_overflow(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
@@ -197,7 +246,7 @@ def _check_no_overflow(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
         converted = source.astype(dtype)
         overflow = np.isfinite(source) & ~np.isfinite(converted)
     if overflow.any():
-        raise ValueError(f"{_first(source, overflow)!r} does not fit an array of {dtype} (outside its range)")
+        raise DataRangeError(f"{_first(source, overflow)!r} does not fit an array of {dtype} (outside its range)")
 
 
 def _check_length(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
@@ -207,16 +256,24 @@ def _check_length(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
     limit = dtype.itemsize // (4 if dtype.kind == "U" else 1)
     too_long = lengths > limit
     if too_long.any():
-        raise ValueError(f"{_first(source, too_long)!r} does not fit an array of {dtype} (longer than {limit})")
+        raise DataFitError(f"{_first(source, too_long)!r} does not fit an array of {dtype} (longer than {limit})")
 
 
 def _check_time_precision(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
-    if np.can_cast(source.dtype, dtype, "safe"):
+    # NumPy converts between time units without a word when a value overflows the finer unit (a datetime in the year
+    # 2300 into datetime64[ns] comes out in 1715) or when the coarser unit truncates it: a round trip reveals both.
+    if source.dtype == dtype:
         return
-    back = source.astype(dtype).astype(source.dtype)
+    try:
+        back = source.astype(dtype).astype(source.dtype)
+    except OverflowError:  # NumPy 2.5 and later detect the overflow themselves
+        raise DataRangeError(f"{_describe(source)} does not fit an array of {dtype} (outside its range)") from None
     lost = (back != source) & ~np.isnat(source)
-    if lost.any():
-        raise ValueError(f"{_first(source, lost)!r} does not fit an array of {dtype} (it would lose precision)")
+    if not lost.any():
+        return
+    if np.can_cast(source.dtype, dtype, "safe"):
+        raise DataRangeError(f"{_first(source, lost)!r} does not fit an array of {dtype} (outside its range)")
+    raise DataFitError(f"{_first(source, lost)!r} does not fit an array of {dtype} (it would lose precision)")
 
 
 def _check_fields(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
@@ -224,7 +281,7 @@ def _check_fields(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
         return
     names = dtype.names or ()
     if source.dtype.names is None or set(source.dtype.names) != set(names):
-        raise TypeError(f"cannot store {_describe(source)} ({source.dtype}) in an array of {dtype}")
+        raise DataKindError(f"cannot store {_describe(source)} ({source.dtype}) in an array of {dtype}")
     for name in names:
         check_fits(source[name], dtype.fields[name][0])  # type: ignore[index]
 
@@ -235,10 +292,13 @@ def _checked_records(data: object, dtype: np.dtype[Any]) -> NDArray[Any]:
     try:
         with np.errstate(over="raise", invalid="raise"):
             converted = np.array(data, dtype=dtype)
-    except (TypeError, ValueError, OverflowError, FloatingPointError) as error:
-        raise ValueError(f"{data!r} does not fit an array of {dtype}: {error}") from None
+    except (OverflowError, FloatingPointError) as error:
+        raise DataRangeError(f"{data!r} does not fit an array of {dtype}: {error}") from None
+    except (TypeError, ValueError) as error:
+        raise DataKindError(f"cannot store {data!r} in an array of {dtype}: {error}") from None
     if not _same(converted.tolist(), data):
-        raise ValueError(f"{data!r} does not fit an array of {dtype}: it would be stored as {converted.tolist()!r}")
+        message = f"{data!r} does not fit an array of {dtype}: it would be stored as {converted.tolist()!r}"
+        raise DataFitError(message)
     return converted
 
 

@@ -4,19 +4,21 @@ import contextlib
 import os
 import weakref
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Self
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ._arithmetic import checked_sum
 from ._connection import Connection
 from ._header import HOLDER_WORD
 from ._indexing import Index, resolve
-from ._lifecycle import create, open_existing, posix_names
+from ._lifecycle import create, open_existing
+from ._names import posix_names
 from ._ownership import remove
-from ._posix import NamedSemaphore
+from ._posix import NONBLOCKING, NamedSemaphore
 from ._segment import Segment
-from ._values import checked_array
+from .exceptions import ArrayConstructorError, ArrayReplacedError, NotConnectedError
 
 _ATTACH_WAIT = 1.0
 """Seconds `attach` waits for a creator that is still writing the header of the segment it just created."""
@@ -36,7 +38,7 @@ class SharedMemoryArray:
     The creator owns the array: `destroy()` removes it from the system, and so does the creator's interpreter exit if
     `destroy()` was never called. Processes that only connect never remove it.
 
-    The constructor is not public: `SharedMemoryArray(...)` raises TypeError.
+    The constructor is not public: `SharedMemoryArray(...)` raises ArrayConstructorError (a TypeError).
     """
 
     __slots__ = (
@@ -62,14 +64,15 @@ class SharedMemoryArray:
         """Refuses direct construction.
 
         Raises:
-            TypeError: Always: use `create_array()` to make an array and `attach()` to open an existing one.
+            ArrayConstructorError: Always: use `create_array()` to make an array and `attach()` to open an existing one.
         """
         message = "use SharedMemoryArray.create_array() to make an array and SharedMemoryArray.attach() to open one"
-        raise TypeError(message)
+        raise ArrayConstructorError(message)
 
     @classmethod
-    def _describe(cls, name: str, shape: tuple[int, ...], dtype: np.dtype[Any], token: bytes) -> "SharedMemoryArray":
-        array = cls.__new__(cls)
+    def _describe(cls, name: str, shape: tuple[int, ...], dtype: np.dtype[Any], token: bytes) -> Self:
+        # The one way in besides `__init__`, which refuses: a disconnected description (what unpickling rebuilds).
+        array: Self = cls.__new__(cls)
         array._name = name
         array._segment_name, array._semaphore_name = posix_names(name)
         array._shape = shape
@@ -79,36 +82,33 @@ class SharedMemoryArray:
         return array
 
     @classmethod
-    def create_array(cls, name: str, prototype: NDArray[Any], exist_ok: bool = False) -> "SharedMemoryArray":
+    def create_array(cls, name: str, prototype: NDArray[Any], *, exist_ok: bool = False) -> Self:
         """Creates a shared array holding a copy of `prototype`, and returns it connected.
 
         The array keeps the prototype's shape and data type for its whole life. This process becomes its owner.
 
         Args:
-            name: The name other processes use to find the array: at most 246 bytes on Linux (25 on macOS), without
-                `/`, and not starting with `sem.` (the prefix of the semaphore files beside the segments on Linux).
+            name: The name other processes use to find the array: only `A-Z a-z 0-9 . _ -`, not starting with `sem.`
+                (the prefix of the semaphore files beside the segments on Linux), at most 246 characters on Linux
+                and 25 on macOS (keep to 25 for names that work everywhere).
             prototype: The initial content; any non-empty array of at least one dimension whose data type NumPy can
                 place in raw memory (numbers, bool, fixed-width strings, datetimes, structured types; not `object`).
-            exist_ok: What to do when an array or segment with this name exists: False raises FileExistsError, True
+            exist_ok: What to do when an array or segment with this name exists: False raises ArrayExistsError, True
                 replaces it (processes still connected to the old one keep using the old memory).
 
         Returns:
             The new array, connected in this process.
 
         Raises:
-            TypeError: `name` is not a str, `prototype` is not a NumPy array or has an object data type.
-            ValueError: `name` is empty, contains `/` or a NUL character, starts with `sem.`, or is too long;
-                `prototype` holds no data or has no dimensions.
-            FileExistsError: `exist_ok` is False and the name is taken.
+            ArrayNameError: `name` is not a str, or not a valid array name (see `name` above).
+            PrototypeError: `prototype` is not a NumPy array, has an object data type, holds no data or has no
+                dimensions.
+            ArrayExistsError: `exist_ok` is False and the name is taken.
         """
-        segment, semaphore = create(name, prototype, exist_ok)
-        layout = segment.layout
-        array = cls._describe(name, layout.shape, layout.dtype, layout.token)
-        array._connect_to(segment, semaphore)
-        return array
+        return cls._connected(name, *create(name, prototype, exist_ok=exist_ok))
 
     @classmethod
-    def attach(cls, name: str) -> "SharedMemoryArray":
+    def attach(cls, name: str) -> Self:
         """Opens the existing array `name`, knowing only its name, and returns it connected.
 
         Shape and data type are read from the array's header, so this works from any program (for example one started
@@ -122,13 +122,17 @@ class SharedMemoryArray:
             The array, connected in this process.
 
         Raises:
-            TypeError: `name` is not a str.
-            ValueError: `name` is not a valid array name, or the segment of that name is not a SharedMemoryArray.
-            FileNotFoundError: No array with this name exists.
+            ArrayNameError: `name` is not a str, or not a valid array name.
+            ArrayNotFoundError: No array with this name exists.
+            ArrayHeaderError: The segment of that name is not a SharedMemoryArray this version can open (made by
+                something else, overwritten, or of another header layout version).
         """
-        segment, semaphore = open_existing(name, _ATTACH_WAIT)
+        return cls._connected(name, *open_existing(name, _ATTACH_WAIT))
+
+    @classmethod
+    def _connected(cls, name: str, segment: Segment, semaphore: NamedSemaphore) -> Self:
         layout = segment.layout
-        array = cls._describe(name, layout.shape, layout.dtype, layout.token)
+        array: Self = cls._describe(name, layout.shape, layout.dtype, layout.token)
         array._connect_to(segment, semaphore)
         return array
 
@@ -159,8 +163,10 @@ class SharedMemoryArray:
         A copy inherited through `fork` starts disconnected as well.
 
         Raises:
-            FileNotFoundError: The array no longer exists (it was destroyed, or its creator exited).
-            ConnectionError: The array was destroyed and re-created under the same name since this object was made.
+            ArrayNotFoundError: The array no longer exists (it was destroyed, or its creator exited).
+            ArrayReplacedError: The array was destroyed and re-created under the same name since this object was
+                made.
+            ArrayHeaderError: The segment of that name no longer holds a readable header.
         """
         if self._connection is not None:
             return
@@ -171,7 +177,7 @@ class SharedMemoryArray:
                 f"the shared memory array {self._name!r} was destroyed and re-created since this object was made; "
                 f"open the new one with SharedMemoryArray.attach({self._name!r})"
             )
-            raise ConnectionError(message)
+            raise ArrayReplacedError(message)
         self._connect_to(segment, semaphore)
 
     def disconnect(self) -> None:
@@ -198,7 +204,7 @@ class SharedMemoryArray:
         self.disconnect()
         remove(self._segment_name, self._semaphore_name, self._token)
 
-    def read_data(self, index: Index, convert_output: bool = False, with_lock: bool = True) -> Any:
+    def read_data(self, index: Index, *, convert_output: bool = False, with_lock: bool = True) -> Any:
         """Reads one element (row) or a range of rows.
 
         Args:
@@ -214,9 +220,11 @@ class SharedMemoryArray:
             A copy of the selected data: later writes to the array never change it.
 
         Raises:
-            ConnectionError: This object is not connected.
-            TypeError: `index` is not one of the forms above.
-            IndexError: `index` lies outside the array or is a reversed range.
+            NotConnectedError: This object is not connected.
+            IndexKindError: `index` is not one of the forms above.
+            ArrayIndexError: `index` lies outside the array.
+            ReversedRangeError: `index` is a reversed range (a subclass of ArrayIndexError).
+            LockReentryError: `with_lock` is True inside this thread's own `with array()` block.
         """
         connection = self._connection
         if connection is None:
@@ -228,7 +236,7 @@ class SharedMemoryArray:
             try:
                 if not with_lock:
                     return view.item(index) if convert_output else view[index]
-                if not connection.acquire(False):
+                if not connection.acquire(NONBLOCKING):
                     connection.lock.wait()
                 words = connection.words
                 words[HOLDER_WORD] = connection.pid
@@ -251,7 +259,7 @@ class SharedMemoryArray:
             value = view[selection].copy()
         return value.tolist() if convert_output else value
 
-    def write_data(self, index: Index, data: Any, with_lock: bool = True) -> None:
+    def write_data(self, index: Index, data: Any, *, with_lock: bool = True) -> None:
         """Writes one element (row) or a range of rows.
 
         Args:
@@ -264,11 +272,14 @@ class SharedMemoryArray:
                 write half done.
 
         Raises:
-            ConnectionError: This object is not connected.
-            TypeError: `index` is not one of the forms `read_data` accepts, or `data` is of a kind the array cannot
-                hold (text into numbers, an arbitrary object, ...).
-            IndexError: `index` lies outside the array or is a reversed range.
-            ValueError: `data` does not have the selected shape, or a value does not fit the data type.
+            NotConnectedError: This object is not connected.
+            IndexKindError: `index` is not one of the forms `read_data` accepts.
+            ArrayIndexError: `index` lies outside the array, or is a reversed range (ReversedRangeError).
+            DataKindError: `data` is of a kind the array cannot hold (text into numbers, an arbitrary object, ...).
+            DataShapeError: `data` does not have the selected shape.
+            DataFitError: A value does not fit the data type; DataRangeError (a subclass) when it lies outside the
+                type's range.
+            LockReentryError: `with_lock` is True inside this thread's own `with array()` block.
         """
         connection = self._connection
         if connection is None:
@@ -281,7 +292,7 @@ class SharedMemoryArray:
                 if not with_lock:
                     view[index] = data
                     return
-                if not connection.acquire(False):
+                if not connection.acquire(NONBLOCKING):
                     connection.lock.wait()
                 words = connection.words
                 words[HOLDER_WORD] = connection.pid
@@ -295,14 +306,7 @@ class SharedMemoryArray:
                 resolve(index, connection.rows)
                 raise
         selection = resolve(index, connection.rows)
-        target = self._shape[1:] if isinstance(selection, int) else (selection.stop - selection.start, *self._shape[1:])
-        source = checked_array(data, self._dtype)
-        if source.ndim != 0 and source.shape != target:
-            message = (
-                f"data of shape {source.shape} does not fit index {index!r}, which selects shape {target} "
-                f"(give exactly that shape, or one value for every element)"
-            )
-            raise ValueError(message)
+        source = connection.fitted(data, index, selection)
         if with_lock:
             connection.lock.acquire()
             try:
@@ -312,7 +316,96 @@ class SharedMemoryArray:
         else:
             view[selection] = source
 
-    def array(self, with_lock: bool = True) -> contextlib.AbstractContextManager[NDArray[Any]]:
+    def add(self, index: Index, delta: Any) -> Any:
+        """Adds `delta` to one element (row) or a range of rows as one atomic operation, and returns the result.
+
+        The read, the addition and the write all happen under the array's lock, so no other locked operation of any
+        process comes between them: four processes that each call `sma.add(0, 1)` 1,000 times leave exactly 4,000.
+        The sum is exact and checked like a written value: an integer array adds any integer (negative ones too,
+        so an unsigned counter counts down) and refuses a result outside its range instead of wrapping around; a
+        float array refuses a result that would overflow to infinity. A refused addition changes nothing.
+
+        Args:
+            index: As for `read_data`.
+            delta: The number to add to every selected element, or an array-like of exactly the selected shape.
+
+        Returns:
+            The new value, as `read_data(index)` would return it right after the addition.
+
+        Raises:
+            NotConnectedError: This object is not connected.
+            IndexKindError: `index` is not one of the forms `read_data` accepts.
+            ArrayIndexError: `index` lies outside the array, or is a reversed range (ReversedRangeError).
+            DataKindError: The array does not hold numbers, or `delta` is not a number it can add.
+            DataFitError: `delta` is not an integer, for an integer array.
+            DataRangeError: The sum lies outside the range of the data type.
+            DataShapeError: `delta` is neither one number nor of the selected shape.
+            LockReentryError: Called inside this thread's own `with array()` block.
+        """
+        connection = self._connection
+        if connection is None:
+            self._refuse("add")
+        # The fast path, for an int index into a 1-D int or float array and a delta of the same Python type: the
+        # sum of Python numbers is exact, and a sum outside the precomputed bounds takes the checked path below.
+        if type(delta) is connection.add_type and type(index) is int:
+            view = connection.view
+            try:
+                if not connection.acquire(NONBLOCKING):
+                    connection.lock.wait()
+                words = connection.words
+                words[HOLDER_WORD] = connection.pid
+                try:
+                    total = view.item(index) + delta
+                    if connection.low <= total <= connection.high:
+                        view[index] = total
+                        return view[index]
+                finally:
+                    words[HOLDER_WORD] = 0
+                    connection.release()
+            except IndexError:
+                resolve(index, connection.rows)
+                raise
+        dtype = self._dtype
+        return self.update(index, lambda current: checked_sum(current, delta, dtype, index))
+
+    def update(self, index: Index, function: Callable[[Any], Any]) -> Any:
+        """Replaces one element (row) or a range of rows by `function` of their value, as one atomic operation.
+
+        Under the array's lock, `function` receives a copy of the selection (as `read_data(index)` returns it) and
+        returns the new value, which is checked and written like `write_data`'s `data`, before the lock is released.
+        No other locked operation of any process comes between the read and the write. If `function` raises, or its
+        result does not fit, nothing is written and the error propagates. The lock is held while `function` runs:
+        keep it short, and call no locked method of this array inside it.
+
+        Example:
+            ```python
+            sma.update(0, lambda value: max(value, reading))  # keep the largest reading seen by any process
+            sma.update((0,), numpy.sort)  # sort the whole array in place, atomically
+            ```
+
+        Args:
+            index: As for `read_data`.
+            function: Computes the new value of the selection from its current value.
+
+        Returns:
+            The new value, as `read_data(index)` would return it right after the update.
+
+        Raises:
+            NotConnectedError: This object is not connected.
+            IndexKindError: `index` is not one of the forms `read_data` accepts.
+            ArrayIndexError: `index` lies outside the array, or is a reversed range (ReversedRangeError).
+            DataKindError: The result is of a kind the array cannot hold.
+            DataFitError: A value of the result does not fit the data type (DataRangeError: outside its range).
+            DataShapeError: The result is neither one value nor of the selected shape.
+            LockReentryError: Called inside this thread's own `with array()` block, or `function` calls a locked
+                method of this array.
+        """
+        connection = self._connection
+        if connection is None:
+            self._refuse("update")
+        return connection.update(resolve(index, connection.rows), function, index)
+
+    def array(self, *, with_lock: bool = True) -> contextlib.AbstractContextManager[NDArray[Any]]:
         """Returns a context manager that yields the live NumPy view of the shared array, for any NumPy work on it.
 
         Writes through the view go straight to shared memory and are seen by every process. With `with_lock=True` the
@@ -333,7 +426,7 @@ class SharedMemoryArray:
             The context manager; its `with` block receives the live view, which must not be used after the block.
 
         Raises:
-            ConnectionError: This object is not connected.
+            NotConnectedError: This object is not connected.
         """
         connection = self._connection
         if connection is None:
@@ -344,50 +437,42 @@ class SharedMemoryArray:
         """Returns a copy of `view[key]` for any NumPy index, read under the lock.
 
         Raises:
-            ConnectionError: This object is not connected.
+            NotConnectedError: This object is not connected.
+            ArrayIndexError: `key` does not select from the array (out of bounds, not an index, an unknown field).
+            LockReentryError: Called inside this thread's own `with array()` block.
         """
         connection = self._connection
         if connection is None:
             self._refuse("[...]")
-        connection.lock.acquire()
-        try:
-            value = connection.view[key]
-            return value.copy() if isinstance(value, np.ndarray | np.void) else value
-        finally:
-            connection.lock.release()
+        return connection.get_item(key)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         """Performs `view[key] = value` for any NumPy index, under the lock, refusing values that do not fit.
 
+        Note that `sma[key] += 1` is two locked operations, a read and then a write, and is not atomic: use `add`,
+        `update` or `with array()` for an atomic read-modify-write.
+
         Raises:
-            ConnectionError: This object is not connected.
-            TypeError: `value` is of a kind the array cannot hold.
-            ValueError: A value does not fit the data type, or `value` does not broadcast to the selection.
+            NotConnectedError: This object is not connected.
+            ArrayIndexError: `key` does not select from the array (out of bounds, not an index, an unknown field).
+            DataKindError: `value` is of a kind the array cannot hold.
+            DataFitError: A value does not fit the data type (DataRangeError: it lies outside the type's range).
+            DataShapeError: `value` does not broadcast to the selection.
+            LockReentryError: Called inside this thread's own `with array()` block.
         """
         connection = self._connection
         if connection is None:
             self._refuse("[...] =")
-        dtype = self._dtype
-        if dtype.names is not None and (
-            isinstance(key, str) or (type(key) is list and all(type(k) is str for k in key))
-        ):
-            # A field-name key selects fields, whose data types are the ones the value must fit (a view: no copy).
-            dtype = connection.view[key].dtype
-        source = checked_array(value, dtype)
-        connection.lock.acquire()
-        try:
-            connection.view[key] = source
-        finally:
-            connection.lock.release()
+        connection.set_item(key, value)
 
     def __repr__(self) -> str:
         """Returns the array's name, shape, data type and connection state."""
         state = "connected" if self._connection is not None else "disconnected"
         return f"SharedMemoryArray(name={self._name!r}, shape={self._shape}, datatype={self._dtype}, {state})"
 
-    def __reduce__(self) -> tuple[Callable[..., "SharedMemoryArray"], tuple[Any, ...]]:
+    def __reduce__(self) -> tuple[Callable[..., Self], tuple[Any, ...]]:
         """Pickles the array's description only: the copy a child process receives starts disconnected."""
-        return _unpickle, (self._name, self._shape, self._dtype, self._token)
+        return self._describe, (self._name, self._shape, self._dtype, self._token)
 
     def _connect_to(self, segment: Segment, semaphore: NamedSemaphore) -> None:
         self._connection = Connection(segment, semaphore, self._semaphore_name, self._name)
@@ -398,11 +483,7 @@ class SharedMemoryArray:
             f"cannot use {operation} on the shared memory array {self._name!r}: this object is not connected in "
             f"this process (call connect() first)"
         )
-        raise ConnectionError(message)
-
-
-def _unpickle(name: str, shape: tuple[int, ...], dtype: np.dtype[Any], token: bytes) -> SharedMemoryArray:
-    return SharedMemoryArray._describe(name, shape, dtype, token)
+        raise NotConnectedError(message)
 
 
 def _disconnect_inherited_copies() -> None:

@@ -1,52 +1,137 @@
-"""Replaces a file atomically: readers see the old content or the new one, never a half-written file."""
+"""Replaces a file atomically: readers see the old content or the new one, never a half-written file.
+
+This is the package's one place for operating-system specifics: `O_NOFOLLOW` (POSIX; elsewhere a symbolic link is
+detected with `Path.is_symlink`), `fchmod` (POSIX; elsewhere `chmod` by path) and fsyncing a folder (POSIX only;
+Windows has no such call and makes renames durable by itself). A save costs few system calls, since on some
+machines (sandboxes, network shares) each one that touches a folder costs a good part of a millisecond: the old
+file is opened and read once, for both its permissions and its content.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import secrets
+import stat
 from pathlib import Path
 
+_READ_LIMIT = 16 << 20
+"""Old files larger than this are not read back for their comments (a config is a few kilobytes)."""
 
-def write_atomically(path: Path, text: str) -> None:
-    """Writes text to a file through a temporary file in the same folder, fsynced and then renamed over the target.
 
-    The rename is atomic on POSIX and on Windows (`os.replace`), and the temporary file lives in the target's folder
-    so that the rename never crosses file systems. The new file keeps the permissions of the one it replaces (a new
-    file gets the usual umask-based ones, not the private ones of `tempfile.mkstemp`). Missing parent folders are
-    created. If anything fails, the temporary file is removed and the previous file is untouched.
+@dataclasses.dataclass(frozen=True)
+class Existing:
+    """The file a save is about to replace."""
+
+    target: Path
+    """The file to replace: the path itself, or the file a symbolic link at the path points to."""
+    mode: int | None
+    """The permission bits of the existing file, or None when there is none."""
+    content: bytes | None
+    """The existing file's bytes, or None when there is no file (or it is too large or unreadable)."""
+
+
+def read_existing(path: Path) -> Existing:
+    """Finds out what a save to `path` replaces: the real target, its permissions and its content.
 
     Args:
-        path: The file to write. A symbolic link is followed, so the link stays and its target is replaced.
+        path: The path given to the save.
+
+    Returns:
+        What is there now.
+    """
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    if not nofollow and path.is_symlink():  # the portable fallback of O_NOFOLLOW
+        return read_existing(path.resolve())
+    try:
+        descriptor = os.open(path, os.O_RDONLY | nofollow | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        return Existing(path, None, None)
+    except OSError:
+        if path.is_symlink():  # O_NOFOLLOW refuses a link (ELOOP): the link stays and its target is replaced
+            return read_existing(path.resolve())
+        raise
+    try:
+        status = os.fstat(descriptor)
+        mode = stat.S_IMODE(status.st_mode)
+        content = None
+        if stat.S_ISREG(status.st_mode) and status.st_size <= _READ_LIMIT:
+            content = _read_all(descriptor, status.st_size)
+    finally:
+        os.close(descriptor)
+    return Existing(path, mode, content)
+
+
+def _read_all(descriptor: int, size: int) -> bytes:
+    chunks = []
+    total = 0
+    while True:
+        chunk = os.read(descriptor, size - total + 1 if total <= size else 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        if total == size:  # the size fstat reported: no further read needed to see the end
+            break
+    return b"".join(chunks)
+
+
+def write_atomically(existing: Existing, text: str, *, durable: bool) -> None:
+    """Writes text to a file through a temporary file in the same folder, then renames it over the target.
+
+    The rename is atomic on POSIX and on Windows (`os.replace`), and the temporary file lives in the target's folder
+    so that the rename never crosses file systems: a reader, or a writer killed at any instant, sees the old file or
+    the new one. With `durable`, the temporary file is fsynced before the rename and the folder after it, so that
+    the new file also survives a power cut or a kernel crash right after the call returns; without it, the operating
+    system writes the file back within seconds, and a power cut before then can leave the old file (or, on some file
+    systems, an empty one). The new file keeps the permissions of the one it replaces (a new file gets the usual
+    umask-based ones, not the private ones of `tempfile.mkstemp`). Missing parent folders are created. If anything
+    fails, the temporary file is removed and the previous file is untouched.
+
+    Args:
+        existing: What the save replaces (from `read_existing`); a symbolic link stays and its target is replaced.
         text: The content, written as UTF-8 with LF line endings.
+        durable: Whether to fsync the file and its folder before returning.
 
     Raises:
         OSError: The folder cannot be created or written, or the target cannot be replaced (it is a folder, say).
     """
-    if path.is_symlink():
-        path = path.resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        previous_mode: int | None = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        previous_mode = None
+    path = existing.target
     # At most 64 bytes of the target's name, so that the temporary name fits wherever the target's name does.
     prefix = os.fsdecode(os.fsencode(path.name)[:64])
     temporary = path.with_name(f".{prefix}.{secrets.token_hex(6)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     try:
-        with os.fdopen(descriptor, "wb") as stream:
-            if previous_mode is not None:
-                os.chmod(temporary, previous_mode)
-            stream.write(text.encode("utf-8"))
-            stream.flush()
-            os.fsync(stream.fileno())
+        descriptor = os.open(temporary, flags, 0o666)
+    except FileNotFoundError:  # the folder does not exist yet (checked only then: a save is a few system calls)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(temporary, flags, 0o666)
+    try:
+        try:
+            if existing.mode is not None:
+                _set_mode(descriptor, temporary, existing.mode)
+            data = memoryview(text.encode("utf-8"))
+            while data:
+                data = data[os.write(descriptor, data) :]
+            if durable:
+                os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    _sync_folder(path.parent)
+    if durable:
+        _sync_folder(path.parent)
+
+
+def _set_mode(descriptor: int, path: Path, mode: int) -> None:
+    if hasattr(os, "fchmod"):
+        os.fchmod(descriptor, mode)
+    else:  # the portable fallback
+        os.chmod(path, mode)
 
 
 def _sync_folder(folder: Path) -> None:

@@ -37,7 +37,7 @@ class Decoder:
         strict: Whether keys that a dataclass does not declare are refused (True) or ignored (False).
     """
 
-    def __init__(self, strict: bool) -> None:
+    def __init__(self, *, strict: bool) -> None:
         self._strict = strict
 
     def dataclass(self, cls: type, data: dict[Any, Any], path: FieldPath) -> Any:

@@ -10,22 +10,29 @@
   quotes such strings, so saved files read back the same either way.
 - The loader refuses a mapping that repeats a key (PyYAML silently keeps the last one), since in a hand-edited
   config a repeated key is always a mistake.
+- A value that PyYAML's constructors cannot build (`2024-02-30`, `!!int abc`, `!!bool maybe`, an integer of more
+  digits than Python converts) is a `ConstructorError` that marks its line, never a bare `ValueError`, `KeyError`
+  or `AttributeError`.
 
 Only the safe classes are used: `!!python/...` tags are never written and are refused on reading.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import reprlib
 from collections.abc import Hashable
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.representer import SafeRepresenter
 
 from ._encode import Section
+from ._limits import MAX_DEPTH
 
 STR_TAG = "tag:yaml.org,2002:str"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
@@ -35,7 +42,7 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 _EXPONENT_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$")
 """Floats written without a dot (`1e3`, `-2E-5`): YAML 1.2 reads them as floats, PyYAML's YAML 1.1 as strings."""
 
-_MISREAD_BY_OTHER_READERS = re.compile(
+MISREAD_BY_OTHER_READERS = re.compile(
     r"""^(?:
         ~|null|Null|NULL
         |true|True|TRUE|false|False|FALSE|y|Y|n|N
@@ -48,15 +55,18 @@ _MISREAD_BY_OTHER_READERS = re.compile(
 )
 """Scalars that the YAML 1.2 core schema (or YAML 1.1's `y`/`n`) does not read as strings."""
 
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = 40
+
 _ODD_LINE_BREAKS = re.compile("[\r\x85\u2028\u2029]")
 """Line breaks other than `\\n`, which YAML readers normalise to `\\n` unless they are escaped."""
 
 _WIDTH = 1 << 20
 """The emitter's line width: wide enough that no value is ever folded onto several lines."""
 
-_FLOW_ITEMS = 12
-"""Lists of at most this many scalars are written on one line (`[640, 480]`), when they also fit `_FLOW_WIDTH`."""
-_FLOW_WIDTH = 72
+FLOW_ITEMS = 12
+"""Lists of at most this many scalars are written on one line (`[640, 480]`), when they also fit `FLOW_WIDTH`."""
+FLOW_WIDTH = 72
 """The longest one-line list, in characters, roughly."""
 
 
@@ -71,18 +81,18 @@ def _represent_str(dumper: SafeRepresenter, text: str) -> ScalarNode:
         # newlines would need the keep indicator (`|+`), whose trailing blank lines belong to the value and so
         # would swallow the blank lines and comments written after it: such text is quoted instead.
         return dumper.represent_scalar(STR_TAG, text, style="|")
-    if _MISREAD_BY_OTHER_READERS.match(text):
+    if MISREAD_BY_OTHER_READERS.match(text):
         return dumper.represent_scalar(STR_TAG, text, style="'")
     return dumper.represent_scalar(STR_TAG, text)
 
 
 def _represent_list(dumper: SafeRepresenter, items: list[Any]) -> SequenceNode:
     # A short list of scalars reads best on one line (`size: [640, 480]`); anything longer or nested, one per line.
-    short = len(items) <= _FLOW_ITEMS and all(
+    short = len(items) <= FLOW_ITEMS and all(
         item is None or isinstance(item, (bool, int, float)) or (isinstance(item, str) and "\n" not in item)
         for item in items
     )
-    if short and sum(len(str(item)) + 2 for item in items) <= _FLOW_WIDTH:
+    if short and sum(len(str(item)) + 2 for item in items) <= FLOW_WIDTH:
         return dumper.represent_sequence(_SEQ_TAG, items, flow_style=True)
     return dumper.represent_sequence(_SEQ_TAG, items, flow_style=False)
 
@@ -91,10 +101,35 @@ def _represent_section(dumper: SafeRepresenter, section: Section) -> MappingNode
     return dumper.represent_dict({entry.name: entry.value for entry in section.entries})
 
 
-class _RefuseDuplicateKeys(SafeConstructor):
-    """Makes a repeated key in one mapping an error instead of silently keeping the last value."""
+_CONSTRUCTION_FAILURES = (ValueError, KeyError, IndexError, AttributeError, TypeError, OverflowError)
+"""What PyYAML's safe constructors let escape for a scalar they cannot build."""
 
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+
+class _CheckedConstructor(SafeConstructor):
+    """Refuses repeated keys, and reports a value the constructors cannot build as an error that marks its line."""
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        """Builds the value of a node, turning a constructor's bare exception into a `ConstructorError`.
+
+        Args:
+            node: The node.
+            deep: Whether to build nested values at once.
+
+        Returns:
+            The value.
+
+        Raises:
+            ConstructorError: The node's value cannot be built as its tag says (the error marks the node).
+        """
+        try:
+            return super().construct_object(node, deep=deep)
+        except _CONSTRUCTION_FAILURES as error:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            shown = _SHORT.repr(node.value) if isinstance(node, ScalarNode) else "this collection"
+            reason = f": {error}" if isinstance(error, ValueError) else ""
+            raise ConstructorError(None, None, f"cannot read {shown} as {tag}{reason}", node.start_mark) from None
+
+    def construct_mapping(self, node: Node, deep: bool = False) -> dict[Hashable, Any]:
         """Builds a mapping after checking that none of its own keys repeats (merged `<<` keys may be overridden).
 
         Args:
@@ -107,6 +142,9 @@ class _RefuseDuplicateKeys(SafeConstructor):
         Raises:
             ConstructorError: A key appears twice (the error marks the second one).
         """
+        if not isinstance(node, MappingNode):  # `!!set [1]`, `!!map [1]`: the tag asks for a mapping
+            kind = "sequence" if isinstance(node, SequenceNode) else "scalar"
+            raise ConstructorError(None, None, f"expected a mapping node, but found {kind}", node.start_mark)
         seen: dict[Any, Node] = {}
         for key_node, _ in node.value:
             if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE_TAG:
@@ -126,8 +164,38 @@ class _RefuseDuplicateKeys(SafeConstructor):
         return super().construct_mapping(node, deep=deep)
 
 
-class PythonLoader(_RefuseDuplicateKeys, yaml.SafeLoader):
-    """The pure-Python safe loader, refined as the module docstring says."""
+class PythonLoader(_CheckedConstructor, yaml.SafeLoader):
+    """The pure-Python safe loader, refined as the module docstring says.
+
+    Its composer is recursive, so it stops at `MAX_DEPTH` levels of nesting, before Python's stack runs out
+    (libyaml stops at 1,000 levels by itself, and `check_node_limits` applies the same limit to both loaders).
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        """Composes one node, counting how deeply it nests.
+
+        Args:
+            parent: The enclosing node.
+            index: The node's key or position in its parent.
+
+        Returns:
+            The node.
+
+        Raises:
+            ComposerError: The nesting exceeds `MAX_DEPTH`.
+        """
+        if self._depth > MAX_DEPTH:
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]  # PyYAML's stubs leave it untyped
+            problem = f"the values nest more than {MAX_DEPTH} levels deep; this is refused to protect the stack"
+            raise ComposerError(None, None, problem, mark)
+        self._depth += 1
+        try:
+            node: Node | None = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        return node
 
 
 class Dumper(yaml.SafeDumper):
@@ -160,7 +228,7 @@ Loader: type[Any] = PythonLoader
 
 if yaml.__with_libyaml__:
 
-    class LibyamlLoader(_RefuseDuplicateKeys, yaml.CSafeLoader):
+    class LibyamlLoader(_CheckedConstructor, yaml.CSafeLoader):
         """libyaml's safe loader, refined as the module docstring says."""
 
     LibyamlLoader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
@@ -188,6 +256,7 @@ def dump(data: Any) -> str:
     return text
 
 
+@functools.cache
 def plain_key(name: str) -> str:
     """Writes a field name as a mapping key, quoted when a YAML reader would take it for something else (`on`).
 

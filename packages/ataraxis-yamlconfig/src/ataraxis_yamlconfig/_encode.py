@@ -65,7 +65,14 @@ def _dataclass(cls: type, value: Any, path: FieldPath) -> Section:
     help_texts = field_help(cls)
     entries = []
     for field in init_fields(cls):
-        plain = encode(hints[field.name], getattr(value, field.name), (*path, field.name))
+        field_value = getattr(value, field.name)
+        field_path = (*path, field.name)
+        try:
+            plain = encode(hints[field.name], field_value, field_path)
+        except RecursionError:
+            # A list that holds itself (or a value nested deeper than the stack) has no finite YAML form.
+            hint = "it contains itself, or nests deeper than Python's stack allows"
+            raise ConfigTypeError(field_value, "a value YAML can hold", field_path, hint) from None
         entries.append(Entry(field.name, plain, help_texts.get(field.name)))
     return Section(tuple(entries))
 

@@ -9,6 +9,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ._dialect import Loader
+from ._limits import check_node_limits
 from ._types import FieldPath
 from .exceptions import ConfigFileError
 
@@ -24,8 +25,9 @@ def parse_file(path: Path, loader: type[Any] = Loader) -> tuple[Any, Node | None
         The plain data (None for an empty document) and the document's root node (None for an empty document).
 
     Raises:
-        ConfigFileError: The file is not valid UTF-8 (or UTF-16) YAML, holds several documents, repeats a key, or
-            uses a tag that the safe loader does not construct (such as `!!python/object`).
+        ConfigFileError: The file is not valid UTF-8 (or UTF-16) YAML, holds several documents, repeats a key, uses
+            a tag that the safe loader does not construct (such as `!!python/object`), holds a value its tag cannot
+            build (`2024-02-30`), or exceeds the limits of `_limits` (aliases, self-reference, nesting).
     """
     content = path.read_bytes()
     try:
@@ -33,6 +35,8 @@ def parse_file(path: Path, loader: type[Any] = Loader) -> tuple[Any, Node | None
         parser = loader(content)
         try:
             root = parser.get_single_node()
+            if root is not None:
+                check_node_limits(root)
             data = None if root is None else parser.construct_document(root)
         finally:
             parser.dispose()
@@ -62,7 +66,7 @@ def _file_error(error: yaml.MarkedYAMLError, path: Path) -> ConfigFileError:
     return ConfigFileError(problem, path, None if mark is None else mark.line + 1)
 
 
-def locate(root: Node | None, path: FieldPath, key: bool = False) -> int | None:
+def locate(root: Node | None, path: FieldPath, *, key: bool = False) -> int | None:
     """Finds the 1-based line of the value (or of the key) at a field path, following the path as far as it goes.
 
     Args:

@@ -1,9 +1,11 @@
 """Writes a saved config as YAML text, with each field's help text as a comment above its key.
 
-PyYAML cannot emit comments, so the document is assembled here, one field at a time: a field that holds a
-(non-empty) nested dataclass becomes `key:` followed by that dataclass's fields indented by two spaces, with their
-own comments; every other field is emitted by the dumper as a one-key mapping and shifted to its indentation. YAML
-structure is relative to indentation, so a fragment shifted as a whole keeps its meaning (block scalars included).
+PyYAML cannot emit comments, so the document is assembled here: a field that holds a (non-empty) nested dataclass
+becomes `key:` followed by that dataclass's fields indented by two spaces, with their own comments; the other
+fields of a mapping are emitted by the dumper in one call, cut into one fragment per field and shifted to their
+indentation. YAML structure is relative to indentation, so a fragment shifted as a whole keeps its meaning (block
+scalars included). When the file being replaced had comments, blank lines and a key order of its own (see
+`_layout`), they are written back around the same keys.
 """
 
 from __future__ import annotations
@@ -11,50 +13,152 @@ from __future__ import annotations
 import re
 
 from ._dialect import dump, plain_key
-from ._encode import Section
+from ._encode import Entry, Section
+from ._fast import entry_lines
+from ._layout import MappingLayout
 
 _INDENT = "  "
+_OPENS_A_BLOCK = re.compile(r":(?: [|>][-+0-9]*)?$")
+"""The first line of an entry whose value is written below it (a block list, a literal block): a comment may follow."""
 _NOT_PRINTABLE = re.compile("[^\x09\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 """Characters a YAML stream may not hold, even in a comment (YAML 1.1, section 5.1)."""
 
 
-def render_document(section: Section, header: str | None = None) -> str:
+def render_document(section: Section, header: str | None = None, layout: MappingLayout | None = None) -> str:
     """Writes a saved config as the text of its YAML file.
 
     Args:
         section: The config, as plain data with help texts.
         header: A line to write as a comment at the top of the file, if any.
+        layout: The comments, blank lines and key order of the file being replaced, to keep (see `_layout`).
 
     Returns:
         The file's text, ending with a newline.
     """
     lines: list[str] = []
-    if header:
-        lines.extend(_comment(header, ""))
+    header_lines = _comment(header, "") if header else []
+    if header_lines:
+        lines.extend(header_lines)
         lines.append("")
-    lines.extend(_render_section(section, "", top_level=True))
+    if layout is not None and layout.keys:
+        first = next(iter(layout.keys.values()))
+        first.above = _without_header(first.above, header_lines)
+    lines.extend(_render_section(section, "", top_level=True, layout=layout))
     if not section.entries:
         lines.append("{}")
+    if layout is not None and layout.footer:
+        lines.extend(layout.footer)
     return "\n".join(lines) + "\n"
 
 
-def _render_section(section: Section, indent: str, top_level: bool) -> list[str]:
+def _render_section(section: Section, indent: str, *, top_level: bool, layout: MappingLayout | None) -> list[str]:
     lines: list[str] = []
     previous_nested = False
-    for position, entry in enumerate(section.entries):
-        nested = isinstance(entry.value, Section) and bool(entry.value.entries)
-        if top_level and position and (entry.help or nested or previous_nested):
+    entries = _in_file_order(section.entries, layout) if layout is not None else section.entries
+    fragments = _fragments([entry for entry in entries if not _is_nested(entry)])
+    for position, entry in enumerate(entries):
+        nested = _is_nested(entry)
+        kept = layout.keys.get(entry.name) if layout is not None else None
+        help_lines = _comment(entry.help, indent) if entry.help else []
+        if kept is not None:
+            above = _without_generated(kept.above, [line.lstrip() for line in help_lines])
+            lines.extend(f"{indent}{line}" if line else line for line in above)
+        elif top_level and position and (entry.help or nested or previous_nested):
             lines.append("")  # top-level fields that carry a comment, and nested blocks, read better set apart
         previous_nested = nested
-        if entry.help:
-            lines.extend(_comment(entry.help, indent))
+        lines.extend(help_lines)
+        end_comment = kept.end_comment if kept is not None and kept.end_comment else ""
         if nested:
-            lines.append(f"{indent}{plain_key(entry.name)}:")
-            lines.extend(_render_section(entry.value, indent + _INDENT, top_level=False))
+            lines.append(f"{indent}{plain_key(entry.name)}:{end_comment}")
+            inner = kept.nested if kept is not None else None
+            lines.extend(_render_section(entry.value, indent + _INDENT, top_level=False, layout=inner))
         else:
-            fragment = dump({entry.name: entry.value})
-            lines.extend(f"{indent}{line}" if line else line for line in fragment.split("\n")[:-1])
+            fragment = fragments[entry.name]
+            if len(fragment) > 1 and not _OPENS_A_BLOCK.search(fragment[0]):
+                end_comment = ""  # the value continues on the next lines: a comment here could fall inside it
+            lines.append(f"{indent}{fragment[0]}{end_comment}")
+            lines.extend(f"{indent}{line}" if line else line for line in fragment[1:])
     return lines
+
+
+def _is_nested(entry: Entry) -> bool:
+    return isinstance(entry.value, Section) and bool(entry.value.entries)
+
+
+def _fragments(entries: list[Entry]) -> dict[str, list[str]]:
+    """Writes the entries of one mapping and cuts the text into each entry's lines.
+
+    Numbers, flags, short words, and short lists and flat mappings of them are written directly (`_fast`); the
+    other entries are dumped in one call, because setting up PyYAML's emitter costs more than emitting a field.
+    Each dumped entry starts at column 0 and its further lines are indented (lists, literal blocks), so the cut is
+    at the unindented lines; if the count does not match (an explicit `? key`, for a very long name), each entry is
+    dumped on its own.
+    """
+    fragments: dict[str, list[str]] = {}
+    slow = []
+    for entry in entries:
+        lines = entry_lines(plain_key(entry.name), entry.value)
+        if lines is None:
+            slow.append(entry)
+        else:
+            fragments[entry.name] = lines
+    if not slow:
+        return fragments
+    text = dump({entry.name: entry.value for entry in slow})
+    lines = text.split("\n")[:-1]
+    starts = [index for index, line in enumerate(lines) if line[:1] not in ("", " ")]
+    if len(starts) != len(slow):
+        fragments.update({entry.name: dump({entry.name: entry.value}).split("\n")[:-1] for entry in slow})
+        return fragments
+    bounds = [*starts, len(lines)]
+    fragments.update({entry.name: lines[bounds[index] : bounds[index + 1]] for index, entry in enumerate(slow)})
+    return fragments
+
+
+def _in_file_order(entries: tuple[Entry, ...], layout: MappingLayout) -> tuple[Entry, ...]:
+    """Orders the entries as the file had them; an entry new to the file follows its predecessor in the class."""
+    known = [entry for entry in entries if entry.name in layout.keys]
+    file_position = {name: index for index, name in enumerate(layout.keys)}
+    ordered = sorted(known, key=lambda entry: file_position[entry.name])
+    for class_position, entry in enumerate(entries):
+        if entry.name in layout.keys:
+            continue
+        predecessor = entries[class_position - 1] if class_position else None
+        at = ordered.index(predecessor) + 1 if predecessor is not None else 0
+        ordered.insert(at, entry)
+    return tuple(ordered)
+
+
+def _without_generated(above: list[str], generated: list[str]) -> list[str]:
+    """Removes the help comment this package wrote above a key, to write the current one instead.
+
+    The package owns the comment lines directly above a key that has help text: when they end with the current
+    help, only those lines go (a comment of the user's own right above them stays); otherwise they are an older
+    help text, and they all go. Lines separated from the key by a blank line are always the user's.
+    """
+    if not generated:
+        return above
+    run_start = len(above)
+    while run_start and above[run_start - 1].startswith("#"):
+        run_start -= 1
+    if above[run_start:][-len(generated) :] == generated:
+        return above[: len(above) - len(generated)]
+    return above[:run_start]
+
+
+def _without_header(above: list[str], header: list[str]) -> list[str]:
+    """Removes the header comment this package wrote at the top of the file, to write the current one instead.
+
+    The package owns the first comment lines of the file, up to the first blank line, when the class has a
+    docstring: when they end with the current header only those lines go, otherwise they all go.
+    """
+    if not header or "" not in above or not above[0].startswith("#"):
+        return above
+    run_end = above.index("")
+    run = above[:run_end]
+    if run[-len(header) :] == header:
+        return run[: -len(header)] + above[run_end + 1 :]
+    return above[run_end + 1 :]
 
 
 def _comment(text: str, indent: str) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
+import sys
 import types
 import typing
 from collections.abc import Callable, Hashable
@@ -19,7 +21,13 @@ FieldPath = tuple[Hashable, ...]
 
 @functools.cache
 def field_types(cls: type) -> dict[str, Any]:
-    """Resolves the annotations of a dataclass, including string annotations (`from __future__ import annotations`).
+    """Resolves the field annotations of a dataclass, string annotations (`from __future__ import annotations`) too.
+
+    Each class of the hierarchy resolves its own annotations in its module and its class body, as
+    `typing.get_type_hints` does, except that the names annotated in the class body are left out of it: a field
+    named like a builtin (`list: list = None`, `type: str`) would otherwise hide the builtin from the annotations,
+    since its class attribute is its default value. A field whose default is `None` but whose type does not admit
+    `None` (`param: list = None`, common in older configs) is typed `X | None`, so that its default saves and loads.
 
     Args:
         cls: The dataclass.
@@ -31,14 +39,53 @@ def field_types(cls: type) -> dict[str, Any]:
         UnsupportedFieldTypeError: An annotation names something that cannot be found from the class's module (for
             example a class defined inside a function, referred to by a string annotation).
     """
+    fields = {field.name: field for field in dataclasses.fields(cls)}
+    hints: dict[str, Any] = {}
+    for base in reversed(cls.__mro__):
+        annotations = inspect.get_annotations(base)
+        own = {name: annotation for name, annotation in annotations.items() if name in fields}
+        if own:
+            hints.update(_resolve(base, own))
+    for name, field in fields.items():
+        if field.default is None and not admits_none(hints[name]):
+            hints[name] = hints[name] | None
+    return hints
+
+
+def _resolve(base: type, annotations: dict[str, Any]) -> dict[str, Any]:
+    """Evaluates some of one class's annotations, looking names up in its module, then its body, then builtins."""
+    module = sys.modules.get(base.__module__)
+    module_names = dict(vars(module)) if module is not None else {}
+    annotated = inspect.get_annotations(base)
+    body_names = {name: value for name, value in vars(base).items() if name not in annotated}
+    holder = type(base.__name__, (), {"__annotations__": annotations, "__module__": base.__module__})
     try:
-        return typing.get_type_hints(cls)
+        # get_type_hints evaluates in (globals, locals): locals are searched first, so the module comes first.
+        return typing.get_type_hints(holder, globalns=body_names, localns=module_names)
     except NameError as error:
         message = (
-            f"cannot resolve the field annotations of {cls.__qualname__}: {error}. String annotations (such as "
+            f"cannot resolve the field annotations of {base.__qualname__}: {error}. String annotations (such as "
             "those of `from __future__ import annotations`) must name classes defined at module level"
         )
         raise UnsupportedFieldTypeError(message) from error
+
+
+def admits_none(tp: Any) -> bool:
+    """Tells whether a type accepts `None` as a value (`Any`, `None`, `X | None`, `Literal[None, ...]`).
+
+    Args:
+        tp: The resolved type.
+
+    Returns:
+        True when `None` fits the type.
+    """
+    while hasattr(tp, "__supertype__"):  # typing.NewType
+        tp = tp.__supertype__
+    if tp is Any or tp is object or tp is None or tp is NONE_TYPE or isinstance(tp, typing.TypeVar):
+        return True
+    if is_union(tp):
+        return any(admits_none(member) for member in typing.get_args(tp))
+    return typing.get_origin(tp) is typing.Literal and None in typing.get_args(tp)
 
 
 def init_fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:

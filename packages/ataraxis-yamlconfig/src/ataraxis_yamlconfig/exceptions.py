@@ -1,7 +1,7 @@
 """The exceptions raised when a config cannot be saved or loaded: one root, `YamlConfigError`.
 
 Every error that `to_yaml` and `from_yaml` raise about the config, its class or its file is a `YamlConfigError`,
-and each subclass is also the built-in exception that callers caught before the root existed:
+and each subclass is also the built-in exception that code catching built-in errors expects:
 
 ```text
 YamlConfigError (Exception)
@@ -153,6 +153,7 @@ class ConfigValidationError(YamlConfigError, ValueError):
         path: tuple[Hashable, ...] = (),
         file_path: Path | None = None,
         line: int | None = None,
+        *,
         saving: bool = False,
     ) -> None:
         """The message shows the file, line and dotted field path before the problem.

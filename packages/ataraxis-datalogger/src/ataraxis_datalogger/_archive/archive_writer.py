@@ -10,7 +10,6 @@ only while they fit `SourceJob.buffer_limit`, and are otherwise read again from 
 is written. Either way they reach the zip member in pieces of at most 1 MiB.
 """
 
-import itertools
 import os
 import zipfile
 import zlib
@@ -22,7 +21,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from .._files.archive_file import PIECE_BYTES, ArchiveFile, PayloadCursor
+from .._files.archive_file import PIECE_BYTES, ArchiveFile, PayloadCursor, open_source_archive
 from .._files.entry_reader import EntryReader
 from .._files.listing import SourceEntries, parse_entry_names
 from .._format.archive import (
@@ -34,11 +33,12 @@ from .._format.archive import (
     PAYLOADS_MEMBER,
     SOURCE_ID_MEMBER,
     TIMESTAMPS_MEMBER,
+    MergeOrder,
     archive_file_name,
     temporary_archive_name,
 )
 from .._format.entry import entry_file_name, npy_header
-from ..exceptions import ArchiveFormatError, ArchiveVerificationError, EntryFormatError
+from ..exceptions import ArchiveFormatError, ArchiveVerificationError
 from .loose_examination import ArchivedCopyCheck, Examination, examine_entries
 from .reports import DamagedFile, SourceReport
 
@@ -100,31 +100,31 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
     """
     entries, foreign = parse_entry_names(job.file_names)
     archive_path = job.directory / archive_file_name(job.source_id)
-    part = ArchiveFile(archive_path) if archive_path.exists() else None
+    archive = open_source_archive(archive_path, job.source_id) if archive_path.exists() else None
     try:
-        if part is not None and part.source_id != job.source_id:
-            raise ArchiveFormatError(f"{archive_path} is named for source {job.source_id} but holds {part.source_id}")
-        with EntryReader(job.directory, job.memory_mapping) as reader, ArchivedCopyCheck(part) as copy_check:
+        with (
+            EntryReader(job.directory, memory_mapping=job.memory_mapping) as reader,
+            ArchivedCopyCheck(archive) as copy_check,
+        ):
             examination = examine_entries(
                 reader,
                 job.source_id,
-                entries.time_stamps,
-                entries.duplicate_indices,
+                entries,
                 copy_check,
                 job.buffer_limit,
                 None if progress is None else lambda count: progress("read", count),
             )
         new_count = int(examination.lengths.size)
         if new_count:
-            plan = _MergePlan(job, entries, part, examination)
+            plan = _MergePlan(job, entries, archive, examination)
             _write_archive(plan, archive_path)
             entries_total, payload_bytes = plan.time_stamps.size, plan.total
         else:
-            entries_total = 0 if part is None else part.timestamps.size
-            payload_bytes = 0 if part is None else part.payload_bytes
+            entries_total = 0 if archive is None else archive.timestamps.size
+            payload_bytes = 0 if archive is None else archive.payload_bytes
     finally:
-        if part is not None:
-            part.close()
+        if archive is not None:
+            archive.close()
     removed = 0
     if job.remove_sources:
         in_archive = examination.new | examination.copies
@@ -150,23 +150,22 @@ class _MergePlan:
     """The merged archive's metadata, and where each of its payloads comes from (old archive or entry file)."""
 
     def __init__(
-        self, job: SourceJob, entries: SourceEntries, part: ArchiveFile | None, examination: Examination
+        self, job: SourceJob, entries: SourceEntries, archive: ArchiveFile | None, examination: Examination
     ) -> None:
         self.job = job
-        self.part = part
+        self.archive = archive
         self.examination = examination
-        old_stamps = np.empty(0, np.uint64) if part is None else part.timestamps
-        old_offsets = np.zeros(1, np.uint64) if part is None else part.offsets
+        old_stamps = np.empty(0, np.uint64) if archive is None else archive.timestamps
+        old_offsets = np.zeros(1, np.uint64) if archive is None else archive.offsets
         old_count = old_stamps.size
         self.new_stamps = entries.time_stamps[examination.new]
         self.new_indices = entries.duplicate_indices[examination.new]
         new_count = self.new_stamps.size
-        merged = np.concatenate((old_stamps, self.new_stamps))
-        # Stable: old entries come first in `merged`, so they stay first among equal timestamps.
-        order = np.argsort(merged, kind="stable")
-        self.time_stamps = merged[order]
-        lengths = np.concatenate((np.diff(old_offsets), examination.lengths))[order]
-        self.offsets = np.zeros(order.size + 1, dtype=np.uint64)
+        merge = MergeOrder(old_stamps, self.new_stamps)
+        self.merge = merge
+        self.time_stamps = merge.time_stamps
+        lengths = np.concatenate((np.diff(old_offsets), examination.lengths))[merge.order]
+        self.offsets = np.zeros(merge.order.size + 1, dtype=np.uint64)
         np.cumsum(lengths, out=self.offsets[1:])
         self.total = int(self.offsets[-1])
         self.old_offsets = old_offsets
@@ -175,15 +174,11 @@ class _MergePlan:
         # Only files seen in this run can still exist: the other old entries forget their file (modification time 0).
         old_mtimes = np.zeros(old_count, dtype=np.uint64)
         old_mtimes[examination.copy_positions] = examination.copy_mtimes
-        old_duplicates = np.zeros(old_count, dtype=np.uint64) if part is None else part.file_records()[1]
+        old_duplicates = np.zeros(old_count, dtype=np.uint64) if archive is None else archive.file_records()[1]
         self.file_records = (
-            np.concatenate((old_mtimes, examination.mtimes))[order],
-            np.concatenate((old_duplicates, self.new_indices))[order],
+            np.concatenate((old_mtimes, examination.mtimes))[merge.order],
+            np.concatenate((old_duplicates, self.new_indices))[merge.order],
         )
-        # Runs of consecutive merged entries that come from the same side: (from_new, count).
-        from_new = order >= old_count
-        edges = [0, *(np.flatnonzero(from_new[1:] != from_new[:-1]) + 1).tolist(), order.size]
-        self.runs = [(bool(from_new[start]), stop - start) for start, stop in itertools.pairwise(edges)]
 
     def payload_pieces(self, old_cursor: PayloadCursor | None, reader: EntryReader | None) -> Iterator[memoryview]:
         """Yields every payload byte of the merged archive, in order, in pieces of at most `PIECE_BYTES`.
@@ -192,15 +187,11 @@ class _MergePlan:
             old_cursor: Reads the old archive's payloads (None if there is none).
             reader: Reads the entry files again; None to take new payloads from the examination's buffer.
         """
-        old_position = new_position = 0
-        for from_new, count in self.runs:
+        for from_new, first, last in self.merge.runs(0, self.time_stamps.size):
             if from_new:
-                yield from self._new_pieces(new_position, new_position + count, reader)
-                new_position += count
+                yield from self._new_pieces(first, last, reader)
             elif old_cursor is not None:
-                start, stop = int(self.old_offsets[old_position]), int(self.old_offsets[old_position + count])
-                yield from old_cursor.pieces(start, stop)
-                old_position += count
+                yield from old_cursor.pieces(int(self.old_offsets[first]), int(self.old_offsets[last]))
 
     def _new_pieces(self, first: int, last: int, reader: EntryReader | None) -> Iterator[memoryview]:
         """Yields the payloads of new entries `first` to `last`, from the buffer or read again from their files."""
@@ -213,22 +204,15 @@ class _MergePlan:
             return
         if reader is None:
             raise ValueError("payloads that did not fit the buffer must be read again: pass an entry reader")
-        source_id = self.job.source_id
         lengths = np.diff(self.new_offsets[first : last + 1]).tolist()
         pending = bytearray()
-        stamps, indices = self.new_stamps[first:last].tolist(), self.new_indices[first:last].tolist()
-        for time_stamp, duplicate_index, length in zip(stamps, indices, lengths, strict=True):
-            name = entry_file_name(source_id, time_stamp, duplicate_index)
-            try:
-                payload, _ = reader.read(name, source_id, time_stamp)
-            except (EntryFormatError, OSError) as error:
-                message = f"{self.job.directory / name} changed while it was archived: {error}"
-                raise ArchiveVerificationError(message) from error
-            if len(payload) != length:
-                raise ArchiveVerificationError(
-                    f"{self.job.directory / name} changed while it was archived: its payload was {length} bytes, "
-                    f"now {len(payload)}"
-                )
+        entries = reader.read_entries(self.job.source_id, self.new_stamps[first:last], self.new_indices[first:last])
+        for entry, length in zip(entries, lengths, strict=True):
+            payload = entry.payload
+            if entry.error is not None or len(payload) != length:
+                change = entry.error or f"its payload was {length} bytes, now {len(payload)}"
+                message = f"{self.job.directory / entry.name} changed while it was archived: {change}"
+                raise ArchiveVerificationError(message) from entry.error
             if len(pending) + length > PIECE_BYTES and pending:
                 yield memoryview(pending)
                 pending = bytearray()
@@ -236,8 +220,6 @@ class _MergePlan:
                 yield payload
             else:
                 pending += payload
-            del payload
-            reader.release()
         if pending:
             yield memoryview(pending)
 
@@ -275,10 +257,10 @@ def _write_archive(plan: _MergePlan, archive_path: Path) -> None:
         raise
 
 
-def _stream_payloads(plan: _MergePlan, consume: Callable[[memoryview], object], reread: bool) -> None:
+def _stream_payloads(plan: _MergePlan, consume: Callable[[memoryview], object], *, reread: bool) -> None:
     """Feeds every merged payload piece to `consume`, opening the readers the plan needs for the duration."""
-    old_cursor = None if plan.part is None else plan.part.cursor()
-    reader = EntryReader(plan.job.directory, plan.job.memory_mapping) if reread else None
+    old_cursor = None if plan.archive is None else plan.archive.cursor()
+    reader = EntryReader(plan.job.directory, memory_mapping=plan.job.memory_mapping) if reread else None
     try:
         for piece in plan.payload_pieces(old_cursor, reader):
             consume(piece)

@@ -10,43 +10,37 @@ that only looks like a copy (its modification time was not preserved by a copy t
 again, never dropped.
 """
 
-import errno
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .._files.archive_file import ArchiveFile, PayloadCursor
-from .._files.entry_reader import EntryReader
-from .._format.entry import entry_file_name
-from ..exceptions import EntryFormatError
+from .._files.closeable import Closeable
+from .._files.entry_reader import EntryReader, damage_reason
+from .._files.listing import SourceEntries
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of entries handled since the previous call."""
 
 _PROGRESS_STEP = 2048
-# Errors that concern one file (it is reported as damaged and kept); any other OSError, such as running out of
-# descriptors or memory, concerns the process and aborts the source instead of condemning every file after it.
-_FILE_ERRORS = frozenset({errno.ENOENT, errno.EACCES, errno.EPERM, errno.EIO, errno.EISDIR, errno.ELOOP})
-_CHUNK_ENTRIES = 65536
 
 
-class ArchivedCopyCheck:
+class ArchivedCopyCheck(Closeable):
     """Tells whether a loose entry is a copy of one an archive already holds (see the module description).
 
     Args:
-        part: The source's archive, or None if it has none.
+        archive: The source's archive, or None if it has none.
     """
 
-    def __init__(self, part: ArchiveFile | None) -> None:
-        self._part = part
+    def __init__(self, archive: ArchiveFile | None) -> None:
+        self._archive = archive
         self._recorded: dict[tuple[int, int], tuple[int, int]] = {}
-        if part is not None:
-            mtimes, duplicates = part.file_records()
+        if archive is not None:
+            mtimes, duplicates = archive.file_records()
             indices = np.flatnonzero(mtimes)
-            stamps = part.timestamps[indices].tolist()
+            stamps = archive.timestamps[indices].tolist()
             for index, stamp, duplicate, mtime in zip(
                 indices.tolist(), stamps, duplicates[indices].tolist(), mtimes[indices].tolist(), strict=True
             ):
@@ -72,14 +66,14 @@ class ArchivedCopyCheck:
             mtime_ns: The file's modification time.
         """
         found = self._recorded.get((time_stamp, duplicate_index))
-        if found is None or self._part is None or found[1] != mtime_ns:
+        if found is None or self._archive is None or found[1] != mtime_ns:
             return None
         index = found[0]
-        start, stop = int(self._part.offsets[index]), int(self._part.offsets[index + 1])
+        start, stop = int(self._archive.offsets[index]), int(self._archive.offsets[index + 1])
         if stop - start != len(payload):
             return None
         if self._cursor is None:
-            self._cursor = self._part.cursor()
+            self._cursor = self._archive.cursor()
         if self._cursor.read(start, stop).data != payload:
             return None
         return index
@@ -89,16 +83,6 @@ class ArchivedCopyCheck:
         if self._cursor is not None:
             self._cursor.close()
             self._cursor = None
-
-    def __enter__(self) -> "ArchivedCopyCheck":
-        """Returns the check itself."""
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        """Closes the check's cursor."""
-        self.close()
 
 
 @dataclass
@@ -126,8 +110,7 @@ class Examination:
 def examine_entries(
     reader: EntryReader,
     source_id: int,
-    time_stamps: NDArray[np.uint64],
-    duplicate_indices: NDArray[np.uint64],
+    entries: SourceEntries,
     copy_check: ArchivedCopyCheck,
     buffer_limit: int,
     progress: ProgressCallback | None = None,
@@ -137,14 +120,13 @@ def examine_entries(
     Args:
         reader: Reads the files of the log directory.
         source_id: The source.
-        time_stamps: The loose entries' timestamps, in order.
-        duplicate_indices: The loose entries' duplicate indices, in order.
+        entries: The source's loose entries, in order.
         copy_check: Recognises entries the source's archive already holds.
         buffer_limit: The new entries' payloads are kept in memory while their total stays within this many
             bytes; past it they are dropped and must be read again when written.
         progress: Told how many entries were read, now and then.
     """
-    count = time_stamps.size
+    count = entries.time_stamps.size
     new = np.zeros(count, dtype=np.bool_)
     copies = np.zeros(count, dtype=np.bool_)
     copy_positions: list[int] = []
@@ -154,41 +136,33 @@ def examine_entries(
     mtimes: list[int] = []
     payloads: bytearray | None = bytearray()
     unreported = 0
-    for first in range(0, count, _CHUNK_ENTRIES):
-        stamps = time_stamps[first : first + _CHUNK_ENTRIES].tolist()
-        indices = duplicate_indices[first : first + _CHUNK_ENTRIES].tolist()
-        for position, (time_stamp, duplicate_index) in enumerate(zip(stamps, indices, strict=True), start=first):
-            name = entry_file_name(source_id, time_stamp, duplicate_index)
-            try:
-                payload, mtime_ns = reader.read(name, source_id, time_stamp)
-            except EntryFormatError as error:
-                damaged.append((name, str(error)))
-                continue
-            except OSError as error:
-                if error.errno not in _FILE_ERRORS:
-                    raise
-                damaged.append((name, f"cannot be read: {error.strerror}"))
-                continue
-            archived_at = copy_check.match(time_stamp, duplicate_index, payload, mtime_ns)
-            if archived_at is not None:
-                copies[position] = True
-                copy_positions.append(archived_at)
-                copy_mtimes.append(mtime_ns)
-            else:
-                new[position] = True
-                lengths.append(len(payload))
-                mtimes.append(mtime_ns)
-                if payloads is not None:
-                    if len(payloads) + len(payload) > buffer_limit:
-                        payloads = None
-                    else:
-                        payloads += payload
-            del payload
-            reader.release()
-            unreported += 1
-            if progress is not None and unreported >= _PROGRESS_STEP:
-                progress(unreported)
-                unreported = 0
+    for entry in reader.read_entries(source_id, entries.time_stamps, entries.duplicate_indices):
+        if entry.error is not None:
+            reason = damage_reason(entry.error)
+            if reason is None:
+                # The process's error (out of descriptors, say): the source fails rather than condemn every file.
+                raise entry.error
+            damaged.append((entry.name, reason))
+            continue
+        payload = entry.payload
+        archived_at = copy_check.match(entry.time_stamp, entry.duplicate_index, payload, entry.mtime_ns)
+        if archived_at is not None:
+            copies[entry.position] = True
+            copy_positions.append(archived_at)
+            copy_mtimes.append(entry.mtime_ns)
+        else:
+            new[entry.position] = True
+            lengths.append(len(payload))
+            mtimes.append(entry.mtime_ns)
+            if payloads is not None:
+                if len(payloads) + len(payload) > buffer_limit:
+                    payloads = None
+                else:
+                    payloads += payload
+        unreported += 1
+        if progress is not None and unreported >= _PROGRESS_STEP:
+            progress(unreported)
+            unreported = 0
     if progress is not None and unreported:
         progress(unreported)
     return Examination(
@@ -204,37 +178,23 @@ def examine_entries(
 
 
 def find_archived_copies(
-    reader: EntryReader,
-    source_id: int,
-    time_stamps: NDArray[np.uint64],
-    duplicate_indices: NDArray[np.uint64],
-    copy_check: ArchivedCopyCheck,
+    reader: EntryReader, source_id: int, entries: SourceEntries, copy_check: ArchivedCopyCheck
 ) -> NDArray[np.bool_]:
     """Returns, per loose entry, whether the archive already holds it; reads only the files its record names.
 
-    Args:
-        reader: Reads the files of the log directory.
-        source_id: The source.
-        time_stamps: The loose entries' timestamps, in order.
-        duplicate_indices: The loose entries' duplicate indices, in order.
-        copy_check: Recognises entries the source's archive already holds.
+    The arguments are those of `examine_entries`.
     """
-    copies = np.zeros(time_stamps.size, dtype=np.bool_)
-    stamps, indices = time_stamps.tolist(), duplicate_indices.tolist()
-    for position, (time_stamp, duplicate_index) in enumerate(zip(stamps, indices, strict=True)):
-        if not copy_check.recorded(time_stamp, duplicate_index):
-            continue
-        try:
-            name = entry_file_name(source_id, time_stamp, duplicate_index)
-            payload, mtime_ns = reader.read(name, source_id, time_stamp)
-        except EntryFormatError:
+    stamps, indices = entries.time_stamps, entries.duplicate_indices
+    copies = np.zeros(stamps.size, dtype=np.bool_)
+    recorded = np.flatnonzero(
+        [copy_check.recorded(*pair) for pair in zip(stamps.tolist(), indices.tolist(), strict=True)]
+    )
+    for entry in reader.read_entries(source_id, stamps[recorded], indices[recorded]):
+        if entry.error is not None:
+            if damage_reason(entry.error) is None:
+                raise entry.error
             # A damaged file is no copy: it stays visible, and reading it reports the damage.
             continue
-        except OSError as error:
-            if error.errno not in _FILE_ERRORS:
-                raise
-            continue
-        copies[position] = copy_check.match(time_stamp, duplicate_index, payload, mtime_ns) is not None
-        del payload
-        reader.release()
+        match = copy_check.match(entry.time_stamp, entry.duplicate_index, entry.payload, entry.mtime_ns)
+        copies[recorded[entry.position]] = match is not None
     return copies

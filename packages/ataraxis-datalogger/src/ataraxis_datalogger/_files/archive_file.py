@@ -14,7 +14,6 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Final
 
 import numpy as np
@@ -32,6 +31,7 @@ from .._format.archive import (
     TIMESTAMPS_MEMBER,
 )
 from ..exceptions import ArchiveFormatError
+from .closeable import Closeable
 
 PIECE_BYTES: Final = 1 << 20
 """The largest piece of payload bytes a cursor hands out at once when streaming (bounds memory)."""
@@ -41,7 +41,7 @@ _LOCAL_SIGNATURE = b"PK\x03\x04"
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, ValueError, OSError, EOFError, KeyError)
 
 
-class ArchiveFile:
+class ArchiveFile(Closeable):
     """An opened archive whose metadata (timestamps and offsets) is loaded and validated.
 
     Args:
@@ -75,7 +75,7 @@ class ArchiveFile:
         if missing:
             raise ArchiveFormatError(
                 f"{self.path} is not a columnar log archive: it lacks {', '.join(missing)} (an archive in the "
-                "original one-member-per-entry layout has to be rebuilt from its entries)"
+                "one-member-per-entry layout of ataraxis-data-structures 4.x has to be rebuilt from its entries)"
             )
         version = int(self._read_member(FORMAT_VERSION_MEMBER, np.uint16, 0))
         if version != FORMAT_VERSION:
@@ -209,15 +209,15 @@ class ArchiveFile:
         self._file.close()
 
 
-class PayloadCursor:
+class PayloadCursor(Closeable):
     """Reads byte ranges of an archive's payload member; for a compressed archive, reading forward is cheapest.
 
     Args:
-        part: The opened archive.
+        archive: The opened archive.
     """
 
-    def __init__(self, part: ArchiveFile) -> None:
-        self._part = part
+    def __init__(self, archive: ArchiveFile) -> None:
+        self._archive = archive
         self._stream: IO[bytes] | None = None
 
     def read(self, start: int, stop: int) -> NDArray[np.uint8]:
@@ -230,19 +230,19 @@ class PayloadCursor:
         Raises:
             ArchiveFormatError: If the payload member is truncated or damaged.
         """
-        if not self._part.compressed:
-            return self._part.mapped_payloads()[start:stop]
+        if not self._archive.compressed:
+            return self._archive.mapped_payloads()[start:stop]
         if self._stream is None:
-            self._stream = self._part.open_member(PAYLOADS_MEMBER)
-        target = self._part.payload_header_length + start
+            self._stream = self._archive.open_member(PAYLOADS_MEMBER)
+        target = self._archive.payload_header_length + start
         try:
             if self._stream.tell() != target:
                 self._stream.seek(target)
             data = self._stream.read(stop - start)
         except _ZIP_ERRORS as error:
-            raise ArchiveFormatError(f"{self._part.path}: the payload bytes are damaged ({error})") from error
+            raise ArchiveFormatError(f"{self._archive.path}: the payload bytes are damaged ({error})") from error
         if len(data) != stop - start:
-            raise ArchiveFormatError(f"{self._part.path} is truncated: payload byte {start + len(data)} is missing")
+            raise ArchiveFormatError(f"{self._archive.path} is truncated: payload byte {start + len(data)} is missing")
         return np.frombuffer(data, dtype=np.uint8)
 
     def pieces(self, start: int, stop: int) -> Iterator[memoryview]:
@@ -263,12 +263,20 @@ class PayloadCursor:
             self._stream.close()
             self._stream = None
 
-    def __enter__(self) -> "PayloadCursor":
-        """Returns the cursor itself."""
-        return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        """Closes the cursor."""
-        self.close()
+def open_source_archive(path: Path, source_id: int) -> ArchiveFile:
+    """Opens the archive of a source, checking that it holds that source's entries.
+
+    Args:
+        path: The archive file, named for the source.
+        source_id: The source its name says it holds.
+
+    Raises:
+        ArchiveFormatError: If the file is not a readable archive, or holds another source's entries.
+        OSError: If the file cannot be opened.
+    """
+    archive = ArchiveFile(path)
+    if archive.source_id != source_id:
+        archive.close()
+        raise ArchiveFormatError(f"{path} is named for source {source_id} but holds source {archive.source_id}")
+    return archive

@@ -2,21 +2,66 @@
 
 Files are opened relative to a descriptor of the directory (no path is resolved per entry) and closed before the
 next one is opened; with memory mapping, the single mapping of the previous file is released first. A directory of
-a million entries therefore needs two descriptors, not a million (the original ran out of them at about 1,000).
+a million entries therefore needs two descriptors, not a million.
 """
 
 import contextlib
+import errno
 import mmap
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
+from typing import NamedTuple
 
-from .._format.entry import decode_entry
+import numpy as np
+from numpy.typing import NDArray
+
+from .._format.entry import decode_entry, entry_file_name
 from ..exceptions import EntryFormatError
+from .closeable import Closeable
+
+_CHUNK_ENTRIES = 65536
+"""`read_entries` turns the NumPy arrays of timestamps and duplicate indices into Python ints this many at a time."""
+_NOTHING = memoryview(b"")
+# Errors that concern one file (it is damaged, and kept); any other OSError, such as running out of descriptors or
+# memory, concerns the process, and condemning every file after it would be wrong.
+_FILE_ERRORS = frozenset({errno.ENOENT, errno.EACCES, errno.EPERM, errno.EIO, errno.EISDIR, errno.ELOOP})
 
 
-class EntryReader:
+class EntryRead(NamedTuple):
+    """One entry file read by `EntryReader.read_entries`: its payload, or the error that kept it from being read."""
+
+    position: int
+    """The entry's position in the arrays `read_entries` was given."""
+    time_stamp: int
+    """The timestamp from the file's name."""
+    duplicate_index: int
+    """The duplicate index from the file's name."""
+    name: str
+    """The file's name."""
+    payload: memoryview
+    """The payload (valid until the generator resumes); empty if the file could not be read."""
+    mtime_ns: int
+    """The file's modification time in nanoseconds (0 if it could not be read)."""
+    error: EntryFormatError | OSError | None
+    """Why the file could not be read, or None."""
+
+
+def damage_reason(error: EntryFormatError | OSError) -> str | None:
+    """Returns why an entry file that could not be read counts as damaged, or None if the error is not the file's.
+
+    Args:
+        error: The error of an `EntryRead`.
+    """
+    if isinstance(error, EntryFormatError):
+        return str(error)
+    if error.errno in _FILE_ERRORS:
+        return f"cannot be read: {error.strerror}"
+    return None
+
+
+class EntryReader(Closeable):
     """Reads entry files of one directory and checks each against the source and timestamp its name declares.
 
     Args:
@@ -28,7 +73,7 @@ class EntryReader:
         OSError: If the directory cannot be opened.
     """
 
-    def __init__(self, directory: Path, memory_mapping: bool = False) -> None:
+    def __init__(self, directory: Path, *, memory_mapping: bool = False) -> None:
         self.directory = directory
         """The log directory."""
         self._memory_mapping = memory_mapping
@@ -81,6 +126,34 @@ class EntryReader:
             self._payload = entry.payload
         return entry.payload, status.st_mtime_ns
 
+    def read_entries(
+        self, source_id: int, time_stamps: NDArray[np.uint64], duplicate_indices: NDArray[np.uint64]
+    ) -> Iterator[EntryRead]:
+        """Reads the entry files of one source in the given order, one file at a time.
+
+        A file that cannot be read is yielded with its error instead of raising it, so each caller decides what a
+        damaged file means to it (`damage_reason` tells the file's errors from the process's). Each payload is
+        released when the generator resumes.
+
+        Args:
+            source_id: The source.
+            time_stamps: The entries' timestamps, from their names.
+            duplicate_indices: The entries' duplicate indices, from their names, in the same order.
+        """
+        for first in range(0, time_stamps.size, _CHUNK_ENTRIES):
+            stamps = time_stamps[first : first + _CHUNK_ENTRIES].tolist()
+            indices = duplicate_indices[first : first + _CHUNK_ENTRIES].tolist()
+            for position, (time_stamp, duplicate_index) in enumerate(zip(stamps, indices, strict=True), start=first):
+                name = entry_file_name(source_id, time_stamp, duplicate_index)
+                try:
+                    payload, mtime_ns = self.read(name, source_id, time_stamp)
+                except (EntryFormatError, OSError) as error:
+                    yield EntryRead(position, time_stamp, duplicate_index, name, _NOTHING, 0, error)
+                    continue
+                yield EntryRead(position, time_stamp, duplicate_index, name, payload, mtime_ns, None)
+                del payload
+                self.release()
+
     def release(self) -> None:
         """Releases the last payload and, with memory mapping, unmaps its file."""
         payload, self._payload = self._payload, None
@@ -100,16 +173,6 @@ class EntryReader:
         if self._directory_descriptor is not None:
             os.close(self._directory_descriptor)
             self._directory_descriptor = None
-
-    def __enter__(self) -> "EntryReader":
-        """Returns the reader itself."""
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        """Closes the reader."""
-        self.close()
 
 
 def _read_all(descriptor: int, size: int) -> bytes:

@@ -17,8 +17,13 @@ file of `.npy` members), so `numpy.load` opens it without this library:
   `_loose_entries`). They cost about one byte per entry once compressed.
 """
 
+import itertools
 import re
+from collections.abc import Iterator
 from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
 
 FORMAT_VERSION: Final = 1
 """The archive layout version this library writes and the newest one it reads."""
@@ -87,3 +92,43 @@ def is_temporary_archive_name(name: str) -> bool:
         name: A file name (not a path).
     """
     return _TEMPORARY_NAME.match(name) is not None
+
+
+class MergeOrder:
+    """The order of a source's archived entries merged with entries not archived yet (loose ones).
+
+    Timestamp order, archived entries first among equal timestamps, each side keeping its own order: the order in
+    which an archive stores merged entries and in which a reader returns them. The stable sort of the archived
+    timestamps followed by the loose ones gives exactly that.
+
+    Args:
+        archived: The archived entries' timestamps, in order.
+        loose: The loose entries' timestamps, in order.
+    """
+
+    def __init__(self, archived: NDArray[np.uint64], loose: NDArray[np.uint64]) -> None:
+        merged = np.concatenate((archived, loose))
+        self.order: NDArray[np.intp] = np.argsort(merged, kind="stable")
+        """For each merged position, the entry's position in the archived timestamps followed by the loose ones."""
+        self.time_stamps: NDArray[np.uint64] = merged[self.order]
+        """The merged timestamps."""
+        self.from_loose: NDArray[np.bool_] = self.order >= archived.size
+        """For each merged position, True if the entry is a loose one."""
+        self._side_position = self.order - np.where(self.from_loose, archived.size, 0)
+
+    def runs(self, first: int, last: int) -> Iterator[tuple[bool, int, int]]:
+        """Yields the merged positions `first` to `last` (exclusive) as runs of consecutive entries of one side.
+
+        Args:
+            first: The first merged position.
+            last: One past the last merged position.
+
+        Yields:
+            Whether the run is of loose entries, and its first and one-past-last positions on that side.
+        """
+        origin = self.from_loose[first:last]
+        boundaries = [0, *(np.flatnonzero(origin[1:] != origin[:-1]) + 1).tolist(), last - first]
+        for run_start, run_stop in itertools.pairwise(boundaries):
+            if run_start < run_stop:
+                side_first = int(self._side_position[first + run_start])
+                yield bool(origin[run_start]), side_first, side_first + run_stop - run_start

@@ -9,8 +9,8 @@ ones are named `{source_id:03d}_{time_stamp:020d}_{n}.npy` with n = 1, 2, ... in
 overwrites another and sorting by `(time_stamp, n)` restores arrival order among ties.
 
 The files carry the standard NumPy version 1.0 header, byte for byte what `numpy.save` writes for such an array, so
-`numpy.load` reads them and logs written by `numpy.save` (the original implementation) read here too. The header
-is computed once per payload length and cached, so writing an entry costs no NumPy call.
+`numpy.load` reads them, and entry files written by `numpy.save` (as ataraxis-data-structures 4.x wrote them) read
+here too. The header is computed once per payload length and cached, so writing an entry costs no NumPy call.
 """
 
 import io
@@ -120,6 +120,15 @@ def encode_entry_prefix(source_id: int, time_stamp: int, payload_length: int) ->
     return npy_header(PREFIX_SIZE + payload_length) + source_id.to_bytes(1, "little") + time_stamp.to_bytes(8, "little")
 
 
+def npy_header_length(data: bytes | memoryview) -> int:
+    """Returns the length of the NumPy 1.0 header that starts `data`, as the header's own length field gives it.
+
+    Args:
+        data: The bytes of an entry file, at least its first 10 (a memoryview must be of single bytes).
+    """
+    return 10 + data[8] + (data[9] << 8)
+
+
 def own_header_length(data: bytes | memoryview) -> int | None:
     """Returns the length of the NumPy header that starts `data`, if it is exactly the header this module writes.
 
@@ -132,7 +141,7 @@ def own_header_length(data: bytes | memoryview) -> int | None:
     """
     if len(data) < 10 or data[:8] != _NPY_MAGIC:
         return None
-    header_length = 10 + data[8] + (data[9] << 8)
+    header_length = npy_header_length(data)
     array_length = len(data) - header_length
     if array_length < PREFIX_SIZE or data[:header_length] != npy_header(array_length):
         return None

@@ -7,7 +7,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._files.entry_reader import EntryReader
-from .._format.entry import entry_file_name
 from ..exceptions import EntryFormatError
 
 
@@ -52,12 +51,11 @@ class LooseEntryFiles:
         Raises:
             EntryFormatError: If a file is damaged or its content disagrees with its name (the message names it).
         """
-        stamps = self.time_stamps[first:last].tolist()
-        indices = self.duplicate_indices[first:last].tolist()
-        for time_stamp, duplicate_index in zip(stamps, indices, strict=True):
-            name = entry_file_name(self.source_id, time_stamp, duplicate_index)
-            try:
-                payload, _ = reader.read(name, self.source_id, time_stamp)
-            except EntryFormatError as error:
-                raise EntryFormatError(f"the log entry {self.directory / name} is damaged: {error}") from error
-            yield time_stamp, np.frombuffer(payload, dtype=np.uint8)
+        stamps, indices = self.time_stamps[first:last], self.duplicate_indices[first:last]
+        for entry in reader.read_entries(self.source_id, stamps, indices):
+            if isinstance(entry.error, EntryFormatError):
+                message = f"the log entry {self.directory / entry.name} is damaged: {entry.error}"
+                raise EntryFormatError(message) from entry.error
+            if entry.error is not None:
+                raise entry.error
+            yield entry.time_stamp, np.frombuffer(entry.payload, dtype=np.uint8)

@@ -1,11 +1,10 @@
 """One source's entries in reading order: its archive, its loose entry files, or both merged.
 
-The merged order is the archive's: timestamp order, archived entries first among equal timestamps, loose entries
-after them in the order of their names. Iterating walks that order as runs of consecutive entries from the same
-side, so an archive run is read as one block of payload bytes and a loose run one file after the other.
+The merged order is the archive's (`MergeOrder`): timestamp order, archived entries first among equal timestamps,
+loose entries after them in the order of their names. Iterating walks that order as runs of consecutive entries from
+the same side, so an archive run is read as one block of payload bytes and a loose run one file after the other.
 """
 
-import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -14,10 +13,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._archive.loose_examination import ArchivedCopyCheck, find_archived_copies
-from .._files.archive_file import ArchiveFile, PayloadCursor
+from .._files.archive_file import ArchiveFile, PayloadCursor, open_source_archive
+from .._files.closeable import Closeable
 from .._files.entry_reader import EntryReader
 from .._files.listing import SourceEntries
-from ..exceptions import ArchiveFormatError
+from .._format.archive import MergeOrder
 from .loose_entry_files import LooseEntryFiles
 
 _CHUNK_ENTRIES: Final = 65536
@@ -27,7 +27,7 @@ Entry = tuple[int, NDArray[np.uint8]]
 """One log entry read back: its timestamp and its payload."""
 
 
-class MergedSource:
+class MergedSource(Closeable):
     """The entries of one source, from an archive, loose entry files, or both, in reading order.
 
     Args:
@@ -43,16 +43,11 @@ class MergedSource:
         """The source's opened archive, or None."""
         self.loose = loose
         """The source's loose entry files, or None."""
-        self._origin: NDArray[np.bool_] | None = None
-        self._part_index: NDArray[np.int64] | None = None
+        self._merge: MergeOrder | None = None
         if archive is not None and loose is not None:
-            archived = archive.timestamps.size
-            merged = np.concatenate((archive.timestamps, loose.time_stamps))
-            order = np.argsort(merged, kind="stable")
-            self.timestamps: NDArray[np.uint64] = merged[order]
+            self._merge = MergeOrder(archive.timestamps, loose.time_stamps)
+            self.timestamps: NDArray[np.uint64] = self._merge.time_stamps
             """Every entry's timestamp, in reading order (read-only)."""
-            self._origin = order >= archived
-            self._part_index = order - np.where(self._origin, archived, 0)
         elif archive is not None:
             self.timestamps = archive.timestamps
         elif loose is not None:
@@ -71,23 +66,17 @@ class MergedSource:
         archive_cursor = None if self.archive is None else self.archive.cursor()
         loose_reader = None if self.loose is None else self.loose.open_reader()
         try:
-            if self._origin is None or self._part_index is None:
+            if self._merge is None:
                 if archive_cursor is not None:
                     yield from self._archive_run(archive_cursor, first, last)
                 elif loose_reader is not None and self.loose is not None:
                     yield from self.loose.run(loose_reader, first, last)
                 return
-            origin = self._origin[first:last]
-            boundaries = [0, *(np.flatnonzero(origin[1:] != origin[:-1]) + 1).tolist(), last - first]
-            for run_start, run_stop in itertools.pairwise(boundaries):
-                if run_start == run_stop:
-                    continue
-                part_first = int(self._part_index[first + run_start])
-                part_last = part_first + run_stop - run_start
-                if origin[run_start] and loose_reader is not None and self.loose is not None:
-                    yield from self.loose.run(loose_reader, part_first, part_last)
+            for from_loose, side_first, side_last in self._merge.runs(first, last):
+                if from_loose and loose_reader is not None and self.loose is not None:
+                    yield from self.loose.run(loose_reader, side_first, side_last)
                 elif archive_cursor is not None:
-                    yield from self._archive_run(archive_cursor, part_first, part_last)
+                    yield from self._archive_run(archive_cursor, side_first, side_last)
         finally:
             if archive_cursor is not None:
                 archive_cursor.close()
@@ -136,18 +125,14 @@ def open_source(
     Raises:
         ArchiveFormatError: If the archive is damaged, or holds a source other than the one its name says.
     """
-    archive = None if archive_path is None else ArchiveFile(archive_path)
+    archive = None if archive_path is None else open_source_archive(archive_path, source_id)
     try:
-        if archive is not None and archive.source_id != source_id:
-            raise ArchiveFormatError(
-                f"{archive.path} is named for source {source_id} but holds source {archive.source_id}"
-            )
         loose = None
         if source_id in entries:
             stamps, indices = entries[source_id].time_stamps, entries[source_id].duplicate_indices
             if archive is not None and np.any(archive.file_records()[0]):
                 with EntryReader(directory) as files, ArchivedCopyCheck(archive) as copy_check:
-                    copies = find_archived_copies(files, source_id, stamps, indices, copy_check)
+                    copies = find_archived_copies(files, source_id, entries[source_id], copy_check)
                 stamps, indices = stamps[~copies], indices[~copies]
             if stamps.size:
                 loose = LooseEntryFiles(directory, source_id, stamps, indices)
