@@ -21,6 +21,7 @@ from ataraxis_datalogger import (
     EntryTooLargeError,
     LogCompressionError,
     LogPackage,
+    StreamFormatError,
     read_logs,
 )
 from ataraxis_datalogger._format.entry import entry_file_name
@@ -34,6 +35,7 @@ ERRORS_AND_THEIR_FORMER_BASES = {
     ArchiveFormatError: ValueError,
     # Raised by a put whose entry is larger than a producer's whole buffer: a bad argument, like a bad payload.
     EntryTooLargeError: ValueError,
+    StreamFormatError: ValueError,
 }
 WARNINGS = (DataLoggerWarning, DamagedLogFilesWarning)
 

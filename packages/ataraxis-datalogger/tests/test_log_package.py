@@ -166,10 +166,8 @@ def test_a_payload_too_large_for_a_record_is_refused() -> None:
         def __len__(self) -> int:
             return 2**32
 
-    from ataraxis_datalogger.log_package import encode_record
-
     with pytest.raises(ValueError, match=f"holds {2**32} bytes; an entry holds at most {2**32 - 1}"):
-        encode_record(1, 2, Huge())
+        LogPackage(1, 2, Huge())
 
 
 def test_the_entry_decodes_to_the_package_fields() -> None:

@@ -7,7 +7,7 @@ This meta-package re-exports, by name, the public API of its three member distri
 - `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory, its errors (`SharedArrayError`
   and its subclasses) and `LockRecoveredWarning`.
 - `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
-  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back; its errors share the root
+  `LogArchiveReader`, `read_logs`, `inspect_logs` and `follow_logs` to read the logs back; its errors share the root
   `AtaraxisDataLoggerError`.
 
 Each member can also be installed and imported on its own.
@@ -27,6 +27,7 @@ from ataraxis_datalogger import (
     DataLoggerError,
     DataLoggerWarning,
     EntryFormatError,
+    FollowedEntry,
     LogArchiveReader,
     LogCompressionError,
     LogDirectorySummary,
@@ -34,7 +35,9 @@ from ataraxis_datalogger import (
     LogStatistics,
     SourceReport,
     SourceSummary,
+    StreamFormatError,
     compress_npy_logs,
+    follow_logs,
     inspect_logs,
     read_logs,
 )
@@ -105,7 +108,11 @@ __all__ = [
     "DataRangeError",
     "DataShapeError",
     "EntryFormatError",
+<<<<<<< HEAD
     "IndexKindError",
+=======
+    "FollowedEntry",
+>>>>>>> stream
     "LockRecoveredWarning",
     "LockReentryError",
     "LogArchiveReader",
@@ -121,6 +128,7 @@ __all__ = [
     "SharedMemoryArray",
     "SourceReport",
     "SourceSummary",
+    "StreamFormatError",
     "UnknownFieldError",
     "UnsupportedFieldTypeError",
     "UnsupportedPlatformError",
@@ -128,6 +136,7 @@ __all__ = [
     "YamlConfigError",
     "__version__",
     "compress_npy_logs",
+    "follow_logs",
     "inspect_logs",
     "read_logs",
 ]

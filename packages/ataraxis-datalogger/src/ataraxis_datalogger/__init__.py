@@ -27,7 +27,7 @@ Errors and warnings (all in `ataraxis_datalogger.exceptions`):
 
 - `AtaraxisDataLoggerError` is the root of every error the package raises; each error also subclasses the
   built-in class of its kind: `DataLoggerError`, `LogCompressionError` and `ArchiveVerificationError` are
-  `RuntimeError`s, `EntryFormatError` and `ArchiveFormatError` are `ValueError`s.
+  `RuntimeError`s, `EntryFormatError`, `ArchiveFormatError` and `StreamFormatError` are `ValueError`s.
 - `AtaraxisDataLoggerWarning` is the root of every warning: `DataLoggerWarning`, `DamagedLogFilesWarning`.
 """
 
@@ -49,7 +49,9 @@ from .exceptions import (
     EntryFormatError,
     EntryTooLargeError,
     LogCompressionError,
+    StreamFormatError,
 )
+from .follow import FollowedEntry, follow_logs
 from .inspection import LogDirectorySummary, SourceSummary, inspect_logs
 from .log_package import LogPackage
 from .reader import LogArchiveReader, read_logs
@@ -69,6 +71,7 @@ __all__ = [
     "DataLoggerWarning",
     "EntryFormatError",
     "EntryTooLargeError",
+    "FollowedEntry",
     "LogArchiveReader",
     "LogCompressionError",
     "LogDirectorySummary",
@@ -78,8 +81,10 @@ __all__ = [
     "LogStatistics",
     "SourceReport",
     "SourceSummary",
+    "StreamFormatError",
     "__version__",
     "compress_npy_logs",
+    "follow_logs",
     "inspect_logs",
     "read_logs",
 ]

@@ -9,6 +9,7 @@ catches the built-in class catches it too:
 - `EntryTooLargeError` (`ValueError`): an entry does not fit a producer's buffer, whatever the logger does.
 - `EntryFormatError` (`ValueError`): an entry file, or its name, is not in the entry format.
 - `ArchiveFormatError` (`ValueError`): an archive is damaged, holds another source, or has an unsupported layout.
+- `StreamFormatError` (`ValueError`): a stream segment is damaged or has an unsupported layout.
 - `ArchiveVerificationError` (`RuntimeError`): an archive just written does not read back as written.
 - `LogCompressionError` (`RuntimeError`): one or more sources of a log directory could not be archived.
 
@@ -73,6 +74,13 @@ class ArchiveFormatError(AtaraxisDataLoggerError, ValueError):
     """Raised when a file that should be a log archive is not one, is damaged, or has an unsupported layout."""
 
 
+class StreamFormatError(AtaraxisDataLoggerError, ValueError):
+    """Raised when a stream segment (`.adlog`) is not one, has an unsupported layout, or holds a damaged record.
+
+    Reading with `on_damage="raise"` raises it at the first damaged record or torn tail, naming the file and offset.
+    """
+
+
 class ArchiveVerificationError(AtaraxisDataLoggerError, RuntimeError):
     """Raised when an archive just written does not read back as what was written into it.
 
@@ -111,4 +119,8 @@ class DataLoggerWarning(AtaraxisDataLoggerWarning):
 
 
 class DamagedLogFilesWarning(AtaraxisDataLoggerWarning):
-    """Warns that a log directory holds damaged or foreign `.npy` files, which were left in place."""
+    """Warns that a log directory holds damaged or foreign files, which were left in place.
+
+    Also issued when reading a stream segment skips damaged bytes or stops at a torn tail (the end of a record that
+    a crash cut short), naming the file and the offset.
+    """

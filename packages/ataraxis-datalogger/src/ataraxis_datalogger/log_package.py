@@ -15,14 +15,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._format.entry import MAX_SOURCE_ID, MAX_TIME_STAMP, encode_entry_prefix
-from ._format.stream import MAX_PAYLOAD, RECORD_HEADER, RECORD_HEADER_SIZE, Kind, padded_size
+from ._format.stream import MAX_PAYLOAD, RECORD_HEADER, RECORD_HEADER_SIZE, Kind, encode_record, padded_size
 
 SerializedData = NDArray[np.uint8] | bytes | bytearray | memoryview
 """What a package accepts as its payload."""
 
 _PADDING = bytes(8)
-_LENGTH_AND_REST = RECORD_HEADER_SIZE - 4
-"""The header bytes after the CRC, which the CRC covers with the payload."""
 
 
 class LogPackage:
@@ -58,6 +56,10 @@ class LogPackage:
         self._source_id = _checked_integer("source_id", source_id, MAX_SOURCE_ID)
         self._time_stamp = _checked_integer("time_stamp", time_stamp, MAX_TIME_STAMP)
         payload = _payload_buffer(serialized_data)
+        if len(payload) > MAX_PAYLOAD:
+            raise ValueError(
+                f"LogPackage serialized_data holds {len(payload)} bytes; an entry holds at most {MAX_PAYLOAD}"
+            )
         self._record = encode_record(self._source_id, self._time_stamp, payload)
 
     @property
@@ -111,27 +113,6 @@ class LogPackage:
             f"LogPackage(source_id={self._source_id}, time_stamp={self._time_stamp}, "
             f"serialized_data=<{self.payload_size} bytes>)"
         )
-
-
-def encode_record(source_id: int, time_stamp: int, payload: bytes | memoryview, kind: int = Kind.ENTRY) -> bytes:
-    """Returns the record of an entry (or of a transport control record), padding included.
-
-    Args:
-        source_id: The source id, 0 to 255 (checked by the caller).
-        time_stamp: The timestamp, 0 to 2**64 - 1 (checked by the caller).
-        payload: The payload, a buffer of single bytes.
-        kind: The record's kind.
-
-    Raises:
-        ValueError: If the payload holds more than 2**32 - 1 bytes.
-    """
-    length = len(payload)
-    if length > MAX_PAYLOAD:
-        raise ValueError(f"LogPackage serialized_data holds {length} bytes; an entry holds at most {MAX_PAYLOAD}")
-    fields = RECORD_HEADER.pack(0, length, time_stamp, source_id, kind, 0)[4:]
-    checksum = zlib.crc32(payload, zlib.crc32(fields))
-    padding = _PADDING[: padded_size(RECORD_HEADER_SIZE + length) - RECORD_HEADER_SIZE - length]
-    return b"".join((checksum.to_bytes(4, "little"), fields, payload, padding))
 
 
 def _restore_log_package(record: bytes) -> LogPackage:

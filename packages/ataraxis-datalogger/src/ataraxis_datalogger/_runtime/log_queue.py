@@ -11,8 +11,9 @@ import threading
 from typing import Any, SupportsIndex
 
 from .._format.entry import MAX_SOURCE_ID
+from .._format.stream import encode_record
 from ..exceptions import DataLoggerError
-from ..log_package import LogPackage, _checked_integer, encode_record
+from ..log_package import LogPackage, _checked_integer
 from . import _posix
 from .control import ControlSegment
 from .producer import ProducerRing, create_producer_ring

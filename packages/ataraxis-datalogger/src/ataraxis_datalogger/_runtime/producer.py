@@ -15,9 +15,9 @@ import zlib
 from collections.abc import Callable
 from typing import Final
 
-from .._format.stream import RECORD_HEADER, RECORD_HEADER_SIZE
+from .._format.stream import RECORD_HEADER, RECORD_HEADER_SIZE, encode_record
 from ..exceptions import DataLoggerError, EntryTooLargeError
-from ..log_package import _checked_integer, _payload_buffer, encode_record
+from ..log_package import _checked_integer, _payload_buffer
 from .control import ControlSegment
 from .layout import CLOSED, R_CONTROL_RECORDS, R_HEAD_BYTES, R_HEAD_RECORDS, R_LIMIT, ring_name
 from .ring import RingSegment, remove_ring
