@@ -93,10 +93,13 @@ def put_after_stop(queue: Any, go: Event, result: Any) -> None:
 
 
 def read_entries(directory: Path) -> dict[str, tuple[int, int, bytes]]:
-    """Decodes every entry file of a log folder: name -> (source id, timestamp, payload).
+    """Decodes every entry of a log folder: name -> (source id, timestamp, payload).
 
-    Fails if any file in the folder is not an entry whose name matches its content.
+    Entry files are named by their file names; the records of stream segments by `{segment}@{offset}`. Fails if any
+    file in the folder is not an entry whose name matches its content, or a stream segment with damage.
     """
+    if any(path.suffix == ".adlog" for path in directory.iterdir()):
+        return _stream_entries(directory)
     entries = {}
     for path in sorted(directory.iterdir()):
         name = parse_entry_file_name(path.name)
@@ -104,6 +107,19 @@ def read_entries(directory: Path) -> dict[str, tuple[int, int, bytes]]:
         decoded = decode_entry(path.read_bytes())
         assert (decoded.source_id, decoded.time_stamp) == (name.source_id, name.time_stamp), path.name
         entries[path.name] = (decoded.source_id, decoded.time_stamp, bytes(decoded.payload))
+    return entries
+
+
+def _stream_entries(directory: Path) -> dict[str, tuple[int, int, bytes]]:
+    """Reads every record of the stream segments of a folder, checking that nothing is damaged."""
+    from ataraxis_datalogger._files.stream_reader import SegmentReader
+
+    entries = {}
+    for path in sorted(directory.iterdir()):
+        assert path.suffix == ".adlog", f"unexpected file in a stream log folder: {path.name}"
+        with SegmentReader(path, on_damage="raise") as reader:
+            for offset, source_id, time_stamp, data in reader.records():
+                entries[f"{path.name}@{offset}"] = (source_id, time_stamp, bytes(data))
     return entries
 
 
@@ -270,11 +286,14 @@ def hold_a_buffer_lock_and_die(backend: int, name: str, named: bool, held: Event
     os._exit(0)
 
 
-def drain_and_die_at(name: str, backend: int, directory: Path, die_after: str, entries: int) -> None:
+def drain_and_die_at(
+    name: str, backend: int, directory: Path, die_after: str, entries: int, stream: bool = False
+) -> None:
     """Drains a run's buffers into `.npy` files in this process and dies (`os._exit`) at a chosen point.
 
     The point is in the `entries`-th entry: after "create" (file written, not yet staged), after "link" (named, its
-    progress not committed) or after "commit".
+    progress not committed) or after "commit". With `stream`, the records go to stream segments and the point is in
+    the `entries`-th write: after "stage" (staged, not written), "write" (written, not committed) or "commit".
     """
     from ataraxis_datalogger._files.entry_creator import EntryCreator
     from ataraxis_datalogger._runtime.control import ControlSegment
@@ -282,8 +301,9 @@ def drain_and_die_at(name: str, backend: int, directory: Path, die_after: str, e
     from ataraxis_datalogger._runtime.entry_sink import EntryFileSink
     from ataraxis_datalogger._runtime.progress import SlotProgress
     from ataraxis_datalogger._runtime.reports import ListReporter
+    from ataraxis_datalogger._runtime.sinks import open_sink
 
-    done = {"create": 0, "link": 0, "commit": 0}
+    done = {"create": 0, "link": 0, "commit": 0, "stage": 0, "write": 0}
 
     def counting(step: str, function: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -295,12 +315,20 @@ def drain_and_die_at(name: str, backend: int, directory: Path, die_after: str, e
 
         return wrapper
 
-    creator = EntryCreator(directory)
-    creator.create = counting("create", creator.create)  # type: ignore[method-assign]
-    creator.link = counting("link", creator.link)  # type: ignore[method-assign]
     SlotProgress.commit = counting("commit", SlotProgress.commit)  # type: ignore[method-assign]
+    SlotProgress.stage = counting("stage", SlotProgress.stage)  # type: ignore[method-assign]
+    sink: Any
+    if stream:
+        settings = {"layout": "stream", "segment_bytes": 1 << 20, "sync": "none", "instance_name": "drained"}
+        sink = open_sink(directory, settings, ListReporter(), recovering=False)
+        sink._writer.write = counting("write", sink._writer.write)
+    else:
+        creator = EntryCreator(directory)
+        creator.create = counting("create", creator.create)  # type: ignore[method-assign]
+        creator.link = counting("link", creator.link)  # type: ignore[method-assign]
+        sink = EntryFileSink(creator, ListReporter(), recovering=False)
     control = ControlSegment.attach(name, backend)
-    drainer = Drainer(control, EntryFileSink(creator, ListReporter(), recovering=False), ListReporter())
+    drainer = Drainer(control, sink, ListReporter())
     drainer.recover()
     deadline = time.monotonic() + JOIN_SECONDS
     while time.monotonic() < deadline:
@@ -319,22 +347,32 @@ def put_and_linger(queue: Any, result: Any, release: Event) -> None:
     release.wait(JOIN_SECONDS)
 
 
-def own_a_logger_and_report(directory: Path, count: int, report: Any, private_folder: str | None) -> None:
-    """Starts a logger, puts `count` entries of source 1, reports (writer pid, queue name), then waits to be killed.
-
-    `private_folder`: use the portable backend with its segments in this folder (so that no other test sees them).
-    """
+def own_a_logger_and_report(directory: Path, count: int, report: Any) -> None:
+    """Starts a logger, puts `count` entries of source 1, reports (writer pid, queue name), then waits to be killed."""
     from ataraxis_datalogger import DataLogger
-    from ataraxis_datalogger._runtime import _posix
 
-    if private_folder is not None:
-        _posix.DEFAULT_BACKEND = _posix.PORTABLE
-        _posix._SHM_FOLDER = Path(private_folder)
     logger = DataLogger(directory, "owned")
     logger.start()
     for index in range(count):
         logger.input_queue.put(LogPackage(1, index, payload(1, index, 16)))
     report.send((logger._run.process.pid, logger.input_queue.name))  # type: ignore[union-attr]
+    time.sleep(JOIN_SECONDS)
+
+
+def own_a_run_in_a_private_folder(directory: Path, folder: str, report: Any) -> None:
+    """Creates a run (portable backend, segments in `folder`), puts entries, reports its name, waits to be killed.
+
+    The run is not started: its logger process would look for the segments in the default folder.
+    """
+    from ataraxis_datalogger import DataLogger
+    from ataraxis_datalogger._runtime import _posix
+
+    _posix.DEFAULT_BACKEND = _posix.PORTABLE
+    _posix._SHM_FOLDER = Path(folder)
+    logger = DataLogger(directory, "private")
+    for index in range(10):
+        logger.input_queue.put(LogPackage(1, index, payload(1, index, 16)))
+    report.send(logger.input_queue.name)
     time.sleep(JOIN_SECONDS)
 
 

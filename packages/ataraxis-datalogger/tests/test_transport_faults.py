@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from ataraxis_datalogger import DataLogger, DataLoggerError, LogPackage
+from ataraxis_datalogger import DataLogger, DataLoggerError, DataLoggerWarning, LogPackage
 from ataraxis_datalogger._runtime import _posix
 from ataraxis_datalogger._runtime.layout import ring_name
 from ataraxis_datalogger._runtime.sweep import sweep_stale_runs
@@ -72,14 +72,22 @@ def test_producers_killed_at_random_points_lose_only_their_unfinished_entry_and_
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("seed", "pause"), [(1, False), (2, True), (3, True)])
+@pytest.mark.parametrize(
+    ("seed", "pause", "layout"), [(1, False, "npy"), (2, True, "npy"), (3, False, "stream"), (4, True, "stream")]
+)
 def test_a_killed_logger_process_loses_nothing_accepted_and_writes_nothing_twice(
-    fast_directory: Path, helpers: ModuleType, seed: int, pause: bool
+    fast_directory: Path, helpers: ModuleType, seed: int, pause: bool, layout: str
 ) -> None:
     rng = random.Random(seed)
     context = multiprocessing.get_context("forkserver")
     failures: list[DataLoggerError] = []
-    logger = DataLogger(fast_directory, "writer_killed", buffer_size=1 << 16, on_failure=failures.append)
+    logger = DataLogger(
+        fast_directory,
+        "writer_killed",
+        buffer_size=1 << 16,
+        on_failure=failures.append,
+        layout=layout,  # type: ignore[arg-type]
+    )
     logger.start()
     counters = [context.Value("q", 0, lock=False) for _ in range(3)]
     go = context.Event()
@@ -142,7 +150,7 @@ def test_a_writer_whose_owner_is_killed_drains_everything_refuses_puts_and_remov
 ) -> None:
     context = multiprocessing.get_context("spawn")
     report_in, report_out = context.Pipe(duplex=False)
-    owner = context.Process(target=helpers.own_a_logger_and_report, args=(fast_directory, 500, report_out, None))
+    owner = context.Process(target=helpers.own_a_logger_and_report, args=(fast_directory, 500, report_out))
     owner.start()
     progress, result = context.Value("q", 0, lock=False), context.Queue()
     producer = None
@@ -177,16 +185,14 @@ def test_a_run_whose_processes_were_all_killed_is_swept_at_the_next_start(
     folder.mkdir()
     context = multiprocessing.get_context("spawn")
     report_in, report_out = context.Pipe(duplex=False)
-    owner = context.Process(target=helpers.own_a_logger_and_report, args=(tmp_path, 10, report_out, str(folder)))
+    owner = context.Process(target=helpers.own_a_run_in_a_private_folder, args=(tmp_path, str(folder), report_out))
     owner.start()
     try:
-        assert report_in.poll(helpers.JOIN_SECONDS), "the owner never reported its writer"
-        writer, name = report_in.recv()
-        os.kill(writer, signal.SIGKILL)
+        assert report_in.poll(helpers.JOIN_SECONDS), "the owner never reported its run"
+        name = report_in.recv()
     finally:
         owner.kill()
         owner.join(helpers.JOIN_SECONDS)
-    helpers.wait_for(lambda: not helpers.process_exists(writer))
     assert sorted(os.listdir(folder)) == [name, ring_name(name, 0, 1)]
     monkeypatch.setattr(_posix, "_SHM_FOLDER", folder)
     assert sweep_stale_runs(_posix.PORTABLE) == [name]
@@ -239,3 +245,33 @@ def test_a_producer_paused_in_the_middle_of_puts_does_not_hang_stop(fast_directo
         os.kill(producer.pid, signal.SIGCONT)
         producer.join(helpers.JOIN_SECONDS)
     assert producer.exitcode == 0
+
+
+@pytest.mark.parametrize(("die_after", "cut"), [("stage", None), ("write", None), ("write", 7), ("commit", None)])
+def test_a_logger_killed_at_each_step_of_a_stream_write_writes_each_entry_exactly_once(
+    tmp_path: Path, helpers: ModuleType, die_after: str, cut: int | None
+) -> None:
+    logger = DataLogger(tmp_path, "stream_once", layout="stream")
+    for index in range(20):
+        logger.input_queue.put(LogPackage(1, index, helpers.payload(1, index, 10)))
+    logger.input_queue.put("rejected once")
+    run = logger._run
+    assert run is not None
+    drainer = multiprocessing.get_context("spawn").Process(
+        target=helpers.drain_and_die_at,
+        args=(run.name, run.control.backend, logger.output_directory, die_after, 1, True),
+    )
+    drainer.start()
+    drainer.join(helpers.JOIN_SECONDS)
+    assert drainer.exitcode == 9
+    (segment,) = logger.output_directory.iterdir()
+    if cut is not None:
+        # As if the write had been cut short by the kill: records 0..cut-1 whole, record `cut` torn.
+        header = segment.stat().st_size - 20 * 32
+        os.truncate(segment, header + cut * 32 + 20)
+    logger.start()
+    with pytest.warns(DataLoggerWarning, match="skipped 1 objects"):
+        logger.stop()
+    helpers.assert_all_entries(logger.output_directory, {1: 20}, 10)
+    statistics = logger.statistics
+    assert (statistics.written, statistics.rejected) == (20, 1)

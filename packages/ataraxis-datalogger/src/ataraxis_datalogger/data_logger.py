@@ -9,8 +9,9 @@ import warnings
 import weakref
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn, SupportsIndex
+from typing import Any, Literal, NoReturn, SupportsIndex
 
+from ._files.stream_writer import DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES, SyncPolicy, _sync_interval
 from ._runtime.layout import DEFAULT_BUFFER_BYTES, MIN_BUFFER_BYTES
 from ._runtime.log_queue import LogQueue, LogSource
 from ._runtime.logger_run import LoggerRun, RunOutcome
@@ -59,6 +60,9 @@ class DataLogger:
         stop_timeout: float = 10.0,
         on_failure: FailureCallback | None = None,
         buffer_size: int = DEFAULT_BUFFER_BYTES,
+        layout: Literal["npy", "stream"] = "npy",
+        segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+        sync: SyncPolicy = "rotate",
     ) -> None:
         """Creates the log folder; the logger process starts with `start()`.
 
@@ -77,11 +81,21 @@ class DataLogger:
             buffer_size: The size in bytes of the shared-memory buffer of each producer process (8 MiB by default,
                 at least 4096). A put waits while its process's buffer is full; an entry larger than the buffer (its
                 payload plus 20 to 27 bytes) is refused with `EntryTooLargeError`.
+            layout: `"npy"` (the default) writes one `.npy` file per entry; `"stream"` appends the entries to
+                checksummed stream segments (`stream_{sequence:06d}.adlog`, see the stream format), which takes
+                far less time per entry than creating a file.
+            segment_bytes: With `layout="stream"`: the size at which a segment is closed and the next one started
+                (64 MiB by default, at least 4096).
+            sync: With `layout="stream"`: when written entries are made durable: `"rotate"` (each segment as it
+                is closed; the default), `"none"` (left to the operating system), or a number of seconds N (at
+                least every N seconds, so a power cut costs at most about N seconds of entries).
 
         Raises:
-            TypeError: If `instance_name` is not a string or `buffer_size` not an integer.
+            TypeError: If `instance_name` is not a string, `buffer_size` or `segment_bytes` not an integer, or
+                `sync` not one of the policies.
             ValueError: If `instance_name` is empty or not usable in a folder name, `stop_timeout` is not positive,
-                or `buffer_size` is below 4096.
+                `buffer_size` is below 4096, `layout` is unknown, `segment_bytes` is below 4096, or `sync` is
+                out of range.
             OSError: If the log folder cannot be created.
         """
         _check_instance_name(instance_name)
@@ -93,6 +107,7 @@ class DataLogger:
             raise ValueError(f"buffer_size must be at least {MIN_BUFFER_BYTES} bytes, got {buffer_size}")
         # Records are 8-byte aligned, and so is every position in a buffer.
         self._buffer_size = buffer_size - buffer_size % 8
+        self._sink_settings = _sink_settings(instance_name, layout, segment_bytes, sync)
         self._instance_name = instance_name
         self._output_directory = Path(output_directory) / f"{instance_name}_data_log"
         self._output_directory.mkdir(parents=True, exist_ok=True)
@@ -133,6 +148,11 @@ class DataLogger:
         if run is None:
             return self._last_statistics
         return statistics(run.control, final=False)
+
+    @property
+    def layout(self) -> Literal["npy", "stream"]:
+        """How entries are stored: `"npy"` (one file per entry) or `"stream"` (stream segments)."""
+        return self._sink_settings["layout"]  # type: ignore[return-value]
 
     @property
     def buffer_size(self) -> int:
@@ -269,7 +289,7 @@ class DataLogger:
 
     def _new_run(self) -> LoggerRun:
         """Creates the shared memory of a new run (its queue works from then on)."""
-        return LoggerRun(self._instance_name, self._buffer_size, {"layout": "npy"})
+        return LoggerRun(self._instance_name, self._buffer_size, self._sink_settings)
 
     def __enter__(self) -> "DataLogger":
         """Starts the logger."""
@@ -316,11 +336,12 @@ class DataLogger:
     def _report(self, outcome: RunOutcome) -> None:
         """Raises or warns about the problems of a finished run."""
         statistics = outcome.statistics
-        if outcome.rejections:
-            shown = "; ".join(outcome.rejections)
+        if statistics.rejected:
+            # Descriptions of the first few; one described only to a logger process that died is counted, not shown.
+            shown = ": " + "; ".join(outcome.rejections) if outcome.rejections else ""
             warnings.warn(
                 f"DataLogger '{self._instance_name}' skipped {statistics.rejected} objects that were not log "
-                f"packages: {shown}",
+                f"packages{shown}",
                 DataLoggerWarning,
                 stacklevel=3,
             )
@@ -360,6 +381,18 @@ def _check_instance_name(name: Any) -> None:
     forbidden = {"/", "\0"} | ({os.altsep} if os.altsep else set()) | {os.sep}
     if not name or name in {".", ".."} or any(character in name for character in forbidden):
         raise ValueError(f"instance_name must be a non-empty name without path separators, got {name!r}")
+
+
+def _sink_settings(instance_name: str, layout: object, segment_bytes: object, sync: object) -> dict[str, object]:
+    """Checks the layout arguments of a logger and returns what its logger process needs to open its sink."""
+    if layout not in ("npy", "stream"):
+        raise ValueError(f'layout must be "npy" or "stream", got {layout!r}')
+    if isinstance(segment_bytes, bool) or not isinstance(segment_bytes, int):
+        raise TypeError(f"segment_bytes must be an integer number of bytes, got {segment_bytes!r}")
+    if segment_bytes < MIN_SEGMENT_BYTES:
+        raise ValueError(f"segment_bytes must be at least {MIN_SEGMENT_BYTES} bytes, got {segment_bytes}")
+    _sync_interval(sync)
+    return {"layout": layout, "segment_bytes": segment_bytes, "sync": sync, "instance_name": instance_name}
 
 
 def _track(logger: DataLogger) -> None:

@@ -29,7 +29,6 @@ from .layout import (
     C_STATE,
     C_TARGETS_SET,
     CONTROL_MAGIC,
-    P_CURSOR_BYTES,
     P_CURSOR_RECORDS,
     PROGRESS_WORDS,
     S_COPIES,
@@ -178,13 +177,13 @@ class ControlSegment:
                 words[C_STATE] = new_state
             return old_state
 
-    def register(self, pid: int) -> tuple[int, int, int, int] | RunState:
+    def register(self, pid: int) -> tuple[int, int, list[int]] | RunState:
         """Gives process `pid` a slot for a new buffer, if the run accepts entries.
 
         Returns:
-            `(slot, generation, base_bytes, base_records)`: the slot, the generation that names its new buffer, and
-            the position its buffer starts at (positions run on across the buffers a slot has had); or the state
-            that refused the registration.
+            `(slot, generation, progress)`: the slot, the generation that names its new buffer, and the slot's
+            committed progress, where the new buffer starts (positions and counts run on across the buffers a slot
+            has had); or the state that refused the registration.
 
         Raises:
             OverflowError: Every slot holds the buffer of a live process, or of a dead one not yet drained.
@@ -206,7 +205,7 @@ class ControlSegment:
             words[slot_word(slot, S_GENERATION)] = generation
             words[slot_word(slot, S_STATE)] = SlotState.CREATING
             words[C_REGISTRATIONS] += 1
-            return slot, generation, progress[P_CURSOR_BYTES], progress[P_CURSOR_RECORDS]
+            return slot, generation, progress
 
     def activate(self, slot: int) -> RunState | None:
         """Marks a registered slot's buffer as taking puts, if the run still accepts entries.

@@ -133,6 +133,7 @@ class Drainer:
             return None
         if target is not None and target[0] == Target.HEAD:
             head_bytes, head_records = min(head_bytes, target[1]), min(head_records, target[2])
+        buffer.published_bytes, buffer.published_records = head_bytes, head_records
         if cursor >= head_bytes:
             if buffer.owner_gone:
                 self._retire(buffer)

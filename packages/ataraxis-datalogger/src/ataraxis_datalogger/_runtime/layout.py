@@ -154,7 +154,8 @@ R_HEAD_BYTES: Final = 8
 R_HEAD_RECORDS: Final = 9
 """Records published."""
 R_CONTROL_RECORDS: Final = 10
-"""Records published that are transport control records, not entries (so the writer knows when to look)."""
+"""Of those, transport control records rather than entries, counted over the slot's buffers like the progress's
+rejected count: while the two are equal, the published range holds no control record and needs no walk."""
 R_LIMIT: Final = 16
 """The position up to which the producer may write: the consumed position plus the capacity, or `CLOSED` (0) once
 the buffer takes no more puts (the writer's cache line). One comparison, `head + size <= limit`, tells a producer

@@ -19,7 +19,17 @@ from .._format.stream import RECORD_HEADER, RECORD_HEADER_SIZE, encode_record
 from ..exceptions import DataLoggerError, EntryTooLargeError
 from ..log_package import _checked_integer, _payload_buffer
 from .control import ControlSegment
-from .layout import CLOSED, R_CONTROL_RECORDS, R_HEAD_BYTES, R_HEAD_RECORDS, R_LIMIT, ring_name
+from .layout import (
+    CLOSED,
+    P_CURSOR_BYTES,
+    P_CURSOR_RECORDS,
+    P_REJECTED,
+    R_CONTROL_RECORDS,
+    R_HEAD_BYTES,
+    R_HEAD_RECORDS,
+    R_LIMIT,
+    ring_name,
+)
 from .ring import RingSegment, remove_ring
 from .run_state import RunState
 
@@ -44,11 +54,18 @@ class ProducerRing:
         segment: The buffer, created by this process.
         base_bytes: The position the buffer starts at.
         base_records: The records published before it, in earlier buffers of the slot.
+        base_controls: The control records published before it, in earlier buffers of the slot.
         refusal: Explains why a put was refused.
     """
 
     def __init__(
-        self, control: ControlSegment, segment: RingSegment, base_bytes: int, base_records: int, refusal: Refusal
+        self,
+        control: ControlSegment,
+        segment: RingSegment,
+        base_bytes: int,
+        base_records: int,
+        base_controls: int,
+        refusal: Refusal,
     ) -> None:
         self.control = control
         """This process's handle of the run's control segment."""
@@ -63,7 +80,7 @@ class ProducerRing:
         self._data = segment.data
         self._head = base_bytes
         self._records = base_records
-        self._control_records = 0
+        self._control_records = base_controls
         threads = threading.Lock()
         self._enter, self._leave = threads.acquire, threads.release
         self._try_lock: Callable[[bool], bool] = segment.lock.acquire_now
@@ -258,11 +275,12 @@ def create_producer_ring(control: ControlSegment, refusal: Refusal) -> ProducerR
         ) from None
     if isinstance(registration, RunState):
         raise DataLoggerError(refusal(registration))
-    slot, generation, base_bytes, base_records = registration
+    slot, generation, progress = registration
+    base_bytes, base_records = progress[P_CURSOR_BYTES], progress[P_CURSOR_RECORDS]
     name = ring_name(control.name, slot, generation)
     try:
         segment = RingSegment.create(
-            control.backend, name, control.capacity, slot, generation, base_bytes, base_records
+            control.backend, name, control.capacity, slot, generation, base_bytes, base_records, progress[P_REJECTED]
         )
     except BaseException:
         control.retire(slot, generation)
@@ -272,4 +290,4 @@ def create_producer_ring(control: ControlSegment, refusal: Refusal) -> ProducerR
         segment.close()
         remove_ring(control.backend, name)
         raise DataLoggerError(refusal(refused))
-    return ProducerRing(control, segment, base_bytes, base_records, refusal)
+    return ProducerRing(control, segment, base_bytes, base_records, progress[P_REJECTED], refusal)

@@ -27,6 +27,7 @@ from . import _posix
 from .layout import (
     CLOSED,
     R_CAPACITY,
+    R_CONTROL_RECORDS,
     R_GENERATION,
     R_HEAD_BYTES,
     R_HEAD_RECORDS,
@@ -81,7 +82,15 @@ class RingSegment:
 
     @classmethod
     def create(
-        cls, backend: int, name: str, capacity: int, slot: int, generation: int, base_bytes: int, base_records: int
+        cls,
+        backend: int,
+        name: str,
+        capacity: int,
+        slot: int,
+        generation: int,
+        base_bytes: int,
+        base_records: int,
+        base_controls: int,
     ) -> "RingSegment":
         """Creates a buffer owned by this process, its ring prefaulted, its head and tail at the slot's position.
 
@@ -104,6 +113,7 @@ class RingSegment:
             words[R_SLOT] = slot
             words[R_GENERATION] = generation
             words[R_HEAD_RECORDS] = base_records
+            words[R_CONTROL_RECORDS] = base_controls
             words[R_HEAD_BYTES] = base_bytes
             words[R_LIMIT] = base_bytes + capacity
             words[R_MAGIC] = RING_MAGIC

@@ -25,12 +25,13 @@ class SlotBuffer:
 
     __slots__ = (
         "controls_published",
-        "controls_seen",
         "generation",
         "next_check",
         "owner_gone",
         "owner_pid",
         "progress",
+        "published_bytes",
+        "published_records",
         "segment",
         "slot",
     )
@@ -52,10 +53,13 @@ class SlotBuffer:
         """True once the owner was seen dead: from then on, everything it published is visible without its lock."""
         self.next_check = 0.0
         """When to look at the owner's liveness next."""
+        self.published_bytes = 0
+        """The published position, as last read (the end of what the drainer may take now)."""
+        self.published_records = 0
+        """The records published up to `published_bytes`."""
         self.controls_published = 0
-        """Control records the producer published in this buffer (as last read under its lock)."""
-        self.controls_seen = 0
-        """Control records this drainer consumed from this buffer."""
+        """Control records published in the slot's buffers so far, as last read under the buffer's lock (compared
+        with the progress's rejected count, it says whether the published range holds any)."""
 
     def owner_died(self, *, now: float | None = None, force: bool = False) -> bool:
         """Looks (at most every `LIVENESS_CHECK_SECONDS`, unless forced) whether the owner died; True once it has."""
