@@ -23,13 +23,16 @@ from .run_state import ACCEPTING_STATES, RunState
 _registry_lock = threading.Lock()
 _process_rings: dict[str, ProducerRing] = {}
 """This process's buffer in each run it has put entries in, by run name."""
+_fork_generation = 0
+"""Incremented in a forked child: a cached buffer made before the fork belongs to the parent."""
 
 
 def _forget_after_fork() -> None:
     # A forked child owns none of its parent's buffers (and a thread of the parent may have held the lock).
-    global _registry_lock
+    global _registry_lock, _fork_generation
     _registry_lock = threading.Lock()
     _process_rings.clear()
+    _fork_generation += 1
 
 
 if hasattr(os, "register_at_fork"):
@@ -101,7 +104,7 @@ class LogQueue:
             DataLoggerError: If the logger was stopped, its logger process died, or its owner died.
         """
         ring = self._ring
-        if ring is None or ring.pid != os.getpid():
+        if ring is None or ring.fork_generation != _fork_generation:
             ring = self._connect()
         if obj.__class__ is LogPackage or isinstance(obj, LogPackage):
             ring.put(obj._record, block, timeout)
@@ -170,6 +173,7 @@ class LogQueue:
                 except BaseException:
                     control.close()
                     raise
+                ring.fork_generation = _fork_generation
                 _process_rings[self._name] = ring
         self._ring = ring
         return ring
@@ -224,7 +228,7 @@ class LogSource:
             queue.Full, EntryTooLargeError, DataLoggerError: As `LogQueue.put` raises them.
         """
         ring = self._ring
-        if ring is None or ring.pid != os.getpid():
+        if ring is None or ring.fork_generation != _fork_generation:
             ring = self._ring = self._queue._connect()
         ring.log(self.source_id, time_stamp, payload, block, timeout)  # type: ignore[arg-type]
 

@@ -9,6 +9,7 @@ head, so the logger never sees its unfinished record; it loses that one entry an
 
 import os
 import queue
+import struct
 import threading
 import time
 import zlib
@@ -36,7 +37,9 @@ from .run_state import RunState
 _SLEEP_SECONDS: Final = (0.00005, 0.002)
 """The shortest and longest sleep of a put waiting for room in its buffer."""
 _PACK_HEADER = RECORD_HEADER.pack_into
-_ZERO_WORD = bytes(8)
+_PACK_FIELDS = struct.Struct("<IQBBH").pack
+"""The header's fields after the checksum, which the checksum covers with the payload."""
+_PACK_ZERO = struct.Struct("<Q").pack_into
 _CLOSED_WORDS = memoryview(bytearray(8 * (R_LIMIT + 1))).cast("Q")
 """Stands in for the header of a released buffer: its limit reads `CLOSED`, so puts take the path that refuses."""
 _NO_DATA = memoryview(b"")
@@ -73,6 +76,9 @@ class ProducerRing:
         """The buffer."""
         self.pid = os.getpid()
         """The process that created the buffer: a forked child must make its own."""
+        self.fork_generation = -1
+        """Set by whoever caches the buffer: the number of forks that led to this process when it was made, which
+        tells a forked child's copy apart without a `getpid()` system call per put."""
         self.capacity = segment.capacity
         """The ring's size in bytes."""
         self._refusal = refusal
@@ -107,9 +113,16 @@ class ProducerRing:
                 self._lock_slowly()
             try:
                 head = self._head
-                if head + size <= self._words[R_LIMIT]:
+                words = self._words
+                if head + size <= words[R_LIMIT]:
                     self._copy(record, head, size)
-                    self._publish(head + size, control)
+                    if control:
+                        self._control_records += 1
+                        words[R_CONTROL_RECORDS] = self._control_records
+                    self._head = head = head + size
+                    self._records = records = self._records + 1
+                    words[R_HEAD_RECORDS] = records
+                    words[R_HEAD_BYTES] = head
                     return
             finally:
                 self._unlock()
@@ -140,20 +153,23 @@ class ProducerRing:
                 end = offset + size
                 if head + size <= self._words[R_LIMIT] and end <= capacity and time_stamp.__class__ is not bool:
                     data = self._data
-                    payload_end = offset + RECORD_HEADER_SIZE + length
                     try:
-                        data[end - 8 : end] = _ZERO_WORD
-                        _PACK_HEADER(data, offset, 0, length, time_stamp, source_id, 0, 0)
-                        data[offset + RECORD_HEADER_SIZE : payload_end] = payload  # type: ignore[call-overload]
+                        # The checksum runs over the fields and the payload where they are; the header is packed
+                        # once, with it, and the payload copied once.
+                        checksum = _crc32(payload, _crc32(_PACK_FIELDS(length, time_stamp, source_id, 0, 0)))  # type: ignore[arg-type]
+                        _PACK_ZERO(data, end - 8, 0)
+                        _PACK_HEADER(data, offset, checksum, length, time_stamp, source_id, 0, 0)
+                        data[offset + RECORD_HEADER_SIZE : offset + RECORD_HEADER_SIZE + length] = payload  # type: ignore[call-overload]
                     except Exception:
                         # A payload or timestamp the fast path cannot take: nothing was published; the general path
                         # below accepts what LogPackage accepts and names what it refuses.
                         pass
                     else:
-                        _PACK_HEADER(
-                            data, offset, _crc32(data[offset + 4 : payload_end]), length, time_stamp, source_id, 0, 0
-                        )
-                        self._publish(head + size, False)
+                        words = self._words
+                        self._head = head = head + size
+                        self._records = records = self._records + 1
+                        words[R_HEAD_RECORDS] = records
+                        words[R_HEAD_BYTES] = head
                         return
             finally:
                 self._unlock()
