@@ -18,7 +18,7 @@ from . import _posix
 from .control import ControlSegment
 from .producer import ProducerRing, create_producer_ring
 from .records import TransportKind, describe_rejected
-from .run_state import ACCEPTING_STATES, RunState
+from .run_state import RunState
 
 _registry_lock = threading.Lock()
 _process_rings: dict[str, ProducerRing] = {}
@@ -128,9 +128,10 @@ class LogQueue:
         return LogSource(self, source_id)
 
     def close(self) -> None:
-        """Releases this process's buffer mapping once the logger has written it; later puts raise.
+        """Releases this process's mapping of its buffer; later puts through this object raise.
 
-        Entries already put are written all the same. Optional: the mapping is also released when the process exits.
+        Entries already put are written all the same (the buffer stays in shared memory until the logger has written
+        it). Optional: the mapping also goes when the process exits.
         """
         self._retired = True
         if self._ring is not None and self._ring.pid == os.getpid():
@@ -260,8 +261,3 @@ def _release_finished_runs() -> None:
 def release_process_ring(name: str) -> None:
     """Releases this process's buffer in run `name`, if it has one (its owner's `stop()` calls it)."""
     _release(name)
-
-
-def accepting(state: RunState) -> bool:
-    """Whether a run in `state` takes entries."""
-    return state in ACCEPTING_STATES

@@ -3,8 +3,8 @@
 A run's segments are removed by `stop()`, or by its logger process when the owner dies. If both are killed (a
 `kill -9` of the whole process group, the out-of-memory killer), nobody is left to do it: the next logger started on
 the machine does it. A run is stale when its owner and its logger process are both dead (pids are compared within
-one pid namespace: every process sharing `/dev/shm` must share it). Buffers of a stale run go with it: what they
-held is lost (the owner's death report lists it in the log folder's absence of those entries; nothing else can).
+one pid namespace: every process sharing `/dev/shm` must share it). Buffers of a stale run go with it, and the
+entries they still held are lost: with its owner and its logger process gone, nobody is left who was promised them.
 """
 
 import contextlib
