@@ -6,7 +6,8 @@ This meta-package re-exports, by name, the public API of its three member distri
   that name what is wrong with a config, its class or its file (`YamlConfigError` and its subclasses).
 - `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory, its errors (`SharedArrayError`
   and its subclasses) and `LockRecoveredWarning`.
-- `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
+- `ataraxis-datalogger`: `DataLogger`, `LogPackage`, `LogQueue`, `LogSource` and `compress_npy_logs`, multi-process
+  logging to disk;
   `LogArchiveReader`, `read_logs`, `inspect_logs` and `follow_logs` to read the logs back; its errors share the root
   `AtaraxisDataLoggerError`.
 
@@ -27,11 +28,14 @@ from ataraxis_datalogger import (
     DataLoggerError,
     DataLoggerWarning,
     EntryFormatError,
+    EntryTooLargeError,
     FollowedEntry,
     LogArchiveReader,
     LogCompressionError,
     LogDirectorySummary,
     LogPackage,
+    LogQueue,
+    LogSource,
     LogStatistics,
     SourceReport,
     SourceSummary,
@@ -108,17 +112,17 @@ __all__ = [
     "DataRangeError",
     "DataShapeError",
     "EntryFormatError",
-<<<<<<< HEAD
-    "IndexKindError",
-=======
+    "EntryTooLargeError",
     "FollowedEntry",
->>>>>>> stream
+    "IndexKindError",
     "LockRecoveredWarning",
     "LockReentryError",
     "LogArchiveReader",
     "LogCompressionError",
     "LogDirectorySummary",
     "LogPackage",
+    "LogQueue",
+    "LogSource",
     "LogStatistics",
     "MissingFieldError",
     "NotConnectedError",
