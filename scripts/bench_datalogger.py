@@ -4,7 +4,7 @@ Cases (each measured in several rounds; every round runs the case's baselines an
 a shared machine's speed swings from minute to minute):
 
 - stream, 16 B entries from 4 producer processes, `LogPackage` + `put`, and the hot path `source(id).log(...)`;
-- stream, 64 KiB entries from 4 producers;
+- stream, 64 KiB entries from 4 producers, `put` and the hot path;
 - stream, 64 KiB entries with the logger process paused for a second (a backlog of up to 4 x `buffer_size`);
 - npy (one file per entry), 16 B entries from 1 and 4 producers, and 64 KiB entries from 4 producers.
 
@@ -384,6 +384,14 @@ def build_cases(arguments: argparse.Namespace) -> list[Case]:
             "MB/s",
             megabyte,
             logger("put", "stream", 4, large, large_size),
+            sequential_large,
+            "sequential",
+        ),
+        Case(
+            "stream, 64 KiB, 4 producers, hot path",
+            "MB/s",
+            megabyte,
+            logger("hot", "stream", 4, large, large_size),
             sequential_large,
             "sequential",
         ),

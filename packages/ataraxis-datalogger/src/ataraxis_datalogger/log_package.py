@@ -145,6 +145,9 @@ def _record_fields(record: bytes) -> tuple[int, int] | None:
 
 def _checked_integer(name: str, value: SupportsIndex, maximum: int) -> int:
     """Returns `value` as a Python int after checking that it is an integer (not a boolean) from 0 to `maximum`."""
+    if value.__class__ is int and 0 <= value <= maximum:
+        # The common case first: a package is built per entry, so its checks are part of the hot path.
+        return value
     if isinstance(value, bool | np.bool_):
         raise TypeError(f"LogPackage {name} must be an integer from 0 to {maximum}, got the boolean {value!r}")
     try:
@@ -160,6 +163,8 @@ def _checked_integer(name: str, value: SupportsIndex, maximum: int) -> int:
 
 def _payload_buffer(data: object) -> bytes | memoryview:
     """Returns the payload as bytes or a flat byte view, after checking it is a 1-D uint8 array or bytes-like."""
+    if data.__class__ is bytes:
+        return data
     if isinstance(data, np.ndarray):
         if data.dtype != np.uint8:
             raise TypeError(
