@@ -450,20 +450,16 @@ def plot(cases: list[Case], path: Path) -> None:
         "files": "tab:gray",
     }
     height = 0.8 / len(names)
+    labelled: set[str] = set()
     for row, case in enumerate(cases):
         reference = statistics.median(case.rates[case.ratio_to])
         for column, name in enumerate(names):
             if name in case.rates:
                 value = statistics.median(case.rates[name]) / reference
-                axis.barh(
-                    row + column * height,
-                    value,
-                    height,
-                    color=colours[name],
-                    label=name if row == 0 or name not in case.rates else None,
-                )
-    handles = {label: handle for handle, label in zip(*axis.get_legend_handles_labels(), strict=True)}
-    axis.legend(handles.values(), handles.keys(), loc="lower right")
+                label = None if name in labelled else name
+                labelled.add(name)
+                axis.barh(row + column * height, value, height, color=colours[name], label=label)
+    axis.legend(loc="lower right")
     axis.set_yticks([row + 0.4 - height / 2 for row in range(len(cases))], [case.name for case in cases])
     axis.invert_yaxis()
     axis.set_xscale("log")
