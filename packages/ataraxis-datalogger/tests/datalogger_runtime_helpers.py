@@ -390,3 +390,30 @@ def attach_and_put_counting(name: str, source_id: int, progress: Any, result: An
             return
         index += 1
         progress.value = index
+
+
+def own_a_logger_and_die_while_stopping(directory: Path, count: int, report: Any) -> None:
+    """Starts a logger, pauses its process, puts `count` entries and begins `stop()`.
+
+    Once the buffers are closed it reports (writer pid, queue name), then waits to be killed in the middle of
+    that `stop()`.
+    """
+    import signal
+    import threading
+
+    from ataraxis_datalogger import DataLogger
+    from ataraxis_datalogger._runtime.layout import C_TARGETS_SET
+
+    logger = DataLogger(directory, "stopping")
+    logger.start()
+    writer = logger._run.process.pid  # type: ignore[union-attr]
+    control = logger._run.control  # type: ignore[union-attr]
+    name = logger.input_queue.name
+    os.kill(writer, signal.SIGSTOP)
+    for index in range(count):
+        logger.input_queue.put(LogPackage(1, index, payload(1, index, 16)))
+    threading.Thread(target=logger.stop, daemon=True).start()
+    while not control.words[C_TARGETS_SET]:
+        time.sleep(0.001)
+    report.send((writer, name))
+    time.sleep(JOIN_SECONDS)

@@ -1,9 +1,11 @@
 """The transport under attack: producers, the logger process and the owner killed at random points."""
 
+import contextlib
 import multiprocessing
 import os
 import random
 import signal
+import threading
 import time
 from pathlib import Path
 from types import ModuleType
@@ -275,3 +277,62 @@ def test_a_logger_killed_at_each_step_of_a_stream_write_writes_each_entry_exactl
     helpers.assert_all_entries(logger.output_directory, {1: 20}, 10)
     statistics = logger.statistics
     assert (statistics.written, statistics.rejected) == (20, 1)
+
+
+def test_an_owner_killed_in_the_middle_of_stop_leaves_every_entry_written_and_nothing_behind(
+    fast_directory: Path, helpers: ModuleType
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    report_in, report_out = context.Pipe(duplex=False)
+    owner = context.Process(target=helpers.own_a_logger_and_die_while_stopping, args=(fast_directory, 3000, report_out))
+    owner.start()
+    try:
+        assert report_in.poll(helpers.JOIN_SECONDS), "the owner never reached stop()"
+        writer, name = report_in.recv()
+    finally:
+        owner.kill()
+        owner.join(helpers.JOIN_SECONDS)
+    os.kill(writer, signal.SIGCONT)
+    helpers.wait_for(lambda: not helpers.process_exists(writer))
+    helpers.check_prefix(fast_directory / "stopping_data_log", 1, 3000, (16, 16), spare=0)
+    assert _leftovers(name) == []
+
+
+@pytest.mark.parametrize("layout", ["npy", "stream"])
+def test_a_logger_process_killed_in_the_middle_of_stop_leaves_stop_to_write_the_rest(
+    fast_directory: Path, helpers: ModuleType, layout: str
+) -> None:
+    from ataraxis_datalogger._runtime.layout import C_TARGETS_SET
+
+    logger = DataLogger(fast_directory, "killed_while_stopping", layout=layout)  # type: ignore[arg-type]
+    logger.start()
+    writer = _writer_pid(logger)
+    assert logger._run is not None
+    control = logger._run.control
+    os.kill(writer, signal.SIGSTOP)
+    for index in range(5000):
+        logger.input_queue.put(LogPackage(1, index, helpers.payload(1, index, 16)))
+    outcome: list[BaseException] = []
+
+    def stop() -> None:
+        try:
+            logger.stop()
+        except BaseException as error:
+            outcome.append(error)
+
+    stopping = threading.Thread(target=stop)
+    stopping.start()
+    helpers.wait_for(lambda: bool(control.words[C_TARGETS_SET]))
+    os.kill(writer, signal.SIGCONT)
+    time.sleep(0.005)
+    with contextlib.suppress(ProcessLookupError):  # it may have drained everything and exited already
+        os.kill(writer, signal.SIGKILL)
+    stopping.join(helpers.JOIN_SECONDS)
+    assert not stopping.is_alive()
+    if outcome:
+        # Unless the logger process had finished already, stop() wrote the rest and says so.
+        assert isinstance(outcome[0], DataLoggerError), outcome
+        assert "stop() wrote the" in str(outcome[0])
+    helpers.check_prefix(logger.output_directory, 1, 5000, (16, 16), spare=0)
+    statistics = logger.statistics
+    assert statistics.written == statistics.submitted == 5000
