@@ -105,13 +105,14 @@ def test_the_warning_names_ten_files_and_counts_the_rest(tmp_path: Path) -> None
     assert len(report.damaged_files) == 13
 
 
-def test_a_directory_named_like_an_entry_is_reported_as_damaged(tmp_path: Path) -> None:
+def test_a_directory_named_like_an_entry_is_foreign(tmp_path: Path) -> None:
     folder = tmp_path / entry_file_name(1, 1)
     folder.mkdir()
     for memory_mapping in (False, True):
         with pytest.warns(DamagedLogFilesWarning, match=re.escape(str(folder))):
             report = compress_npy_logs(tmp_path, memory_mapping=memory_mapping)
-        assert [(damaged.path, damaged.reason) for damaged in report.damaged_files] == [(folder, "not a regular file")]
+        assert report.foreign_files == (folder,)
+        assert report.damaged_files == ()
     assert folder.is_dir()
 
 

@@ -20,6 +20,7 @@ from ataraxis_datalogger import (
     EntryFormatError,
     EntryTooLargeError,
     LogCompressionError,
+    LogFilesChangedError,
     LogPackage,
     StreamFormatError,
     read_logs,
@@ -36,6 +37,7 @@ ERRORS_AND_THEIR_FORMER_BASES = {
     # Raised by a put whose entry is larger than a producer's whole buffer: a bad argument, like a bad payload.
     EntryTooLargeError: ValueError,
     StreamFormatError: ValueError,
+    LogFilesChangedError: RuntimeError,
 }
 WARNINGS = (DataLoggerWarning, DamagedLogFilesWarning)
 
@@ -99,6 +101,6 @@ def test_a_put_after_stop_is_caught_as_the_root_and_as_runtime_error(tmp_path: P
 def test_a_damaged_entry_file_is_caught_as_the_root_and_as_value_error(tmp_path: Path) -> None:
     (tmp_path / entry_file_name(1, 5)).write_bytes(b"not an entry")
     for catch in (AtaraxisDataLoggerError, EntryFormatError, ValueError):
-        reader = read_logs(tmp_path)[1]
+        reader = read_logs(tmp_path, on_damage="raise")[1]
         with reader, pytest.raises(catch, match="is damaged"):
             list(reader)

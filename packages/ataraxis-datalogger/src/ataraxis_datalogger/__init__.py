@@ -18,16 +18,19 @@ Archives and reading back:
   `DamagedFile`, also named in a `DamagedLogFilesWarning`; a source that could not be archived raises
   `LogCompressionError`).
 - `LogArchiveReader`: reads one source's entries in timestamp order; `read_logs` opens one per source of a log
-  directory, archived or not. A damaged archive raises `ArchiveFormatError`, a damaged entry file
-  `EntryFormatError`.
-- `inspect_logs`: summarises a log directory per source (`LogDirectorySummary`, `SourceSummary`).
+  directory, archived or not. Damaged data is skipped with a `DamagedLogFilesWarning`, or raises
+  `ArchiveFormatError` (an archive) or `EntryFormatError` (an entry file) with `on_damage="raise"`; a loose file
+  removed under a reader raises `LogFilesChangedError`.
+- `inspect_logs`: summarises a log directory per source (`LogDirectorySummary`, `SourceSummary`); with
+  `verify=True` it checks every archived byte.
 - The `ataraxis-datalogger` command runs `compress` and `inspect` from a shell.
 
 Errors and warnings (all in `ataraxis_datalogger.exceptions`):
 
 - `AtaraxisDataLoggerError` is the root of every error the package raises; each error also subclasses the
-  built-in class of its kind: `DataLoggerError`, `LogCompressionError` and `ArchiveVerificationError` are
-  `RuntimeError`s, `EntryFormatError`, `ArchiveFormatError` and `StreamFormatError` are `ValueError`s.
+  built-in class of its kind: `DataLoggerError`, `LogCompressionError`, `ArchiveVerificationError` and
+  `LogFilesChangedError` are `RuntimeError`s, `EntryFormatError`, `ArchiveFormatError` and `StreamFormatError` are
+  `ValueError`s.
 - `AtaraxisDataLoggerWarning` is the root of every warning: `DataLoggerWarning`, `DamagedLogFilesWarning`.
 """
 
@@ -49,10 +52,11 @@ from .exceptions import (
     EntryFormatError,
     EntryTooLargeError,
     LogCompressionError,
+    LogFilesChangedError,
     StreamFormatError,
 )
 from .follow import FollowedEntry, follow_logs
-from .inspection import LogDirectorySummary, SourceSummary, inspect_logs
+from .inspection import LogDirectorySummary, SegmentSummary, SourceSummary, inspect_logs
 from .log_package import LogPackage
 from .reader import LogArchiveReader, read_logs
 
@@ -75,10 +79,12 @@ __all__ = [
     "LogArchiveReader",
     "LogCompressionError",
     "LogDirectorySummary",
+    "LogFilesChangedError",
     "LogPackage",
     "LogQueue",
     "LogSource",
     "LogStatistics",
+    "SegmentSummary",
     "SourceReport",
     "SourceSummary",
     "StreamFormatError",

@@ -3,25 +3,31 @@
 See the "Log archives" guide for the archive layout, the safety guarantees and the meaning of every argument.
 """
 
-import fcntl
 import multiprocessing
 import os
-import queue
+import stat
 import warnings
-from collections.abc import Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
 from tqdm import tqdm
 
-from ._archive.archive_writer import SourceJob, SourceOutcome, StepProgress, archive_source
+from ._archive.archive_check import open_checked_archive
+from ._archive.archive_writer import archive_source
+from ._archive.directory_lock import DirectoryLock
 from ._archive.reports import DamagedFile, SourceReport
+from ._archive.source_job import SourceJob, SourceOutcome, StepProgress
+from ._archive.worker_processes import Outcomes, archive_in_processes
 from ._files.closeable import Closeable
 from ._files.listing import DirectoryListing, check_log_directory, list_log_directory
-from .exceptions import DamagedLogFilesWarning, LogCompressionError
+from ._files.segment_lock import held_by_writer
+from ._files.stream_index import StreamIndex, scan_segments
+from ._files.stream_reader import SegmentState
+from ._format.stream import decode_header
+from .exceptions import ArchiveFormatError, DamagedLogFilesWarning, LogCompressionError, StreamFormatError
 
 BUFFER_LIMIT: Final = 64 << 20
 """Payload bytes of one source held in memory between reading and writing its archive (per worker)."""
@@ -44,7 +50,18 @@ class CompressionReport:
     sources: Mapping[int, SourceReport]
     """A report for each source that had entry files, by source id."""
     foreign_files: tuple[Path, ...]
-    """`.npy` files whose names are not entries' (never read, never removed)."""
+    """`.npy` files whose names are not entries', and anything named like an entry or an archive that is not a
+    regular file (never read, never removed)."""
+    damaged_archives: tuple[DamagedFile, ...] = ()
+    """Archives of sources without entry files to archive that could not be read (checked on every call: their
+    metadata, and with `verify_integrity` every payload byte). A damaged archive of a source that has entry files
+    fails that source instead (see `LogCompressionError`)."""
+    damaged_segments: tuple[DamagedFile, ...] = ()
+    """Stream segments with damaged bytes or a torn tail (their valid records are archived, the damaged bytes are
+    not, and the segment is kept), and files named like segments that are not readable segments."""
+    segments_removed: tuple[Path, ...] = ()
+    """Stream segments removed (only with `remove_sources`): each was closed or abandoned by its writer, undamaged,
+    and every one of its records was in a verified archive."""
 
     @property
     def entries_archived(self) -> int:
@@ -58,8 +75,12 @@ class CompressionReport:
 
     @property
     def damaged_files(self) -> tuple[DamagedFile, ...]:
-        """Every entry file that could not be archived, over all sources."""
-        return tuple(damaged for report in self.sources.values() for damaged in report.damaged_files)
+        """Every entry file that could not be archived, over all sources, every damaged archive and segment."""
+        return (
+            *(damaged for report in self.sources.values() for damaged in report.damaged_files),
+            *self.damaged_archives,
+            *self.damaged_segments,
+        )
 
     @property
     def clean(self) -> bool:
@@ -77,30 +98,47 @@ def compress_npy_logs(
     verify_integrity: bool = False,
     max_workers: int | None = None,
 ) -> CompressionReport:
-    """Archives each source's `.npy` log entries into one columnar `{source_id}_log.npz` in the same directory.
+    """Archives each source's log entries into one columnar `{source_id}_log.npz` in the same directory.
+
+    The entries are those of `.npy` entry files and of stream segments (`.adlog`, the stream layout); a folder may
+    hold both. Stream records an archive already holds are recognised by their origin (segment and position), which
+    the archive records, so a segment compressed again, even one still being written, never has a record archived
+    twice. With `remove_sources`, a segment is removed only once its writer is done with it, it holds no damage,
+    and every one of its records is in an archive that was verified (or, for a record archived by an earlier call,
+    compared byte for byte with its archived entry); segments being written are left for a later call.
 
     Entries go into the archive in timestamp order, ties in arrival order. A source that already has an archive
     gets one holding its old entries and the new ones (old first among equal timestamps), so running this again,
     or after more entries were logged, is safe; entry files an archive already holds are never archived twice.
     Each archive is written under a temporary name, fsynced, read back and checked, and only then renamed into
-    place; entry files are removed (with `remove_sources`) only after that. Damaged entry files and `.npy` files
-    that are not entries are left in place, listed in the report and named in a `DamagedLogFilesWarning`.
+    place; entry files are removed (with `remove_sources`) only after that. Damaged entry files, damaged archives
+    and foreign files (`.npy` files that are not entries; anything named like an entry or an archive that is not
+    a regular file) are left in place, listed in the report and named in a `DamagedLogFilesWarning`.
+
+    The call holds an exclusive lock on the directory, shared with its worker processes; a second call waits. If
+    the calling process is killed, its workers exit as soon as they notice, still holding the lock, and a later
+    call archives every entry exactly once.
 
     Every argument after the directory is keyword-only. The "Log archives" guide gives the measurements and
     reasons behind the defaults.
 
     Args:
         log_directory: The directory the logger wrote to (`DataLogger.output_directory`).
-        remove_sources: Remove each entry file once an archive holding it is verified and in place.
+        remove_sources: Remove each entry file once an archive holding it is verified and in place, and each stream
+            segment whose records all are (see above).
         memory_mapping: Read each entry file through a memory map (one at a time) instead of a read into a new
-            buffer: faster for entries of megabytes, slower for small ones. The archive is the same either way.
+            buffer: faster for entries of megabytes, slower for small ones. The archive is the same either way. An
+            entry file truncated by another program while it is mapped kills the process (SIGBUS); nothing is
+            lost then, as with any kill.
         verbose: Show tqdm progress bars (on stderr) while entries are read and removed; worker processes report
             to the calling process's bars.
         compress: Deflate the archive (smaller), at zlib level 1. `False` stores the bytes as they are: larger,
-            faster to write, and a reader memory-maps the payloads instead of decompressing them.
-        verify_integrity: Before anything is replaced or removed, read the whole new archive back (checking the
-            zip CRC-32s) and compare every payload byte with a fresh read of the entry files and the old archive.
-            Without it, the archive's metadata (counts, timestamps, offsets) is read back and checked.
+            faster to write, and a reader reads any range directly instead of decompressing what precedes it.
+        verify_integrity: Before anything is replaced or removed, read the whole new archive back (checking its
+            block checksums) and compare every payload byte with a fresh read of the entry files and the old
+            archive; also read and check every byte of the archives that get no new entries. Without it, the new
+            archive's metadata (counts, timestamps, offsets, checksums) is read back and checked, the old archive's
+            payload bytes are checked as they are copied, and the other archives' metadata is checked.
         max_workers: The most workers archiving sources in parallel, one source at a time each; the calling
             process is one of them, the others are spawned processes. `None`: one per available CPU, but only the
             calling process for logs too small to repay starting processes (see `PROCESS_THRESHOLD`). `1`: the
@@ -110,9 +148,9 @@ def compress_npy_logs(
         What was done per source.
 
     Raises:
+        ValueError: If the path is empty, or `max_workers` is not a positive integer or None.
         FileNotFoundError: If the directory does not exist.
         NotADirectoryError: If it is not a directory.
-        ValueError: If `max_workers` is not a positive integer or None.
         LogCompressionError: If one or more sources could not be archived (the others are; see its `report`).
     """
     if getattr(multiprocessing.current_process(), "_inheriting", False):
@@ -127,32 +165,45 @@ def compress_npy_logs(
         raise ValueError(f"max_workers must be a positive integer or None, got {max_workers!r}")
     if max_workers is not None and max_workers < 1:
         raise ValueError(f"max_workers must be a positive integer or None, got {max_workers}")
-    with _exclusive(directory):
+    with DirectoryLock(directory) as lock:
         listing = list_log_directory(directory)
         for leftover in listing.unfinished_archives:
             # Only an interrupted compression leaves these, and none can be running: this one holds the lock.
             leftover.unlink(missing_ok=True)
+        # Damage is collected here and reported once, in the report and the warning below.
+        index = scan_segments(directory, listing.segments, "collect")
         jobs = _jobs(
             listing,
+            index,
             remove_sources=bool(remove_sources),
             memory_mapping=bool(memory_mapping),
             compress=bool(compress),
             verify_integrity=bool(verify_integrity),
         )
-        entry_count = sum(len(job.file_names) for job in jobs)
+        entry_count = sum(job.entry_count for job in jobs)
         workers = min(len(jobs), max_workers or _available_cpus())
-        if max_workers is None and _estimated_work(listing) < PROCESS_THRESHOLD:
+        if max_workers is None and _estimated_work(listing, index) < PROCESS_THRESHOLD:
             workers = 1
         with _Progress(entry_count, removing=bool(remove_sources), enabled=bool(verbose)) as progress:
-            outcomes, failures = _run(jobs, max(workers, 1), progress)
-    report = _report(directory, listing, outcomes)
+            shares = _shares(jobs, max(workers, 1))
+            if len(shares) == 1:
+                outcomes: dict[int, SourceOutcome] = {}
+                failures: dict[int, str] = {}
+                _archive_here(shares[0], progress.advance, (outcomes, failures))
+            else:
+                outcomes, failures = archive_in_processes(
+                    shares, lock, _archive_here, progress.advance, report_progress=bool(verbose)
+                )
+        damaged_archives = _check_other_archives(listing, {job.source_id for job in jobs}, bool(verify_integrity))
+        removed_segments = _remove_segments(index, outcomes) if remove_sources else ()
+    report = _report(directory, listing, outcomes, damaged_archives, index, removed_segments)
     damaged = [damaged.path for damaged in report.damaged_files] + list(report.foreign_files)
     if damaged:
         shown = ", ".join(str(path) for path in damaged[:_WARNING_NAMES])
         more = f" and {len(damaged) - _WARNING_NAMES} more" if len(damaged) > _WARNING_NAMES else ""
         warnings.warn(
-            f"{len(damaged)} damaged or foreign .npy file(s) in {directory} were not archived and were left in "
-            f"place: {shown}{more} (see the returned report)",
+            f"{len(damaged)} damaged or foreign file(s) in {directory} were left in place: {shown}{more} (see the "
+            "returned report)",
             DamagedLogFilesWarning,
             stacklevel=2,
         )
@@ -162,27 +213,36 @@ def compress_npy_logs(
 
 
 def _jobs(
-    listing: DirectoryListing, *, remove_sources: bool, memory_mapping: bool, compress: bool, verify_integrity: bool
+    listing: DirectoryListing,
+    index: StreamIndex,
+    *,
+    remove_sources: bool,
+    memory_mapping: bool,
+    compress: bool,
+    verify_integrity: bool,
 ) -> list[SourceJob]:
-    """Returns one job per source that has entry files."""
+    """Returns one job per source that has entry files or stream records."""
+    keys = tuple(index.keys())
     return [
         SourceJob(
             directory=listing.directory,
             source_id=source_id,
-            file_names=names,
+            file_names=listing.entry_names.get(source_id, []),
             remove_sources=remove_sources,
             memory_mapping=memory_mapping,
             compress=compress,
             verify_integrity=verify_integrity,
             buffer_limit=BUFFER_LIMIT,
+            stream=index.source(source_id),
+            segments=keys,
         )
-        for source_id, names in listing.entry_names.items()
+        for source_id in sorted(listing.entry_names.keys() | set(index.source_ids_present()))
     ]
 
 
-def _estimated_work(listing: DirectoryListing) -> int:
+def _estimated_work(listing: DirectoryListing, index: StreamIndex) -> int:
     """Estimates the work of archiving a directory in small-entry units, from entry counts and one file per source."""
-    work = 0
+    work = int(index.source_ids.size) + int(index.lengths.sum()) // _BYTES_PER_ENTRY_OF_WORK
     for names in listing.entry_names.values():
         try:
             size = (listing.directory / names[0]).stat().st_size
@@ -199,28 +259,14 @@ def _available_cpus() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-@contextmanager
-def _exclusive(directory: Path) -> Iterator[None]:
-    """Holds an exclusive lock on the directory, so two compressions of it never interleave (the second waits)."""
-    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(descriptor)
-
-
-Outcomes = tuple[dict[int, SourceOutcome], dict[int, str]]
-
-
 def _shares(jobs: list[SourceJob], workers: int) -> list[list[SourceJob]]:
     """Splits the jobs into `workers` shares of about equal entry counts (largest job first, to the lightest share)."""
     shares: list[list[SourceJob]] = [[] for _ in range(workers)]
     loads = [0] * workers
-    for job in sorted(jobs, key=lambda job: -len(job.file_names)):
+    for job in sorted(jobs, key=lambda job: -job.entry_count):
         lightest = loads.index(min(loads))
         shares[lightest].append(job)
-        loads[lightest] += len(job.file_names)
+        loads[lightest] += job.entry_count
     return shares
 
 
@@ -233,74 +279,17 @@ def _archive_here(jobs: list[SourceJob], progress: StepProgress, outcomes: Outco
             outcomes[1][job.source_id] = f"{type(error).__name__}: {error}"
 
 
-_worker_progress: "multiprocessing.Queue[tuple[str, int]] | None" = None
-
-
-def _start_worker(progress_queue: "multiprocessing.Queue[tuple[str, int]]") -> None:
-    """Runs in each worker process: keeps the queue progress is reported through."""
-    global _worker_progress
-    _worker_progress = progress_queue
-
-
-def _archive_in_worker(job: SourceJob) -> SourceOutcome:
-    """Runs in a worker process: archives one source, reporting progress to the parent."""
-    progress_queue = _worker_progress
-    return archive_source(job, None if progress_queue is None else lambda step, n: progress_queue.put((step, n)))
-
-
-def _run(jobs: list[SourceJob], workers: int, progress: "_Progress") -> Outcomes:
-    """Archives the sources: the calling process takes one share, `workers - 1` spawned processes the others.
-
-    The calling process works too, rather than waiting: it saves one process start and starts archiving at once,
-    while the spawned processes are still importing.
-    """
-    outcomes: Outcomes = ({}, {})
-    shares = _shares(jobs, workers)
-    if workers == 1:
-        _archive_here(shares[0], progress.advance, outcomes)
-        return outcomes
-    context = multiprocessing.get_context("spawn")
-    progress_queue: multiprocessing.Queue[tuple[str, int]] = context.Queue()
-
-    def relay(step: str, count: int) -> None:
-        progress.advance(step, count)
-        _drain(progress_queue, progress.advance)
-
-    try:
-        pool = ProcessPoolExecutor(
-            workers - 1, mp_context=context, initializer=_start_worker, initargs=(progress_queue,)
-        )
-        with pool:
-            pending: dict[Future[SourceOutcome], int] = {}
-            for share in shares[1:]:
-                for job in share:
-                    pending[pool.submit(_archive_in_worker, job)] = job.source_id
-            _archive_here(shares[0], relay, outcomes)
-            while pending:
-                done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                _drain(progress_queue, progress.advance)
-                for future in done:
-                    source_id = pending.pop(future)
-                    error = future.exception()
-                    if error is None:
-                        outcomes[0][source_id] = future.result()
-                    else:
-                        outcomes[1][source_id] = f"{type(error).__name__}: {error}"
-        _drain(progress_queue, progress.advance)
-    finally:
-        progress_queue.close()
-        progress_queue.join_thread()
-    return outcomes
-
-
-def _drain(progress_queue: "multiprocessing.Queue[tuple[str, int]]", advance: StepProgress) -> None:
-    """Passes on every progress report that has arrived, without waiting for more."""
-    while True:
+def _check_other_archives(listing: DirectoryListing, archived: set[int], verify: bool) -> tuple[DamagedFile, ...]:
+    """Checks the archives of the sources that had no entry files (the others were opened while archiving)."""
+    damaged = []
+    for source_id, path in listing.archives.items():
+        if source_id in archived:
+            continue
         try:
-            step, count = progress_queue.get_nowait()
-        except queue.Empty:
-            return
-        advance(step, count)
+            open_checked_archive(path, source_id, verify).close()
+        except ArchiveFormatError as error:
+            damaged.append(DamagedFile(path, str(error)))
+    return tuple(damaged)
 
 
 class _Progress(Closeable):
@@ -330,8 +319,74 @@ class _Progress(Closeable):
             bar.close()
 
 
-def _report(directory: Path, listing: DirectoryListing, outcomes: Mapping[int, SourceOutcome]) -> CompressionReport:
+def _remove_segments(index: StreamIndex, outcomes: Mapping[int, SourceOutcome]) -> tuple[Path, ...]:
+    """Removes the segments that are done with and whose every record is safely archived; returns them.
+
+    A segment qualifies when its writer had left it when it was scanned, it holds no damage, and every source with
+    records in it succeeded and reported the segment complete. Right before the removal it is opened again and
+    checked to be the same file, still left by its writer, of the size it was scanned at.
+    """
+    removed = []
+    for number, segment in enumerate(index.segments):
+        if segment.state is SegmentState.WRITING or segment.damage:
+            continue
+        sources = np.unique(index.source_ids[index.segment_of == number]).tolist()
+        if not all(source in outcomes and segment.key in outcomes[source].complete_segments for source in sources):
+            continue
+        if _unchanged(segment.path, segment.key, segment.scanned_to):
+            segment.path.unlink(missing_ok=True)
+            removed.append(segment.path)
+    if removed:
+        descriptor = os.open(index.directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    return tuple(removed)
+
+
+def _unchanged(path: Path, key: tuple[bytes, int], size: int) -> bool:
+    """Returns True if `path` is still the segment of that key, no writer holds it, and it has that size."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode) or status.st_size != size or held_by_writer(descriptor):
+            return False
+        header = decode_header(os.pread(descriptor, min(size, 1 << 16), 0))
+        return (header.writer_id, header.sequence) == key
+    except (OSError, StreamFormatError):
+        return False
+    finally:
+        os.close(descriptor)
+
+
+def _report(
+    directory: Path,
+    listing: DirectoryListing,
+    outcomes: Mapping[int, SourceOutcome],
+    damaged_archives: tuple[DamagedFile, ...],
+    index: StreamIndex,
+    removed_segments: tuple[Path, ...],
+) -> CompressionReport:
     """Builds the public report from the workers' outcomes."""
     sources = {source_id: outcome.report for source_id, outcome in sorted(outcomes.items())}
     foreign = [*listing.foreign_files, *(directory / name for outcome in outcomes.values() for name in outcome.foreign)]
-    return CompressionReport(directory, sources, tuple(sorted(foreign)))
+    damaged_segments = [
+        *(
+            DamagedFile(segment.path, "; ".join(damage.summary() for damage in segment.damage))
+            for segment in index.segments
+            if segment.damage
+        ),
+        *(DamagedFile(damage.path, damage.reason) for damage in index.unreadable),
+    ]
+    return CompressionReport(
+        directory,
+        sources,
+        tuple(sorted(foreign)),
+        damaged_archives,
+        tuple(damaged_segments),
+        removed_segments,
+    )

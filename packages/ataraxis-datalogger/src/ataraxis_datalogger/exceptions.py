@@ -12,6 +12,8 @@ catches the built-in class catches it too:
 - `StreamFormatError` (`ValueError`): a stream segment is damaged or has an unsupported layout.
 - `ArchiveVerificationError` (`RuntimeError`): an archive just written does not read back as written.
 - `LogCompressionError` (`RuntimeError`): one or more sources of a log directory could not be archived.
+- `LogFilesChangedError` (`RuntimeError`): files a reader was reading were removed under it (a compression with
+  `remove_sources` archived them).
 
 The root is not `DataLoggerError` because that name already meant the logger's runtime failures, a `RuntimeError`
 that user code catches by that name: a root that is a `RuntimeError` would make format errors `RuntimeError`s too.
@@ -66,12 +68,18 @@ class EntryTooLargeError(AtaraxisDataLoggerError, ValueError):
 class EntryFormatError(AtaraxisDataLoggerError, ValueError):
     """Raised when bytes or a file name do not hold a log entry in the entry format.
 
-    Iterating a reader from `read_logs` raises it, naming the file, when it reaches a damaged loose entry file.
+    A reader from `read_logs(..., on_damage="raise")` raises it, naming the file, when it reaches a damaged loose
+    entry file (with the default `on_damage="warn"` the file is skipped with a `DamagedLogFilesWarning`).
     """
 
 
 class ArchiveFormatError(AtaraxisDataLoggerError, ValueError):
-    """Raised when a file that should be a log archive is not one, is damaged, or has an unsupported layout."""
+    """Raised when a file that should be a log archive is not one, is damaged, or has an unsupported layout.
+
+    Any damage is reported by this error, whatever part of the file it hit: the zip structure, a member, or payload
+    bytes whose checksum does not match (archive format 2). A reader with `on_damage="warn"` skips the entries of
+    damaged payload bytes with a `DamagedLogFilesWarning` instead.
+    """
 
 
 class StreamFormatError(AtaraxisDataLoggerError, ValueError):
@@ -110,6 +118,14 @@ class LogCompressionError(AtaraxisDataLoggerError, RuntimeError):
         """Why each failed source failed, by source id."""
 
 
+class LogFilesChangedError(AtaraxisDataLoggerError, RuntimeError):
+    """Raised by a reader when a loose entry file it was about to read was removed from the log directory.
+
+    A compression with `remove_sources=True` removes entry files once their archive is in place; a reader opened
+    before it cannot follow them there. Opening the directory again with `read_logs` reads them from the archive.
+    """
+
+
 class AtaraxisDataLoggerWarning(UserWarning):
     """The root of every warning of ataraxis-datalogger; never issued itself."""
 
@@ -121,6 +137,8 @@ class DataLoggerWarning(AtaraxisDataLoggerWarning):
 class DamagedLogFilesWarning(AtaraxisDataLoggerWarning):
     """Warns that a log directory holds damaged or foreign files, which were left in place.
 
-    Also issued when reading a stream segment skips damaged bytes or stops at a torn tail (the end of a record that
-    a crash cut short), naming the file and the offset.
+    `compress_npy_logs` issues it for the entry files and archives it could not read and for foreign files; a
+    reader with `on_damage="warn"` issues it for each damaged file or range of archived entries it skips. Reading
+    a stream segment issues it when it skips damaged bytes or stops at a torn tail (the end of a record that a crash
+    cut short), naming the file and the offset.
     """

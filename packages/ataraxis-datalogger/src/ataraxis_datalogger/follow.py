@@ -2,7 +2,7 @@
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -34,7 +34,7 @@ def follow_logs(
     from_start: bool = True,
     stop_at_end: bool = True,
     on_damage: Literal["warn", "raise"] = "warn",
-) -> Iterator[FollowedEntry]:
+) -> Generator[FollowedEntry, None, None]:
     """Yields the entries of a stream log as they are written, in arrival order, until the log is closed.
 
     Every `poll_interval` seconds the folder is listed and each segment still being written is read from where the

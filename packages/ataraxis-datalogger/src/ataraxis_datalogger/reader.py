@@ -11,7 +11,9 @@ from numpy.typing import NDArray
 
 from ._files.archive_file import ArchiveFile
 from ._files.closeable import Closeable
-from ._files.listing import check_log_directory, list_log_directory
+from ._files.listing import check_log_directory, check_path_argument, list_log_directory
+from ._files.stream_index import scan_segments
+from ._format.damage import OnDamage, check_on_damage
 from ._read.merged_source import Entry, MergedSource, open_source
 
 _TIME_LIMIT: Final = 2**64
@@ -24,27 +26,36 @@ class LogArchiveReader(Closeable):
     `read_logs` also builds readers over entries that are not archived yet, or over an archive together with
     entries logged after it: the interface is the same.
 
-    Timestamps are loaded when the reader opens (8 bytes per entry); payloads are read only when asked for. In an
-    archive written with `compress=False` the payload bytes are memory-mapped, so any range is read at memory
-    speed. In a compressed archive they are decompressed as a stream, one bounded chunk at a time: reading front
-    to back costs one decompression, and `between` first decompresses (and discards) the bytes before its range.
+    Timestamps are loaded when the reader opens (8 bytes per entry); payloads are read only when asked for, one
+    bounded chunk at a time. In an archive written with `compress=False` they are read with `pread`, so any range
+    costs only the bytes it touches. In a compressed archive they are decompressed as a stream: reading front to
+    back costs one decompression, and `between` first decompresses (and discards) the bytes before its range.
+    Payload bytes of a format 2 archive are checked against their block checksums as they are read.
 
-    Payloads are read-only uint8 arrays; those of an archive are views into a shared buffer (copy one to keep it
-    writable). They stay valid after the reader is closed.
+    Damage met while iterating (an archived chunk whose checksum fails, a truncated archive, a damaged loose entry
+    file) is skipped with a `DamagedLogFilesWarning` naming the file and the entries skipped, or raises, as
+    `on_damage` says. `len()` and `timestamps` count every entry, skipped ones included.
+
+    Payloads are read-only uint8 arrays; those of an archive are views into a shared chunk (copy one to keep it
+    writable). They stay valid after the reader is closed, and whatever happens to the file afterwards.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], on_damage: OnDamage = "warn") -> None:
         """Opens an archive and loads its timestamps and offsets.
 
         Args:
-            path: The archive file, `{source_id}_log.npz`.
+            path: The archive file, `{source_id}_log.npz` (a symbolic link to one is followed).
+            on_damage: "warn" skips damaged entries with a `DamagedLogFilesWarning` and reads on; "raise" raises
+                `ArchiveFormatError` at the first one.
 
         Raises:
             ArchiveFormatError: If the file is not a log archive, is damaged, or was written by a newer version.
             OSError: If the file cannot be opened.
+            ValueError: If `path` is empty or `on_damage` is not "warn" or "raise".
         """
-        archive = ArchiveFile(Path(path))
-        self._source = MergedSource(archive.source_id, archive, None)
+        policy = check_on_damage(on_damage)
+        archive = ArchiveFile(check_path_argument(path, "the archive path"), follow_symlinks=True)
+        self._source = MergedSource(archive.source_id, archive, None, policy)
         self._closed = False
 
     @classmethod
@@ -82,6 +93,9 @@ class LogArchiveReader(Closeable):
 
     def __iter__(self) -> Iterator[Entry]:
         """Returns an iterator over every `(timestamp, payload)` pair, in order.
+
+        Iterating raises `ArchiveFormatError` or `EntryFormatError` at damaged data if the reader's `on_damage`
+        is "raise", and `LogFilesChangedError` if a loose entry file was removed under the reader.
 
         Raises:
             ValueError: If the reader is closed.
@@ -123,6 +137,8 @@ class LogArchiveReader(Closeable):
             where.append(f"archive={str(source.archive.path)!r}")
         if source.loose is not None:
             where.append(f"loose_entries={source.loose.time_stamps.size}")
+        if source.stream is not None:
+            where.append(f"stream_entries={len(source.stream)}")
         state = ", closed" if self._closed else ""
         return f"LogArchiveReader(source_id={source.source_id}, entries={len(self)}, {', '.join(where)}{state})"
 
@@ -148,34 +164,55 @@ def _time_bound(value: int, name: str) -> int:
     return bound
 
 
-def read_logs(log_directory: str | os.PathLike[str]) -> dict[int, LogArchiveReader]:
+def read_logs(log_directory: str | os.PathLike[str], on_damage: OnDamage = "warn") -> dict[int, LogArchiveReader]:
     """Opens a reader for every source of a log directory, archived or not.
 
     A source with an archive reads it; a source whose entries are still `.npy` files reads those (in timestamp
-    order, from their names); a source with both reads both, merged in timestamp order with archived entries first
-    among equal timestamps. Loose files the archive already holds (compressed without `remove_sources`) are read
-    once, from the archive. Files that are neither entries nor archives are ignored; a damaged entry file raises
-    `EntryFormatError`, naming it, when iteration reaches it (`ataraxis-datalogger inspect` lists them all).
+    order, from their names); a source with entries in stream segments (`.adlog`, the stream layout) reads those;
+    a source with several reads them merged in timestamp order, among equal timestamps archived entries first,
+    then loose files, then stream records (in arrival order). Loose files and stream records the archive already
+    holds (compressed without `remove_sources`) are read once, from the archive. Files that are neither entries,
+    archives nor segments (anything that is not a regular file included) are ignored.
+
+    Stream segments are read once here, every record's checksum verified, to index their entries (about a million
+    small entries per second); each record is checked again when its payload is read. A torn tail (a crash in the
+    middle of an append) or damaged bytes in a segment are reported here, as `on_damage` says; the records before
+    and after them are read.
+
+    Damage does not stop reading by default: an archive that cannot be opened is skipped (its source is read from
+    its loose files) when the readers are opened, and a damaged entry file or damaged archived entries are skipped
+    when iteration reaches them, each with a `DamagedLogFilesWarning` naming the file. `ataraxis-datalogger inspect
+    --verify` lists every damaged file at once.
 
     Close the readers (or use each as a context manager) to release their files.
 
     Args:
         log_directory: The directory the logger wrote to (`DataLogger.output_directory`).
+        on_damage: "warn" skips damaged data with a warning and reads on; "raise" raises at the first damage
+            (`ArchiveFormatError` for an archive, `EntryFormatError` for an entry file, `StreamFormatError` for a
+            stream segment).
 
     Returns:
         A reader per source id, in source id order.
 
     Raises:
+        ValueError: If the path is empty or `on_damage` is not "warn" or "raise".
         FileNotFoundError: If the directory does not exist.
         NotADirectoryError: If it is not a directory.
-        ArchiveFormatError: If an archive is damaged, or holds a source other than the one its name says.
+        ArchiveFormatError: If an archive is damaged, or holds a source other than the one its name says, and
+            `on_damage` is "raise".
+        StreamFormatError: If a stream segment is damaged or has a torn tail, and `on_damage` is "raise".
     """
+    policy = check_on_damage(on_damage)
     listing = list_log_directory(check_log_directory(log_directory))
     entries, _ = listing.parse()
+    index = scan_segments(listing.directory, listing.segments, policy) if listing.segments else None
+    streamed = set() if index is None else set(index.source_ids_present())
     readers: dict[int, LogArchiveReader] = {}
     try:
-        for source_id in sorted(entries.keys() | listing.archives.keys()):
-            source = open_source(listing.directory, source_id, listing.archives.get(source_id), entries)
+        for source_id in sorted(entries.keys() | listing.archives.keys() | streamed):
+            archive = listing.archives.get(source_id)
+            source = open_source(listing.directory, source_id, archive, entries, policy, index)
             readers[source_id] = LogArchiveReader._of(source)
     except BaseException:
         for reader in readers.values():

@@ -1,7 +1,7 @@
 """Reading the loose entry files of one source: which are damaged, which the archive already holds, which are new.
 
 An archive records, per entry, the modification time of the entry file it came from while that file may still exist
-(`file_mtimes` and `file_duplicates` members, see `_archive_format`), so that compressing a directory twice, or after
+(`file_mtimes` and `file_duplicates` members, see `_format.archive`), so that compressing a directory twice, or after
 an interrupted removal, never archives a file twice. A loose file is a copy of an archived entry when the archive
 has an entry with the file's timestamp, duplicate index and modification time, and the same payload, byte for byte.
 The modification time matters once files were removed: the logger may later reuse a freed name for a new entry,
@@ -16,10 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .._files.archive_file import ArchiveFile, PayloadCursor
+from .._files.archive_file import ArchiveFile
 from .._files.closeable import Closeable
 from .._files.entry_reader import EntryReader, damage_reason
 from .._files.listing import SourceEntries
+from .._files.payload_cursor import PayloadCursor
+from ..exceptions import ArchiveFormatError
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of entries handled since the previous call."""
@@ -64,6 +66,9 @@ class ArchivedCopyCheck(Closeable):
             duplicate_index: The duplicate index from the file's name.
             payload: The file's payload.
             mtime_ns: The file's modification time.
+
+        Raises:
+            ArchiveFormatError: If the archived payload to compare with is damaged.
         """
         found = self._recorded.get((time_stamp, duplicate_index))
         if found is None or self._archive is None or found[1] != mtime_ns:
@@ -195,6 +200,10 @@ def find_archived_copies(
                 raise entry.error
             # A damaged file is no copy: it stays visible, and reading it reports the damage.
             continue
-        match = copy_check.match(entry.time_stamp, entry.duplicate_index, entry.payload, entry.mtime_ns)
+        try:
+            match = copy_check.match(entry.time_stamp, entry.duplicate_index, entry.payload, entry.mtime_ns)
+        except ArchiveFormatError:
+            # The archived copy is damaged: the loose file is read instead (and the reader reports the damage).
+            match = None
         copies[recorded[entry.position]] = match is not None
     return copies

@@ -1,6 +1,7 @@
 """What archiving one source did: the per-source part of `compress_npy_logs`'s report.
 
-It lives apart from `compression` because the workers that archive sources (`_archive_writer`) build it directly.
+It lives apart from `compression` because the workers that archive sources (`_archive.archive_writer`) build it
+directly.
 """
 
 from dataclasses import dataclass

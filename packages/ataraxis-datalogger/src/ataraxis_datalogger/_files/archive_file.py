@@ -1,20 +1,27 @@
-"""One opened log archive: its metadata held in memory, its payload bytes read on demand.
+"""One opened log archive: its metadata read whole and checked, its payload bytes read on demand.
 
-The archive file is opened once and every later read goes through that descriptor, so a compression that renames
-a new archive over the path while a reader is open does not change what the reader sees. An uncompressed
-(stored) payload member is memory-mapped: a range of entries is a zero-copy view. A compressed (deflated) one is
-decompressed as a stream, which is cheap front to back and costs a re-decompression from the start for a backward
-jump; each cursor has its own stream, so interleaved iterations do not disturb each other.
+The archive file is opened once (never blocking, see `regular_file`) and every later read goes through that
+descriptor, so a compression that renames a new archive over the path while a reader is open does not change what
+the reader sees.
+
+Every metadata member is read whole through the zip layer, which checks its CRC-32, and decoded only after its
+`.npy` header was checked against its size. Payload bytes are read by a `PayloadCursor` (see `payload_cursor`):
+with `pread` from a stored member, decompressed as a stream from a deflated one, and in format 2 checked block by
+block against the `payload_checksums` member. Nothing is memory-mapped: a file truncated under a mapping kills the
+reading process with SIGBUS, while a `pread` past the end of the file merely comes back short.
+
+Whatever a damaged file makes the zip or NumPy layers raise (`BadZipFile`, `NotImplementedError` for a flipped
+compression method, `UnicodeDecodeError` for a flipped name flag, `ValueError`, `EOFError`, ...) leaves this module
+as an `ArchiveFormatError` naming the file; only `MemoryError` passes through as itself.
 """
 
-import mmap
+import contextlib
 import os
 import struct
 import zipfile
-import zlib
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,66 +29,86 @@ from numpy.typing import NDArray
 from .._format.archive import (
     FILE_DUPLICATES_MEMBER,
     FILE_MTIMES_MEMBER,
-    FORMAT_VERSION,
     FORMAT_VERSION_MEMBER,
-    MEMBERS,
     OFFSETS_MEMBER,
+    PAYLOAD_CHECKSUMS_MEMBER,
     PAYLOADS_MEMBER,
     SOURCE_ID_MEMBER,
+    STREAM_ORIGINS_MEMBER,
+    STREAM_SEGMENTS_MEMBER,
     TIMESTAMPS_MEMBER,
+    VERSION_1_MEMBERS,
+    check_version,
+    checksum_block_count,
+    decode_member,
+    npy_header_size,
+    read_payload_header,
 )
 from ..exceptions import ArchiveFormatError
 from .closeable import Closeable
+from .payload_cursor import PayloadCursor
+from .regular_file import open_regular_file
 
-PIECE_BYTES: Final = 1 << 20
-"""The largest piece of payload bytes a cursor hands out at once when streaming (bounds memory)."""
-
-_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
-_LOCAL_SIGNATURE = b"PK\x03\x04"
-_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, ValueError, OSError, EOFError, KeyError)
+_LOCAL_HEADER: Final = struct.Struct("<4s5H3L2H")
+_LOCAL_SIGNATURE: Final = b"PK\x03\x04"
+_HEADER_PREFIX: Final = 12
+"""Bytes of the payload member that hold its `.npy` magic string, version and header size."""
 
 
 class ArchiveFile(Closeable):
-    """An opened archive whose metadata (timestamps and offsets) is loaded and validated.
+    """An opened archive whose metadata (version, source, timestamps, offsets, checksums) is loaded and checked.
 
     Args:
         path: The archive file.
+        follow_symlinks: Open the target if `path` is a symbolic link. Archives found in a log directory are never
+            followed (see `regular_file`); a path a user names explicitly is.
 
     Raises:
-        ArchiveFormatError: If the file is not a log archive in a layout this version reads, or is damaged.
+        ArchiveFormatError: If the file is not a regular file, not a log archive in a layout this version reads, or
+            is damaged.
         OSError: If the file cannot be opened.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, follow_symlinks: bool = False) -> None:
         self.path = path
         """The archive file."""
-        self._file = path.open("rb")
-        self._mapping: mmap.mmap | None = None
-        self._mapped: NDArray[np.uint8] | None = None
+        descriptor, status = open_regular_file(
+            path, lambda reason: ArchiveFormatError(f"{path} is {reason}"), follow_symlinks=follow_symlinks
+        )
+        self.file_size: int = status.st_size
+        """The archive's size when it was opened, in bytes."""
+        self._file = os.fdopen(descriptor, "rb")
         try:
             self._zip = zipfile.ZipFile(self._file)
             self._load()
-        except _ZIP_ERRORS as error:
+        except ArchiveFormatError:
             self._file.close()
-            if isinstance(error, ArchiveFormatError):
-                raise
-            raise ArchiveFormatError(f"{path} is not a readable log archive: {error}") from error
+            raise
+        except MemoryError:
+            self._file.close()
+            raise
+        except Exception as error:
+            self._file.close()
+            raise ArchiveFormatError(f"{path} is not a readable log archive: {_describe(error)}") from error
         except BaseException:
             self._file.close()
             raise
 
     def _load(self) -> None:
-        missing = [name for name in MEMBERS if name not in self._zip.NameToInfo]
+        names = self._zip.NameToInfo
+        missing = [name for name in VERSION_1_MEMBERS if name not in names]
         if missing:
             raise ArchiveFormatError(
                 f"{self.path} is not a columnar log archive: it lacks {', '.join(missing)} (an archive in the "
                 "one-member-per-entry layout of ataraxis-data-structures 4.x has to be rebuilt from its entries)"
             )
-        version = int(self._read_member(FORMAT_VERSION_MEMBER, np.uint16, 0))
-        if version != FORMAT_VERSION:
+        self.format_version: int = int(self._read_member(FORMAT_VERSION_MEMBER, np.uint16, 0))
+        """The archive's layout version (1 or 2; see `_format.archive`)."""
+        check_version(self.format_version, self.path)
+        if self.format_version >= 2 and PAYLOAD_CHECKSUMS_MEMBER not in names:
             raise ArchiveFormatError(
-                f"{self.path} has archive format version {version}; this version of ataraxis-datalogger reads "
-                f"version {FORMAT_VERSION} (upgrade it to read newer archives)"
+                f"{self.path} is not a log archive of format version {self.format_version}: it lacks "
+                f"{PAYLOAD_CHECKSUMS_MEMBER}"
             )
         self.source_id: int = int(self._read_member(SOURCE_ID_MEMBER, np.uint8, 0))
         """The id of the source whose entries the archive holds."""
@@ -99,40 +126,98 @@ class ArchiveFile(Closeable):
             problem = "the timestamps are not in order"
         if problem is not None:
             raise ArchiveFormatError(f"{self.path} is inconsistent: {problem}")
-        for array in (self.timestamps, self.offsets):
-            array.flags.writeable = False
         self._file_records: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None
+        self._stream_origins: StreamOrigins | None = None
         self.payload_bytes: int = int(self.offsets[-1])
         """The total size of all payloads."""
-        self._payload_info = self._zip.getinfo(PAYLOADS_MEMBER)
-        self.compressed: bool = self._payload_info.compress_type != zipfile.ZIP_STORED
-        """True if the payload member is deflated, False if it is stored and memory-mapped."""
-        with self._zip.open(self._payload_info) as member:
-            major_minor = np.lib.format.read_magic(member)
-            if major_minor == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-            else:
-                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-            self.payload_header_length = member.tell()
+        self._load_payload_layout()
+
+    def _load_payload_layout(self) -> None:
+        """Parses the payload member's header, checks its size, and loads its checksums (format 2)."""
+        info = self._zip.getinfo(PAYLOADS_MEMBER)
+        self.payload_info: zipfile.ZipInfo = info
+        """The zip directory's record of the payload member."""
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ArchiveFormatError(f"{self.path}: the payload member uses compression method {info.compress_type}")
+        self.compressed: bool = info.compress_type == zipfile.ZIP_DEFLATED
+        """True if the payload member is deflated, False if it is stored."""
+        self.member_start: int = self._member_start()
+        """Where the payload member's stored (or deflated) bytes start in the file."""
+        self.checksums: NDArray[np.uint32] | None = None
+        """The checksum of each block of the payload member (format 2), or None (format 1: none)."""
+        # Only the header is read (its size first): damage further in is found when those bytes are read.
+        with PayloadCursor(self) as cursor:
+            prefix, failure = cursor.member_bytes(0, min(_HEADER_PREFIX, info.file_size))
+            if failure is None:
+                try:
+                    size = npy_header_size(prefix)
+                except ArchiveFormatError as error:
+                    raise ArchiveFormatError(f"{self.path}: {error}") from None
+                head, failure = cursor.member_bytes(0, min(size, info.file_size))
+        if failure is not None:
+            raise ArchiveFormatError(f"{self.path}: the payload member cannot be read ({failure})")
+        try:
+            header_length, shape, dtype = read_payload_header(head)
+        except ArchiveFormatError as error:
+            raise ArchiveFormatError(f"{self.path}: {error}") from None
+        self.payload_header_length: int = header_length
+        """The length of the payload member's `.npy` header: payload byte i is member byte i + this."""
         if dtype != np.uint8 or shape != (self.payload_bytes,):
             raise ArchiveFormatError(
                 f"{self.path} is inconsistent: the offsets need a uint8 payload member of shape "
                 f"({self.payload_bytes},), found {dtype} {shape}"
             )
+        self.member_bytes: int = header_length + self.payload_bytes
+        """The size of the payload member, header included."""
+        if info.file_size != self.member_bytes:
+            raise ArchiveFormatError(
+                f"{self.path} is inconsistent: the zip directory gives the payload member {info.file_size} bytes, "
+                f"its header and offsets {self.member_bytes}"
+            )
+        if self.format_version >= 2:
+            checksums = self._read_member(PAYLOAD_CHECKSUMS_MEMBER, np.uint32, 1)
+            expected = checksum_block_count(self.member_bytes)
+            if checksums.size != expected:
+                raise ArchiveFormatError(
+                    f"{self.path} is inconsistent: a payload member of {self.member_bytes} bytes needs {expected} "
+                    f"block checksums, found {checksums.size}"
+                )
+            self.checksums = checksums
 
-    def _read_member(self, name: str, dtype: type[np.unsignedinteger], ndim: int) -> NDArray[np.uint64]:
-        """Reads a metadata member, checking its type and number of dimensions."""
+    def _member_start(self) -> int:
+        """Returns the file offset of the payload member's first stored or deflated byte, checking its local header.
+
+        The payload bytes are read from there directly (not through the zip layer, whose CRC check at the end of a
+        member would fail a whole read for damage the block checksums locate to a block).
+        """
+        info = self.payload_info
+        if not self.compressed and info.compress_size != info.file_size:
+            raise ArchiveFormatError(f"{self.path}: the stored payload member's sizes disagree")
+        header = os.pread(self._file.fileno(), _LOCAL_HEADER.size, info.header_offset)
+        fields = _LOCAL_HEADER.unpack(header) if len(header) == _LOCAL_HEADER.size else None
+        if fields is None or fields[0] != _LOCAL_SIGNATURE:
+            raise ArchiveFormatError(f"{self.path}: the payload member's local header is damaged")
+        name_start = info.header_offset + _LOCAL_HEADER.size
+        if os.pread(self._file.fileno(), fields[9], name_start) != info.orig_filename.encode("ascii", "replace"):
+            raise ArchiveFormatError(f"{self.path}: the payload member's local header names another member")
+        start = name_start + fields[9] + fields[10]
+        if start + info.compress_size > self.file_size:
+            raise ArchiveFormatError(f"{self.path} is truncated: the payload member ends past the end of the file")
+        return int(start)
+
+    def _read_member(self, name: str, dtype: type[np.generic], ndim: int) -> NDArray[Any]:
+        """Reads a metadata member whole (checking its zip CRC-32) and decodes it as a read-only array."""
         try:
             with self._zip.open(name) as member:
-                array = np.lib.format.read_array(member, allow_pickle=False)
-        except _ZIP_ERRORS as error:
-            raise ArchiveFormatError(f"{self.path}: the member {name} is damaged ({error})") from error
-        if array.dtype != np.dtype(dtype) or array.ndim != ndim:
-            raise ArchiveFormatError(
-                f"{self.path}: the member {name} should be a {ndim}-d {np.dtype(dtype)} array, "
-                f"found a {array.ndim}-d {array.dtype} one"
-            )
-        return array
+                data = member.read()
+        except MemoryError:
+            raise
+        except Exception as error:
+            raise ArchiveFormatError(f"{self.path}: the member {name} is damaged ({_describe(error)})") from error
+        try:
+            return decode_member(data, name, np.dtype(dtype), ndim)
+        except ArchiveFormatError as error:
+            raise ArchiveFormatError(f"{self.path}: {error}") from None
 
     def file_records(self) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
         """Returns the per-entry modification times and duplicate indices of the entry files (loaded on first use).
@@ -152,123 +237,109 @@ class ArchiveFile(Closeable):
             self._file_records = (mtimes, duplicates)
         return self._file_records
 
-    def mapped_payloads(self) -> NDArray[np.uint8]:
-        """Returns every payload byte of a stored (uncompressed) archive as a read-only memory-mapped array."""
-        if self._mapped is None:
-            if self.payload_bytes == 0:
-                self._mapped = np.empty(0, dtype=np.uint8)
-            else:
-                info = self._payload_info
-                header = os.pread(self._file.fileno(), _LOCAL_HEADER.size, info.header_offset)
-                fields = _LOCAL_HEADER.unpack(header) if len(header) == _LOCAL_HEADER.size else None
-                if fields is None or fields[0] != _LOCAL_SIGNATURE:
-                    raise ArchiveFormatError(f"{self.path}: the payload member's local header is damaged")
-                start = info.header_offset + _LOCAL_HEADER.size + fields[9] + fields[10] + self.payload_header_length
-                self._mapping = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
-                if start + self.payload_bytes > len(self._mapping):
-                    raise ArchiveFormatError(f"{self.path} is truncated: the payload member ends past the file")
-                self._mapped = np.frombuffer(self._mapping, dtype=np.uint8, count=self.payload_bytes, offset=start)
-        return self._mapped
+    def stream_origins(self) -> "StreamOrigins":
+        """Returns which stream records the archive's entries came from (loaded on first use; see `_format.archive`).
 
-    def cursor(self) -> "PayloadCursor":
+        Raises:
+            ArchiveFormatError: If the members are damaged, disagree with each other or with the entry count, or
+                only one of them is present.
+        """
+        if self._stream_origins is None:
+            names = self._zip.NameToInfo
+            present = [name in names for name in (STREAM_SEGMENTS_MEMBER, STREAM_ORIGINS_MEMBER)]
+            count = self.timestamps.size
+            if not any(present):
+                self._stream_origins = StreamOrigins([], np.zeros(count, np.uint64), np.zeros(count, np.uint64))
+                return self._stream_origins
+            if not all(present):
+                raise ArchiveFormatError(
+                    f"{self.path} is inconsistent: it holds only one of {STREAM_SEGMENTS_MEMBER} and "
+                    f"{STREAM_ORIGINS_MEMBER}"
+                )
+            segments = self._read_member(STREAM_SEGMENTS_MEMBER, np.uint64, 2)
+            origins = self._read_member(STREAM_ORIGINS_MEMBER, np.uint64, 2)
+            problem = None
+            if segments.shape[1:] != (3,) or origins.shape != (count, 2):
+                problem = (
+                    f"{count} entries need stream segments of shape (K, 3) and origins of shape ({count}, 2), found "
+                    f"{segments.shape} and {origins.shape}"
+                )
+            elif count and int(origins[:, 0].max()) > segments.shape[0]:
+                problem = f"an entry names stream segment row {int(origins[:, 0].max())} of {segments.shape[0]}"
+            if problem is not None:
+                raise ArchiveFormatError(f"{self.path} is inconsistent: {problem}")
+            keys = [
+                (low.to_bytes(8, "little") + high.to_bytes(8, "little"), sequence)
+                for low, high, sequence in segments.tolist()
+            ]
+            self._stream_origins = StreamOrigins(keys, origins[:, 0].copy(), origins[:, 1].copy())
+        return self._stream_origins
+
+    def cursor(self) -> PayloadCursor:
         """Returns a new cursor that reads this archive's payload bytes."""
         return PayloadCursor(self)
 
-    def check_payloads(self) -> None:
-        """Reads the whole payload member through the zip layer, which checks its CRC-32.
+    def verify(self) -> None:
+        """Reads every byte the archive holds and checks it: the file records, and every payload byte.
+
+        Format 2 payloads are checked block by block against their checksums; format 1 payloads, which have none,
+        by reading the whole member through the zip layer (which checks its CRC-32).
 
         Raises:
-            ArchiveFormatError: If the member is truncated or its bytes do not match their checksum.
+            ArchiveFormatError: If anything is damaged.
         """
-        try:
-            with self._zip.open(self._payload_info) as member:
-                while member.read(PIECE_BYTES):
-                    pass
-        except _ZIP_ERRORS as error:
-            raise ArchiveFormatError(f"{self.path}: the payload bytes are damaged ({error})") from error
+        self.file_records()
+        if self.checksums is None:
+            self._verify_zip_crc()
+            return
+        with self.cursor() as cursor:
+            for _ in cursor.pieces(0, self.payload_bytes):
+                pass
 
-    def open_member(self, name: str) -> IO[bytes]:
-        """Opens one member of the archive for reading.
+    def _verify_zip_crc(self) -> None:
+        """Reads the whole payload member through the zip layer, which checks its CRC-32 (format 1)."""
+        try:
+            with self._zip.open(self.payload_info) as member:
+                while member.read(1 << 20):
+                    pass
+        except MemoryError:
+            raise
+        except Exception as error:
+            raise ArchiveFormatError(f"{self.path}: the payload bytes are damaged ({_describe(error)})") from error
+
+    def read_at(self, size: int, offset: int) -> bytes:
+        """Reads up to `size` bytes of the file at `offset` (fewer if the file ends first).
 
         Args:
-            name: The member's name.
+            size: How many bytes.
+            offset: Where, from the start of the file.
         """
-        return self._zip.open(name)
+        return os.pread(self._file.fileno(), size, offset)
 
     def close(self) -> None:
-        """Releases the file and the memory map (a mapping still viewed by payload arrays lives until they do)."""
-        self._mapped = None
-        if self._mapping is not None:
-            try:
-                self._mapping.close()
-            except BufferError:
-                # Payload views handed to the caller still use the mapping; it is unmapped when the last one goes.
-                pass
-            self._mapping = None
-        self._zip.close()
+        """Releases the file; payload arrays already read stay valid (they are copies)."""
+        with contextlib.suppress(Exception):
+            self._zip.close()
         self._file.close()
 
 
-class PayloadCursor(Closeable):
-    """Reads byte ranges of an archive's payload member; for a compressed archive, reading forward is cheapest.
+@dataclass(frozen=True)
+class StreamOrigins:
+    """Which stream record each entry of an archive came from, for the segments that may still exist."""
 
-    Args:
-        archive: The opened archive.
-    """
-
-    def __init__(self, archive: ArchiveFile) -> None:
-        self._archive = archive
-        self._stream: IO[bytes] | None = None
-
-    def read(self, start: int, stop: int) -> NDArray[np.uint8]:
-        """Returns payload bytes `start` to `stop` as a read-only uint8 array.
-
-        Args:
-            start: The first byte.
-            stop: One past the last byte.
-
-        Raises:
-            ArchiveFormatError: If the payload member is truncated or damaged.
-        """
-        if not self._archive.compressed:
-            return self._archive.mapped_payloads()[start:stop]
-        if self._stream is None:
-            self._stream = self._archive.open_member(PAYLOADS_MEMBER)
-        target = self._archive.payload_header_length + start
-        try:
-            if self._stream.tell() != target:
-                self._stream.seek(target)
-            data = self._stream.read(stop - start)
-        except _ZIP_ERRORS as error:
-            raise ArchiveFormatError(f"{self._archive.path}: the payload bytes are damaged ({error})") from error
-        if len(data) != stop - start:
-            raise ArchiveFormatError(f"{self._archive.path} is truncated: payload byte {start + len(data)} is missing")
-        return np.frombuffer(data, dtype=np.uint8)
-
-    def pieces(self, start: int, stop: int) -> Iterator[memoryview]:
-        """Yields payload bytes `start` to `stop` in pieces of at most `PIECE_BYTES`.
-
-        Args:
-            start: The first byte.
-            stop: One past the last byte.
-        """
-        while start < stop:
-            end = min(stop, start + PIECE_BYTES)
-            yield self.read(start, end).data
-            start = end
-
-    def close(self) -> None:
-        """Closes the cursor's decompression stream, if it has one."""
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
+    keys: list[tuple[bytes, int]]
+    """Each recorded segment's writer id and sequence number, by row."""
+    rows: NDArray[np.uint64]
+    """Per entry, the row of its segment plus one (0: none)."""
+    offsets: NDArray[np.uint64]
+    """Per entry, the offset of its record in that segment."""
 
 
 def open_source_archive(path: Path, source_id: int) -> ArchiveFile:
-    """Opens the archive of a source, checking that it holds that source's entries.
+    """Opens the archive of a source found in a log directory, checking that it holds that source's entries.
 
     Args:
-        path: The archive file, named for the source.
+        path: The archive file, named for the source (a symbolic link is not followed).
         source_id: The source its name says it holds.
 
     Raises:
@@ -280,3 +351,9 @@ def open_source_archive(path: Path, source_id: int) -> ArchiveFile:
         archive.close()
         raise ArchiveFormatError(f"{path} is named for source {source_id} but holds source {archive.source_id}")
     return archive
+
+
+def _describe(error: BaseException) -> str:
+    """Describes an error of the zip or NumPy layers (some carry no message, such as a bare `EOFError`)."""
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

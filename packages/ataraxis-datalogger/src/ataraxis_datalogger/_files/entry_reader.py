@@ -3,13 +3,19 @@
 Files are opened relative to a descriptor of the directory (no path is resolved per entry) and closed before the
 next one is opened; with memory mapping, the single mapping of the previous file is released first. A directory of
 a million entries therefore needs two descriptors, not a million.
+
+Each file is opened without blocking and without following a symbolic link, and checked to be a regular file on
+its descriptor (see `regular_file`): a FIFO named like an entry is reported, never waited on.
+
+Memory mapping (an option of `compress_npy_logs`) maps one entry file at a time. The logger never changes a file
+once it is named, but a file truncated by someone else while it is mapped kills the process with SIGBUS; that is
+safe (a killed compression loses nothing) but is why mapping is an option, off by default.
 """
 
 import contextlib
 import errno
 import mmap
 import os
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -20,6 +26,7 @@ from numpy.typing import NDArray
 from .._format.entry import decode_entry, entry_file_name
 from ..exceptions import EntryFormatError
 from .closeable import Closeable
+from .regular_file import open_regular_file
 
 _CHUNK_ENTRIES = 65536
 """`read_entries` turns the NumPy arrays of timestamps and duplicate indices into Python ints this many at a time."""
@@ -96,18 +103,15 @@ class EntryReader(Closeable):
             The payload and the file's modification time in nanoseconds.
 
         Raises:
-            EntryFormatError: If the file is not an entry, or its content disagrees with its name.
+            EntryFormatError: If the file is not a regular file, not an entry, or its content disagrees with its name.
             OSError: If the file cannot be opened or read.
         """
         if self._payload is not None or self._mapping is not None:
             self.release()
         if self._directory_descriptor is None:
             raise ValueError(f"the entry reader of {self.directory} is closed")
-        descriptor = os.open(name, os.O_RDONLY, dir_fd=self._directory_descriptor)
+        descriptor, status = open_regular_file(name, EntryFormatError, dir_fd=self._directory_descriptor)
         try:
-            status = os.fstat(descriptor)
-            if not stat.S_ISREG(status.st_mode):
-                raise EntryFormatError("not a regular file")
             data: bytes | mmap.mmap
             if self._memory_mapping and status.st_size:
                 self._mapping = data = mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)

@@ -4,8 +4,10 @@ Entries are ordered from their names alone (timestamp, then duplicate index), wi
 per-source lists are kept as two uint64 arrays (timestamp, duplicate index): a file's name is rebuilt from them
 when needed, so a million entries cost 16 MB, not a million Python strings.
 
-A directory entry named like a log entry is taken for a file without a `stat` per name: were it a directory, opening
-it fails and it is reported as damaged, which is what it is.
+The directory is read with `scandir`, whose entries carry each file's type (no `stat` per name on the file systems
+that report types, a `lstat` on those that do not): a name that is not a regular file (a directory, a FIFO, a
+socket, a device, a symbolic link) is foreign, whatever it is named, and never opened. A file replaced by such a
+thing after the listing is caught when it is opened (see `regular_file`).
 """
 
 import os
@@ -18,6 +20,7 @@ from numpy.typing import NDArray
 
 from .._format.archive import is_temporary_archive_name, parse_archive_file_name
 from .._format.entry import ENTRY_SUFFIX, MAX_SOURCE_ID, entry_file_name, parse_entry_file_name
+from .._format.stream import SEGMENT_SUFFIX, parse_segment_file_name
 
 _SHORTEST_ENTRY_NAME = len(entry_file_name(0, 0))
 _KEY_LENGTH = _SHORTEST_ENTRY_NAME - len(ENTRY_SUFFIX)
@@ -45,9 +48,12 @@ class DirectoryListing:
     archives: dict[int, Path] = field(default_factory=dict)
     """Each source's archive, for the sources that have one."""
     foreign_files: tuple[Path, ...] = ()
-    """`.npy` files whose names cannot be an entry's: never read, never removed."""
+    """`.npy` files whose names cannot be an entry's, and anything named like an entry, an archive or a stream
+    segment that is not a regular file: never read, never removed."""
     unfinished_archives: tuple[Path, ...] = ()
     """Temporary archives left by a compression that was interrupted."""
+    segments: tuple[str, ...] = ()
+    """The names of the stream segments (`stream_{sequence:06d}.adlog` regular files), in sequence order."""
 
     def parse(self) -> tuple[dict[int, SourceEntries], tuple[Path, ...]]:
         """Parses every entry name; returns the entries of each source and every foreign `.npy` file."""
@@ -59,6 +65,33 @@ class DirectoryListing:
         return entries, tuple(sorted(foreign))
 
 
+def check_path_argument(path: object, what: str) -> Path:
+    """Returns a path argument as a `Path`, refusing an empty one.
+
+    `Path("")` is the current directory: an unset shell variable (`compress "$LOGS"`) would otherwise compress, and
+    with `remove_sources` empty, whatever folder the command was started in.
+
+    Args:
+        path: The argument, a `str` or `os.PathLike`.
+        what: What the path is, for the message ("the log directory").
+
+    Raises:
+        TypeError: If it is not a path.
+        ValueError: If it is empty.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{what} must be a str or os.PathLike path, got {path!r} of type {type(path).__name__}")
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        raise TypeError(f"{what} must be a str path, got the bytes path {text!r}")
+    if text == "":
+        raise ValueError(
+            f"{what} is an empty string (''): expected the path of a folder (an unset variable in a shell "
+            "command gives an empty argument; use '.' for the current folder)"
+        )
+    return Path(text)
+
+
 def check_log_directory(log_directory: str | os.PathLike[str]) -> Path:
     """Returns the log directory as a `Path`, after checking that it is one.
 
@@ -66,10 +99,11 @@ def check_log_directory(log_directory: str | os.PathLike[str]) -> Path:
         log_directory: The directory that holds the entries and archives.
 
     Raises:
+        ValueError: If the path is empty.
         FileNotFoundError: If it does not exist.
         NotADirectoryError: If it is not a directory.
     """
-    directory = Path(log_directory)
+    directory = check_path_argument(log_directory, "the log directory")
     if not directory.exists():
         raise FileNotFoundError(f"the log directory {directory} does not exist")
     if not directory.is_dir():
@@ -81,8 +115,8 @@ def list_log_directory(directory: Path) -> DirectoryListing:
     """Lists a log directory (not its subdirectories), grouping the entry files by the source their names start with.
 
     Hidden files (names starting with a dot) are ignored: they are the temporary files writers rename into place.
-    Only names are looked at (one `listdir`); parsing them in full is left to `parse_entry_names`, which can then
-    run in the worker that archives the source.
+    Only names and file types are looked at (one `scandir`); parsing the names in full is left to
+    `parse_entry_names`, which can then run in the worker that archives the source.
 
     Args:
         directory: The log directory.
@@ -91,61 +125,95 @@ def list_log_directory(directory: Path) -> DirectoryListing:
     archives: dict[int, Path] = {}
     foreign: list[Path] = []
     unfinished: list[Path] = []
-    for name in _list_names(directory):
-        if name.startswith("."):
-            if is_temporary_archive_name(name):
+    segments: list[tuple[int, str]] = []
+    names, special = _list_names(directory)
+    for name in names:
+        if name.endswith(SEGMENT_SUFFIX) and (sequence := parse_segment_file_name(name)) is not None:
+            if name in special:
+                foreign.append(directory / name)
+            else:
+                segments.append((sequence, name))
+        elif name.startswith("."):
+            if is_temporary_archive_name(name) and name not in special:
                 unfinished.append(directory / name)
         elif name.endswith(ENTRY_SUFFIX):
             prefix = name[:3]
             source_id = int(prefix) if prefix.isascii() and prefix.isdigit() else MAX_SOURCE_ID + 1
-            if len(name) >= _SHORTEST_ENTRY_NAME and name[3] == "_" and source_id <= MAX_SOURCE_ID:
+            if (
+                len(name) >= _SHORTEST_ENTRY_NAME
+                and name[3] == "_"
+                and source_id <= MAX_SOURCE_ID
+                and name not in special
+            ):
                 entry_names.setdefault(source_id, []).append(name)
             else:
                 foreign.append(directory / name)
         else:
             archived_source = parse_archive_file_name(name)
             if archived_source is not None:
-                archives[archived_source] = directory / name
+                if name in special:
+                    foreign.append(directory / name)
+                else:
+                    archives[archived_source] = directory / name
     return DirectoryListing(
         directory=directory,
         entry_names=dict(sorted(entry_names.items())),
         archives=dict(sorted(archives.items())),
         foreign_files=tuple(sorted(foreign)),
         unfinished_archives=tuple(sorted(unfinished)),
+        segments=tuple(name for _, name in sorted(segments)),
     )
 
 
-def _list_names(directory: Path) -> list[str]:
-    """Lists a directory's names, adding the earlier entries of a source and timestamp that the listing missed.
+def _scan(directory: Path) -> tuple[list[str], set[str]]:
+    """Lists a directory: every name, and the set of those that are not regular files (usually empty)."""
+    names: list[str] = []
+    special: set[str] = set()
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            names.append(entry.name)
+            if not entry.is_file(follow_symlinks=False):
+                special.add(entry.name)
+    return names, special
+
+
+def _list_names(directory: Path) -> tuple[list[str], set[str]]:
+    """Lists a directory, adding the earlier entries of a source and timestamp that the listing missed.
 
     A listing taken while a logger writes is not a snapshot: on a file system that lists in hash order (ext4), it can
     hold `..._1.npy` yet miss the `.npy` created just before it, and the later entry would be archived (and read)
     first. An entry with duplicate index n is created only once those with the indices below n exist, so they existed
     before this listing ended: when some are missing, a second listing has them, unless they were removed.
+
+    Returns:
+        Every name, and the set of names that are not regular files.
     """
-    names = os.listdir(directory)
+    names, special = _scan(directory)
     indices: dict[str, set[int]] = {}
     for name in names:
         # The length test first: it is all that most names (no duplicate index) cost.
         if len(name) > _SHORTEST_ENTRY_NAME and (index := _duplicate_index(name)):
             indices.setdefault(name[:_KEY_LENGTH], set()).add(index)
     if not indices:
-        return names
+        return names, special
     for name in names:
         if len(name) == _SHORTEST_ENTRY_NAME and name[:_KEY_LENGTH] in indices and name.endswith(ENTRY_SUFFIX):
             indices[name[:_KEY_LENGTH]].add(0)
     # Indices 0..highest all present, or else some earlier entry is missing from the listing.
     incomplete = {key: max(found) for key, found in indices.items() if len(found) <= max(found)}
     if not incomplete:
-        return names
+        return names, special
     listed = {name for name in names if name[:_KEY_LENGTH] in incomplete}
-    for name in os.listdir(directory):
+    again, special_again = _scan(directory)
+    for name in again:
         key = name[:_KEY_LENGTH]
         if key in incomplete and name not in listed:
             index = _duplicate_index(name)
             if index is not None and index < incomplete[key]:
                 names.append(name)
-    return names
+                if name in special_again:
+                    special.add(name)
+    return names, special
 
 
 def _duplicate_index(name: str) -> int | None:

@@ -73,6 +73,21 @@ class RecordBatch:
             return self.offset
         return self.offset + _padded(int(self.starts[-1]) + RECORD_HEADER_SIZE + int(self.lengths[-1]))
 
+    def select(self, chosen: NDArray[np.bool_]) -> "RecordBatch":
+        """Returns the records for which `chosen` is True, as a batch over the same bytes.
+
+        Args:
+            chosen: One flag per record.
+        """
+        return RecordBatch(
+            self.data,
+            self.offset,
+            self.starts[chosen],
+            self.lengths[chosen],
+            self.source_ids[chosen],
+            self.time_stamps[chosen],
+        )
+
     def file_offsets(self) -> NDArray[np.int64]:
         """Returns where each record starts in the segment."""
         return self.starts + self.offset

@@ -85,10 +85,14 @@ class Damage:
     torn_tail: bool
     """True if it is the end of the segment, cut short by a crash (no valid record after it)."""
 
+    def summary(self) -> str:
+        """Returns one sentence naming the offset, the length and the reason (not the file)."""
+        what = "torn tail" if self.torn_tail else "damaged bytes"
+        return f"{what} at offset {self.offset} ({self.length} bytes, skipped): {self.reason}"
+
     def describe(self) -> str:
         """Returns one sentence naming the file, the offset, the length and the reason."""
-        what = "torn tail" if self.torn_tail else "damaged bytes"
-        return f"{self.path}: {what} at offset {self.offset} ({self.length} bytes, skipped): {self.reason}"
+        return f"{self.path}: {self.summary()}"
 
 
 class _RawRecord(NamedTuple):

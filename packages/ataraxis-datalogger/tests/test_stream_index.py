@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from ataraxis_datalogger import DamagedLogFilesWarning, StreamFormatError
+from ataraxis_datalogger._files.stream_index import scan_segments
 from ataraxis_datalogger._files.stream_reader import CHUNK_BYTES
 from ataraxis_datalogger._files.stream_writer import MIN_SEGMENT_BYTES, StreamSegmentWriter
 from ataraxis_datalogger._format.stream import encode_record
-from ataraxis_datalogger._read.stream_entries import scan_segments
 
 Entry = tuple[int, int, bytes]
 
@@ -23,10 +23,10 @@ def write(directory: Path, written: list[Entry], segment_bytes: int = MIN_SEGMEN
 
 def read_source(directory: Path, source_id: int, on_damage: str = "raise") -> list[tuple[int, bytes]]:
     index = scan_segments(directory, [path.name for path in directory.iterdir()], on_damage)  # type: ignore[arg-type]
-    part = index.part(source_id, on_damage)  # type: ignore[arg-type]
-    if part is None:
+    records = index.source(source_id)
+    if records is None:
         return []
-    return [(stamp, payload.tobytes()) for stamp, payload in part.run(0, len(part.time_stamps))]
+    return [(stamp, payload.tobytes()) for stamp, payload in records.read(0, len(records), on_damage)]  # type: ignore[arg-type]
 
 
 def test_each_source_reads_in_time_stamp_order_ties_in_arrival_order(tmp_path: Path) -> None:
@@ -51,55 +51,57 @@ def test_a_part_reads_any_range_and_large_records(tmp_path: Path) -> None:
     written = [(1, stamp, big if stamp % 7 == 3 else b"small %d" % stamp) for stamp in range(30)]
     write(tmp_path, written, segment_bytes=64 << 20)
     index = scan_segments(tmp_path, [path.name for path in tmp_path.iterdir()], "raise")
-    part = index.part(1, "raise")
-    assert part is not None and part.payload_bytes == sum(len(payload) for _, _, payload in written)
+    records = index.source(1)
+    assert records is not None and records.payload_bytes == sum(len(payload) for _, _, payload in written)
     for first, last in ((0, 30), (5, 6), (3, 4), (10, 25), (29, 30), (7, 7)):
-        assert [(stamp, payload.tobytes()) for stamp, payload in part.run(first, last)] == [
+        assert [(stamp, payload.tobytes()) for stamp, payload in records.read(first, last, "raise")] == [
             (stamp, payload) for _, stamp, payload in written[first:last]
         ]
 
 
-def test_archived_records_are_left_out(tmp_path: Path) -> None:
-    written = [(1, stamp, b"x%d" % stamp) for stamp in range(200)]
+def test_a_subset_keeps_the_reading_order(tmp_path: Path) -> None:
+    written = [(1, stamp % 50, b"x%d" % stamp) for stamp in range(200)]
     write(tmp_path, written)
     index = scan_segments(tmp_path, [path.name for path in tmp_path.iterdir()], "raise")
-    second = index.segments[1]
-    part = index.part(
-        1, "raise", archived={index.segments[0].key: 1 << 40, second.key: int(index.offsets[index.segment_of == 1][3])}
+    records = index.source(1)
+    assert records is not None and len(records) == 200
+    chosen = records.segment_of != 0
+    kept = records.subset(chosen)
+    expected = sorted(
+        (entry for entry, flag in zip(written, (index.segment_of != 0).tolist(), strict=True) if flag),
+        key=lambda e: e[1],
     )
-    assert part is not None
-    kept = [stamp for stamp, _ in part.run(0, len(part.time_stamps))]
-    first_of_second = int(np.flatnonzero(index.segment_of == 1)[0])
-    assert kept == list(range(first_of_second + 3, 200))
+    assert [(stamp, payload.tobytes()) for stamp, payload in kept.read(0, len(kept), "raise")] == [
+        (s, p) for _, s, p in expected
+    ]
 
 
 def test_a_record_changed_after_the_scan_is_never_returned(tmp_path: Path) -> None:
     written = [(1, stamp, b"payload %03d" % stamp) for stamp in range(50)]
     write(tmp_path, written, segment_bytes=64 << 20)
     index = scan_segments(tmp_path, [path.name for path in tmp_path.iterdir()], "raise")
-    part = index.part(1, "warn")
-    assert part is not None
+    records = index.source(1)
+    assert records is not None
     (path,) = tmp_path.glob("*.adlog")
     data = bytearray(path.read_bytes())
     changed = int(index.offsets[10])
     data[changed + 22] ^= 1
     path.write_bytes(bytes(data))
-    with pytest.warns(DamagedLogFilesWarning, match=f"offset {changed} .*changed since the log was opened"):
-        found = [stamp for stamp, _ in part.run(0, 50)]
+    with pytest.warns(DamagedLogFilesWarning, match=f"offset {changed} .*changed since it was indexed"):
+        found = [stamp for stamp, _ in records.read(0, 50, "warn")]
     assert found == [stamp for stamp in range(50) if stamp != 10]
-    part.on_damage = "raise"
     with pytest.raises(StreamFormatError, match=f"offset {changed}"):
-        list(part.run(0, 50))
+        list(records.read(0, 50, "raise"))
 
 
 def test_a_segment_truncated_after_the_scan_yields_what_it_still_holds(tmp_path: Path) -> None:
     write(tmp_path, [(1, stamp, b"y" * 100) for stamp in range(50)], segment_bytes=64 << 20)
     index = scan_segments(tmp_path, [path.name for path in tmp_path.iterdir()], "raise")
-    part = index.part(1, "collect")
-    assert part is not None
+    records = index.source(1)
+    assert records is not None
     (path,) = tmp_path.glob("*.adlog")
     path.write_bytes(path.read_bytes()[: int(index.offsets[20]) + 30])
-    assert [stamp for stamp, _ in part.run(0, 50)] == list(range(20))
+    assert [stamp for stamp, _ in records.read(0, 50, "collect")] == list(range(20))
 
 
 def test_a_segment_with_a_damaged_header_is_reported_and_skipped(tmp_path: Path) -> None:

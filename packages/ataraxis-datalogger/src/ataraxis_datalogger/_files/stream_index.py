@@ -2,17 +2,17 @@
 
 `scan_segments` reads every segment once, verifying every record (damage is reported then, as `on_damage` says),
 and keeps, per entry record, where it is and its source, time stamp and length: 25 bytes per entry, in arrays.
-`StreamPart` is one source's share, ordered by time stamp with ties in arrival order (segment sequence, then
-position), and reads payloads on demand: consecutive records of one segment are read with one `pread` and checked
-again (checksum and header fields) before any payload is handed out, so a segment changed after the scan never
-yields wrong data.
+`SourceRecords` is one source's share, ordered by time stamp with ties in arrival order (segment sequence, then
+position); it holds only arrays and paths, so it can be sent to a worker process. It reads payloads on demand:
+consecutive records of one segment are read with one `pread` and checked again (checksum and header fields) before
+any payload is handed out, so a segment changed after the scan never yields wrong data.
 """
 
 import itertools
 import os
 import warnings
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -20,9 +20,9 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from .._files.stream_reader import CHUNK_BYTES, Damage, OnDamage, SegmentReader, SegmentState
 from .._format.stream import RECORD_HEADER_SIZE, SegmentHeader, padded_size, parse_segment_file_name
 from ..exceptions import DamagedLogFilesWarning, StreamFormatError
+from .stream_reader import CHUNK_BYTES, Damage, OnDamage, SegmentReader, SegmentState
 
 SegmentKey = tuple[bytes, int]
 """What identifies a segment across renames and removals: its writer id and its sequence number."""
@@ -79,38 +79,34 @@ class StreamIndex:
         """Returns the source ids that have at least one record, in order."""
         return [int(source) for source in np.flatnonzero(np.bincount(self.source_ids, minlength=256))]
 
-    def part(
-        self, source_id: int, on_damage: OnDamage, archived: Mapping[SegmentKey, int] | None = None
-    ) -> "StreamPart | None":
-        """Returns one source's entries, or None if it has none.
+    def keys(self) -> list[SegmentKey]:
+        """Returns each scanned segment's key, by position."""
+        return [segment.key for segment in self.segments]
+
+    def source(self, source_id: int) -> "SourceRecords | None":
+        """Returns one source's records in reading order, or None if it has none.
 
         Args:
             source_id: The source.
-            on_damage: What a record that changed since the scan does when read.
-            archived: Per segment, the offset before which this source's records are already in its archive.
         """
-        chosen = self.source_ids == source_id
-        if archived:
-            for index, segment in enumerate(self.segments):
-                limit = archived.get(segment.key)
-                if limit is not None:
-                    chosen &= ~((self.segment_of == index) & (self.offsets < limit))
-        positions = np.flatnonzero(chosen)
+        positions = np.flatnonzero(self.source_ids == source_id)
         if not positions.size:
             return None
-        stamps = self.time_stamps[positions]
         # Stable: records are in arrival order here, so ties keep it.
-        order = positions[np.argsort(stamps, kind="stable")]
-        return StreamPart(
-            self.directory,
+        order = positions[np.argsort(self.time_stamps[positions], kind="stable")]
+        return SourceRecords(
             source_id,
             [segment.path for segment in self.segments],
+            self.keys(),
             self.segment_of[order],
             self.offsets[order],
             self.lengths[order],
             self.time_stamps[order],
-            on_damage,
         )
+
+    def damaged_segments(self) -> list[Path]:
+        """Returns the segments with damage or a torn tail, and those whose header could not be read."""
+        return [segment.path for segment in self.segments if segment.damage] + [d.path for d in self.unreadable]
 
 
 def segment_names_in_order(names: Sequence[str]) -> list[str]:
@@ -178,63 +174,84 @@ def _size(path: Path) -> int:
         return 0
 
 
-class StreamPart:
-    """One source's stream entries in reading order, read from their segments on demand.
+@dataclass(frozen=True)
+class SourceRecords:
+    """One source's stream records in reading order, and where each one is (picklable: arrays and paths only)."""
 
-    Args:
-        directory: The log folder.
-        source_id: The source.
-        paths: The scanned segments, by position.
-        segment_of: Per entry (in reading order), its segment's position in `paths`.
-        offsets: Per entry, where its record starts in its segment.
-        lengths: Per entry, its payload length.
-        time_stamps: Per entry, its time stamp (in order).
-        on_damage: What a record that no longer verifies does when read: warn and skip it, or raise.
-    """
+    source_id: int
+    """The source."""
+    paths: list[Path]
+    """The scanned segments, by position."""
+    keys: list[SegmentKey]
+    """Each scanned segment's key, by position."""
+    segment_of: NDArray[np.uint32]
+    """Per record (in reading order), its segment's position in `paths`."""
+    offsets: NDArray[np.int64]
+    """Per record, where it starts in its segment."""
+    lengths: NDArray[np.int64]
+    """Per record, its payload length."""
+    time_stamps: NDArray[np.uint64]
+    """Per record, its time stamp, in reading order."""
 
-    def __init__(
-        self,
-        directory: Path,
-        source_id: int,
-        paths: list[Path],
-        segment_of: NDArray[np.uint32],
-        offsets: NDArray[np.int64],
-        lengths: NDArray[np.int64],
-        time_stamps: NDArray[np.uint64],
-        on_damage: OnDamage,
-    ) -> None:
-        self.directory = directory
-        """The log folder."""
-        self.source_id = source_id
-        """The source."""
-        self.paths = paths
-        """The segments, by position."""
-        self.segment_of = segment_of
-        """Per entry, its segment's position in `paths`."""
-        self.offsets = offsets
-        """Per entry, where its record starts."""
-        self.lengths = lengths
-        """Per entry, its payload length."""
-        self.time_stamps = time_stamps
-        """Per entry, its time stamp, in reading order."""
-        self.on_damage = on_damage
-        """What a changed record does."""
+    def __len__(self) -> int:
+        """Returns the number of records."""
+        return int(self.time_stamps.size)
 
     @property
     def payload_bytes(self) -> int:
         """The total payload bytes."""
         return int(self.lengths.sum())
 
-    def run(self, first: int, last: int) -> Iterator[tuple[int, NDArray[np.uint8]]]:
-        """Yields the time stamp and payload of entries `first` to `last` (exclusive) of the reading order.
+    def subset(self, chosen: NDArray[np.bool_]) -> "SourceRecords":
+        """Returns the records for which `chosen` is True, in the same order.
 
         Args:
-            first: The first entry's position.
-            last: One past the last entry's position.
+            chosen: One flag per record.
+        """
+        return SourceRecords(
+            self.source_id,
+            self.paths,
+            self.keys,
+            self.segment_of[chosen],
+            self.offsets[chosen],
+            self.lengths[chosen],
+            self.time_stamps[chosen],
+        )
+
+    def read(self, first: int, last: int, on_damage: OnDamage) -> Iterator[tuple[int, NDArray[np.uint8]]]:
+        """Yields the time stamp and payload of records `first` to `last` (exclusive) of the reading order.
+
+        Args:
+            first: The first record's position.
+            last: One past the last record's position.
+            on_damage: What a record that no longer verifies (it changed since the scan) does: "warn" skips it with
+                a `DamagedLogFilesWarning`, "raise" raises, "collect" skips it silently.
 
         Raises:
-            StreamFormatError: If a record no longer verifies and `on_damage` is "raise" (with "warn" it is skipped
-                with a `DamagedLogFilesWarning`).
+            StreamFormatError: If a record no longer verifies and `on_damage` is "raise".
+            FileNotFoundError: If a segment was removed since the scan.
+        """
+        for position, time_stamp, payload in self.read_checked(first, last):
+            if payload is not None:
+                yield time_stamp, payload
+                continue
+            where = f"{self.paths[int(self.segment_of[position])]}: the record at offset {int(self.offsets[position])}"
+            message = f"{where} (source {self.source_id}) changed since it was indexed"
+            if on_damage == "raise":
+                raise StreamFormatError(message)
+            if on_damage == "warn":
+                warnings.warn(f"{message}; skipped it", DamagedLogFilesWarning, stacklevel=3)
+
+    def read_checked(self, first: int, last: int) -> Iterator[tuple[int, int, NDArray[np.uint8] | None]]:
+        """Yields the position, time stamp and payload of records `first` to `last`, in order.
+
+        The payload is None for a record that no longer verifies (it changed since the scan).
+
+        Args:
+            first: The first record's position.
+            last: One past the last record's position.
+
+        Raises:
             FileNotFoundError: If a segment was removed since the scan.
         """
         descriptor, open_segment = -1, -1
@@ -247,13 +264,13 @@ class StreamPart:
                         descriptor = -1
                     descriptor = os.open(self.paths[segment], os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
                     open_segment = segment
-                yield from self._read_span(descriptor, segment, start, stop)
+                yield from self._read_span(descriptor, start, stop)
         finally:
             if descriptor >= 0:
                 os.close(descriptor)
 
     def _spans(self, first: int, last: int) -> Iterator[tuple[int, int]]:
-        """Splits entries `first` to `last` into runs read with one `pread` each."""
+        """Splits records `first` to `last` into runs read with one `pread` each."""
         if first >= last:
             return
         segments = self.segment_of[first:last]
@@ -270,10 +287,8 @@ class StreamPart:
                 yield first + position, first + end
                 position = end
 
-    def _read_span(
-        self, descriptor: int, segment: int, start: int, stop: int
-    ) -> Iterator[tuple[int, NDArray[np.uint8]]]:
-        """Reads entries `start` to `stop` (one segment, increasing offsets) with one `pread`, checking each."""
+    def _read_span(self, descriptor: int, start: int, stop: int) -> Iterator[tuple[int, int, NDArray[np.uint8] | None]]:
+        """Reads records `start` to `stop` (one segment, increasing offsets) with one `pread`, checking each."""
         offsets = self.offsets[start:stop]
         base = int(offsets[0])
         size = int(offsets[-1]) + padded_size(RECORD_HEADER_SIZE + int(self.lengths[stop - 1])) - base
@@ -281,23 +296,14 @@ class StreamPart:
         relative = offsets - base
         lengths, stamps = self.lengths[start:stop], self.time_stamps[start:stop]
         valid = _verify(data, relative, lengths, self.source_id, stamps)
-        if not valid.all():
-            for bad in np.flatnonzero(~valid).tolist():
-                self._changed(segment, int(offsets[bad]))
         block = np.frombuffer(data, dtype=np.uint8)
-        first = relative[valid] + RECORD_HEADER_SIZE
-        payloads = map(block.__getitem__, map(slice, first.tolist(), (first + lengths[valid]).tolist()))
-        yield from zip(stamps[valid].tolist(), payloads, strict=True)
-
-    def _changed(self, segment: int, offset: int) -> None:
-        message = (
-            f"{self.paths[segment]}: the record at offset {offset} (source {self.source_id}) changed since the log "
-            "was opened, and was skipped"
+        first = relative + RECORD_HEADER_SIZE
+        payloads: Iterator[NDArray[np.uint8] | None] = map(
+            block.__getitem__, map(slice, first.tolist(), (first + lengths).tolist())
         )
-        if self.on_damage == "raise":
-            raise StreamFormatError(message.replace(", and was skipped", ""))
-        if self.on_damage == "warn":
-            warnings.warn(message, DamagedLogFilesWarning, stacklevel=4)
+        if not valid.all():
+            payloads = (payload if ok else None for payload, ok in zip(payloads, valid.tolist(), strict=True))
+        yield from zip(range(start, stop), stamps.tolist(), payloads, strict=True)
 
 
 def _verify(
