@@ -8,8 +8,10 @@ Creates a log directory of small entries (16-byte payloads by default, 200,000 o
   `compress=False`, and with `remove_sources=True` (against the raw unlink rate of the same disk, measured on
   throwaway files). Each compression runs in a fresh spawned process so its peak memory (ru_maxrss of it and of its
   worker processes) can be reported, minus the memory of an idle process that imported the same modules;
-- reading every archive back with `read_logs`: entries/s of plain iteration, then every timestamp and payload byte
-  is checked against what was written (the check is not timed). Entries lost must be 0.
+- reading every archive back with `read_logs`: entries/s of plain iteration, with the payload checksums checked (as
+  always) and, in alternating passes of the same run, with the checksum comparison skipped (a benchmark-only patch
+  of `damaged_blocks`), which gives the cost of the checks; then every timestamp and payload byte is checked against
+  what was written (the check is not timed). Entries lost must be 0.
 
 Disks on shared machines change speed from minute to minute: compare the ratios, not the absolute figures.
 
@@ -17,6 +19,7 @@ Usage: uv run python scripts/bench_compression.py [--entries N] [--sources S] [-
 """
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import platform
@@ -25,6 +28,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -33,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from ataraxis_datalogger import compress_npy_logs, read_logs
+from ataraxis_datalogger._files import payload_cursor
 from ataraxis_datalogger._format.entry import encode_entry_prefix, entry_file_name
 
 _JOIN_TIMEOUT = 1800.0
@@ -158,22 +163,40 @@ def run_compression(label: str, directory: Path, **options: Any) -> Run:
     return Run(label, seconds, peak_kib, idle_kib, archive_bytes, entries, removed)
 
 
-def read_back(directory: Path, sources: int, entries: int, payload_size: int) -> tuple[float, int]:
-    """Times plain iteration over every reader (best of 3), then checks every entry.
+@contextlib.contextmanager
+def checksums_skipped(skip: bool) -> Iterator[None]:
+    """Makes readers skip the comparison of payload blocks with their checksums (for timing it; never in use)."""
+    namespace = vars(payload_cursor)
+    real = namespace["damaged_blocks"]
+    if skip:
+        namespace["damaged_blocks"] = lambda data, first_block, checksums: []
+    try:
+        yield
+    finally:
+        namespace["damaged_blocks"] = real
+
+
+def read_back(directory: Path, sources: int, entries: int, payload_size: int) -> tuple[float, float, int]:
+    """Times plain iteration over every reader, checked and unchecked, then checks every entry.
+
+    Each variant's best of 3 passes, the passes alternating so that both see the same machine.
 
     Returns:
-        Entries per second, and the number of entries wrong or lost.
+        Entries per second with the checksums checked, the same without, and the number of entries wrong or lost.
     """
     readers = read_logs(directory)
     try:
-        best = float("inf")
+        best = {True: float("inf"), False: float("inf")}
+        count = 0
         for _ in range(3):
-            start = time.perf_counter()
-            count = 0
-            for reader in readers.values():
-                for _ in reader:
-                    count += 1
-            best = min(best, time.perf_counter() - start)
+            for checked in (True, False):
+                with checksums_skipped(not checked):
+                    start = time.perf_counter()
+                    count = 0
+                    for reader in readers.values():
+                        for _ in reader:
+                            count += 1
+                    best[checked] = min(best[checked], time.perf_counter() - start)
         wrong = abs(entries - count)
         for source_id in range(sources):
             indices = range(source_id, entries, sources)
@@ -187,7 +210,7 @@ def read_back(directory: Path, sources: int, entries: int, payload_size: int) ->
     finally:
         for reader in readers.values():
             reader.close()
-    return count / best, wrong
+    return count / best[True], count / best[False], wrong
 
 
 def remove_archives(directory: Path) -> None:
@@ -238,15 +261,15 @@ def main() -> None:
             ("default workers, compress=False", {"compress": False}),
         ]
         best: dict[str, Run] = {}
-        reads: dict[str, tuple[float, int]] = {}
+        reads: dict[str, tuple[float, float, int]] = {}
         for _ in range(arguments.repeats):
             for label, options in variants:
                 run = run_compression(label, directory, **options)
                 if label not in best or run.seconds < best[label].seconds:
                     best[label] = run
-                rate, wrong = read_back(directory, sources, entries, payload_size)
-                previous = reads.get(label, (0.0, 0))
-                reads[label] = (max(rate, previous[0]), max(wrong, previous[1]))
+                checked, unchecked, wrong = read_back(directory, sources, entries, payload_size)
+                previous = reads.get(label, (0.0, 0.0, 0))
+                reads[label] = (max(checked, previous[0]), max(unchecked, previous[1]), max(wrong, previous[2]))
                 remove_archives(directory)
 
         unlink_rate = raw_unlink_rate(scratch)
@@ -265,7 +288,7 @@ def main() -> None:
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for label, run in best.items():
             rate = entries / run.seconds
-            lost = entries - run.entries + reads[label][1]
+            lost = entries - run.entries + reads[label][2]
             print(
                 f"| {label} | {rate:,.0f} | {rate / read_rate:.2f} "
                 f"| {run.peak_kib / 1024:.0f} MiB ({run.idle_kib / 1024:.0f} MiB) | {run.archive_bytes:,} "
@@ -280,11 +303,17 @@ def main() -> None:
             f"{removal.removed / max(removal_seconds, 1e-9) / unlink_rate:.2f} x the raw unlink rate)"
         )
         print()
-        print("| reading back (read_logs, plain iteration, best of 3) | entries/s | entries wrong or lost |")
-        print("|---|---:|---:|")
-        for label, (rate, wrong) in reads.items():
-            print(f"| archives of '{label}' | {rate:,.0f} | {wrong} |")
-        failures = [label for label, run in best.items() if reads[label][1] or run.entries != entries]
+        print(
+            "| reading back (read_logs, plain iteration, best of 3) | entries/s | MB/s of payload "
+            "| entries/s, checksums not compared | cost of the checks | entries wrong or lost |"
+        )
+        print("|---|---:|---:|---:|---:|---:|")
+        for label, (checked, unchecked, wrong) in reads.items():
+            print(
+                f"| archives of '{label}' | {checked:,.0f} | {checked * payload_size / 1e6:,.1f} | {unchecked:,.0f} "
+                f"| {(unchecked / checked - 1) * 100:+.1f}% | {wrong} |"
+            )
+        failures = [label for label, run in best.items() if reads[label][2] or run.entries != entries]
         if failures or left:
             print(f"ENTRIES LOST OR WRONG in: {failures}, {left} entry files left", file=sys.stderr)
             sys.exit(1)

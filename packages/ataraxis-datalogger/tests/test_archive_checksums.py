@@ -72,6 +72,7 @@ def small_archive(directory: Path, compress: bool) -> Path:
     return directory / "3_log.npz"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("compress", [False, True], ids=["stored", "deflated"])
 def test_every_flipped_bit_is_detected_or_harmless(tmp_path: Path, compress: bool) -> None:
     """Flip one bit of every byte in turn: reading raises ArchiveFormatError or returns exactly the original."""
@@ -92,6 +93,7 @@ def test_every_flipped_bit_is_detected_or_harmless(tmp_path: Path, compress: boo
         assert summary.clean == (found is not None), f"byte {position}: inspect --verify disagrees with reading"
 
 
+@pytest.mark.slow
 def test_v1_archives_raise_only_the_packages_error_whatever_byte_is_flipped(tmp_path: Path) -> None:
     path = tmp_path / "7_log.npz"
     original = (GOLDEN / "archive_v1_deflated" / "7_log.npz").read_bytes()

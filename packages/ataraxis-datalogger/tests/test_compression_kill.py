@@ -94,7 +94,7 @@ def still_running(processes: dict[int, str]) -> list[int]:
 @pytest.mark.parametrize("mode", ["deflate", "store"])
 def test_killing_the_caller_at_any_point_loses_nothing(fast_directory: Path, mode: str) -> None:
     """Each round logs new entries, starts a compression and kills its caller when it reaches a random point."""
-    sources, per_round, rounds = 4, 3_000, 8
+    sources, per_round, rounds = 4, 2_500, 6
     rng = random.Random(f"kill-{mode}")
     orphans: dict[int, str] = {}
     for round_number in range(rounds):

@@ -12,11 +12,15 @@ import ataraxis_yamlconfig
 from ataraxis_yamlconfig import (
     ConfigClassError,
     ConfigFileError,
+    ConfigMigrationWarning,
     ConfigNotFoundError,
     ConfigPathError,
     ConfigTypeError,
     ConfigValidationError,
+    ConfigVersionError,
+    MigrationError,
     MissingFieldError,
+    OverrideError,
     UnknownFieldError,
     UnsupportedFieldTypeError,
     YamlConfig,
@@ -28,12 +32,16 @@ HIERARCHY: dict[type[Exception], tuple[type[BaseException], ...]] = {
     ConfigPathError: (YamlConfigError, ValueError),
     ConfigNotFoundError: (YamlConfigError, FileNotFoundError),
     ConfigFileError: (YamlConfigError, ValueError),
+    ConfigVersionError: (YamlConfigError, ValueError),
+    MigrationError: (YamlConfigError, ValueError),
+    OverrideError: (YamlConfigError, ValueError),
     ConfigValidationError: (YamlConfigError, ValueError),
     ConfigTypeError: (ConfigValidationError, TypeError),
     UnknownFieldError: (ConfigValidationError,),
     MissingFieldError: (ConfigValidationError,),
     ConfigClassError: (YamlConfigError, TypeError),
     UnsupportedFieldTypeError: (ConfigClassError,),
+    ConfigMigrationWarning: (UserWarning,),
 }
 
 

@@ -2,8 +2,10 @@
 
 This meta-package re-exports, by name, the public API of its three member distributions:
 
-- `ataraxis-yamlconfig`: `YamlConfig`, a dataclass base that saves to and loads from YAML files, and the errors
-  that name what is wrong with a config, its class or its file (`YamlConfigError` and its subclasses).
+- `ataraxis-yamlconfig`: `YamlConfig`, a dataclass base that saves to and loads from YAML files, the migration
+  steps of versioned configs (`Migration`, `Rename`, `Remove`, `Retype`, `VERSION_KEY`), and the errors that name
+  what is wrong with a config, its class or its file (`YamlConfigError` and its subclasses), with
+  `ConfigMigrationWarning`.
 - `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory, its errors (`SharedArrayError`
   and its subclasses) and `LockRecoveredWarning`.
 - `ataraxis-datalogger`: `DataLogger`, `LogPackage`, `LogQueue`, `LogSource` and `compress_npy_logs`, multi-process
@@ -70,13 +72,22 @@ from ataraxis_sharedarray import (
     UnsupportedPlatformError,
 )
 from ataraxis_yamlconfig import (
+    VERSION_KEY,
     ConfigClassError,
     ConfigFileError,
+    ConfigMigrationWarning,
     ConfigNotFoundError,
     ConfigPathError,
     ConfigTypeError,
     ConfigValidationError,
+    ConfigVersionError,
+    Migration,
+    MigrationError,
     MissingFieldError,
+    OverrideError,
+    Remove,
+    Rename,
+    Retype,
     UnknownFieldError,
     UnsupportedFieldTypeError,
     YamlConfig,
@@ -86,6 +97,7 @@ from ataraxis_yamlconfig import (
 __version__: str = version("ataraxis-data-structures")
 
 __all__ = [
+    "VERSION_KEY",
     "ArchiveFormatError",
     "ArchiveVerificationError",
     "ArrayConstructorError",
@@ -100,10 +112,12 @@ __all__ = [
     "CompressionReport",
     "ConfigClassError",
     "ConfigFileError",
+    "ConfigMigrationWarning",
     "ConfigNotFoundError",
     "ConfigPathError",
     "ConfigTypeError",
     "ConfigValidationError",
+    "ConfigVersionError",
     "DamagedFile",
     "DamagedLogFilesWarning",
     "DataFitError",
@@ -127,9 +141,15 @@ __all__ = [
     "LogQueue",
     "LogSource",
     "LogStatistics",
+    "Migration",
+    "MigrationError",
     "MissingFieldError",
     "NotConnectedError",
+    "OverrideError",
     "PrototypeError",
+    "Remove",
+    "Rename",
+    "Retype",
     "ReversedRangeError",
     "SegmentSummary",
     "SharedArrayError",

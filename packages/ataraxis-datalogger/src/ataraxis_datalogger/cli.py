@@ -312,6 +312,12 @@ def _print_summary(summary: LogDirectorySummary) -> None:
             )
         )
     _print_table(header, rows)
+    legacy = [source.archive_path for source in summary.sources.values() if source.archive_format_version == 1]
+    if legacy:
+        print(
+            f"{len(legacy)} archive(s) in format 1, without payload checksums (a compression that adds entries "
+            "rewrites an archive in format 2): " + ", ".join(path.name for path in legacy if path is not None)
+        )
 
 
 def _print_problems(damaged: Sequence[DamagedFile], foreign: Sequence[Path]) -> None:

@@ -187,10 +187,10 @@ def _hint_for(tp: Any, data: Any) -> str:
     return ""
 
 
-def _unknown_key(cls: type, key: Any, path: FieldPath) -> UnknownFieldError:
+def _unknown_key(cls: type, key: Any, path: FieldPath, **remedy: str) -> UnknownFieldError:
     settable = [field.name for field in init_fields(cls)]
     reason = ""
     if key in {field.name for field in dataclasses.fields(cls)} and key not in settable:
         reason = f"{key!r} is computed by {cls.__name__} (field(init=False)) and cannot be set from a file"
     suggestions = difflib.get_close_matches(str(key), settable, n=1) if isinstance(key, str) and not reason else []
-    return UnknownFieldError(key, cls.__name__, path, suggestions[0] if suggestions else None, reason)
+    return UnknownFieldError(key, cls.__name__, path, suggestions[0] if suggestions else None, reason, **remedy)

@@ -5,9 +5,12 @@ and each subclass is also the built-in exception that code catching built-in err
 
 ```text
 YamlConfigError (Exception)
-├── ConfigPathError (ValueError)           the file name does not end with .yaml or .yml
+├── ConfigPathError (ValueError)           the file name does not end with .yaml or .yml (.json for a schema)
 ├── ConfigNotFoundError (FileNotFoundError) there is no file to load
 ├── ConfigFileError (ValueError)           the file is not a readable YAML mapping
+├── ConfigVersionError (ValueError)        the file's $version is newer than the class's, or malformed
+├── MigrationError (ValueError)            a migration step failed on a file of an older version
+├── OverrideError (ValueError)             an override or environment variable is malformed
 ├── ConfigValidationError (ValueError)     the content does not fit the class
 │   ├── ConfigTypeError (TypeError)        a value of the wrong type
 │   ├── UnknownFieldError                  a key the class does not declare
@@ -15,6 +18,8 @@ YamlConfigError (Exception)
 └── ConfigClassError (TypeError)           the class itself is not a usable config (a programming error)
     └── UnsupportedFieldTypeError          a field type with no YAML form
 ```
+
+`ConfigMigrationWarning` (a `UserWarning`) says that an older file was migrated as it was loaded.
 
 The errors carry where the problem is: the file, the line and the dotted field path (`camera.fps`,
 `cameras[1].fps`). Errors of the file system itself (a folder that cannot be written, a full disk) are the
@@ -90,12 +95,17 @@ class YamlConfigError(Exception):
         """The file being read or written, when known."""
         self.line: int | None = line
         """The 1-based line of the file where the problem is, when known."""
+        self.source: str | None = None
+        """Where the offending value came from when not from the file, such as `override 'camera.fps=abc'` or
+        `environment variable RIG_CAMERA__FPS`; the message then shows it instead of the file and line."""
 
     def __reduce__(self) -> tuple[object, ...]:
         """Pickles the attributes, so the error crosses process boundaries intact."""
         return _restore, (type(self), self.args, dict(self.__dict__))
 
     def _location(self) -> str:
+        if self.source is not None:
+            return self.source
         parts = []
         if self.file_path is not None:
             parts.append(str(self.file_path))
@@ -110,7 +120,11 @@ class YamlConfigError(Exception):
 
 
 class ConfigPathError(YamlConfigError, ValueError):
-    """The config file's name does not end with `.yaml` or `.yml` (checked before anything is read or written)."""
+    """The config file's name does not end with `.yaml` or `.yml` (checked before anything is read or written).
+
+    Also raised for a JSON Schema file whose name does not end with `.json`, and for a schema reference (to write
+    on a config file's first line) that holds a line break.
+    """
 
 
 class ConfigNotFoundError(YamlConfigError, FileNotFoundError):
@@ -215,6 +229,7 @@ class UnknownFieldError(ConfigValidationError):
         path: tuple[Hashable, ...] = (),
         suggestion: str | None = None,
         reason: str = "",
+        remedy: str = "remove it, or load with strict=False to ignore unknown keys",
     ) -> None:
         """The message names the key, the likely intended field, and `strict=False`.
 
@@ -224,11 +239,12 @@ class UnknownFieldError(ConfigValidationError):
             path: The path of the unknown key (its parent's path plus the key).
             suggestion: The declared field the key most likely misspells, if any.
             reason: Why the key cannot be set, when the class has such a field that is not an `__init__` argument.
+            remedy: How to fix it, as the message's last words.
         """
         problem = reason or f"unknown key {key!r}: {class_name} declares no such field"
         if suggestion is not None:
             problem += f" (did you mean {suggestion!r}?)"
-        problem += "; remove it, or load with strict=False to ignore unknown keys"
+        problem += f"; {remedy}"
         super().__init__(problem, path=path)
         self.key: object = key
         """The unknown key."""
@@ -259,3 +275,87 @@ class ConfigClassError(YamlConfigError, TypeError):
 
 class UnsupportedFieldTypeError(ConfigClassError):
     """A config class declares a field whose type has no YAML form (or whose annotation cannot be resolved)."""
+
+
+class OverrideError(YamlConfigError, ValueError):
+    """An override (`path=value`) or environment variable is malformed.
+
+    It has no `=`, a malformed path, or a value that is not readable as YAML. An override that names no field is an
+    `UnknownFieldError`, and a value of the wrong type a `ConfigTypeError`, both naming the override.
+    """
+
+
+class ConfigVersionError(YamlConfigError, ValueError):
+    """The file's version (its `$version` key) is not one the class can read: newer than the class, or malformed."""
+
+    def __init__(self, problem: str, found: object, supported: int) -> None:
+        """The message says which version the file holds and which the class reads.
+
+        Args:
+            problem: What is wrong with the version.
+            found: The value of the file's `$version` key.
+            supported: The class's own version, the newest it reads.
+        """
+        super().__init__(problem)
+        self.found: object = found
+        """The value of the file's `$version` key."""
+        self.supported: int = supported
+        """The class's own version: it reads files of this version and of every older one."""
+
+
+class MigrationError(YamlConfigError, ValueError):
+    """A migration step failed while an older file was being upgraded (the original exception is the `__cause__`)."""
+
+    def __init__(self, problem: str, from_version: int, to_version: int, step: int) -> None:
+        """The message names the migration (its versions) and the step that failed.
+
+        Args:
+            problem: What failed, starting with the migration and step.
+            from_version: The version the failed migration upgrades from.
+            to_version: The version it upgrades to.
+            step: The 1-based position of the failed step in the migration.
+        """
+        super().__init__(problem)
+        self.from_version: int = from_version
+        """The version the failed migration upgrades from."""
+        self.to_version: int = to_version
+        """The version the failed migration upgrades to."""
+        self.step: int = step
+        """The 1-based position of the failed step in its migration."""
+
+
+class ConfigMigrationWarning(UserWarning):
+    """An older file was migrated to the class's version while it was loaded (in memory, or also on disk)."""
+
+    def __init__(self, file_path: Path, from_version: int, to_version: int, class_name: str, rewritten: bool) -> None:
+        """The message names the file, the versions and whether the file itself was rewritten.
+
+        Args:
+            file_path: The migrated file.
+            from_version: The file's version.
+            to_version: The class's version, which the config now has.
+            class_name: The config class.
+            rewritten: Whether the file was rewritten as the new version (`from_yaml(..., upgrade_file=True)`).
+        """
+        where = (
+            f"the file was rewritten as version {to_version}"
+            if rewritten
+            else "the file itself is unchanged (load with upgrade_file=True, or save the config, to upgrade it)"
+        )
+        super().__init__(
+            f"{file_path}: migrated from version {from_version} to version {to_version} of {class_name}; {where}"
+        )
+        self.file_path: Path = file_path
+        """The migrated file."""
+        self.from_version: int = from_version
+        """The version the file was written as."""
+        self.to_version: int = to_version
+        """The version the loaded config has (the class's own)."""
+        self.rewritten: bool = rewritten
+        """Whether the file on disk was rewritten as `to_version`."""
+        self._class_name = class_name
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickles the warning from its arguments, so that it crosses process boundaries intact."""
+        arguments = (self.file_path, self.from_version, self.to_version, self._class_name, self.rewritten)
+        return type(self), arguments
