@@ -417,3 +417,9 @@ def own_a_logger_and_die_while_stopping(directory: Path, count: int, report: Any
         time.sleep(0.001)
     report.send((writer, name))
     time.sleep(JOIN_SECONDS)
+
+
+def log_through(source: Any, count: int) -> None:
+    """Logs entries 0..count-1 through a `LogSource` (inherited by a forked child, already used by its parent)."""
+    for index in range(count):
+        source.log(index, payload(source.source_id, index, 8))

@@ -221,16 +221,25 @@ def test_a_forked_child_makes_its_own_buffer(tmp_path: Path, helpers: ModuleType
     logger = DataLogger(tmp_path, "forked")
     queue_ = logger.input_queue
     queue_.put(LogPackage(1, 0, b"parent, before the fork"))
-    # Forked before start(), while this process has no other thread (forking a threaded process is unsafe).
-    child = context.Process(target=helpers.put_entries, args=(queue_, 2, 20, 8))
-    child.start()
-    child.join(helpers.JOIN_SECONDS)
-    assert child.exitcode == 0
+    source = queue_.source(3)
+    source.log(100, b"parent, hot path")
+    # Forked before start(), while this process has no other thread (forking a threaded process is unsafe). The
+    # children inherit the queue and the source with this process's buffer cached: each must make its own.
+    children = [
+        context.Process(target=helpers.put_entries, args=(queue_, 2, 20, 8)),
+        context.Process(target=helpers.log_through, args=(source, 20)),
+    ]
+    for child in children:
+        child.start()
+        child.join(helpers.JOIN_SECONDS)
+        assert child.exitcode == 0
+    assert logger._run is not None and logger._run.control.slots_used == 3
     logger.start()
     queue_.put(LogPackage(1, 1, b"parent, after the fork"))
     logger.stop()
     entries = helpers.read_entries(logger.output_directory).values()
     assert len([entry for entry in entries if entry[0] == 2]) == 20
+    assert len([entry for entry in entries if entry[0] == 3]) == 21
     assert sorted(entry[2] for entry in entries if entry[0] == 1) == [
         b"parent, after the fork",
         b"parent, before the fork",
