@@ -153,7 +153,10 @@ class LoggerRun:
             write_errors += reporter.reports[FAILED]
             after = statistics(control, final=True)
             cause = (
-                f"made no progress for {stop_timeout:g} s and was stopped by force" if stalled else str(watchdog.death)
+                f"the logger process of DataLogger '{self.logger_name}' made no progress for {stop_timeout:g} s "
+                "and was stopped by force"
+                if stalled
+                else watchdog.death_cause
             )
             death = _describe_recovery(self.logger_name, cause, before, after, shortfall)
         final = statistics(control, final=True)
@@ -209,13 +212,17 @@ def _describe_recovery(
     """Says what became of the entries after the logger process died: on disk before, drained by stop(), lost."""
     drained = after.written - before.written
     message = (
-        f"{cause}\nOf the {after.submitted} objects accepted, {before.written} entries were on disk when it died; "
-        f"stop() wrote the {drained} it had left in shared memory"
+        f"{cause}\nOf the {after.submitted} objects accepted, {before.written} entries were on disk when it "
+        f"stopped; stop() wrote the {drained} it had left in shared memory"
     )
     if after.pending:
         message += f"; {after.pending} could not be written ({shortfall or 'see above'})"
     if after.lost:
         message += f"; {after.lost} were lost from a buffer whose checksum failed"
+    if after.rejected or after.failed:
+        message += f"; {after.rejected} were not log packages, {after.failed} could not be written"
+    if not (after.pending or after.lost or after.failed):
+        message += "; none was lost"
     return message
 
 

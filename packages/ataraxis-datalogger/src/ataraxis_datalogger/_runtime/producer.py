@@ -2,9 +2,10 @@
 
 A put, under the thread lock of the process and the buffer's lock: read the limit word (how far the producer may
 write, or 0 once the buffer is closed), copy the record into the ring (in two pieces when it straddles the ring's
-end), store the new head, release. The logger process reads the head only under the same lock, so the record is visible to it
-before the head that publishes it, on every architecture. A process killed anywhere in a put has not stored the new
-head, so the logger never sees its unfinished record; it loses that one entry and blocks nobody (see `drain`).
+end), store the new head, release. The logger process reads the head only under the same lock, so the record is
+visible to it before the head that publishes it, on every architecture. A process killed anywhere in a put has not
+stored the new head, so the logger never sees its unfinished record; it loses that one entry and blocks nobody (see
+`drain`).
 """
 
 import os

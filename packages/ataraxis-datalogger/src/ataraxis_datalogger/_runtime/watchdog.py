@@ -65,6 +65,8 @@ class Watchdog:
         """What the writer reported before it exited on an unexpected error."""
         self.death: DataLoggerError | None = None
         """Set when the writer process died without being stopped."""
+        self.death_cause = ""
+        """How the writer process died (and what it reported), once it did."""
         self._thread = threading.Thread(target=self._watch, name=f"DataLogger[{logger_name}] watchdog", daemon=True)
 
     def start(self) -> None:
@@ -135,13 +137,17 @@ class Watchdog:
         self._control.transition(RunState.DEAD, only_from=ACCEPTING_STATES | {RunState.STOPPING})
         close_buffers_now(self._control)
         counts = statistics(self._control, final=False)
-        message = (
+        cause = (
             f"the logger process of DataLogger '{self._logger_name}' (pid {self._process.pid}) "
-            f"{describe_exit(self._process.exitcode)}: {counts.written} entries are on disk; {counts.pending} "
-            "accepted entries are still in shared memory, which stop() writes; puts now raise this error"
+            f"{describe_exit(self._process.exitcode)}"
         )
         if self.fatal_reports:
-            message += f"\nThe logger process reported:\n{self.fatal_reports[-1]}"
+            cause += f"\nThe logger process reported:\n{self.fatal_reports[-1]}"
+        self.death_cause = cause
+        message = (
+            f"{cause}\n{counts.written} entries are on disk; {counts.pending} accepted entries are still in shared "
+            "memory, which stop() writes; puts now raise this error"
+        )
         self.death = DataLoggerError(message)
         self._notify(self.death)
 
