@@ -44,8 +44,10 @@ def test_records_that_straddle_the_end_of_a_small_buffer_arrive_whole(
     assert logger.statistics.written == logger.statistics.submitted == 800
 
 
-def test_a_full_buffer_makes_puts_wait_or_raise_queue_full_never_drop(tmp_path: Path, helpers: ModuleType) -> None:
-    logger = DataLogger(tmp_path, "full", buffer_size=4096)
+def test_a_full_buffer_makes_puts_wait_or_raise_queue_full_never_drop(
+    fast_directory: Path, helpers: ModuleType
+) -> None:
+    logger = DataLogger(fast_directory, "full", buffer_size=4096)
     put = logger.input_queue.put
     accepted = 0
     with pytest.raises(queue.Full):

@@ -336,3 +336,28 @@ def test_a_logger_process_killed_in_the_middle_of_stop_leaves_stop_to_write_the_
     helpers.check_prefix(logger.output_directory, 1, 5000, (16, 16), spare=0)
     statistics = logger.statistics
     assert statistics.written == statistics.submitted == 5000
+
+
+def test_stop_after_a_killed_logger_process_reports_exact_counts(fast_directory: Path, helpers: ModuleType) -> None:
+    logger = DataLogger(fast_directory, "counted")
+    logger.start()
+    for index in range(300):
+        logger.input_queue.put(LogPackage(1, index, helpers.payload(1, index, 1)))
+    helpers.wait_for(lambda: logger.statistics.written == 300)
+    writer = _writer_pid(logger)
+    os.kill(writer, signal.SIGSTOP)
+    for index in range(300, 1000):
+        logger.input_queue.put(LogPackage(1, index, helpers.payload(1, index, 1)))
+    os.kill(writer, signal.SIGKILL)
+    helpers.wait_for(lambda: logger.failure is not None)
+    assert "300 entries are on disk; 700 accepted entries are still in shared memory, which stop() writes" in str(
+        logger.failure
+    )
+    expected = (
+        r"killed by signal SIGKILL\nOf the 1000 objects accepted, 300 entries were on disk when it stopped; "
+        r"stop\(\) wrote the 700 it had left in shared memory; none was lost"
+    )
+    with pytest.raises(DataLoggerError, match=expected):
+        logger.stop()
+    assert logger.statistics == (1000, 1000, 0, 0, logger.statistics.bytes_written, 700, 0)
+    helpers.check_prefix(logger.output_directory, 1, 1000, (1, 1), spare=0)
