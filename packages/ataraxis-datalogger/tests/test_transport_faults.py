@@ -33,10 +33,11 @@ def _leftovers(run: str) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize(("seed", "backend"), [(1, _posix.FAST), (2, _posix.FAST), (3, _posix.PORTABLE)])
 def test_producers_killed_at_random_points_lose_only_their_unfinished_entry_and_block_nobody(
-    fast_directory: Path, helpers: ModuleType, seed: int
+    fast_directory: Path, helpers: ModuleType, monkeypatch: pytest.MonkeyPatch, seed: int, backend: int
 ) -> None:
+    monkeypatch.setattr(_posix, "DEFAULT_BACKEND", backend)
     rng = random.Random(seed)
     context = multiprocessing.get_context("forkserver")
     logger = DataLogger(fast_directory, "victims", buffer_size=8192)
@@ -201,10 +202,15 @@ def test_a_run_whose_processes_were_all_killed_is_swept_at_the_next_start(
     assert os.listdir(folder) == []
 
 
-@pytest.mark.parametrize("named", [True, False], ids=["named holder", "unnamed holder"])
+@pytest.mark.parametrize(
+    ("named", "backend"),
+    [(True, _posix.FAST), (False, _posix.FAST), (False, _posix.PORTABLE)],
+    ids=["named holder", "unnamed holder", "portable"],
+)
 def test_a_buffer_lock_held_by_a_dead_logger_does_not_block_its_producer(
-    tmp_path: Path, helpers: ModuleType, named: bool
+    tmp_path: Path, helpers: ModuleType, monkeypatch: pytest.MonkeyPatch, named: bool, backend: int
 ) -> None:
+    monkeypatch.setattr(_posix, "DEFAULT_BACKEND", backend)
     logger = DataLogger(tmp_path, "held")
     logger.input_queue.put(LogPackage(1, 0, b"before"))
     run = logger._run
