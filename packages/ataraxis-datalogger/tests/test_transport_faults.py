@@ -15,7 +15,6 @@ import pytest
 from ataraxis_datalogger import DataLogger, DataLoggerError, DataLoggerWarning, LogPackage
 from ataraxis_datalogger._runtime import _posix
 from ataraxis_datalogger._runtime.layout import ring_name
-from ataraxis_datalogger._runtime.sweep import sweep_stale_runs
 
 SHM = Path("/dev/shm")
 SIZES = (0, 600)
@@ -198,7 +197,37 @@ def test_a_run_whose_processes_were_all_killed_is_swept_at_the_next_start(
         owner.join(helpers.JOIN_SECONDS)
     assert sorted(os.listdir(folder)) == [name, ring_name(name, 0, 1)]
     monkeypatch.setattr(_posix, "_SHM_FOLDER", folder)
-    assert sweep_stale_runs(_posix.PORTABLE) == [name]
+    monkeypatch.setattr(_posix, "DEFAULT_BACKEND", _posix.PORTABLE)
+    unrelated = DataLogger(tmp_path / "elsewhere", "private")
+    unrelated.input_queue  # noqa: B018  (creates a run: the sweep removes the stale one, silently: another folder)
+    assert sorted(os.listdir(folder)) == [unrelated._run.name]  # type: ignore[union-attr]
+    unrelated.stop()
+    assert os.listdir(folder) == []
+
+
+def test_the_next_run_into_the_folder_of_a_run_whose_processes_were_all_killed_reports_its_lost_entries(
+    tmp_path: Path, helpers: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "shm"
+    folder.mkdir()
+    context = multiprocessing.get_context("spawn")
+    report_in, report_out = context.Pipe(duplex=False)
+    owner = context.Process(target=helpers.own_a_run_in_a_private_folder, args=(tmp_path, str(folder), report_out))
+    owner.start()
+    try:
+        assert report_in.poll(helpers.JOIN_SECONDS), "the owner never reported its run"
+        report_in.recv()
+    finally:
+        owner.kill()
+        owner.join(helpers.JOIN_SECONDS)
+    monkeypatch.setattr(_posix, "_SHM_FOLDER", folder)
+    monkeypatch.setattr(_posix, "DEFAULT_BACKEND", _posix.PORTABLE)
+    logger = DataLogger(tmp_path, "private")
+    message = f"an earlier run into {logger.output_directory} .* 10 entries its producers had put were never written"
+    with pytest.warns(DataLoggerWarning, match=message):
+        # Creating the run sweeps (its logger process would not find a private folder: it is not started).
+        logger.input_queue  # noqa: B018
+    logger.stop()
     assert os.listdir(folder) == []
 
 

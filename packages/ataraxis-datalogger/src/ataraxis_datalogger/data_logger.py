@@ -289,7 +289,16 @@ class DataLogger:
 
     def _new_run(self) -> LoggerRun:
         """Creates the shared memory of a new run (its queue works from then on)."""
-        return LoggerRun(self._instance_name, self._buffer_size, self._sink_settings)
+        run = LoggerRun(self._instance_name, self._buffer_size, self._sink_settings, self._output_directory)
+        for stale in run.swept:
+            warnings.warn(
+                f"DataLogger '{self._instance_name}': an earlier run into {self._output_directory} (owner pid "
+                f"{stale.owner_pid}) had all its processes killed; {stale.unwritten} entries its producers had put "
+                "were never written and are lost (its shared memory was removed now)",
+                DataLoggerWarning,
+                stacklevel=3,
+            )
+        return run
 
     def __enter__(self) -> "DataLogger":
         """Starts the logger."""

@@ -131,7 +131,11 @@ class AtaraxisDataLoggerWarning(UserWarning):
 
 
 class DataLoggerWarning(AtaraxisDataLoggerWarning):
-    """Warns about objects put on the logger's queue that were skipped, or discarded because it never started."""
+    """Warns about entries put on the logger's queue that were skipped, discarded or lost without a failure to raise.
+
+    Objects that were not log packages (skipped), entries put on a logger that was never started (discarded), and
+    entries of an earlier run into the same folder whose processes were all killed (lost, found by the next run).
+    """
 
 
 class DamagedLogFilesWarning(AtaraxisDataLoggerWarning):

@@ -18,6 +18,8 @@ from .layout import (
     C_CAPACITY,
     C_CREATED,
     C_DIRECTORY,
+    C_DIRECTORY_LENGTH,
+    C_HEADER_WORDS,
     C_LAYOUT,
     C_MAGIC,
     C_NAME,
@@ -49,6 +51,8 @@ from .run_state import ACCEPTING_STATES, RunState
 
 _NAME_OFFSET = C_NAME * WORD
 _NAME_BYTES = (C_DIRECTORY - C_NAME) * WORD
+_DIRECTORY_OFFSET = C_DIRECTORY * WORD
+_DIRECTORY_BYTES = (C_HEADER_WORDS - C_DIRECTORY) * WORD
 
 
 class ControlSegment:
@@ -140,6 +144,19 @@ class ControlSegment:
         """The logger's instance name."""
         length = int(self.words[C_NAME_LENGTH])
         return bytes(self.buffer[_NAME_OFFSET : _NAME_OFFSET + length]).decode("utf-8", "replace")
+
+    @property
+    def directory(self) -> str:
+        """The log folder the run writes to, as recorded at its creation ("" if its path was too long to record)."""
+        length = int(self.words[C_DIRECTORY_LENGTH])
+        return bytes(self.buffer[_DIRECTORY_OFFSET : _DIRECTORY_OFFSET + length]).decode("utf-8", "replace")
+
+    def record_directory(self, directory: str) -> None:
+        """Records the run's log folder (for the report of whoever sweeps the run if all its processes die)."""
+        encoded = directory.encode("utf-8", "replace")
+        if len(encoded) <= _DIRECTORY_BYTES:
+            self.buffer[_DIRECTORY_OFFSET : _DIRECTORY_OFFSET + len(encoded)] = encoded
+            self.words[C_DIRECTORY_LENGTH] = len(encoded)
 
     @property
     def capacity(self) -> int:

@@ -65,17 +65,20 @@ class LoggerRun:
         logger_name: The logger's instance name.
         buffer_size: The byte size of each producer process's buffer.
         sink_settings: The layout and its settings (see `sinks.open_sink`).
+        directory: The log folder.
     """
 
-    def __init__(self, logger_name: str, buffer_size: int, sink_settings: dict[str, object]) -> None:
+    def __init__(self, logger_name: str, buffer_size: int, sink_settings: dict[str, object], directory: Path) -> None:
         backend = _posix.DEFAULT_BACKEND
-        sweep_stale_runs(backend)
+        self.swept = [run for run in sweep_stale_runs(backend) if run.directory == str(directory) and run.unwritten]
+        """Earlier runs into the same log folder whose processes were all killed, with entries never written."""
         self.logger_name = logger_name
         self.sink_settings = sink_settings
         # Unique, short (macOS allows 31 bytes per name), and starting with the owner's pid so that the segments of
         # a run whose processes were all killed can be recognized and swept (see `sweep`).
         self.name = f"adl{os.getpid():x}_{secrets.token_hex(4)}"
         self.control = ControlSegment.create(self.name, backend, buffer_size, 0, DEFAULT_SLOTS, logger_name)
+        self.control.record_directory(str(directory))
         self.queue = LogQueue(self.name, backend, logger_name)
         self.process: BaseProcess | None = None
         self.watchdog: Watchdog | None = None
