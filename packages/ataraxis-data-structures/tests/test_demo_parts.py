@@ -1,13 +1,22 @@
 """The demo's parts that decide its verdict: the settings checks and the verification of logs read back."""
 
+import io
+import math
+import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Console
 
+from ataraxis_data_structures import ConfigValidationError
+from ataraxis_data_structures.demo.control import ProducerStatus
+from ataraxis_data_structures.demo.display import Output, RateMeter, StatusView, summary_table
 from ataraxis_data_structures.demo.producers import PayloadPattern
 from ataraxis_data_structures.demo.settings import DemoSettings, SourceSettings
-from ataraxis_data_structures.demo.verification import format_summary, verify_source
+from ataraxis_data_structures.demo.verification import verify_source
 
 SENSOR = SourceSettings(name="sensor", source_id=2, rate_hz=1000.0, payload_bytes=16)
 
@@ -25,20 +34,47 @@ def test_default_settings_round_trip_through_their_yaml_file(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("make", "path", "message"),
     [
-        ({"duration_s": 0.0}, "duration_s must be a positive number of seconds, got 0.0"),
-        ({"sources": []}, "sources is empty"),
-        ({"sources": [SENSOR, SourceSettings("again", 2, 5.0, 16)]}, "'sensor' and 'again' share source_id 2"),
-        ({"sources": [SourceSettings("big", 256, 5.0, 16)]}, "source_id must be 0 to 255, got 256"),
-        ({"sources": [SourceSettings("slow", 1, 0.0, 16)]}, "rate_hz must be positive, got 0.0"),
-        ({"sources": [SourceSettings("tiny", 1, 5.0, 4)]}, "payload_bytes must be at least 8, got 4"),
-        ({"sources": [SourceSettings("none", 1, 5.0, 16, burst_size=0)]}, "burst_size must be at least 1, got 0"),
+        (lambda: DemoSettings(duration_s=0.0), "duration_s", "must be a positive, finite number of seconds, got 0.0"),
+        (lambda: DemoSettings(duration_s=math.inf), "duration_s", "must be a positive, finite number of seconds"),
+        (lambda: DemoSettings(display_interval_s=-1.0), "display_interval_s", "must be a positive, finite number"),
+        (lambda: DemoSettings(sources=[]), "sources", "holds no source"),
+        (
+            lambda: DemoSettings(sources=[SENSOR, SourceSettings("again", 2, 5.0, 16)]),
+            "sources[1].source_id",
+            "2 is already the id of source 'sensor'",
+        ),
+        (lambda: SourceSettings("big", 256, 5.0, 16), "source_id", "must be 0 to 255, got 256"),
+        (
+            lambda: SourceSettings("slow", 1, 0.0, 16),
+            "rate_hz",
+            "must be a positive rate in Hz (sends per second), got 0.0",
+        ),
+        (lambda: SourceSettings("tiny", 1, 5.0, 4), "payload_bytes", "must be at least 8"),
+        (lambda: SourceSettings("none", 1, 5.0, 16, burst_size=0), "burst_size", "must be at least 1, got 0"),
     ],
 )
-def test_settings_that_cannot_run_are_refused_naming_the_value(change: dict[str, object], message: str) -> None:
-    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
-        DemoSettings(**change)  # type: ignore[arg-type]
+def test_settings_that_cannot_run_are_refused_naming_the_field_and_value(
+    make: Callable[[], object], path: str, message: str
+) -> None:
+    with pytest.raises(ConfigValidationError) as caught:
+        make()
+    assert caught.value.field_path == path
+    assert message in caught.value.problem
+
+
+def test_a_refused_source_in_a_file_is_reported_at_its_own_line(tmp_path: Path) -> None:
+    path = tmp_path / "demo_settings.yaml"
+    DemoSettings().to_yaml(file_path=path)
+    lines = path.read_text().splitlines()
+    rate_line = next(number for number, line in enumerate(lines, 1) if "rate_hz: 1000.0" in line)
+    lines[rate_line - 1] = lines[rate_line - 1].replace("1000.0", "-5.0")
+    path.write_text("\n".join(lines) + "\n")
+
+    with pytest.raises(ConfigValidationError) as caught:
+        DemoSettings.from_yaml(file_path=path)
+    assert (caught.value.line, caught.value.field_path) == (rate_line, "sources[1].rate_hz")
 
 
 def test_payloads_identify_their_message_and_reveal_damage() -> None:
@@ -88,9 +124,59 @@ def test_a_corrupted_payload_fails() -> None:
     assert (verdict.corrupted, verdict.lost, verdict.ok) == (1, 1, False)
 
 
-def test_the_summary_table_has_a_row_per_source() -> None:
-    table = format_summary([verify_source(SENSOR, 2, _entries(SENSOR, [0, 1]))])
-    header, rule, row = table.splitlines()
-    assert header.split() == ["source", "id", "sent", "logged", "MiB", "entries/s", "span", "s", "lost", "damaged"]
-    assert set(rule) <= {"-", " "}
-    assert row.split()[:4] == ["sensor", "2", "2", "2"]
+def test_the_summary_table_has_a_row_per_source_with_units() -> None:
+    verdict = verify_source(SENSOR, 2, _entries(SENSOR, [0, 1]))
+    console = Console(file=io.StringIO(), width=200)
+    console.print(summary_table([verdict], run_start_ns=500))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "\x1b" not in text
+    row = next(line for line in text.splitlines() if "sensor" in line)
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert cells == ["sensor", "2", "2", "2", "0", "0", "0.00 MiB", "2,000,000,000 msg/s", "+0.000 s", "+0.000 s"]
+
+
+def test_rates_are_measured_over_the_last_second() -> None:
+    meter = RateMeter()
+    assert meter.update(0.0, 0) is None
+    assert meter.update(0.5, 50) == 100.0
+    assert meter.update(1.0, 100) == 100.0
+    assert meter.update(2.0, 400) == pytest.approx(300.0)
+
+
+def _terminal_output() -> tuple[Output, io.StringIO]:
+    """An `Output` whose stdout is a terminal that writes into a string."""
+    output, screen = Output(), io.StringIO()
+    output.out = Console(file=screen, force_terminal=True, width=120, markup=False, emoji=False, highlight=False)
+    return output, screen
+
+
+def test_on_a_terminal_the_status_is_a_table_redrawn_in_place() -> None:
+    output, screen = _terminal_output()
+    settings = DemoSettings(sources=[SENSOR])
+    now_ns = time.monotonic_ns()
+    with StatusView(output, settings) as view:
+        view.update(None, [ProducerStatus(0, 0, 0)])
+        view.update(1.5, [ProducerStatus(1500, 24_000, now_ns - 3_000_000)])
+        view.update(2.0, [ProducerStatus(1500, 24_000, now_ns - 12_000_000_000)])
+    with output.activity("compressing"):
+        pass
+    text = screen.getvalue()
+    assert "\x1b[" in text  # cursor movement and styles: the table is redrawn in place
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    assert "starting the producers (run of 10.0 s)" in plain and "run: 2.0 s of 10.0 s" in plain
+    assert "1,500" in plain and "12.0 s ago" in plain
+
+
+def test_off_a_terminal_the_status_is_a_plain_line_with_units() -> None:
+    output = Output()
+    screen = io.StringIO()
+    output.out = Console(file=screen, width=200, markup=False, emoji=False, highlight=False)
+    now_ns = time.monotonic_ns()
+    with StatusView(output, DemoSettings(sources=[SENSOR])) as view:
+        view.update(1.0, [ProducerStatus(1000, 16_000, now_ns - 2_000_000)])
+    with output.activity("compressing"):
+        pass
+    assert screen.getvalue().splitlines() == [
+        "1.0 s of 10.0 s | sensor 1,000 sent, - msg/s, 0.0 MiB, heartbeat 2 ms ago",
+        "compressing ...",
+    ]

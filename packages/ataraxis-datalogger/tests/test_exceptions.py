@@ -22,6 +22,7 @@ from ataraxis_datalogger import (
     LogCompressionError,
     LogFilesChangedError,
     LogPackage,
+    NestedLogDirectoriesWarning,
     StreamFormatError,
     read_logs,
 )
@@ -39,7 +40,7 @@ ERRORS_AND_THEIR_FORMER_BASES = {
     StreamFormatError: ValueError,
     LogFilesChangedError: RuntimeError,
 }
-WARNINGS = (DataLoggerWarning, DamagedLogFilesWarning)
+WARNINGS = (DataLoggerWarning, DamagedLogFilesWarning, NestedLogDirectoriesWarning)
 
 
 @pytest.mark.parametrize("error", ERRORS_AND_THEIR_FORMER_BASES, ids=lambda error: error.__name__)

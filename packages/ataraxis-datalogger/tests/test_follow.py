@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ataraxis_datalogger import FollowedEntry, follow_logs
+from ataraxis_datalogger import DamagedLogFilesWarning, FollowedEntry, StreamFormatError, follow_logs
 from ataraxis_datalogger._files.stream_writer import MIN_SEGMENT_BYTES, StreamSegmentWriter
 from ataraxis_datalogger._format.stream import encode_record
 
@@ -177,3 +177,14 @@ def test_bad_arguments_are_refused(tmp_path: Path, arguments: dict[str, object],
 def test_a_missing_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         next(follow_logs(tmp_path / "missing"))
+
+
+def test_a_segment_with_a_damaged_header_is_skipped_with_a_warning_or_raises(tmp_path: Path) -> None:
+    with StreamSegmentWriter(tmp_path, segment_bytes=MIN_SEGMENT_BYTES, sync="none") as writer:
+        writer.write([encode_record(1, stamp, b"kept") for stamp in range(3)], 3)
+    damaged = tmp_path / "stream_000005.adlog"
+    damaged.write_bytes(b"\x00" * 100)
+    with pytest.warns(DamagedLogFilesWarning, match=f"{damaged}.*skipped that segment"):
+        assert [entry.time_stamp for entry in follow_logs(tmp_path, poll_interval=0.01)] == [0, 1, 2]
+    with pytest.raises(StreamFormatError, match=str(damaged)):
+        list(follow_logs(tmp_path, poll_interval=0.01, on_damage="raise"))

@@ -13,6 +13,7 @@ from ataraxis_datalogger import (
     compress_npy_logs,
     read_logs,
 )
+from ataraxis_datalogger._files.archive_file import ArchiveFile
 from ataraxis_datalogger._files.stream_writer import MIN_SEGMENT_BYTES, StreamSegmentWriter
 from ataraxis_datalogger._format.entry import encode_entry_prefix, entry_file_name
 from ataraxis_datalogger._format.stream import encode_record
@@ -204,3 +205,38 @@ def test_sources_with_entry_files_and_segments_compress_in_worker_processes(tmp_
     assert report.entries_archived == len(written) + 4 and report.files_removed == 4
     assert not list(tmp_path.glob("*.adlog")) and not list(tmp_path.glob("*.npy"))
     assert read_all(tmp_path) == before
+
+
+def test_verify_integrity_compares_every_stream_byte_and_between_reads_streams(tmp_path: Path) -> None:
+    written = random_entries(800, seed=4, sources=2)
+    write_stream(tmp_path, written).close()
+    with read_logs(tmp_path)[1] as reader:
+        window = [(stamp, payload.tobytes()) for stamp, payload in reader.between(100, 200)]
+    assert window == [entry for entry in expected_order(written)[1] if 100 <= entry[0] < 200]
+    report = compress_npy_logs(tmp_path, verify_integrity=True, remove_sources=True, max_workers=1)
+    assert report.entries_archived == 800 and not list(tmp_path.glob("*.adlog"))
+    assert read_all(tmp_path) == expected_order(written)
+
+
+def test_an_archive_records_only_the_segments_its_entries_came_from(tmp_path: Path) -> None:
+    first = write_stream(tmp_path, [(1, stamp, b"one") for stamp in range(10)], segment_bytes=1 << 20)
+    first.close()
+    second = write_stream(tmp_path, [(2, stamp, b"two") for stamp in range(10)], segment_bytes=1 << 20)
+    second.close()
+    big = bytes(range(256)) * (3 << 12)  # 3 MiB: larger than the pieces an archive is written in
+    third = write_stream(tmp_path, [(1, 50, big)], segment_bytes=1 << 20)
+    third.close()
+    compress_npy_logs(tmp_path, max_workers=1)
+    for source_id, segments in ((1, [first, third]), (2, [second])):
+        with ArchiveFile(tmp_path / f"{source_id}_log.npz") as archive:
+            origins = archive.stream_origins()
+            assert origins.keys == [(segment.writer_id, int(segment.segments[0].name[7:13])) for segment in segments]
+            assert origins.rows.min() >= 1
+    assert read_all(tmp_path)[1][-1] == (50, big)
+    # Once the segments are gone, the next archive written forgets them.
+    compress_npy_logs(tmp_path, remove_sources=True, max_workers=1)
+    write_stream(tmp_path, [(1, 99, b"later")]).close()
+    compress_npy_logs(tmp_path, max_workers=1)
+    with ArchiveFile(tmp_path / "1_log.npz") as archive:
+        origins = archive.stream_origins()
+        assert len(origins.keys) == 1 and int((origins.rows > 0).sum()) == 1

@@ -116,6 +116,18 @@ def test_a_damaged_length_is_resynchronised_by_scanning(tmp_path: Path) -> None:
     ]
 
 
+def test_a_long_zeroed_range_in_the_middle_is_skipped(tmp_path: Path) -> None:
+    written = entries(40)
+    path, offsets = write_segment(tmp_path, written)
+    data = path.read_bytes()
+    zeros = 3 << 20  # more than one scan window
+    path.write_bytes(data[: offsets[20]] + bytes(zeros) + data[offsets[20] :])
+    found, reader = read(path)
+    assert found == written
+    first = reader.damage[0]
+    assert (first.offset, first.length, first.torn_tail) == (offsets[20], zeros, False)
+
+
 def test_unknown_kinds_and_bytes_after_the_end_are_damage(tmp_path: Path) -> None:
     path, _ = write_segment(tmp_path, entries(3))
     data = path.read_bytes()

@@ -169,6 +169,8 @@ def test_the_temporary_name_fallback_leaves_nothing_behind(tmp_path: Path) -> No
 
 
 def test_a_record_being_appended_is_not_damage(tmp_path: Path) -> None:
+    # A record split over two write() calls stands for one the kernel has copied only in part; callers never do it
+    # (it could be split by a rotation): write() takes whole records.
     record = encode_record(3, 9, b"x" * 30)
     with StreamSegmentWriter(tmp_path, segment_bytes=1 << 20, sync="none") as writer:
         writer.write([encode_record(3, 8, b"before")], 1)
@@ -222,7 +224,7 @@ from ataraxis_datalogger._files.stream_writer import StreamSegmentWriter
 from ataraxis_datalogger._format.stream import encode_record
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit, writes fail with EFBIG instead of killing
 writer = StreamSegmentWriter(Path(sys.argv[1]), segment_bytes=1 << 20, sync="none")
-resource.setrlimit(resource.RLIMIT_FSIZE, (6000, resource.RLIM_INFINITY))
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), resource.RLIM_INFINITY))
 stamp = 0
 while True:
     batch = [encode_record(1, stamp + index, bytes(100)) for index in range(8)]
@@ -234,26 +236,35 @@ while True:
     stamp += len(batch)
 try:
     writer.close()
+    print("closed", flush=True)
 except OSError as error:
     print("close failed", error.errno, flush=True)
 """
 
 
-def test_a_failed_write_leaves_no_partial_record(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("limit", "closes"),
+    # The header takes 56 bytes and each batch 960: the seventh batch is cut at the limit. With 6,000 bytes the
+    # segment end (48 bytes) still fits after the sixth batch; with 5,836 it is cut too.
+    [(6_000, True), (5_836, False)],
+)
+def test_a_failed_write_leaves_no_partial_record(tmp_path: Path, limit: int, closes: bool) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", FILE_SIZE_LIMIT, str(tmp_path)], capture_output=True, timeout=60, check=True
+        [sys.executable, "-c", FILE_SIZE_LIMIT, str(tmp_path), str(limit)], capture_output=True, timeout=60, check=True
     )
     lines = result.stdout.decode().splitlines()
     failed_at = int(lines[0].split()[1])
-    assert failed_at > 0 and lines[0].endswith(str(27))  # EFBIG
+    assert failed_at == 48 and lines[0].endswith(str(27))  # EFBIG
+    assert lines[1] == ("closed" if closes else "close failed 27")
     (path,) = tmp_path.glob("*.adlog")
-    assert path.stat().st_size <= 6000
     with SegmentReader(path, on_damage="raise") as reader:
         assert [record[2] for record in reader.records()] == list(range(failed_at))
-        # The partly written batch was cut off again, so the segment end that close() wrote follows the last whole
-        # batch; no byte of the failed batch is left.
-        assert reader.state is SegmentState.CLOSED and not reader.damage
-        assert reader.end is not None and reader.end.entry_records == failed_at
+        # The partly written batch (and segment end) was cut off again: no byte of either is left.
+        assert not reader.damage
+        assert reader.state is (SegmentState.CLOSED if closes else SegmentState.UNCLOSED)
+        if closes:
+            assert reader.end is not None and reader.end.entry_records == failed_at
+    assert path.stat().st_size == 56 + 6 * 960 + (48 if closes else 0)
 
 
 @pytest.mark.parametrize(

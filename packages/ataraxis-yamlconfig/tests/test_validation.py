@@ -269,6 +269,43 @@ def test_post_init_validation_runs_on_load(tmp_path: Path) -> None:
     assert isinstance(caught.value.__cause__, ValueError)
 
 
+def test_post_init_can_name_the_field_it_rejects_and_the_error_cites_that_fields_line(tmp_path: Path) -> None:
+    @dataclass
+    class Channel:
+        name: str = "left"
+        rate: float = 1.0
+
+        def __post_init__(self) -> None:
+            if not self.rate > 0:
+                raise ConfigValidationError(f"must be positive, got {self.rate!r}", path=("rate",))
+
+    @dataclass
+    class Board(YamlConfig):
+        label: str = "board"
+        channels: list[Channel] = field(default_factory=list)
+
+        def __post_init__(self) -> None:
+            names = [channel.name for channel in self.channels]
+            for position, name in enumerate(names):
+                if name in names[:position]:
+                    raise ConfigValidationError(f"{name!r} is used twice", path=("channels", position, "name"))
+
+    path = tmp_path / "board.yaml"
+    path.write_text("label: board\nchannels:\n  - name: left\n    rate: 2.0\n  - name: right\n    rate: -1.0\n")
+    with pytest.raises(ConfigValidationError) as caught:
+        Board.from_yaml(file_path=path)
+    assert (caught.value.line, caught.value.field_path) == (6, "channels[1].rate")
+    assert str(caught.value) == f"{path}, line 6: channels[1].rate: must be positive, got -1.0"
+
+    path.write_text("label: board\nchannels:\n  - name: left\n  - name: left\n")
+    with pytest.raises(ConfigValidationError) as caught:
+        Board.from_yaml(file_path=path)
+    assert str(caught.value) == f"{path}, line 4: channels[1].name: 'left' is used twice"
+
+    with pytest.raises(ConfigValidationError, match=r"^channels\[1\]\.name: 'left' is used twice$"):
+        Board(channels=[Channel(), Channel()])
+
+
 def test_errors_survive_pickling(tmp_path: Path) -> None:
     error = _error(tmp_path, "cameras:\n  - fps: x\n")
 

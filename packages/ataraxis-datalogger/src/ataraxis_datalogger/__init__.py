@@ -31,7 +31,8 @@ Errors and warnings (all in `ataraxis_datalogger.exceptions`):
   built-in class of its kind: `DataLoggerError`, `LogCompressionError`, `ArchiveVerificationError` and
   `LogFilesChangedError` are `RuntimeError`s, `EntryFormatError`, `ArchiveFormatError` and `StreamFormatError` are
   `ValueError`s.
-- `AtaraxisDataLoggerWarning` is the root of every warning: `DataLoggerWarning`, `DamagedLogFilesWarning`.
+- `AtaraxisDataLoggerWarning` is the root of every warning: `DataLoggerWarning`, `DamagedLogFilesWarning`,
+  `NestedLogDirectoriesWarning`.
 """
 
 from importlib.metadata import version
@@ -53,6 +54,7 @@ from .exceptions import (
     EntryTooLargeError,
     LogCompressionError,
     LogFilesChangedError,
+    NestedLogDirectoriesWarning,
     StreamFormatError,
 )
 from .follow import FollowedEntry, follow_logs
@@ -84,6 +86,7 @@ __all__ = [
     "LogQueue",
     "LogSource",
     "LogStatistics",
+    "NestedLogDirectoriesWarning",
     "SegmentSummary",
     "SourceReport",
     "SourceSummary",

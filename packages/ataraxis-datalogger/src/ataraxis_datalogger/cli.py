@@ -1,8 +1,7 @@
 """The `ataraxis-datalogger` command: `compress`, `inspect` or `follow` a log directory.
 
 `compress` archives its entries, `inspect` says what it holds, `follow` prints a stream log's entries as they land.
-
-Exit status, the same for every command:
+`python -m ataraxis_datalogger` runs the same command. Exit status, the same for every command:
 
 - 0: the command did all its work and found nothing wrong.
 - 1: the command did what it could, but found problems, listed in its output: damaged or foreign files (left in
@@ -10,20 +9,32 @@ Exit status, the same for every command:
 - 2: usage error: a bad argument, an empty, missing or non-directory path. Nothing was done.
 - 3: the command stopped on an operating-system error (permission denied, out of descriptors, ...), printed on
   stderr. Whatever it did before is safe: a compression is safe to interrupt at any point.
+
+Output goes through rich, which knows when it writes to a terminal: tables and progress bars there; plain lines with
+no cursor or colour codes in a file or a pipe. The library's log messages (the `ataraxis_datalogger` loggers) and
+warnings are written to stderr, one line each; `--verbose` adds the informational ones.
 """
 
 import argparse
+import contextlib
+import logging
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from importlib.metadata import version
 from pathlib import Path
+from typing import Final, TextIO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
 
 from ._archive.reports import DamagedFile
 from ._files.listing import check_path_argument
 from .compression import CompressionReport, compress_npy_logs
 from .exceptions import DamagedLogFilesWarning, LogCompressionError
 from .follow import follow_logs
-from .inspection import LogDirectorySummary, inspect_logs
+from .inspection import LogDirectorySummary, SourceSummary, inspect_logs
 
 EXIT_OK = 0
 """The command did all its work and found nothing wrong."""
@@ -34,13 +45,24 @@ EXIT_USAGE = 2
 EXIT_ERROR = 3
 """An operating-system error stopped the command."""
 
-_SEGMENT_STATES = ("closed", "writing", "unclosed")
-
 _EPILOG = (
     "exit status: 0 all done, nothing wrong; 1 problems found and listed (damaged or foreign files, a source "
     "that could not be archived); 2 usage error (bad argument; empty, missing or non-directory path); 3 stopped "
     "by an operating-system error."
 )
+
+PLAIN_WIDTH: Final = 1000
+"""The line width of tables written to a file or a pipe, where nothing wraps (rich would assume 80 columns)."""
+
+TIME_UNITS: Final = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+"""The timestamp units `inspect --time-unit` knows, in seconds."""
+
+_SEGMENT_STATES: Final = ("closed", "writing", "unclosed")
+
+_VERSION: Final = version("ataraxis-datalogger")
+"""Read once, on import: a command short of file descriptors must still parse its arguments."""
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,15 +77,68 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = _parser()
     arguments = parser.parse_args(argv)
-    try:
-        status: int = arguments.run(arguments)
-    except (FileNotFoundError, NotADirectoryError, ValueError) as error:
-        print(f"ataraxis-datalogger {arguments.command}: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as error:
-        print(f"ataraxis-datalogger {arguments.command}: error: {error}", file=sys.stderr)
-        return EXIT_ERROR
+    with _messages_on_stderr(verbose=arguments.verbose):
+        try:
+            status: int = arguments.run(arguments, _console(sys.stdout))
+        except (FileNotFoundError, NotADirectoryError, ValueError) as error:
+            print(f"ataraxis-datalogger {arguments.command}: error: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        except OSError as error:
+            print(f"ataraxis-datalogger {arguments.command}: error: {error}", file=sys.stderr)
+            return EXIT_ERROR
     return status
+
+
+@contextlib.contextmanager
+def _messages_on_stderr(*, verbose: bool) -> Iterator[None]:
+    """Shows the library's log messages and warnings on stderr, one line each, while the command runs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LineFormatter())
+    package_logger = logging.getLogger("ataraxis_datalogger")
+    previous_level, previous_propagate = package_logger.level, package_logger.propagate
+    package_logger.addHandler(handler)
+    package_logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    # The command reports to the person at the terminal: its messages are not passed on to handlers an embedding
+    # program (or a test runner) installed at the root.
+    package_logger.propagate = False
+
+    def show_warning(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        _LOGGER.warning("%s: %s", category.__name__, message)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = show_warning
+            yield
+    finally:
+        package_logger.removeHandler(handler)
+        package_logger.setLevel(previous_level)
+        package_logger.propagate = previous_propagate
+
+
+class _LineFormatter(logging.Formatter):
+    """Formats a record as `ataraxis-datalogger: warning: message`, on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Returns the record's line."""
+        text = f"ataraxis-datalogger: {record.levelname.lower()}: {record.getMessage()}"
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+def _console(stream: TextIO) -> Console:
+    """A rich console on a stream: as wide as the terminal, or wide enough that nothing wraps in a file or pipe."""
+    console = Console(file=stream, highlight=False, markup=False, emoji=False)
+    if not console.is_terminal:
+        console.width = PLAIN_WIDTH
+    return console
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,6 +149,10 @@ def _parser() -> argparse.ArgumentParser:
             "inspect them, or follow a stream log as it is written."
         ),
         epilog=_EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_VERSION}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also show the library's informational messages (on stderr)"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -132,6 +211,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also read every payload byte of every archive and check it against its checksum",
     )
+    inspect.add_argument(
+        "--time-unit",
+        choices=tuple(TIME_UNITS),
+        default=None,
+        help="the unit of the logged timestamps (the logger does not record it): adds each source's time span",
+    )
+    inspect.add_argument("--quiet", action="store_true", help="no progress bar")
     inspect.set_defaults(run=_inspect)
 
     follow = commands.add_parser(
@@ -175,7 +261,7 @@ def _positive_integer(text: str) -> int:
     return value
 
 
-def _compress(arguments: argparse.Namespace) -> int:
+def _compress(arguments: argparse.Namespace, out: Console) -> int:
     with warnings.catch_warnings():
         # The damaged files are listed below; the warning would say the same thing twice.
         warnings.simplefilter("ignore", DamagedLogFilesWarning)
@@ -191,29 +277,40 @@ def _compress(arguments: argparse.Namespace) -> int:
             )
         except LogCompressionError as error:
             if not arguments.quiet:
-                _print_compression(error.report)
-            _print_problems(error.report.damaged_files, error.report.foreign_files)
+                _print_compression(out, error.report)
+            _print_problems(out, error.report.damaged_files, _foreign_files(error.report))
             print(f"ataraxis-datalogger compress: error: {error}", file=sys.stderr)
             return EXIT_PROBLEMS
     if not arguments.quiet:
-        _print_compression(report)
-        if report.segments_removed:
-            print(f"stream segments removed: {len(report.segments_removed):,}")
-    _print_problems(report.damaged_files, report.foreign_files)
+        _print_compression(out, report)
+        removed = len(report.segments_removed) + sum(len(nested.segments_removed) for nested in report.subdirectories)
+        if removed:
+            out.print(f"stream segments removed: {removed:,}")
+    _print_problems(out, report.damaged_files, _foreign_files(report))
     return EXIT_OK if report.clean else EXIT_PROBLEMS
 
 
-def _inspect(arguments: argparse.Namespace) -> int:
-    summary = inspect_logs(arguments.directory, verify=arguments.verify)
-    _print_summary(summary)
-    _print_problems(summary.damaged_files, summary.foreign_files)
+def _inspect(arguments: argparse.Namespace, out: Console) -> int:
+    summary = inspect_logs(arguments.directory, verify=arguments.verify, verbose=not arguments.quiet)
+    _print_summary(out, summary, arguments.time_unit)
+    _print_problems(out, summary.damaged_files, summary.foreign_files)
     return EXIT_OK if summary.clean else EXIT_PROBLEMS
 
 
-def _follow(arguments: argparse.Namespace) -> int:
+def _follow(arguments: argparse.Namespace, out: Console) -> int:
     sources = None if arguments.source is None else set(arguments.source)
     shown = max(0, arguments.bytes)
-    damaged = False
+    damaged = 0
+
+    def report_damage(caught: list[warnings.WarningMessage]) -> None:
+        nonlocal damaged
+        for warning in caught:
+            damaged += 1
+            _LOGGER.warning("%s", warning.message)
+        caught.clear()
+
+    # Lines go to the stream as they come (rich would cost more per line than the entry took to read).
+    stream = out.file
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DamagedLogFilesWarning)
         entries = follow_logs(arguments.directory, poll_interval=arguments.poll, from_start=not arguments.from_now)
@@ -221,114 +318,169 @@ def _follow(arguments: argparse.Namespace) -> int:
             for entry in entries:
                 if sources is None or entry.source_id in sources:
                     head = entry.payload[:shown].tobytes().hex(" ")
-                    print(f"{entry.source_id:3d} {entry.time_stamp:20d} {entry.payload.size:10,d}  {head}", flush=True)
-                for warning in caught:
-                    damaged = True
-                    print(f"damaged: {warning.message}", file=sys.stderr, flush=True)
-                caught.clear()
+                    stream.write(f"{entry.source_id:3d} {entry.time_stamp:20d} {entry.payload.size:10,d}  {head}\n")
+                    stream.flush()
+                report_damage(caught)
         except KeyboardInterrupt:
             pass
         finally:
             entries.close()
-        for warning in caught:
-            damaged = True
-            print(f"damaged: {warning.message}", file=sys.stderr)
+        report_damage(caught)
     return EXIT_PROBLEMS if damaged else EXIT_OK
 
 
-def _print_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    cells = [list(header)] + [[f"{value:,}" if isinstance(value, int) else str(value) for value in row] for row in rows]
-    widths = [max(len(row[column]) for row in cells) for column in range(len(header))]
-    for row in cells:
-        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+def _print_rows(out: Console, columns: Sequence[str], rows: Sequence[Sequence[str]], left: Sequence[str] = ()) -> None:
+    """Prints rows as a table whose numbers are right-aligned (the columns named in `left` are not).
 
-
-def _print_compression(report: CompressionReport) -> None:
-    print(f"log directory: {report.log_directory}")
-    if not report.sources:
-        print("no entry files to archive")
+    On a terminal a rule sets the header apart; in a file or a pipe the table is plain aligned columns. A table wider
+    than the terminal would have its values cut or folded, so each row is then printed as a block of `column  value`
+    lines instead, headed by its first value.
+    """
+    table = Table(box=box.SIMPLE_HEAD if out.is_terminal else None, show_edge=False, pad_edge=False)
+    for column in columns:
+        # On a terminal headers break between their words, to keep the columns narrow; elsewhere each row is one
+        # line, the header included, for tools that read the output line by line.
+        header = column.replace(" ", "\n") if out.is_terminal else column
+        table.add_column(header, justify="left" if column in left else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    # Measured with room to spare: a measurement never exceeds the width it is given.
+    if out.measure(table, options=out.options.update_width(PLAIN_WIDTH)).maximum <= out.width:
+        out.print(table)
         return
-    header = ("source", "archived now", "in archive", "payload bytes", "archive bytes", "files removed", "archive")
+    label_width = max(len(column) for column in columns[1:])
+    for row in rows:
+        out.print(f"{columns[0]} {row[0]}", soft_wrap=True)
+        for column, value in zip(columns[1:], row[1:], strict=True):
+            out.print(f"  {column:<{label_width}}  {value}", soft_wrap=True)
+
+
+def _foreign_files(report: CompressionReport) -> list[Path]:
+    """The foreign files of a compression, those of the log directories below the one named included."""
+    return [*report.foreign_files, *(path for nested in report.subdirectories for path in nested.foreign_files)]
+
+
+def _print_compression(out: Console, report: CompressionReport) -> None:
+    if report.subdirectories:
+        for nested in report.subdirectories:
+            _print_compression(out, nested)
+        return
+    out.print(f"log directory: {report.log_directory}", soft_wrap=True)
+    if not report.sources:
+        out.print("no entry files to archive")
+        return
+    columns = ("source", "archived now", "in archive", "payload bytes", "archive bytes", "files removed", "archive")
     rows = [
         (
-            source.source_id,
-            source.entries_archived,
-            source.entries_total,
-            source.payload_bytes,
-            source.archive_bytes,
-            source.files_removed,
+            str(source.source_id),
+            f"{source.entries_archived:,}",
+            f"{source.entries_total:,}",
+            f"{source.payload_bytes:,}",
+            f"{source.archive_bytes:,}",
+            f"{source.files_removed:,}",
             "-" if source.archive_path is None else source.archive_path.name,
         )
         for source in report.sources.values()
     ]
-    _print_table(header, rows)
+    _print_rows(out, columns, rows, left=("archive",))
 
 
-def _print_summary(summary: LogDirectorySummary) -> None:
-    print(f"log directory: {summary.log_directory}")
+def _print_summary(out: Console, summary: LogDirectorySummary, time_unit: str | None) -> None:
+    out.print(f"log directory: {summary.log_directory}", soft_wrap=True)
     if summary.segments:
         states = {state: sum(segment.state == state for segment in summary.segments) for state in _SEGMENT_STATES}
         counts = ", ".join(f"{states[state]:,} {state}" for state in _SEGMENT_STATES if states[state])
         entries = sum(segment.entries for segment in summary.segments)
-        print(f"stream segments: {len(summary.segments):,} ({counts}), {entries:,} entries")
+        out.print(f"stream segments: {len(summary.segments):,} ({counts}), {entries:,} entries", soft_wrap=True)
     if not summary.sources:
-        print("no log entries or archives")
+        out.print("no log entries or archives")
         return
-    header = (
-        "source",
-        "state",
-        "archived",
-        "pending",
-        "copies",
-        "stream",
-        "first timestamp",
-        "last timestamp",
-        "payload bytes",
-        "archive bytes",
-    )
+    columns = ["source", "state", "archived", "pending", "copies", "stream", "first timestamp", "last timestamp"]
+    if time_unit is not None:
+        columns.append("time span")
+    columns += ["payload bytes", "archive bytes"]
     rows = []
     for source in summary.sources.values():
-        state = " + ".join(
-            name
-            for name, present in (
-                ("archived", source.archive_path is not None),
-                ("loose", source.pending_entries > 0),
-                ("stream", source.stream_entries > 0),
-            )
-            if present
+        row = [
+            str(source.source_id),
+            _state(source),
+            f"{source.archived_entries:,}",
+            f"{source.pending_entries:,}",
+            f"{source.archived_copies + source.stream_copies:,}",
+            f"{source.stream_entries:,}",
+            "-" if source.first_time_stamp is None else str(source.first_time_stamp),
+            "-" if source.last_time_stamp is None else str(source.last_time_stamp),
+        ]
+        if time_unit is not None:
+            row.append(_time_span(source, time_unit))
+        rows.append([*row, f"{source.payload_bytes:,}", f"{source.archive_bytes:,}"])
+    _print_rows(out, columns, rows, left=("state",))
+    if time_unit is None:
+        out.print(
+            "Timestamps are shown as logged, in the unit of the producers' clocks (the logger does not record it); "
+            "give --time-unit ns, us, ms or s to see each source's time span.",
+            soft_wrap=True,
         )
-        rows.append(
-            (
-                source.source_id,
-                state or "-",
-                source.archived_entries,
-                source.pending_entries,
-                source.archived_copies + source.stream_copies,
-                source.stream_entries,
-                "-" if source.first_time_stamp is None else str(source.first_time_stamp),
-                "-" if source.last_time_stamp is None else str(source.last_time_stamp),
-                source.payload_bytes,
-                source.archive_bytes,
-            )
+    unchecked = [source for source in summary.sources.values() if source.archive_format_version in (0, 1)]
+    if unchecked:
+        names = ", ".join(
+            f"{source.archive_path.name} ({'3.x layout' if source.archive_format_version == 0 else 'format 1'})"
+            for source in unchecked
+            if source.archive_path is not None
         )
-    _print_table(header, rows)
-    legacy = [source.archive_path for source in summary.sources.values() if source.archive_format_version == 1]
-    if legacy:
-        print(
-            f"{len(legacy)} archive(s) in format 1, without payload checksums (a compression that adds entries "
-            "rewrites an archive in format 2): " + ", ".join(path.name for path in legacy if path is not None)
+        out.print(
+            f"{len(unchecked)} archive(s) without payload checksums (a compression that adds entries rewrites an "
+            f"archive in format 2): {names}",
+            soft_wrap=True,
         )
 
 
-def _print_problems(damaged: Sequence[DamagedFile], foreign: Sequence[Path]) -> None:
+def _state(source: SourceSummary) -> str:
+    """Whether a source is archived, loose (has pending entry files), in stream segments not archived yet, or some."""
+    present = (
+        ("archived", source.archive_path is not None),
+        ("loose", source.pending_entries > 0),
+        ("stream", source.stream_entries > 0),
+    )
+    return " + ".join(name for name, is_present in present if is_present) or "-"
+
+
+def _time_span(source: SourceSummary, time_unit: str) -> str:
+    """The time from a source's first entry to its last, with its unit."""
+    if source.first_time_stamp is None or source.last_time_stamp is None:
+        return "-"
+    return _duration((source.last_time_stamp - source.first_time_stamp) * TIME_UNITS[time_unit])
+
+
+def _duration(seconds: float) -> str:
+    """Formats a duration with its unit: `850 ns`, `12.5 ms`, `3.20 s`, `4 min 05.0 s`, `2 h 03 min 04 s`.
+
+    Each form is chosen by the rounded value, so 59.999 s reads `1 min 00.0 s`, never `60.00 s`.
+
+    Args:
+        seconds: The duration, not negative.
+    """
+    if seconds < 59.995:
+        for scale, unit, decimals, limit in ((1e9, "ns", 0, 999.5), (1e6, "us", 1, 999.95), (1e3, "ms", 1, 999.95)):
+            if seconds * scale < limit:
+                return f"{seconds * scale:.{decimals}f} {unit}"
+        return f"{seconds:.2f} s"
+    minutes, tenths = divmod(round(seconds * 10), 600)
+    if minutes < 60:
+        return f"{minutes} min {tenths // 10:02d}.{tenths % 10} s"
+    hours, rest = divmod(round(seconds), 3600)
+    return f"{hours} h {rest // 60:02d} min {rest % 60:02d} s"
+
+
+def _print_problems(out: Console, damaged: Sequence[DamagedFile], foreign: Sequence[Path]) -> None:
     if damaged:
-        print(f"{len(damaged)} damaged file(s), left in place:")
+        out.print(f"{len(damaged)} damaged file(s), left in place:")
         for file in damaged:
-            print(f"  {file.path}: {file.reason}")
+            out.print(f"  {file.path}: {file.reason}", soft_wrap=True)
     if foreign:
-        print(f"{len(foreign)} foreign file(s) (not log entries or archives), left in place:")
+        out.print(f"{len(foreign)} foreign file(s) (not log entries or archives), left in place:")
         for path in foreign:
-            print(f"  {path}")
+            out.print(f"  {path}", soft_wrap=True)
 
 
 if __name__ == "__main__":

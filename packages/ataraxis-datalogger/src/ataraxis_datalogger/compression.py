@@ -3,6 +3,7 @@
 See the "Log archives" guide for the archive layout, the safety guarantees and the meaning of every argument.
 """
 
+import logging
 import multiprocessing
 import os
 import stat
@@ -10,10 +11,9 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
-from tqdm import tqdm
 
 from ._archive.archive_check import open_checked_archive
 from ._archive.archive_writer import archive_source
@@ -21,13 +21,25 @@ from ._archive.directory_lock import DirectoryLock
 from ._archive.reports import DamagedFile, SourceReport
 from ._archive.source_job import SourceJob, SourceOutcome, StepProgress
 from ._archive.worker_processes import Outcomes, archive_in_processes
-from ._files.closeable import Closeable
-from ._files.listing import DirectoryListing, check_log_directory, list_log_directory
+from ._files.listing import (
+    DirectoryListing,
+    check_log_directory,
+    find_log_directories,
+    holds_log_files,
+    list_log_directory,
+)
 from ._files.segment_lock import held_by_writer
 from ._files.stream_index import StreamIndex, scan_segments
 from ._files.stream_reader import SegmentState
 from ._format.stream import decode_header
-from .exceptions import ArchiveFormatError, DamagedLogFilesWarning, LogCompressionError, StreamFormatError
+from ._progress import ProgressDisplay
+from .exceptions import (
+    ArchiveFormatError,
+    DamagedLogFilesWarning,
+    LogCompressionError,
+    NestedLogDirectoriesWarning,
+    StreamFormatError,
+)
 
 BUFFER_LIMIT: Final = 64 << 20
 """Payload bytes of one source held in memory between reading and writing its archive (per worker)."""
@@ -39,6 +51,8 @@ plus one per 2 KiB of data (about two seconds of work for one process; starting 
 _BYTES_PER_ENTRY_OF_WORK: Final = 2048
 
 _WARNING_NAMES: Final = 10
+
+_LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,9 @@ class CompressionReport:
     """Archives of sources without entry files to archive that could not be read (checked on every call: their
     metadata, and with `verify_integrity` every payload byte). A damaged archive of a source that has entry files
     fails that source instead (see `LogCompressionError`)."""
+    subdirectories: tuple["CompressionReport", ...] = ()
+    """The reports of the log directories found below `log_directory`, which was then compressed in their place
+    because it held no log of its own (see `compress_npy_logs`); empty otherwise. The properties below count them."""
     damaged_segments: tuple[DamagedFile, ...] = ()
     """Stream segments with damaged bytes or a torn tail (their valid records are archived, the damaged bytes are
     not, and the segment is kept), and files named like segments that are not readable segments."""
@@ -65,27 +82,31 @@ class CompressionReport:
 
     @property
     def entries_archived(self) -> int:
-        """Entries this call added to archives, over all sources."""
-        return sum(report.entries_archived for report in self.sources.values())
+        """Entries this call added to archives, over all sources (of the subdirectories too)."""
+        own = sum(report.entries_archived for report in self.sources.values())
+        return own + sum(report.entries_archived for report in self.subdirectories)
 
     @property
     def files_removed(self) -> int:
-        """Entry files removed, over all sources."""
-        return sum(report.files_removed for report in self.sources.values())
+        """Entry files removed, over all sources (of the subdirectories too)."""
+        own = sum(report.files_removed for report in self.sources.values())
+        return own + sum(report.files_removed for report in self.subdirectories)
 
     @property
     def damaged_files(self) -> tuple[DamagedFile, ...]:
-        """Every entry file that could not be archived, over all sources, every damaged archive and segment."""
+        """Every entry file that could not be archived, every damaged archive and segment (subdirectories too)."""
         return (
             *(damaged for report in self.sources.values() for damaged in report.damaged_files),
             *self.damaged_archives,
             *self.damaged_segments,
+            *(damaged for report in self.subdirectories for damaged in report.damaged_files),
         )
 
     @property
     def clean(self) -> bool:
-        """True if no file was damaged or foreign."""
-        return not self.damaged_files and not self.foreign_files
+        """True if no file was damaged or foreign (in the subdirectories either)."""
+        foreign = self.foreign_files or any(report.foreign_files for report in self.subdirectories)
+        return not self.damaged_files and not foreign
 
 
 def compress_npy_logs(
@@ -115,6 +136,11 @@ def compress_npy_logs(
     and foreign files (`.npy` files that are not entries; anything named like an entry or an archive that is not
     a regular file) are left in place, listed in the report and named in a `DamagedLogFilesWarning`.
 
+    A directory that holds no entry file or archive of its own, but has subdirectories that do (a session folder
+    holding several loggers' folders, as ataraxis-data-structures 3.x accepted), has each of those compressed in
+    place, one after the other, with a `NestedLogDirectoriesWarning`; the report then holds theirs. Their archives
+    are written inside each of them: entries of different loggers are never merged.
+
     The call holds an exclusive lock on the directory, shared with its worker processes; a second call waits. If
     the calling process is killed, its workers exit as soon as they notice, still holding the lock, and a later
     call archives every entry exactly once.
@@ -130,8 +156,8 @@ def compress_npy_logs(
             buffer: faster for entries of megabytes, slower for small ones. The archive is the same either way. An
             entry file truncated by another program while it is mapped kills the process (SIGBUS); nothing is
             lost then, as with any kill.
-        verbose: Show tqdm progress bars (on stderr) while entries are read and removed; worker processes report
-            to the calling process's bars.
+        verbose: Show progress on stderr while entries are read and removed: live bars on a terminal, plain
+            status lines otherwise; worker processes report to the calling process.
         compress: Deflate the archive (smaller), at zlib level 1. `False` stores the bytes as they are: larger,
             faster to write, and a reader reads any range directly instead of decompressing what precedes it.
         verify_integrity: Before anything is replaced or removed, read the whole new archive back (checking its
@@ -145,7 +171,7 @@ def compress_npy_logs(
             calling process alone. With spawned workers, call this under `if __name__ == "__main__":`.
 
     Returns:
-        What was done per source.
+        What was done per source (per directory, in `subdirectories`, for a directory whose logs are below it).
 
     Raises:
         ValueError: If the path is empty, or `max_workers` is not a positive integer or None.
@@ -165,39 +191,37 @@ def compress_npy_logs(
         raise ValueError(f"max_workers must be a positive integer or None, got {max_workers!r}")
     if max_workers is not None and max_workers < 1:
         raise ValueError(f"max_workers must be a positive integer or None, got {max_workers}")
-    with DirectoryLock(directory) as lock:
-        listing = list_log_directory(directory)
-        for leftover in listing.unfinished_archives:
-            # Only an interrupted compression leaves these, and none can be running: this one holds the lock.
-            leftover.unlink(missing_ok=True)
-        # Damage is collected here and reported once, in the report and the warning below.
-        index = scan_segments(directory, listing.segments, "collect")
-        jobs = _jobs(
-            listing,
-            index,
-            remove_sources=bool(remove_sources),
-            memory_mapping=bool(memory_mapping),
-            compress=bool(compress),
-            verify_integrity=bool(verify_integrity),
+    options = _Options(
+        remove_sources=bool(remove_sources),
+        memory_mapping=bool(memory_mapping),
+        verbose=bool(verbose),
+        compress=bool(compress),
+        verify_integrity=bool(verify_integrity),
+        max_workers=max_workers,
+    )
+    nested = [] if holds_log_files(directory) else find_log_directories(directory)
+    if not nested:
+        report, failures = _compress_directory(directory, options)
+    else:
+        shown = ", ".join(str(path.relative_to(directory)) for path in nested)
+        warnings.warn(
+            f"{directory} holds no log entries or archives of its own; its subfolders {shown} do, and each was "
+            "compressed in place, its archives inside it (ataraxis-data-structures 3.x wrote archives merging them "
+            "all in the folder named); compress each log folder (DataLogger.output_directory) instead",
+            NestedLogDirectoriesWarning,
+            stacklevel=2,
         )
-        entry_count = sum(job.entry_count for job in jobs)
-        workers = min(len(jobs), max_workers or _available_cpus())
-        if max_workers is None and _estimated_work(listing, index) < PROCESS_THRESHOLD:
-            workers = 1
-        with _Progress(entry_count, removing=bool(remove_sources), enabled=bool(verbose)) as progress:
-            shares = _shares(jobs, max(workers, 1))
-            if len(shares) == 1:
-                outcomes: dict[int, SourceOutcome] = {}
-                failures: dict[int, str] = {}
-                _archive_here(shares[0], progress.advance, (outcomes, failures))
-            else:
-                outcomes, failures = archive_in_processes(
-                    shares, lock, _archive_here, progress.advance, report_progress=bool(verbose)
-                )
-        damaged_archives = _check_other_archives(listing, {job.source_id for job in jobs}, bool(verify_integrity))
-        removed_segments = _remove_segments(index, outcomes) if remove_sources else ()
-    report = _report(directory, listing, outcomes, damaged_archives, index, removed_segments)
-    damaged = [damaged.path for damaged in report.damaged_files] + list(report.foreign_files)
+        reports, failures = [], {}
+        for subdirectory in nested:
+            sub_report, sub_failures = _compress_directory(subdirectory, options)
+            reports.append(sub_report)
+            for source_id, reason in sub_failures.items():
+                failures[source_id] = "; ".join(filter(None, (failures.get(source_id), f"{subdirectory}: {reason}")))
+        report = CompressionReport(directory, {}, (), subdirectories=tuple(reports))
+    damaged = [damaged.path for damaged in report.damaged_files] + [
+        *report.foreign_files,
+        *(path for sub_report in report.subdirectories for path in sub_report.foreign_files),
+    ]
     if damaged:
         shown = ", ".join(str(path) for path in damaged[:_WARNING_NAMES])
         more = f" and {len(damaged) - _WARNING_NAMES} more" if len(damaged) > _WARNING_NAMES else ""
@@ -210,6 +234,70 @@ def compress_npy_logs(
     if failures:
         raise LogCompressionError(report, failures)
     return report
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The arguments of `compress_npy_logs` after the directory, checked."""
+
+    remove_sources: bool
+    memory_mapping: bool
+    verbose: bool
+    compress: bool
+    verify_integrity: bool
+    max_workers: int | None
+
+
+def _compress_directory(directory: Path, options: _Options) -> tuple[CompressionReport, dict[int, str]]:
+    """Compresses one log directory under its lock; returns the report and why each failed source failed."""
+    with DirectoryLock(directory) as lock:
+        listing = list_log_directory(directory)
+        for leftover in listing.unfinished_archives:
+            # Only an interrupted compression leaves these, and none can be running: this one holds the lock.
+            leftover.unlink(missing_ok=True)
+            _LOGGER.info("removed %s, the unfinished archive of an interrupted compression", leftover)
+        # Damage is collected here and reported once, in the report and the caller's warning.
+        index = scan_segments(directory, listing.segments, "collect")
+        jobs = _jobs(
+            listing,
+            index,
+            remove_sources=options.remove_sources,
+            memory_mapping=options.memory_mapping,
+            compress=options.compress,
+            verify_integrity=options.verify_integrity,
+        )
+        entry_count = sum(job.entry_count for job in jobs)
+        workers = min(len(jobs), options.max_workers or _available_cpus())
+        if options.max_workers is None and _estimated_work(listing, index) < PROCESS_THRESHOLD:
+            workers = 1
+        with ProgressDisplay(enabled=options.verbose) as progress:
+            progress.add_step("read", "Archiving log entries", "entries", entry_count)
+            if options.remove_sources:
+                progress.add_step("remove", "Removing archived files", "files", entry_count)
+            shares = _shares(jobs, max(workers, 1))
+            if len(shares) == 1:
+                outcomes: dict[int, SourceOutcome] = {}
+                failures: dict[int, str] = {}
+                _archive_here(shares[0], progress.advance, (outcomes, failures))
+            else:
+                outcomes, failures = archive_in_processes(
+                    shares, lock, _archive_here, progress.advance, report_progress=options.verbose
+                )
+        damaged_archives = _check_other_archives(listing, {job.source_id for job in jobs}, options.verify_integrity)
+        removed_segments = _remove_segments(index, outcomes) if options.remove_sources else ()
+    report = _report(directory, listing, outcomes, damaged_archives, index, removed_segments)
+    for path in removed_segments:
+        _LOGGER.info("removed the stream segment %s: each of its records is in a verified archive", path)
+    for source in report.sources.values():
+        _LOGGER.info(
+            "source %d: %d entries archived now, %d in %s; %d entry files removed",
+            source.source_id,
+            source.entries_archived,
+            source.entries_total,
+            source.archive_path,
+            source.files_removed,
+        )
+    return report, failures
 
 
 def _jobs(
@@ -292,33 +380,6 @@ def _check_other_archives(listing: DirectoryListing, archived: set[int], verify:
     return tuple(damaged)
 
 
-class _Progress(Closeable):
-    """The tqdm bars of one compression: entries read (and entries removed, with `remove_sources`)."""
-
-    def __init__(self, total: int, *, removing: bool, enabled: bool) -> None:
-        self._bars: dict[str, tqdm[Any]] = {}
-        if enabled:
-            self._bars["read"] = tqdm(total=total, desc="Archiving log entries", unit=" entries", position=0)
-            if removing:
-                self._bars["remove"] = tqdm(total=total, desc="Removing archived files", unit=" files", position=1)
-
-    def advance(self, step: str, count: int) -> None:
-        """Advances one bar.
-
-        Args:
-            step: "read" or "remove".
-            count: How many more entries that step handled.
-        """
-        bar = self._bars.get(step)
-        if bar is not None:
-            bar.update(count)
-
-    def close(self) -> None:
-        """Closes the bars."""
-        for bar in self._bars.values():
-            bar.close()
-
-
 def _remove_segments(index: StreamIndex, outcomes: Mapping[int, SourceOutcome]) -> tuple[Path, ...]:
     """Removes the segments that are done with and whose every record is safely archived; returns them.
 
@@ -327,10 +388,15 @@ def _remove_segments(index: StreamIndex, outcomes: Mapping[int, SourceOutcome]) 
     checked to be the same file, still left by its writer, of the size it was scanned at.
     """
     removed = []
+    # Which sources have records in which segment, from one pass over the records.
+    pairs = np.unique(index.segment_of.astype(np.int64) * 256 + index.source_ids)
+    sources_in: dict[int, list[int]] = {}
+    for segment_number, source in zip((pairs // 256).tolist(), (pairs % 256).tolist(), strict=True):
+        sources_in.setdefault(segment_number, []).append(source)
     for number, segment in enumerate(index.segments):
         if segment.state is SegmentState.WRITING or segment.damage:
             continue
-        sources = np.unique(index.source_ids[index.segment_of == number]).tolist()
+        sources = sources_in.get(number, [])
         if not all(source in outcomes and segment.key in outcomes[source].complete_segments for source in sources):
             continue
         if _unchanged(segment.path, segment.key, segment.scanned_to):
@@ -387,6 +453,6 @@ def _report(
         sources,
         tuple(sorted(foreign)),
         damaged_archives,
-        tuple(damaged_segments),
-        removed_segments,
+        damaged_segments=tuple(damaged_segments),
+        segments_removed=removed_segments,
     )

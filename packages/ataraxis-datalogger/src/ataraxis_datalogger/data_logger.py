@@ -1,9 +1,9 @@
 """`DataLogger`: a logger process that writes every `LogPackage` put on its queue, by any process, to disk."""
 
 import atexit
+import logging
 import multiprocessing.util
 import os
-import sys
 import threading
 import warnings
 import weakref
@@ -13,6 +13,7 @@ from typing import Any, Literal, NoReturn, SupportsIndex
 
 from ._files.stream_writer import DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES, SyncPolicy, _sync_interval
 from ._runtime.layout import DEFAULT_BUFFER_BYTES, MIN_BUFFER_BYTES
+from ._runtime.legacy_options import accept_legacy_keywords
 from ._runtime.log_queue import LogQueue, LogSource
 from ._runtime.logger_run import LoggerRun, RunOutcome
 from ._runtime.run_state import LogStatistics
@@ -20,6 +21,8 @@ from ._runtime.stopping import statistics
 from ._runtime.watchdog import FailureCallback
 from .compression import CompressionReport, compress_npy_logs
 from .exceptions import DataLoggerError, DataLoggerWarning
+
+_LOGGER = logging.getLogger(__name__)
 
 _EXIT_STOP_TIMEOUT = 5.0
 """The `stop_timeout` used when a logger is stopped at interpreter exit or by garbage collection."""
@@ -63,6 +66,7 @@ class DataLogger:
         layout: Literal["npy", "stream"] = "npy",
         segment_bytes: int = DEFAULT_SEGMENT_BYTES,
         sync: SyncPolicy = "rotate",
+        **legacy_keywords: object,
     ) -> None:
         """Creates the log folder; the logger process starts with `start()`.
 
@@ -90,14 +94,20 @@ class DataLogger:
                 is closed; the default), `"none"` (left to the operating system), or a number of seconds N (at
                 least every N seconds, so a power cut costs at most about N seconds of entries).
 
+            **legacy_keywords: The keywords of ataraxis-data-structures 3.x (`process_count`, `thread_count`,
+                `sleep_timer`, `exist_ok`) and 4.0 (`poll_interval`) are accepted and ignored, with a
+                `DeprecationWarning` saying what replaced each one.
+
+
         Raises:
-            TypeError: If `instance_name` is not a string, `buffer_size` or `segment_bytes` not an integer, or
-                `sync` not one of the policies.
+            TypeError: If `instance_name` is not a string, `buffer_size` or `segment_bytes` not an integer, `sync`
+                not one of the policies, or a keyword is neither declared nor a legacy one.
             ValueError: If `instance_name` is empty or not usable in a folder name, `stop_timeout` is not positive,
                 `buffer_size` is below 4096, `layout` is unknown, `segment_bytes` is below 4096, or `sync` is
                 out of range.
             OSError: If the log folder cannot be created.
         """
+        accept_legacy_keywords(legacy_keywords, stacklevel=2)
         _check_instance_name(instance_name)
         if not stop_timeout > 0:
             raise ValueError(f"stop_timeout must be a positive number of seconds, got {stop_timeout!r}")
@@ -122,6 +132,11 @@ class DataLogger:
     @property
     def instance_name(self) -> str:
         """The logger's name."""
+        return self._instance_name
+
+    @property
+    def name(self) -> str:
+        """The logger's name, `instance_name` (the name ataraxis-data-structures 3.x gave this property)."""
         return self._instance_name
 
     @property
@@ -330,17 +345,16 @@ class DataLogger:
             self._stop_quietly()
 
     def _stop_quietly(self) -> None:
-        """Stops the logger with a short timeout, printing (not raising) what went wrong."""
+        """Stops the logger with a short timeout, logging (not raising) what went wrong: nobody is left to catch it."""
         self._stop_timeout = min(self._stop_timeout, _EXIT_STOP_TIMEOUT)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 self.stop()
-            problems = [str(warning.message) for warning in caught]
         except Exception as error:
-            problems = [str(error)]
-        for problem in problems:
-            print(f"DataLogger '{self._instance_name}' stopped at exit: {problem}", file=sys.stderr)
+            _LOGGER.error("DataLogger '%s' stopped at exit: %s", self._instance_name, error)
+        for warning in caught:
+            _LOGGER.warning("DataLogger '%s' stopped at exit: %s", self._instance_name, warning.message)
 
     def _report(self, outcome: RunOutcome) -> None:
         """Raises or warns about the problems of a finished run."""

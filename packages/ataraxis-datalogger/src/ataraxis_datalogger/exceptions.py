@@ -146,3 +146,11 @@ class DamagedLogFilesWarning(AtaraxisDataLoggerWarning):
     a stream segment issues it when it skips damaged bytes or stops at a torn tail (the end of a record that a crash
     cut short), naming the file and the offset.
     """
+
+
+class NestedLogDirectoriesWarning(AtaraxisDataLoggerWarning):
+    """Warns that `compress_npy_logs` was given a folder whose logs are in its subfolders, and compressed each of them.
+
+    ataraxis-data-structures 3.x archived every entry file below the folder it was given, writing the archives in
+    that folder; this version compresses each log folder found below it in place, its archives inside it.
+    """

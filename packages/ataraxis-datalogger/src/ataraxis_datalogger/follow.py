@@ -4,13 +4,14 @@ import os
 import threading
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ._files.listing import check_log_directory
 from ._files.stream_reader import SegmentReader
+from ._format.damage import OnDamage, check_on_damage, handle_damage
 from ._format.stream import EndReason, parse_segment_file_name
 from .exceptions import StreamFormatError
 
@@ -33,7 +34,7 @@ def follow_logs(
     stop: threading.Event | None = None,
     from_start: bool = True,
     stop_at_end: bool = True,
-    on_damage: Literal["warn", "raise"] = "warn",
+    on_damage: OnDamage = "warn",
 ) -> Generator[FollowedEntry, None, None]:
     """Yields the entries of a stream log as they are written, in arrival order, until the log is closed.
 
@@ -71,9 +72,7 @@ def follow_logs(
     directory = check_log_directory(log_directory)
     if isinstance(poll_interval, bool) or not isinstance(poll_interval, int | float) or not poll_interval > 0:
         raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
-    if on_damage not in ("warn", "raise"):
-        raise ValueError(f'on_damage must be "warn" or "raise", got {on_damage!r}')
-    follower = _Follower(directory, on_damage, from_start)
+    follower = _Follower(directory, check_on_damage(on_damage), from_start)
     waiter = stop if stop is not None else threading.Event()
     try:
         while not waiter.is_set():
@@ -90,7 +89,7 @@ def follow_logs(
 class _Follower:
     """The open segments of a followed folder and what is known about each writer's last segment."""
 
-    def __init__(self, directory: Path, on_damage: Literal["warn", "raise"], from_start: bool) -> None:
+    def __init__(self, directory: Path, on_damage: OnDamage, from_start: bool) -> None:
         self._directory = directory
         self._on_damage = on_damage
         self._open: dict[int, SegmentReader] = {}
@@ -132,10 +131,9 @@ class _Follower:
                 reader = SegmentReader(self._directory / name, on_damage=self._on_damage)
             except FileNotFoundError:
                 continue  # removed (by a compression) since the listing
-            except StreamFormatError:
-                if self._on_damage == "raise":
-                    raise
+            except StreamFormatError as error:
                 self._done.add(sequence)
+                handle_damage(self._on_damage, error, "that segment")
                 continue
             self._open[sequence] = reader
             self._note_writer(reader)

@@ -13,8 +13,9 @@ from ._archive.reports import DamagedFile
 from ._archive.stream_examination import archived_positions
 from ._files.archive_file import ArchiveFile
 from ._files.entry_reader import EntryReader
-from ._files.listing import SourceEntries, check_log_directory, list_log_directory
+from ._files.listing import DirectoryListing, SourceEntries, check_log_directory, list_log_directory
 from ._files.stream_index import StreamIndex, scan_segments
+from ._progress import ProgressDisplay
 from .exceptions import ArchiveFormatError
 
 
@@ -43,7 +44,8 @@ class SourceSummary:
     damaged_files: tuple[DamagedFile, ...]
     """Entry files (and the archive, if so) of this source that cannot be read, and why."""
     archive_format_version: int | None = None
-    """The archive's layout version (1: without payload checksums; 2: with), or None without a readable archive."""
+    """The archive's layout version (1: without payload checksums; 2: with; 0: the one-member-per-entry layout of
+    ataraxis-data-structures 3.x, without either), or None without a readable archive."""
     stream_entries: int = 0
     """Valid stream records the archive does not hold yet (a compression would archive them)."""
     stream_copies: int = 0
@@ -98,7 +100,9 @@ class LogDirectorySummary:
         return not self.damaged_files and not self.foreign_files
 
 
-def inspect_logs(log_directory: str | os.PathLike[str], verify: bool = False) -> LogDirectorySummary:
+def inspect_logs(
+    log_directory: str | os.PathLike[str], *, verify: bool = False, verbose: bool = False
+) -> LogDirectorySummary:
     """Reads a whole log directory and summarises it per source, listing every damaged and foreign file.
 
     Every loose entry file is read and decoded, and every record of every stream segment is read and its checksum
@@ -110,6 +114,8 @@ def inspect_logs(log_directory: str | os.PathLike[str], verify: bool = False) ->
     Args:
         log_directory: The directory the logger wrote to (`DataLogger.output_directory`).
         verify: Also read and check every payload byte of every archive.
+        verbose: Show progress on stderr while entries are checked: a live bar on a terminal, plain status lines
+            otherwise.
 
     Returns:
         A summary per source and the foreign files.
@@ -122,55 +128,13 @@ def inspect_logs(log_directory: str | os.PathLike[str], verify: bool = False) ->
     listing = list_log_directory(check_log_directory(log_directory))
     all_entries, foreign = listing.parse()
     index = scan_segments(listing.directory, listing.segments, "collect")
-    sources = {}
-    for source_id in sorted(all_entries.keys() | listing.archives.keys() | set(index.source_ids_present())):
-        damaged: list[DamagedFile] = []
-        archive = None
-        if source_id in listing.archives:
-            archive = _open_archive(listing.archives[source_id], source_id, bool(verify), damaged)
-        try:
-            archived = np.empty(0, dtype=np.uint64) if archive is None else archive.timestamps
-            pending = archived[:0]
-            copies = 0
-            payload_bytes = 0 if archive is None else archive.payload_bytes
-            if source_id in all_entries:
-                entries = all_entries[source_id]
-                try:
-                    examination = _examine(listing.directory, source_id, entries, archive)
-                except ArchiveFormatError as error:
-                    # An archived payload the loose files were compared with is damaged: the archive is reported,
-                    # and the loose files are counted as if it did not exist.
-                    damaged.append(DamagedFile(listing.archives[source_id], str(error)))
-                    if archive is not None:
-                        archive.close()
-                    archive, archived, payload_bytes = None, archived[:0], 0
-                    examination = _examine(listing.directory, source_id, entries, None)
-                pending = entries.time_stamps[examination.new]
-                copies = int(examination.copies.sum())
-                payload_bytes += int(examination.lengths.sum())
-                damaged.extend(DamagedFile(listing.directory / name, reason) for name, reason in examination.damaged)
-            streamed, stream_copies, stream_bytes = _stream_records(index, source_id, archive)
-            payload_bytes += stream_bytes
-            firsts = [int(stamps.min()) for stamps in (archived, pending, streamed) if stamps.size]
-            lasts = [int(stamps.max()) for stamps in (archived, pending, streamed) if stamps.size]
-            sources[source_id] = SourceSummary(
-                source_id=source_id,
-                archive_path=None if archive is None else archive.path,
-                archived_entries=int(archived.size),
-                pending_entries=int(pending.size),
-                archived_copies=copies,
-                first_time_stamp=min(firsts) if firsts else None,
-                last_time_stamp=max(lasts) if lasts else None,
-                payload_bytes=payload_bytes,
-                archive_bytes=0 if archive is None else archive.file_size,
-                damaged_files=tuple(damaged),
-                archive_format_version=None if archive is None else archive.format_version,
-                stream_entries=int(streamed.size),
-                stream_copies=stream_copies,
-            )
-        finally:
-            if archive is not None:
-                archive.close()
+    with ProgressDisplay(enabled=bool(verbose)) as progress:
+        loose_count = sum(entries.time_stamps.size for entries in all_entries.values())
+        progress.add_step("read", "Checking log entries", "entries", loose_count)
+        sources = {
+            source_id: _inspect_source(listing, source_id, all_entries, index, bool(verify), progress)
+            for source_id in sorted(all_entries.keys() | listing.archives.keys() | set(index.source_ids_present()))
+        }
     segments = tuple(
         SegmentSummary(
             segment.path,
@@ -183,6 +147,68 @@ def inspect_logs(log_directory: str | os.PathLike[str], verify: bool = False) ->
     )
     unreadable = tuple(DamagedFile(damage.path, damage.reason) for damage in index.unreadable)
     return LogDirectorySummary(listing.directory, sources, foreign, segments, unreadable)
+
+
+def _inspect_source(
+    listing: DirectoryListing,
+    source_id: int,
+    all_entries: dict[int, SourceEntries],
+    index: StreamIndex,
+    verify: bool,
+    progress: ProgressDisplay,
+) -> SourceSummary:
+    """Reads one source's archive, loose entry files and stream records, and summarises them."""
+    damaged: list[DamagedFile] = []
+    archive = None
+    if source_id in listing.archives:
+        archive = _open_archive(listing.archives[source_id], source_id, verify, damaged)
+        if archive is not None and verify:
+            # Verifying reads every archived entry: it counts, all at once, once done.
+            progress.add_work("read", archive.timestamps.size)
+            progress.advance("read", archive.timestamps.size)
+    try:
+        archived = np.empty(0, dtype=np.uint64) if archive is None else archive.timestamps
+        pending = archived[:0]
+        copies = 0
+        payload_bytes = 0 if archive is None else archive.payload_bytes
+        if source_id in all_entries:
+            entries = all_entries[source_id]
+            try:
+                examination = _examine(listing.directory, source_id, entries, archive, progress)
+            except ArchiveFormatError as error:
+                # An archived payload the loose files were compared with is damaged: the archive is reported,
+                # and the loose files are counted as if it did not exist.
+                damaged.append(DamagedFile(listing.archives[source_id], str(error)))
+                if archive is not None:
+                    archive.close()
+                archive, archived, payload_bytes = None, archived[:0], 0
+                examination = _examine(listing.directory, source_id, entries, None, None)
+            pending = entries.time_stamps[examination.new]
+            copies = int(examination.copies.sum())
+            payload_bytes += int(examination.lengths.sum())
+            damaged.extend(DamagedFile(listing.directory / name, reason) for name, reason in examination.damaged)
+        streamed, stream_copies, stream_bytes = _stream_records(index, source_id, archive)
+        payload_bytes += stream_bytes
+        firsts = [int(stamps.min()) for stamps in (archived, pending, streamed) if stamps.size]
+        lasts = [int(stamps.max()) for stamps in (archived, pending, streamed) if stamps.size]
+        return SourceSummary(
+            source_id=source_id,
+            archive_path=None if archive is None else archive.path,
+            archived_entries=int(archived.size),
+            pending_entries=int(pending.size),
+            archived_copies=copies,
+            first_time_stamp=min(firsts) if firsts else None,
+            last_time_stamp=max(lasts) if lasts else None,
+            payload_bytes=payload_bytes,
+            archive_bytes=0 if archive is None else archive.file_size,
+            damaged_files=tuple(damaged),
+            archive_format_version=None if archive is None else archive.format_version,
+            stream_entries=int(streamed.size),
+            stream_copies=stream_copies,
+        )
+    finally:
+        if archive is not None:
+            archive.close()
 
 
 def _stream_records(
@@ -211,7 +237,17 @@ def _open_archive(path: Path, source_id: int, verify: bool, damaged: list[Damage
         return None
 
 
-def _examine(directory: Path, source_id: int, entries: SourceEntries, archive: ArchiveFile | None) -> Examination:
-    """Reads every loose entry file of a source, telling new entries from copies of archived ones."""
+def _examine(
+    directory: Path,
+    source_id: int,
+    entries: SourceEntries,
+    archive: ArchiveFile | None,
+    progress: ProgressDisplay | None,
+) -> Examination:
+    """Reads every loose entry file of a source, telling new entries from copies of archived ones.
+
+    Progress is counted on the first pass only (a pass repeated after a damaged archive reads the files again).
+    """
+    counted = None if progress is None else lambda count: progress.advance("read", count)
     with EntryReader(directory) as reader, ArchivedCopyCheck(archive) as copy_check:
-        return examine_entries(reader, source_id, entries, copy_check, buffer_limit=0)
+        return examine_entries(reader, source_id, entries, copy_check, buffer_limit=0, progress=counted)

@@ -70,6 +70,10 @@ class Decoder:
         try:
             return cls(**arguments)
         except Exception as error:
+            if isinstance(error, ConfigValidationError) and error.file_path is None:
+                # The class named the field at fault, by a path relative to itself: point at that field in the file.
+                error.path = (*path, *error.path)
+                raise
             problem = f"{cls.__name__} rejected the values: {type(error).__name__}: {error}"
             raise ConfigValidationError(problem, path) from error
 

@@ -9,7 +9,9 @@ Run it with `python -m ataraxis_data_structures.demo` (or `scripts/demo` from a 
 - afterwards the logs are compressed, read back with `read_logs` and checked message by message against the
   producers' counters.
 
-Each module is short and meant to be read and adapted: `settings`, `control`, `producers`, `verification`, `run`.
+Ctrl-C, SIGTERM and SIGHUP stop it cleanly (exit status 128 + the signal), and producers stop by themselves if the
+demo's process dies. Each module is short and meant to be read and adapted: `settings`, `control`, `producers`,
+`verification`, `run`, and around them `cli`, `workspace`, `signals` and `display`.
 """
 
 from .run import main

@@ -1,11 +1,15 @@
 """The demo's settings: a YamlConfig the user can edit by hand and pass back with `--config`."""
 
+import math
 from dataclasses import dataclass, field
+from typing import NoReturn
 
-from ataraxis_yamlconfig import YamlConfig
+from ataraxis_yamlconfig import ConfigValidationError, YamlConfig
 
 SEQUENCE_BYTES = 8
 """Every payload starts with its sequence number (uint64, little-endian), so a payload can be at least this long."""
+MAX_SOURCE_ID = 255
+"""Source ids are one byte in the logger's entries."""
 
 
 @dataclass
@@ -13,7 +17,7 @@ class SourceSettings:
     """One simulated data source: a producer process that logs messages at a steady rate."""
 
     name: str
-    """A label for the summary table, e.g. "camera"."""
+    """A label for the tables, e.g. "camera"."""
     source_id: int
     """The id the source's entries are logged under (0 to 255, unique per run)."""
     rate_hz: float
@@ -22,6 +26,23 @@ class SourceSettings:
     """The size of each message in bytes (at least 8: each message starts with its sequence number)."""
     burst_size: int = 1
     """How many messages the source sends back to back each time (1: a steady stream; more: bursts of events)."""
+
+    def __post_init__(self) -> None:
+        """Checks that the source can run.
+
+        Raises:
+            ConfigValidationError: Naming the field whose value is out of range (a `ValueError`); loaded from a
+                file, the error also names the file and the field's line.
+        """
+        if not 0 <= self.source_id <= MAX_SOURCE_ID:
+            _reject("source_id", f"must be 0 to {MAX_SOURCE_ID}, got {self.source_id!r}")
+        if not (self.rate_hz > 0 and math.isfinite(self.rate_hz)):
+            _reject("rate_hz", f"must be a positive rate in Hz (sends per second), got {self.rate_hz!r}")
+        if self.payload_bytes < SEQUENCE_BYTES:
+            problem = f"must be at least {SEQUENCE_BYTES} (each message starts with its sequence number)"
+            _reject("payload_bytes", f"{problem}, got {self.payload_bytes!r}")
+        if self.burst_size < 1:
+            _reject("burst_size", f"must be at least 1, got {self.burst_size!r}")
 
 
 def _default_sources() -> list[SourceSettings]:
@@ -39,7 +60,7 @@ class DemoSettings(YamlConfig):
     duration_s: float = 10.0
     """How long the producers run, in seconds."""
     display_interval_s: float = 0.25
-    """How often the live progress display refreshes, in seconds."""
+    """How often the live status refreshes on a terminal, in seconds (a redirected run prints a line a second)."""
     verify_integrity: bool = True
     """Whether compression reads every archive back and checks every byte before it deletes the source files."""
     sources: list[SourceSettings] = field(default_factory=_default_sources)
@@ -49,31 +70,23 @@ class DemoSettings(YamlConfig):
         """Checks that the settings describe a run that can happen.
 
         Raises:
-            ValueError: If a duration, rate or size is out of range, or two sources share an id.
+            ConfigValidationError: Naming the field whose value is out of range, or the second of two sources that
+                share an id (a `ValueError`); loaded from a file, the error also names the file and the line.
         """
-        if not self.duration_s > 0:
-            raise ValueError(f"duration_s must be a positive number of seconds, got {self.duration_s!r}")
-        if not self.display_interval_s > 0:
-            raise ValueError(
-                f"display_interval_s must be a positive number of seconds, got {self.display_interval_s!r}"
-            )
+        for name in ("duration_s", "display_interval_s"):
+            value = getattr(self, name)
+            if not (value > 0 and math.isfinite(value)):
+                _reject(name, f"must be a positive, finite number of seconds, got {value!r}")
         if not self.sources:
-            raise ValueError("sources is empty: the run needs at least one source")
-        seen: dict[int, str] = {}
-        for source in self.sources:
-            if not 0 <= source.source_id <= 255:
-                raise ValueError(f"source {source.name!r}: source_id must be 0 to 255, got {source.source_id!r}")
-            if source.source_id in seen:
-                raise ValueError(
-                    f"sources {seen[source.source_id]!r} and {source.name!r} share source_id {source.source_id}"
-                )
-            seen[source.source_id] = source.name
-            if not source.rate_hz > 0:
-                raise ValueError(f"source {source.name!r}: rate_hz must be positive, got {source.rate_hz!r}")
-            if source.payload_bytes < SEQUENCE_BYTES:
-                raise ValueError(
-                    f"source {source.name!r}: payload_bytes must be at least {SEQUENCE_BYTES}, "
-                    f"got {source.payload_bytes!r}"
-                )
-            if source.burst_size < 1:
-                raise ValueError(f"source {source.name!r}: burst_size must be at least 1, got {source.burst_size!r}")
+            _reject("sources", "holds no source: the run needs at least one")
+        first_with_id: dict[int, SourceSettings] = {}
+        for position, source in enumerate(self.sources):
+            earlier = first_with_id.setdefault(source.source_id, source)
+            if earlier is not source:
+                problem = f"{source.source_id} is already the id of source {earlier.name!r}: each source needs its own"
+                _reject(("sources", position, "source_id"), problem)
+
+
+def _reject(path: str | tuple[str | int, ...], problem: str) -> NoReturn:
+    """Raises the error that names the offending field, by a path relative to the class that checks it."""
+    raise ConfigValidationError(problem, path=(path,) if isinstance(path, str) else path)

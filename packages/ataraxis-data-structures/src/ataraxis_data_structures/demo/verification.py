@@ -1,4 +1,4 @@
-"""Checks the logs read back from disk against what the producers say they sent, and prints the summary."""
+"""Checks the logs read back from disk against what the producers say they sent."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,9 +23,9 @@ class SourceVerdict:
     payload_bytes: int = 0
     """Payload bytes in those entries."""
     first_ns: int = 0
-    """The earliest entry's timestamp."""
+    """The earliest entry's timestamp, in nanoseconds (`time.monotonic_ns()` of its producer)."""
     last_ns: int = 0
-    """The latest entry's timestamp."""
+    """The latest entry's timestamp, in nanoseconds (`time.monotonic_ns()` of its producer)."""
     corrupted: int = 0
     """Entries whose payload is not one the producer made."""
     duplicated: int = 0
@@ -89,32 +89,3 @@ def verify_source(source: SourceSettings, sent: int, entries: Iterable[tuple[int
             received[sequence] = 1
     verdict.lost = sent - sum(received)
     return verdict
-
-
-def format_summary(verdicts: list[SourceVerdict]) -> str:
-    """Returns the summary table: one row per source, and the verdict."""
-    header = ("source", "id", "sent", "logged", "MiB", "entries/s", "span s", "lost", "damaged")
-    rows = [
-        (
-            verdict.source.name,
-            str(verdict.source.source_id),
-            f"{verdict.sent:,}",
-            f"{verdict.logged:,}",
-            f"{verdict.payload_bytes / 2**20:.2f}",
-            f"{verdict.logged / verdict.span_s:,.0f}" if verdict.span_s > 0 else "-",
-            f"{verdict.span_s:.2f}",
-            f"{verdict.lost:,}",
-            f"{verdict.damaged:,}",
-        )
-        for verdict in verdicts
-    ]
-    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
-    lines = [
-        "  ".join(
-            cell.rjust(width) if column else cell.ljust(width)
-            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in [header, *rows]
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)

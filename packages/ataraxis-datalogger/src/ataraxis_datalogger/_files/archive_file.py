@@ -10,6 +10,9 @@ with `pread` from a stored member, decompressed as a stream from a deflated one,
 block against the `payload_checksums` member. Nothing is memory-mapped: a file truncated under a mapping kills the
 reading process with SIGBUS, while a `pread` past the end of the file merely comes back short.
 
+An archive of the 3.x layout (one member per entry, no `format_version`) is opened through `LegacyMembers`, which
+gives it the same metadata (`format_version` 0) and a cursor of its own; see `legacy_members`.
+
 Whatever a damaged file makes the zip or NumPy layers raise (`BadZipFile`, `NotImplementedError` for a flipped
 compression method, `UnicodeDecodeError` for a flipped name flag, `ValueError`, `EOFError`, ...) leaves this module
 as an `ArchiveFormatError` naming the file; only `MemoryError` passes through as itself.
@@ -44,8 +47,10 @@ from .._format.archive import (
     npy_header_size,
     read_payload_header,
 )
+from .._format.legacy_archive import is_legacy_layout
 from ..exceptions import ArchiveFormatError
 from .closeable import Closeable
+from .legacy_members import LegacyMembers, LegacyPayloadCursor
 from .payload_cursor import PayloadCursor
 from .regular_file import open_regular_file
 
@@ -96,14 +101,17 @@ class ArchiveFile(Closeable):
 
     def _load(self) -> None:
         names = self._zip.NameToInfo
+        self._legacy: LegacyMembers | None = None
+        self.records_exact_mtimes: bool = True
+        """Whether `file_records` gives each entry file's exact modification time (else a time it is not later than)."""
+        if FORMAT_VERSION_MEMBER not in names and is_legacy_layout(names):
+            self._load_legacy()
+            return
         missing = [name for name in VERSION_1_MEMBERS if name not in names]
         if missing:
-            raise ArchiveFormatError(
-                f"{self.path} is not a columnar log archive: it lacks {', '.join(missing)} (an archive in the "
-                "one-member-per-entry layout of ataraxis-data-structures 4.x has to be rebuilt from its entries)"
-            )
+            raise ArchiveFormatError(f"{self.path} is not a columnar log archive: it lacks {', '.join(missing)}")
         self.format_version: int = int(self._read_member(FORMAT_VERSION_MEMBER, np.uint16, 0))
-        """The archive's layout version (1 or 2; see `_format.archive`)."""
+        """The archive's layout version (1 or 2; see `_format.archive`), or 0 for the 3.x layout."""
         check_version(self.format_version, self.path)
         if self.format_version >= 2 and PAYLOAD_CHECKSUMS_MEMBER not in names:
             raise ArchiveFormatError(
@@ -219,6 +227,22 @@ class ArchiveFile(Closeable):
         except ArchiveFormatError as error:
             raise ArchiveFormatError(f"{self.path}: {error}") from None
 
+    def _load_legacy(self) -> None:
+        """Loads an archive of the 3.x layout, one member per entry (see `legacy_members`)."""
+        legacy = LegacyMembers(self.path, self._file, self._zip)
+        self._legacy = legacy
+        self.format_version = 0
+        self.source_id = legacy.source_id
+        self.timestamps = legacy.timestamps
+        self.offsets = legacy.offsets
+        for array in (self.timestamps, self.offsets):
+            array.flags.writeable = False
+        self.payload_bytes = int(self.offsets[-1])
+        self.compressed = legacy.compressed
+        self.checksums = None
+        self.records_exact_mtimes = False
+        self._file_records = legacy.file_records()
+
     def file_records(self) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
         """Returns the per-entry modification times and duplicate indices of the entry files (loaded on first use).
 
@@ -277,17 +301,23 @@ class ArchiveFile(Closeable):
 
     def cursor(self) -> PayloadCursor:
         """Returns a new cursor that reads this archive's payload bytes."""
+        if self._legacy is not None:
+            return LegacyPayloadCursor(self, self._legacy)
         return PayloadCursor(self)
 
     def verify(self) -> None:
         """Reads every byte the archive holds and checks it: the file records, and every payload byte.
 
         Format 2 payloads are checked block by block against their checksums; format 1 payloads, which have none,
-        by reading the whole member through the zip layer (which checks its CRC-32).
+        by reading the whole member through the zip layer (which checks its CRC-32), and the members of a 3.x
+        archive each likewise.
 
         Raises:
             ArchiveFormatError: If anything is damaged.
         """
+        if self._legacy is not None:
+            self._legacy.verify()
+            return
         self.file_records()
         if self.checksums is None:
             self._verify_zip_crc()

@@ -165,6 +165,44 @@ def list_log_directory(directory: Path) -> DirectoryListing:
     )
 
 
+def holds_log_files(directory: Path) -> bool:
+    """Returns True if a directory holds a file named like a log entry, an archive or a stream segment.
+
+    Its subdirectories are not looked at.
+
+    Args:
+        directory: The directory.
+    """
+    with os.scandir(directory) as names:
+        return any(_is_log_file_name(entry.name) for entry in names)
+
+
+def find_log_directories(directory: Path) -> list[Path]:
+    """Returns the directories below `directory` (not itself) that hold log entries or archives, in path order.
+
+    ataraxis-data-structures 3.x archived every entry file below the directory it was given. Hidden directories
+    are skipped, and symbolic links to directories are not followed.
+
+    Args:
+        directory: The directory to search.
+    """
+    found = []
+    for root, directories, files in os.walk(directory):
+        directories[:] = sorted(name for name in directories if not name.startswith("."))
+        if root != str(directory) and any(_is_log_file_name(name) for name in files):
+            found.append(Path(root))
+    return found
+
+
+def _is_log_file_name(name: str) -> bool:
+    """Returns True if a file name is a log entry's, an archive's or a stream segment's."""
+    return (
+        parse_entry_file_name(name) is not None
+        or parse_archive_file_name(name) is not None
+        or parse_segment_file_name(name) is not None
+    )
+
+
 def _scan(directory: Path) -> tuple[list[str], set[str]]:
     """Lists a directory: every name, and the set of those that are not regular files (usually empty)."""
     names: list[str] = []

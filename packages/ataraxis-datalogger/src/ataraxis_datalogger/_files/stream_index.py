@@ -74,6 +74,7 @@ class StreamIndex:
     """Per record: its source id."""
     time_stamps: NDArray[np.uint64] = field(default_factory=lambda: np.empty(0, np.uint64))
     """Per record: its time stamp."""
+    _grouping: tuple[NDArray[np.intp], NDArray[np.intp]] | None = field(default=None, repr=False)
 
     def source_ids_present(self) -> list[int]:
         """Returns the source ids that have at least one record, in order."""
@@ -89,7 +90,14 @@ class StreamIndex:
         Args:
             source_id: The source.
         """
-        positions = np.flatnonzero(self.source_ids == source_id)
+        if self._grouping is None:
+            # One stable sort for all sources (not one pass over every record per source): each source's
+            # positions come out in arrival order.
+            by_source = np.argsort(self.source_ids, kind="stable")
+            bounds = np.concatenate(([0], np.cumsum(np.bincount(self.source_ids, minlength=256))))
+            self._grouping = (by_source, bounds)
+        by_source, bounds = self._grouping
+        positions = by_source[bounds[source_id] : bounds[source_id + 1]]
         if not positions.size:
             return None
         # Stable: records are in arrival order here, so ties keep it.
@@ -103,10 +111,6 @@ class StreamIndex:
             self.lengths[order],
             self.time_stamps[order],
         )
-
-    def damaged_segments(self) -> list[Path]:
-        """Returns the segments with damage or a torn tail, and those whose header could not be read."""
-        return [segment.path for segment in self.segments if segment.damage] + [d.path for d in self.unreadable]
 
 
 def segment_names_in_order(names: Sequence[str]) -> list[str]:

@@ -164,11 +164,23 @@ def decode_entry(data: bytes | bytearray | memoryview) -> DecodedEntry:
         EntryFormatError: If `data` is not a `.npy` file holding a one-dimensional uint8 array of at least
             `PREFIX_SIZE` bytes.
     """
+    return _split(entry_array(data))
+
+
+def entry_array(data: bytes | bytearray | memoryview) -> memoryview:
+    """Returns the array bytes of an entry file (what follows its `.npy` header), checking the header.
+
+    Args:
+        data: The whole content of an entry file.
+
+    Raises:
+        EntryFormatError: If `data` is not a `.npy` file holding a one-dimensional uint8 array.
+    """
     view = memoryview(data).cast("B")
     header_length = own_header_length(view)
     if header_length is not None:
-        return _split(view[header_length:])
-    return _split(_decode_with_numpy(view))
+        return view[header_length:]
+    return _decode_with_numpy(view)
 
 
 def _decode_with_numpy(view: memoryview) -> memoryview:

@@ -7,10 +7,9 @@ to the user's `on_failure` callback, if any. What the buffers still hold is not 
 holds no reference to the `DataLogger`, so a forgotten logger can still be garbage-collected and stopped.
 """
 
+import logging
 import signal
-import sys
 import threading
-import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -20,6 +19,8 @@ from .control import ControlSegment
 from .reports import FAILED, FATAL, REJECTED
 from .run_state import ACCEPTING_STATES, RunState
 from .stopping import close_buffers_now, statistics
+
+_LOGGER = logging.getLogger(__name__)
 
 FailureCallback = Callable[[DataLoggerError], object]
 """The type of `DataLogger`'s `on_failure` callback."""
@@ -165,8 +166,7 @@ class Watchdog:
         try:
             self._on_failure(notice)
         except Exception:
-            print(f"DataLogger '{self._logger_name}': the on_failure callback raised:", file=sys.stderr)
-            traceback.print_exc()
+            _LOGGER.exception("DataLogger '%s': the on_failure callback raised", self._logger_name)
 
 
 def has_exited(process: BaseProcess) -> bool:
