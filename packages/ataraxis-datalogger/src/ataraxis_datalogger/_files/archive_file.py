@@ -102,6 +102,8 @@ class ArchiveFile(Closeable):
     def _load(self) -> None:
         names = self._zip.NameToInfo
         self._legacy: LegacyMembers | None = None
+        # A 3.x archive (loaded by `_load_legacy`) has no stream bookkeeping: it reads as holding no stream record.
+        self._stream_origins: StreamOrigins | None = None
         self.records_exact_mtimes: bool = True
         """Whether `file_records` gives each entry file's exact modification time (else a time it is not later than)."""
         if FORMAT_VERSION_MEMBER not in names and is_legacy_layout(names):
@@ -135,7 +137,6 @@ class ArchiveFile(Closeable):
         if problem is not None:
             raise ArchiveFormatError(f"{self.path} is inconsistent: {problem}")
         self._file_records: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None
-        self._stream_origins: StreamOrigins | None = None
         self.payload_bytes: int = int(self.offsets[-1])
         """The total size of all payloads."""
         self._load_payload_layout()
