@@ -396,3 +396,29 @@ def test_stop_after_a_killed_logger_process_reports_exact_counts(fast_directory:
         logger.stop()
     assert logger.statistics == (1000, 1000, 0, 0, logger.statistics.bytes_written, 700, 0)
     helpers.check_prefix(logger.output_directory, 1, 1000, (1, 1), spare=0)
+
+
+def test_a_producer_waiting_for_room_learns_of_a_dead_logger_even_when_the_owner_cannot_tell_it(
+    fast_directory: Path, helpers: ModuleType
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    report_in, report_out = context.Pipe(duplex=False)
+    owner = context.Process(target=helpers.own_a_logger_and_report, args=(fast_directory, 10, report_out))
+    owner.start()
+    progress, result = context.Value("q", 0, lock=False), context.Queue()
+    try:
+        assert report_in.poll(helpers.JOIN_SECONDS), "the owner never reported its writer"
+        writer, name = report_in.recv()
+        assert owner.pid is not None
+        # Frozen, the owner's watchdog cannot mark the run dead or close the buffers.
+        os.kill(owner.pid, signal.SIGSTOP)
+        os.kill(writer, signal.SIGKILL)
+        producer = context.Process(target=helpers.attach_and_put_counting, args=(name, 2, progress, result))
+        producer.start()
+        message = result.get(timeout=helpers.JOIN_SECONDS)
+        producer.join(helpers.JOIN_SECONDS)
+    finally:
+        owner.kill()
+        owner.join(helpers.JOIN_SECONDS)
+    assert message.startswith("DataLoggerError: the logger process of DataLogger 'owned' died"), message
+    assert progress.value > 0

@@ -319,3 +319,29 @@ def process_is_alive(pid: int) -> bool:
     # The state letter follows the parenthesized command name, which may itself contain parentheses.
     closing = content.rfind(b")")
     return content[closing + 2 : closing + 3] not in (b"Z", b"X", b"x")
+
+
+def track(backend: int, segment: str, *, lock: bool) -> None:
+    """Registers a segment (and its named-semaphore lock) with this process's `multiprocessing` resource tracker.
+
+    The tracker is shared by the logger's owner and the logger process (the fork server hands it down), and removes
+    what is registered once every process sharing it is gone without unregistering it: the run's segments do not
+    outlive the owner and the logger process killed together. Producers never register (the tracker would remove
+    their buffer at their exit, before the logger drained it). Only the `FAST` backend's POSIX names are tracked.
+    """
+    if backend == FAST and _C_MODULES is not None:
+        from multiprocessing import resource_tracker
+
+        resource_tracker.register("/" + segment, "shared_memory")
+        if lock:
+            resource_tracker.register(_semaphore_name(segment), "semaphore")
+
+
+def untrack(backend: int, segment: str, *, lock: bool) -> None:
+    """Unregisters what `track` registered (call it exactly once per `track`, from a process sharing the tracker)."""
+    if backend == FAST and _C_MODULES is not None:
+        from multiprocessing import resource_tracker
+
+        resource_tracker.unregister("/" + segment, "shared_memory")
+        if lock:
+            resource_tracker.unregister(_semaphore_name(segment), "semaphore")

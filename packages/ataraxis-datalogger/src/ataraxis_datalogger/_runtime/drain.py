@@ -129,7 +129,9 @@ class Drainer:
             finally:
                 segment.unlock_as_other()
         else:
-            buffer.owner_died()
+            # Busy: a put in progress, or a holder that died with it (a killed logger process before this drainer).
+            if not buffer.owner_died():
+                buffer.segment.recover_from_dead_holder()
             return None
         if target is not None and target[0] == Target.HEAD:
             head_bytes, head_records = min(head_bytes, target[1]), min(head_records, target[2])
@@ -163,7 +165,9 @@ class Drainer:
         """Removes a drained buffer whose owner is dead and frees its slot."""
         del self.buffers[buffer.slot]
         buffer.segment.close()
-        remove_ring(self.control.backend, ring_name(self.control.name, buffer.slot, buffer.generation))
+        name = ring_name(self.control.name, buffer.slot, buffer.generation)
+        _posix.untrack(self.control.backend, name, lock=True)
+        remove_ring(self.control.backend, name)
         self.control.retire(buffer.slot, buffer.generation)
 
     def _scan(self, force: bool = False) -> None:
@@ -181,6 +185,7 @@ class Drainer:
             if known is not None:
                 del self.buffers[slot]
                 known.segment.close()
+                _posix.untrack(backend, ring_name(control.name, slot, known.generation), lock=True)
             name = ring_name(control.name, slot, generation)
             if state == SlotState.CREATING and not _posix.process_is_alive(pid):
                 remove_ring(backend, name)
@@ -193,9 +198,13 @@ class Drainer:
                     control.retire(slot, generation)
                     continue
                 self.buffers[slot] = SlotBuffer(control, slot, generation, pid, segment)
+                # Removed by the resource tracker if this process and the owner die before anyone drains it.
+                _posix.track(backend, name, lock=True)
 
     def close(self) -> None:
-        """Closes this process's handles of the buffers (they stay in place)."""
+        """Closes this process's handles of the buffers (they stay in place, for `stop()` to remove)."""
         for buffer in self.buffers.values():
             buffer.segment.close()
+            name = ring_name(self.control.name, buffer.slot, buffer.generation)
+            _posix.untrack(self.control.backend, name, lock=True)
         self.buffers.clear()

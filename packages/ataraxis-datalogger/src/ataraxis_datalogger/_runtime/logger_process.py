@@ -75,6 +75,8 @@ def run_logger_process(
         drainer.close()
         if orphaned:
             remove_buffers(control)
+            # The owner registered it with the tracker this process shares.
+            _posix.untrack(control.backend, control.name, lock=False)
             control.destroy()
         else:
             control.close()

@@ -17,7 +17,7 @@ from typing import Final, cast
 
 from . import _posix
 from .control import ControlSegment
-from .layout import C_SYNC, DEFAULT_SLOTS
+from .layout import C_SYNC, C_WRITER_PID, DEFAULT_SLOTS
 from .log_queue import LogQueue, release_process_ring
 from .logger_process import drain_in_owner, run_logger_process
 from .reports import FAILED, REJECTED, ListReporter
@@ -79,6 +79,8 @@ class LoggerRun:
         self.name = f"adl{os.getpid():x}_{secrets.token_hex(4)}"
         self.control = ControlSegment.create(self.name, backend, buffer_size, 0, DEFAULT_SLOTS, logger_name)
         self.control.record_directory(str(directory))
+        # Removed by the resource tracker if this process and its logger process are killed together.
+        _posix.track(backend, self.name, lock=False)
         self.queue = LogQueue(self.name, backend, logger_name)
         self.process: BaseProcess | None = None
         self.watchdog: Watchdog | None = None
@@ -122,6 +124,9 @@ class LoggerRun:
             owner_watch.close()
         self._owner_alive = owner_alive
         self.process = process
+        # Recorded here too, so that a producer waiting for room can tell a logger process killed even before it
+        # recorded its own pid.
+        self.control.words[C_WRITER_PID] = process.pid or 0
         self.directory = directory
         self.control.transition(RunState.RUNNING, only_from=frozenset({RunState.IDLE}))
         self.watchdog = Watchdog(process, self.control, reports_in, self.logger_name, on_failure)
@@ -206,6 +211,7 @@ class LoggerRun:
             self._owner_alive = None
         self.control.transition(RunState.STOPPED)
         remove_buffers(self.control)
+        _posix.untrack(self.control.backend, self.name, lock=False)
         self.control.destroy()
 
 

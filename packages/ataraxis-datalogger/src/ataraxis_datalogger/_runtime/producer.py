@@ -20,8 +20,11 @@ from typing import Final
 from .._format.stream import RECORD_HEADER, RECORD_HEADER_SIZE, encode_record
 from ..exceptions import DataLoggerError, EntryTooLargeError
 from ..log_package import _checked_integer, _payload_buffer
+from . import _posix
 from .control import ControlSegment
 from .layout import (
+    C_OWNER_PID,
+    C_WRITER_PID,
     CLOSED,
     P_CURSOR_BYTES,
     P_CURSOR_RECORDS,
@@ -37,6 +40,8 @@ from .run_state import RunState
 
 _SLEEP_SECONDS: Final = (0.00005, 0.002)
 """The shortest and longest sleep of a put waiting for room in its buffer."""
+_LIVENESS_CHECK_SECONDS: Final = 0.2
+"""How often a put waiting for room looks whether the logger process (or, before it starts, the owner) is alive."""
 _PACK_HEADER = RECORD_HEADER.pack_into
 _PACK_FIELDS = struct.Struct("<IQBBH").pack
 """The header's fields after the checksum, which the checksum covers with the payload."""
@@ -215,6 +220,7 @@ class ProducerRing:
             raise EntryTooLargeError(int.from_bytes(record[4:8], "little"), size, self.capacity)
         deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
         sleep = _SLEEP_SECONDS[0]
+        next_check = time.monotonic() + _LIVENESS_CHECK_SECONDS
         while True:
             self._enter()
             try:
@@ -238,11 +244,31 @@ class ProducerRing:
                 raise DataLoggerError(self._refusal(state))
             if not block:
                 raise queue.Full
-            remaining = None if deadline is None else deadline - time.monotonic()
+            now = time.monotonic()
+            if now >= next_check:
+                # Nobody may be left to free room: the logger process dead before its owner could say so (the
+                # owner frozen or dead too), or the owner dead before it started one.
+                next_check = now + _LIVENESS_CHECK_SECONDS
+                orphaned = self._abandoned()
+                if orphaned is not None:
+                    raise DataLoggerError(self._refusal(orphaned))
+            remaining = None if deadline is None else deadline - now
             if remaining is not None and remaining <= 0:
                 raise queue.Full
             time.sleep(sleep if remaining is None else min(sleep, remaining))
             sleep = min(sleep * 2, _SLEEP_SECONDS[1])
+
+    def _abandoned(self) -> RunState | None:
+        """Says whether the run can no longer drain this buffer: `DEAD` or `ORPHANED`, else None."""
+        if self._data is _NO_DATA:
+            return RunState.STOPPED
+        words = self.control.words
+        writer, owner = int(words[C_WRITER_PID]), int(words[C_OWNER_PID])
+        if writer and not _posix.process_is_alive(writer):
+            return RunState.DEAD
+        if not writer and not _posix.process_is_alive(owner):
+            return RunState.ORPHANED
+        return None
 
     def finished(self) -> bool:
         """Whether the buffer is closed to puts (its run stopped or failed): this process may release it."""

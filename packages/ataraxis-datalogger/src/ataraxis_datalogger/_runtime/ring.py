@@ -159,6 +159,20 @@ class RingSegment:
         self.words[R_HOLDER] = os.getpid()
         return True
 
+    def recover_from_dead_holder(self) -> bool:
+        """Releases the lock if the holder it names is dead (a logger process or owner killed holding it).
+
+        Returns:
+            Whether a dead holder was found (the lock may then be taken).
+        """
+        if self.backend == _posix.PORTABLE:
+            return False
+        holder = int(self.words[R_HOLDER])
+        if holder == 0 or _posix.process_is_alive(holder):
+            return False
+        self._recover(holder, int(self.words[R_EPOCH]))
+        return True
+
     def unlock_as_other(self) -> None:
         """Releases the lock taken by `lock_as_other`."""
         self.words[R_HOLDER] = 0
