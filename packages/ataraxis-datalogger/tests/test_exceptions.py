@@ -18,6 +18,7 @@ from ataraxis_datalogger import (
     DataLoggerError,
     DataLoggerWarning,
     EntryFormatError,
+    EntryTooLargeError,
     ExportError,
     LogCompressionError,
     LogFilesChangedError,
@@ -36,6 +37,8 @@ ERRORS_AND_THEIR_FORMER_BASES = {
     ArchiveVerificationError: RuntimeError,
     EntryFormatError: ValueError,
     ArchiveFormatError: ValueError,
+    # Raised by a put whose entry is larger than a producer's whole buffer: a bad argument, like a bad payload.
+    EntryTooLargeError: ValueError,
     StreamFormatError: ValueError,
     LogFilesChangedError: RuntimeError,
     # Newer errors keep the built-in base of their kind from the start.

@@ -8,7 +8,8 @@ This meta-package re-exports, by name, the public API of its three member distri
   `ConfigMigrationWarning`.
 - `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory, its errors (`SharedArrayError`
   and its subclasses) and `LockRecoveredWarning`.
-- `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
+- `ataraxis-datalogger`: `DataLogger`, `LogPackage`, `LogQueue`, `LogSource` and `compress_npy_logs`, multi-process
+  logging to disk;
   `LogArchiveReader`, `read_logs`, `inspect_logs` and `follow_logs` to read the logs back; its errors share the root
   `AtaraxisDataLoggerError`.
   `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back; `export_logs` for Parquet, Feather
@@ -31,6 +32,7 @@ from ataraxis_datalogger import (
     DataLoggerError,
     DataLoggerWarning,
     EntryFormatError,
+    EntryTooLargeError,
     ExportedSource,
     ExportError,
     ExportReport,
@@ -40,7 +42,9 @@ from ataraxis_datalogger import (
     LogDirectorySummary,
     LogFilesChangedError,
     LogPackage,
+    LogQueue,
     LogReaders,
+    LogSource,
     LogStatistics,
     NestedLogDirectoriesWarning,
     OptionalDependencyError,
@@ -133,6 +137,7 @@ __all__ = [
     "DataRangeError",
     "DataShapeError",
     "EntryFormatError",
+    "EntryTooLargeError",
     "ExportError",
     "ExportReport",
     "ExportedSource",
@@ -145,7 +150,9 @@ __all__ = [
     "LogDirectorySummary",
     "LogFilesChangedError",
     "LogPackage",
+    "LogQueue",
     "LogReaders",
+    "LogSource",
     "LogStatistics",
     "Migration",
     "MigrationError",

@@ -2,12 +2,14 @@
 
 Logging:
 
-- `DataLogger`: runs the logger process. Producers in any process put `LogPackage` objects on its `input_queue`;
-  `stop()` returns once every entry put before it is on disk, one `.npy` file per entry.
+- `DataLogger`: runs the logger process. Producers in any process put `LogPackage` objects on its `input_queue`
+  (a `LogQueue`), or log through a `LogSource` (`logger.source(id).log(time_stamp, payload)`, the hot path); each
+  producer process writes into a bounded shared-memory buffer of its own. `stop()` returns once every entry put
+  before it is on disk, one `.npy` file per entry.
 - `LogPackage`: one entry (source id, timestamp, serialized payload), validated where it is built.
 - `LogStatistics`: how many entries a run received, wrote, skipped or failed to write.
 - `DataLoggerError` and `DataLoggerWarning`: what the logger raises when entries are at risk, and warns about
-  objects that were not log packages.
+  objects that were not log packages; `EntryTooLargeError`: an entry larger than a producer's buffer.
 
 Archives and reading back:
 
@@ -45,6 +47,7 @@ Errors and warnings (all in `ataraxis_datalogger.exceptions`):
 from importlib.metadata import version
 
 from ._archive.reports import DamagedFile, SourceReport
+from ._runtime.log_queue import LogQueue, LogSource
 from ._runtime.run_state import LogStatistics
 from .compression import CompressionReport, compress_npy_logs
 from .data_logger import DataLogger
@@ -57,6 +60,7 @@ from .exceptions import (
     DataLoggerError,
     DataLoggerWarning,
     EntryFormatError,
+    EntryTooLargeError,
     ExportError,
     LogCompressionError,
     LogFilesChangedError,
@@ -84,6 +88,7 @@ __all__ = [
     "DataLoggerError",
     "DataLoggerWarning",
     "EntryFormatError",
+    "EntryTooLargeError",
     "ExportError",
     "ExportReport",
     "ExportedSource",
@@ -93,7 +98,9 @@ __all__ = [
     "LogDirectorySummary",
     "LogFilesChangedError",
     "LogPackage",
+    "LogQueue",
     "LogReaders",
+    "LogSource",
     "LogStatistics",
     "NestedLogDirectoriesWarning",
     "OptionalDependencyError",

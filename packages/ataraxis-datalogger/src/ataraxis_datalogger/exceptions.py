@@ -6,6 +6,7 @@ for a run or a compression that failed, `ValueError` for a file that is not in t
 catches the built-in class catches it too:
 
 - `DataLoggerError` (`RuntimeError`): the logger cannot guarantee that the entries put on its queue reach the disk.
+- `EntryTooLargeError` (`ValueError`): an entry does not fit a producer's buffer, whatever the logger does.
 - `EntryFormatError` (`ValueError`): an entry file, or its name, is not in the entry format.
 - `ArchiveFormatError` (`ValueError`): an archive is damaged, holds another source, or has an unsupported layout.
 - `StreamFormatError` (`ValueError`): a stream segment is damaged or has an unsupported layout.
@@ -39,10 +40,33 @@ class AtaraxisDataLoggerError(Exception):
 class DataLoggerError(AtaraxisDataLoggerError, RuntimeError):
     """Raised when the logger cannot guarantee that the entries put on its queue reach the disk.
 
-    Causes: the logger process died, entries could not be written (for example the log folder was removed), entries
-    counted as put never arrived (a producer process died before its queue's feeder thread sent them), the queue is
-    used while the logger is stopped, or a process other than the logger's owner tries to control it.
+    Causes: the logger process died, entries could not be written (for example the log folder was removed), the
+    queue is used while the logger is stopped or after its owner died, or a process other than the logger's owner
+    tries to control it.
     """
+
+
+class EntryTooLargeError(AtaraxisDataLoggerError, ValueError):
+    """Raised by a put whose entry is larger than a whole producer buffer (`DataLogger(buffer_size=...)`).
+
+    Args:
+        payload_size: The entry's payload size in bytes.
+        record_size: The bytes the entry takes in the buffer: its payload, a 20-byte header and padding.
+        buffer_size: The size of each producer buffer of the logger.
+    """
+
+    def __init__(self, payload_size: int, record_size: int, buffer_size: int) -> None:
+        super().__init__(
+            f"an entry of {payload_size} bytes (it takes {record_size} bytes with its header) does not fit the "
+            f"logger's buffer of {buffer_size} bytes per producer process: create the DataLogger with a "
+            f"buffer_size of at least {record_size}"
+        )
+        self.payload_size = payload_size
+        """The entry's payload size in bytes."""
+        self.record_size = record_size
+        """The bytes the entry takes in the buffer."""
+        self.buffer_size = buffer_size
+        """The size of each producer buffer of the logger."""
 
 
 class EntryFormatError(AtaraxisDataLoggerError, ValueError):
@@ -127,7 +151,11 @@ class AtaraxisDataLoggerWarning(UserWarning):
 
 
 class DataLoggerWarning(AtaraxisDataLoggerWarning):
-    """Warns about objects put on the logger's queue that were skipped, or discarded because it never started."""
+    """Warns about entries put on the logger's queue that were skipped, discarded or lost without a failure to raise.
+
+    Objects that were not log packages (skipped), entries put on a logger that was never started (discarded), and
+    entries of an earlier run into the same folder whose processes were all killed (lost, found by the next run).
+    """
 
 
 class DamagedLogFilesWarning(AtaraxisDataLoggerWarning):

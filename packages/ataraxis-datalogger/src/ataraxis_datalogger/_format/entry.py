@@ -148,21 +148,6 @@ def own_header_length(data: bytes | memoryview) -> int | None:
     return header_length
 
 
-def entry_fields(entry: bytes) -> tuple[int, int] | None:
-    """Returns the source id and timestamp of an entry's file bytes, or None if they are not a well-formed entry.
-
-    The logger process runs this once per entry (the queue carries packages as their file bytes), so it checks with
-    plain byte operations: the NumPy header must be exactly the one of an array of this length.
-
-    Args:
-        entry: The bytes of an entry file, as `LogPackage.entry_bytes` holds them.
-    """
-    header_length = own_header_length(entry)
-    if header_length is None:
-        return None
-    return entry[header_length], int.from_bytes(entry[header_length + 1 : header_length + PREFIX_SIZE], "little")
-
-
 def decode_entry(data: bytes | bytearray | memoryview) -> DecodedEntry:
     """Reads the source id, timestamp and payload out of the bytes of an entry file.
 

@@ -65,6 +65,8 @@ RECORD_HEADER_SIZE: Final = RECORD_HEADER.size
 MAX_PAYLOAD: Final = 2**32 - 1
 """The largest payload a record holds: its length is stored in 32 bits."""
 
+_PADDING: Final = bytes(8)
+
 _FIXED_HEADER: Final = struct.Struct("<8sHHIQQ16sIHH")
 HEADER_SIZE: Final = _FIXED_HEADER.size
 """The size of a header's fixed part, before the instance name."""
@@ -264,12 +266,12 @@ def encode_record(source_id: int, time_stamp: int, payload: bytes | bytearray | 
     length = len(payload)
     if length > MAX_PAYLOAD:
         raise ValueError(f"a record's payload holds at most {MAX_PAYLOAD} bytes, got {length}")
-    size = record_size(length)
-    record = bytearray(size)
-    RECORD_HEADER.pack_into(record, 0, 0, length, time_stamp, source_id, kind, 0)
-    record[RECORD_HEADER_SIZE : RECORD_HEADER_SIZE + length] = payload
-    struct.pack_into("<I", record, 0, zlib.crc32(memoryview(record)[4 : RECORD_HEADER_SIZE + length]))
-    return bytes(record)
+    # One copy of the payload (a producer builds a record per entry): the checksum runs over the fields and the
+    # payload where they are, and join assembles the record once.
+    fields = RECORD_HEADER.pack(0, length, time_stamp, source_id, kind, 0)[4:]
+    checksum = zlib.crc32(payload, zlib.crc32(fields))
+    padding = _PADDING[: record_size(length) - RECORD_HEADER_SIZE - length]
+    return b"".join((checksum.to_bytes(4, "little"), fields, payload, padding))
 
 
 class SegmentEnd(NamedTuple):
