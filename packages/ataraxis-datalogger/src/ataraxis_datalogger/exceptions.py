@@ -18,6 +18,8 @@ catches the built-in class catches it too:
   destination it must not write to.
 - `OptionalDependencyError` (`ImportError`): a feature needs an optional dependency (an "extra") that is not
   installed; the message names the extra to install.
+- `DataLoggerTypeError` (`TypeError`) and `DataLoggerValueError` (`ValueError`): an argument of a public call has
+  the wrong type or an unusable value; the message names the argument, the value received and what was expected.
 
 The root is not `DataLoggerError` because that name already meant the logger's runtime failures, a `RuntimeError`
 that user code catches by that name: a root that is a `RuntimeError` would make format errors `RuntimeError`s too.
@@ -143,6 +145,20 @@ class OptionalDependencyError(AtaraxisDataLoggerError, ImportError):
 
     The message names the package and the extra that installs it, for example
     `pip install 'ataraxis-datalogger[arrow]'` for the Arrow, Parquet and Feather features.
+    """
+
+
+class DataLoggerTypeError(AtaraxisDataLoggerError, TypeError):
+    """Raised when an argument of a public call has the wrong type (a float where an integer is expected, say).
+
+    The message names the argument, the value received and what was expected. Nothing was written or changed.
+    """
+
+
+class DataLoggerValueError(AtaraxisDataLoggerError, ValueError):
+    """Raised when an argument of a public call has the right type but an unusable value (out of range, empty).
+
+    The message names the argument, the value received and what was expected. Nothing was written or changed.
     """
 
 
