@@ -14,8 +14,8 @@ catches the built-in class catches it too:
 - `LogCompressionError` (`RuntimeError`): one or more sources of a log directory could not be archived.
 - `LogFilesChangedError` (`RuntimeError`): files a reader was reading were removed under it (a compression with
   `remove_sources` archived them).
-- `ExportError` (`ValueError`): an export was asked for with an unknown format, a bad session name, or a
-  destination it must not write to.
+- `ExportError` (a `DataLoggerValueError`, so a `ValueError`): an export was asked for with an unknown format, a bad
+  session name, or a destination it must not write to.
 - `OptionalDependencyError` (`ImportError`): a feature needs an optional dependency (an "extra") that is not
   installed; the message names the extra to install.
 - `DataLoggerTypeError` (`TypeError`) and `DataLoggerValueError` (`ValueError`): an argument of a public call has
@@ -132,14 +132,6 @@ class LogFilesChangedError(AtaraxisDataLoggerError, RuntimeError):
     """
 
 
-class ExportError(AtaraxisDataLoggerError, ValueError):
-    """Raised when `export_logs` refuses its arguments; nothing is written then.
-
-    Causes: an unknown format, a session name that cannot be a folder name, or a destination that exists (without
-    `overwrite=True`), lies inside the log directory, or holds the log directory.
-    """
-
-
 class OptionalDependencyError(AtaraxisDataLoggerError, ImportError):
     """Raised when a feature needs an optional dependency that is not installed.
 
@@ -159,6 +151,15 @@ class DataLoggerValueError(AtaraxisDataLoggerError, ValueError):
     """Raised when an argument of a public call has the right type but an unusable value (out of range, empty).
 
     The message names the argument, the value received and what was expected. Nothing was written or changed.
+    """
+
+
+class ExportError(DataLoggerValueError):
+    """Raised when `export_logs` refuses its arguments; nothing is written then.
+
+    Causes: an unknown format, a session name that cannot be a folder name, or a destination that exists (without
+    `overwrite=True`, also when another export put it in place while this one was written), lies inside the log
+    directory, or holds the log directory. It is a `DataLoggerValueError`, so a `ValueError`.
     """
 
 

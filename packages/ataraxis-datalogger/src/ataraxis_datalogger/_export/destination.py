@@ -20,7 +20,7 @@ from typing import Final
 
 from .._files.closeable import Closeable
 from .._format.export import is_part_file_name, is_partition_folder_name, is_session_name
-from ..exceptions import ExportError
+from ..exceptions import DataLoggerTypeError, ExportError
 
 _LEFTOVER_SUFFIXES: Final = ("export", "replaced")
 
@@ -32,11 +32,14 @@ def check_session(session: str | None) -> str | None:
         session: The name, or None.
 
     Raises:
+        DataLoggerTypeError: If it is neither a string nor None.
         ExportError: If the name is not 1 to 128 letters, digits, `.`, `_` or `-`, starting with a letter or digit.
     """
     if session is None:
         return None
-    if not isinstance(session, str) or not is_session_name(session):
+    if not isinstance(session, str):
+        raise DataLoggerTypeError(f"session must be a string or None, got {session!r} ({type(session).__name__})")
+    if not is_session_name(session):
         raise ExportError(
             f"session must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit "
             f"(it names the folder session=NAME), got {session!r}"
