@@ -8,6 +8,7 @@ consecutive records of one segment are read with one `pread` and checked again (
 any payload is handed out, so a segment changed after the scan never yields wrong data.
 """
 
+import dataclasses
 import itertools
 import os
 import warnings
@@ -164,11 +165,41 @@ def scan_segments(directory: Path, names: Sequence[str], on_damage: OnDamage) ->
                     path, reader.header, reader.state, reader.entry_records, reader.position, tuple(reader.damage)
                 )
             )
+    _report_cut_segments(index, on_damage)
     if columns:
         index.segment_of, index.offsets, index.lengths, index.source_ids, index.time_stamps = (
             np.concatenate(parts) for parts in zip(*columns, strict=True)
         )
     return index
+
+
+def _report_cut_segments(index: StreamIndex, on_damage: OnDamage) -> None:
+    """Reports as damage every unclosed segment whose writer went on in a later segment.
+
+    A writer ends each segment with a segment end before it starts the next one, so such a segment was cut short
+    after it was closed (at a record boundary: otherwise its reader found a torn tail), or its writer could not
+    append the segment end (a full disk). Without this, a cut that falls between two records would read as the
+    last segment of a writer that died: whole, with the records after the cut silently missing.
+    """
+    last_index: dict[bytes, int] = {}
+    for segment in index.segments:
+        writer = segment.header.writer_id
+        last_index[writer] = max(last_index.get(writer, -1), segment.header.writer_index)
+    for position, segment in enumerate(index.segments):
+        header = segment.header
+        if segment.state is not SegmentState.UNCLOSED or header.writer_index >= last_index[header.writer_id]:
+            continue
+        reason = (
+            f"no segment end, though its writer went on in a later segment (writer index {header.writer_index} of "
+            f"{last_index[header.writer_id]}): the segment was cut short after it was closed, or its writer could "
+            "not append the segment end (a full disk); records after its last one may be missing"
+        )
+        damage = Damage(segment.path, segment.scanned_to, 0, reason, False)
+        if on_damage == "raise":
+            raise StreamFormatError(damage.describe())
+        if on_damage == "warn":
+            warnings.warn(damage.describe(), DamagedLogFilesWarning, stacklevel=3)
+        index.segments[position] = dataclasses.replace(segment, damage=(*segment.damage, damage))
 
 
 def _size(path: Path) -> int:
