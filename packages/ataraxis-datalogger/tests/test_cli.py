@@ -386,3 +386,17 @@ def test_the_exit_statuses_are_documented_in_the_help(capsys: pytest.CaptureFixt
     text = " ".join(capsys.readouterr().out.split())
     for status in ("0 ", "1 ", "2 ", "3 "):
         assert status in text
+
+
+@pytest.mark.parametrize("command", [MODULE, PACKAGE, [str(ENTRY_POINT)]], ids=["cli-module", "package", "entry-point"])
+def test_warnings_reach_stderr_formatted_however_the_command_is_started(
+    write_entry: Callable[..., Path], tmp_path: Path, command: list[str]
+) -> None:
+    # Run as `python -m ataraxis_datalogger.cli`, the module is `__main__`: its logger must still be the package's.
+    (tmp_path / "session").mkdir()
+    write_entry(tmp_path / "session", 1, 1, b"x")
+    result = run("compress", str(tmp_path), "--quiet", command=command)
+    assert result.returncode == 0, result.stderr
+    warning_lines = [line for line in result.stderr.splitlines() if "NestedLogDirectoriesWarning" in line]
+    assert len(warning_lines) == 1, result.stderr
+    assert warning_lines[0].startswith("ataraxis-datalogger: warning: NestedLogDirectoriesWarning: "), result.stderr

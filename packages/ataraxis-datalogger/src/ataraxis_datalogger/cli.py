@@ -64,7 +64,9 @@ _SEGMENT_STATES: Final = ("closed", "writing", "unclosed")
 _VERSION: Final = version("ataraxis-datalogger")
 """Read once, on import: a command short of file descriptors must still parse its arguments."""
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = logging.getLogger("ataraxis_datalogger.cli")
+"""Named, not `__name__`: run as `python -m ataraxis_datalogger.cli`, the module is `__main__`, whose logger is
+outside the package's and would print its messages without the command's formatting."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
