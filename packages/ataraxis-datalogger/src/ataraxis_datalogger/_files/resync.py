@@ -99,10 +99,7 @@ class AnchoredChains:
         """
         if room < 0:
             return None
-        try:
-            return self._search(start, room)
-        except _OutOfBudget:
-            return None
+        return self._search(start, room)
 
     def _search(self, start: int, room: int) -> int | None:
         size = self._end_offset + SEGMENT_END_SIZE
@@ -118,6 +115,8 @@ class AnchoredChains:
                 if position > self._end_offset:
                     return None
                 count = 0 if position == self._end_offset else self._chain_length(position)
+                if self._budget < 0:
+                    return None
                 if count is None or count > room:
                     continue
                 return position if count == room else None
@@ -184,14 +183,11 @@ class AnchoredChains:
         return (stop + ALIGNMENT - 1) & ~(ALIGNMENT - 1)
 
     def _read(self, length: int, position: int) -> bytes:
+        """Reads like `pread`, or returns nothing once the walks have read what they may (the chain then breaks)."""
         self._budget -= length
         if self._budget < 0:
-            raise _OutOfBudget
+            return b""
         return os.pread(self._descriptor, length, position)
-
-
-class _OutOfBudget(Exception):
-    """The walks read what they may: the search ends without an anchor."""
 
 
 def candidates(window: bytes) -> list[int]:
