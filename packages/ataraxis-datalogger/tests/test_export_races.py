@@ -5,6 +5,7 @@ to the same destination may put its own in place in between: without `overwrite`
 would have had it started later, rather than replace the first.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 from mcap.reader import make_reader
 
@@ -187,3 +189,25 @@ def test_renaming_without_replacing_refuses_an_existing_target(
     assert (tmp_path / "full" / "part").read_bytes() == b"old" and not list((tmp_path / "empty").iterdir())
     renaming.rename_no_replace(tmp_path / "folder", tmp_path / "moved")
     assert (tmp_path / "moved" / "part").read_bytes() == b"new" and not (tmp_path / "folder").exists()
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "mcap"])
+def test_a_log_directory_whose_name_is_not_utf8_is_exported_with_valid_utf8_metadata(
+    tmp_path: Path, write_entry: Callable[..., Path], file_format: str
+) -> None:
+    # A folder name of bytes that are not UTF-8 (Linux allows any): MCAP refused the metadata record with a bare
+    # UnicodeEncodeError, Parquet stored JSON with lone surrogates that strict readers refuse.
+    log = tmp_path / os.fsdecode(b"log\xff\xfe")
+    log.mkdir()
+    write_entry(log, 1, 5, b"entry")
+    destination = tmp_path / ("log.mcap" if file_format == "mcap" else "dataset")
+    export_logs(log, destination, file_format)  # type: ignore[arg-type]
+    if file_format == "mcap":
+        with destination.open("rb") as stream:
+            metadata = next(iter(make_reader(stream).iter_metadata())).metadata
+        recorded = metadata["log_directory"]
+    else:
+        raw = next(iter(pq.read_schema(next(destination.rglob("*.parquet"))).metadata.values()))
+        recorded = json.loads(raw.decode("utf-8"))["log_directory"]
+    recorded.encode("utf-8")  # no lone surrogates
+    assert recorded == str(tmp_path / "log") + "\\xff\\xfe"

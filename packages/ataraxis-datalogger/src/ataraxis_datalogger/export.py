@@ -172,7 +172,8 @@ def export_logs(
     description = {
         "export_layout": str(EXPORT_LAYOUT),
         "exported_by": f"ataraxis-datalogger {version('ataraxis-datalogger')}",
-        "log_directory": str(directory.resolve()),
+        # Metadata is UTF-8 text: bytes of a folder name that are not UTF-8 are written as \xNN.
+        "log_directory": os.fsencode(directory.resolve()).decode("utf-8", "backslashreplace"),
         "session": "" if session is None else session,
     }
     with (
