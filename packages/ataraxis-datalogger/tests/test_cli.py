@@ -17,7 +17,9 @@ import pytest
 
 import ataraxis_datalogger
 from ataraxis_datalogger import LogArchiveReader
+from ataraxis_datalogger._files.stream_writer import StreamSegmentWriter
 from ataraxis_datalogger._format.entry import encode_entry_prefix, entry_file_name
+from ataraxis_datalogger._format.stream import encode_record
 from ataraxis_datalogger.cli import main
 
 ENTRY_POINT = Path(sys.executable).parent / "ataraxis-datalogger"
@@ -400,3 +402,36 @@ def test_warnings_reach_stderr_formatted_however_the_command_is_started(
     warning_lines = [line for line in result.stderr.splitlines() if "NestedLogDirectoriesWarning" in line]
     assert len(warning_lines) == 1, result.stderr
     assert warning_lines[0].startswith("ataraxis-datalogger: warning: NestedLogDirectoriesWarning: "), result.stderr
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["inspect"], ["inspect", "--verify"], ["compress"], ["follow"], ["export", "--output"]],
+    ids=["inspect", "inspect-verify", "compress", "follow", "export"],
+)
+def test_output_to_a_closed_pipe_ends_quietly_with_status_141(tmp_path: Path, arguments: list[str]) -> None:
+    # `ataraxis-datalogger follow DIR | head -1`: once the reader is gone, the command stops as a process killed by
+    # SIGPIPE would (status 128 + 13), without an error message: it is not a problem the log has.
+    log = tmp_path / "log"
+    log.mkdir()
+    with StreamSegmentWriter(log, segment_bytes=1 << 20, sync="none") as writer:
+        records = [encode_record(index % 200, index, b"entry %d" % index) for index in range(20_000)]
+        writer.write(records, len(records))
+    command, *options = arguments
+    if command == "export":
+        options.append(str(tmp_path / "export"))
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [*MODULE, command, str(log), *options],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141, result.stderr
+    assert "error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
