@@ -105,10 +105,13 @@ def test_an_older_file_is_migrated_step_by_step_with_a_warning(tmp_path: Path, n
 
 
 UPGRADED_V1 = (
-    "# Settings of one rig.\n\n$version: 3\nname: rig-7\n"
+    "# Settings of one rig.\n\n"
+    "# Settings of one rig (version 1: the frame rate at the top, exposure in milliseconds).\n\n"
+    "$version: 3\nname: rig-7\n"
     "camera:\n  fps: 60.0\n  exposure_us: 2500\n\nchannels:\n  0: lick\n"
 )
-"""rig_v1.yaml rewritten as version 3: the layout of the version 1 file is kept (no blank line before `camera`)."""
+"""rig_v1.yaml rewritten as version 3: the layout of the version 1 file is kept (no blank line before `camera`), and
+so is its header, which differs from the class's (a comment that is not the class's current text is kept)."""
 
 
 def test_upgrade_file_rewrites_the_file_as_the_current_version(tmp_path: Path) -> None:

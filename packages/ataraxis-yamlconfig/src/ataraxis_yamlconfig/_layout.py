@@ -49,6 +49,9 @@ class MappingLayout:
     """Each key's layout, in file order."""
     footer: list[str]
     """The blank and comment lines after the last entry (kept for the top-level mapping only)."""
+    preamble: list[str] = dataclasses.field(default_factory=list)
+    """The comments at the top of the file that a blank line separates from the first key (top-level mapping only):
+    they belong to the file, not to that key, so they stay at the top whatever key comes first."""
 
 
 def read_layout(content: bytes | None) -> MappingLayout | None:
@@ -58,8 +61,8 @@ def read_layout(content: bytes | None) -> MappingLayout | None:
         content: The bytes of the file about to be replaced, or None when there is none.
 
     Returns:
-        The layout of its top-level mapping, or None when there is no file or it does not hold a readable YAML
-        mapping (it is then replaced without keeping anything).
+        The layout of its top-level mapping (a file of comments only has a preamble and no keys), or None when there
+        is no file or it does not hold a readable YAML mapping (it is then replaced without keeping anything).
     """
     if not content:
         return None
@@ -72,15 +75,33 @@ def read_layout(content: bytes | None) -> MappingLayout | None:
             parser.dispose()
     except (UnicodeDecodeError, yaml.YAMLError):
         return None
+    lines = _LINE_BREAKS.split(text)
+    if root is None:  # comments only (or nothing): they are the file's, kept at its top
+        return MappingLayout({}, footer=[], preamble=_trimmed(_blank_and_comments(lines)))
     if not isinstance(root, MappingNode) or root.flow_style:
         return None
-    lines = _LINE_BREAKS.split(text)
     layout = _mapping_layout(root, lines, opening_line=-1, depth=1)
     if root.value:
         layout.footer = _blank_and_comments(lines[_last_line(root) + 1 :])
         while layout.footer and not layout.footer[-1]:
             layout.footer.pop()
+    first_node = root.value[0][0] if root.value else None
+    first = layout.keys.get(first_node.value) if isinstance(first_node, ScalarNode) else None
+    if first is not None and first is next(iter(layout.keys.values())) and "" in first.above:
+        cut = len(first.above) - 1 - first.above[::-1].index("")
+        layout.preamble = _trimmed(first.above[:cut])
+        first.above = first.above[cut + 1 :]
     return layout
+
+
+def _trimmed(lines: list[str]) -> list[str]:
+    """Drops the blank lines at both ends of a stretch of lines (the writer sets the preamble apart itself)."""
+    start, end = 0, len(lines)
+    while start < end and not lines[start]:
+        start += 1
+    while end > start and not lines[end - 1]:
+        end -= 1
+    return lines[start:end]
 
 
 def _mapping_layout(node: MappingNode, lines: list[str], opening_line: int, depth: int) -> MappingLayout:

@@ -37,12 +37,19 @@ def render_document(section: Section, header: str | None = None, layout: Mapping
     """
     lines: list[str] = []
     header_lines = _comment(header, "") if header else []
-    if header_lines:
+    preamble = layout.preamble if layout is not None else []
+    first = next(iter(layout.keys.values()), None) if layout is not None else None
+    # The header is written unless the file already shows it: in its preamble, or (without the blank line that
+    # the header is written with) right above the first key.
+    shown = _holds(preamble, header_lines) or (
+        not preamble and first is not None and first.above[: len(header_lines)] == header_lines
+    )
+    if header_lines and not shown:
         lines.extend(header_lines)
         lines.append("")
-    if layout is not None and layout.keys:
-        first = next(iter(layout.keys.values()))
-        first.above = _without_header(first.above, header_lines)
+    if preamble:
+        lines.extend(preamble)
+        lines.append("")
     lines.extend(_render_section(section, "", top_level=True, layout=layout))
     if not section.entries:
         lines.append("{}")
@@ -61,8 +68,9 @@ def _render_section(section: Section, indent: str, *, top_level: bool, layout: M
         kept = layout.keys.get(entry.name) if layout is not None else None
         help_lines = _comment(entry.help, indent) if entry.help else []
         if kept is not None:
-            above = _without_generated(kept.above, [line.lstrip() for line in help_lines])
-            lines.extend(f"{indent}{line}" if line else line for line in above)
+            lines.extend(f"{indent}{line}" if line else line for line in kept.above)
+            if _holds(kept.above, [line.lstrip() for line in help_lines]):
+                help_lines = []  # the file shows the current help already, perhaps with a note of its own around it
         elif top_level and position and (entry.help or nested or previous_nested):
             lines.append("")  # top-level fields that carry a comment, and nested blocks, read better set apart
         previous_nested = nested
@@ -129,36 +137,17 @@ def _in_file_order(entries: tuple[Entry, ...], layout: MappingLayout) -> tuple[E
     return tuple(ordered)
 
 
-def _without_generated(above: list[str], generated: list[str]) -> list[str]:
-    """Removes the help comment this package wrote above a key, to write the current one instead.
+def _holds(lines: list[str], block: list[str]) -> bool:
+    """Tells whether comment lines kept from the file hold a block of lines written by this package (a help text).
 
-    The package owns the comment lines directly above a key that has help text: when they end with the current
-    help, only those lines go (a comment of the user's own right above them stays); otherwise they are an older
-    help text, and they all go. Lines separated from the key by a blank line are always the user's.
+    The package writes the current help above a key, and the class's summary at the top of the file, unless the
+    file shows them already. Lines that differ from the current text (an older help text, a note of a person's) are
+    never removed: they cannot be told apart, and a person's comment must survive a save.
     """
-    if not generated:
-        return above
-    run_start = len(above)
-    while run_start and above[run_start - 1].startswith("#"):
-        run_start -= 1
-    if above[run_start:][-len(generated) :] == generated:
-        return above[: len(above) - len(generated)]
-    return above[:run_start]
-
-
-def _without_header(above: list[str], header: list[str]) -> list[str]:
-    """Removes the header comment this package wrote at the top of the file, to write the current one instead.
-
-    The package owns the first comment lines of the file, up to the first blank line, when the class has a
-    docstring: when they end with the current header only those lines go, otherwise they all go.
-    """
-    if not header or "" not in above or not above[0].startswith("#"):
-        return above
-    run_end = above.index("")
-    run = above[:run_end]
-    if run[-len(header) :] == header:
-        return run[: -len(header)] + above[run_end + 1 :]
-    return above[run_end + 1 :]
+    if not block:
+        return False
+    width = len(block)
+    return any(lines[start : start + width] == block for start in range(len(lines) - width + 1))
 
 
 def _comment(text: str, indent: str) -> list[str]:

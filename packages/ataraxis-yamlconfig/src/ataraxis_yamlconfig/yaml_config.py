@@ -376,13 +376,17 @@ def _modeline_target(target: str | os.PathLike[str], config_path: Path | None = 
 def _take_modeline(layout: MappingLayout | None) -> str | None:
     """Removes the schema line from the comments of the file being replaced, and returns the schema it names.
 
-    Saving writes the schema line itself, first, so it must not also be kept among the comments above the first key.
+    Saving writes the schema line itself, first, so it must not also be kept among the comments at the top of the
+    file (its preamble, or the comments above its first key).
     """
-    if layout is None or not layout.keys:
+    if layout is None:
         return None
-    first = next(iter(layout.keys.values()))
-    found = [line for line in first.above if line.startswith(_MODELINE)]
-    first.above = [line for line in first.above if not line.startswith(_MODELINE)]
+    tops = [layout.preamble]
+    if layout.keys:
+        tops.append(next(iter(layout.keys.values())).above)
+    found = [line for top in tops for line in top if line.startswith(_MODELINE)]
+    for top in tops:
+        top[:] = [line for line in top if not line.startswith(_MODELINE)]
     return found[0].removeprefix(_MODELINE).strip() if found else None
 
 
