@@ -133,6 +133,41 @@ def test_bytes_that_are_not_text_are_refused_by_each_loader(
     assert "-0x" not in str(caught.value)
 
 
+@pytest.mark.parametrize("content", [b"", b"\n", b" \r\n\t\n", b"\xef\xbb\xbf", b"\xef\xbb\xbf\n"])
+def test_an_empty_file_is_refused_not_read_as_the_defaults(tmp_path: Path, content: bytes) -> None:
+    # A power cut right after a save (without durable=True) can leave an empty file on some file systems: loading
+    # it as the default config would silently replace every setting.
+    path = tmp_path / "config.yaml"
+    path.write_bytes(content)
+
+    with pytest.raises(ConfigFileError) as caught:
+        Settings.from_yaml(file_path=path)
+
+    assert str(caught.value) == (
+        f"{path}: the file is empty: a save cut short by a power cut or a crash of the system can leave a file like "
+        "this, so it is not taken for the default config; restore it from a backup, or delete it to start from "
+        "the defaults (a file that holds only '{}' or a comment also loads as the defaults)"
+    )
+    assert caught.value.file_path == path
+
+
+def test_a_file_of_zero_bytes_only_is_refused_as_cut_short(tmp_path: Path) -> None:
+    # Some file systems (XFS) leave the blocks of a file that a power cut interrupted filled with zero bytes.
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"\x00" * 4096)
+
+    with pytest.raises(ConfigFileError, match=r"\.yaml: the file holds only zero bytes \(4096\): a save cut short"):
+        Settings.from_yaml(file_path=path)
+
+
+@pytest.mark.parametrize("content", ["{}\n", "# all defaults\n", "---\n", "\n# all defaults\n\n"])
+def test_a_file_that_holds_no_values_but_is_not_empty_loads_as_the_defaults(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(content)
+
+    assert Settings.from_yaml(file_path=path) == Settings()
+
+
 def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_bytes(b"\xef\xbb\xbfname: windows\n")

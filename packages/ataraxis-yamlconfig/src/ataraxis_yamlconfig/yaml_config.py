@@ -120,7 +120,8 @@ class YamlConfig:
                 is still replaced atomically, so a crashed or killed process never leaves a half-written file; only
                 a power cut or kernel crash within the seconds before the operating system writes the file back can
                 lose the new content (leaving the old file, or on file systems other than ext4 and btrfs possibly
-                an empty one, which loads as the default config).
+                an empty one, which `from_yaml` refuses rather than load as the default config: the settings are
+                lost either way).
             schema_url: A JSON Schema of the class (see `write_json_schema`) to name in the file's first line,
                 `# yaml-language-server: $schema=...`, so that editors complete and check the file: a URL, or a
                 path (a `Path` is written relative to the YAML file, as yaml-language-server resolves it). By
@@ -239,7 +240,8 @@ class YamlConfig:
             ConfigPathError: The file name does not end with `.yaml` or `.yml`.
             ConfigNotFoundError: There is no file at `file_path`.
             ConfigFileError: The file is not valid YAML, repeats a key, uses a tag such as `!!python/object`, or does
-                not hold a mapping of fields (the message names the file and line).
+                not hold a mapping of fields (the message names the file and line); or it is empty (a file that a
+                power cut cut short, not a config of defaults: `{}` or a comment is one).
             ConfigVersionError: The file's `$version` is newer than the class's, or not a version number.
             MigrationError: A migration step failed on an older file (the message names the migration and step).
             OverrideError: An override has no `=`, a malformed path, or a value that is not readable as YAML.
