@@ -1,6 +1,8 @@
 """File handling: suffixes, missing files and folders, malformed or unsafe YAML, and atomic replacement."""
 
+import errno
 import os
+import shlex
 import signal
 import stat
 import subprocess
@@ -193,13 +195,95 @@ def test_a_failed_save_leaves_the_previous_file_intact(tmp_path: Path) -> None:
     assert _leftovers(tmp_path) == []
 
 
-def test_a_failed_replacement_removes_its_temporary_file(tmp_path: Path) -> None:
-    path = tmp_path / "config.yaml"
-    path.mkdir()  # the rename over a folder fails after the temporary file is written
+_LIMITED_SAVER = """
+import resource, signal, sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from ataraxis_yamlconfig import YamlConfig
 
-    with pytest.raises(OSError):
-        Settings().to_yaml(file_path=path)
+@dataclass
+class Settings(YamlConfig):
+    name: str = "rig"
+    values: list[int] = field(default_factory=lambda: [1, 2, 3])
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG instead of killing
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+try:
+    Settings(name="too large", values=list(range(5000))).to_yaml(file_path=Path(sys.argv[1]))
+except OSError as error:
+    print(type(error).__name__, error.errno)
+"""
+
+
+def test_a_write_the_file_system_refuses_leaves_the_previous_file_and_no_temporary_file(tmp_path: Path) -> None:
+    # RLIMIT_FSIZE makes the write fail part way, as a full disk would.
+    path = tmp_path / "config.yaml"
+    Settings(name="first").to_yaml(file_path=path)
+    before = path.read_bytes()
+
+    saver = subprocess.run(
+        [sys.executable, "-c", _LIMITED_SAVER, str(path)], capture_output=True, text=True, timeout=120, check=True
+    )
+
+    assert saver.stdout.split() == ["OSError", str(errno.EFBIG)]
+    assert path.read_bytes() == before
     assert _leftovers(tmp_path) == []
+
+
+_FULL_DISK = """
+import errno, os, sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from ataraxis_yamlconfig import YamlConfig
+
+@dataclass
+class Settings(YamlConfig):
+    name: str = "rig"
+    values: list[int] = field(default_factory=lambda: [1, 2, 3])
+
+folder = Path(sys.argv[1])
+path = folder / "config.yaml"
+Settings(name="first").to_yaml(file_path=path)
+before = path.read_bytes()
+filler = folder / "filler"
+with open(filler, "wb", buffering=0) as stream:  # fill the file system up to its last block
+    try:
+        while True:
+            stream.write(b"x" * 1024)
+    except OSError as error:
+        assert error.errno == errno.ENOSPC
+for size in (10, 1000, 50_000):
+    try:
+        Settings(name="second", values=list(range(size))).to_yaml(file_path=path, durable=size == 1000)
+    except OSError as error:
+        assert error.errno == errno.ENOSPC, error
+        assert path.read_bytes() == before
+    else:
+        before = path.read_bytes()
+    assert Settings.from_yaml(file_path=path).name in ("first", "second")
+    assert not [entry for entry in os.listdir(folder) if entry.endswith(".tmp")]
+print("checked")
+"""
+
+
+def test_a_full_disk_leaves_the_previous_file_and_no_temporary_file(tmp_path: Path) -> None:
+    # A file system of 64 KiB in a private mount namespace (no privileges needed where user namespaces are allowed).
+    folder = tmp_path / "small"
+    folder.mkdir()
+    script = tmp_path / "full_disk.py"
+    script.write_text(_FULL_DISK)
+    command = (
+        f"mount -t tmpfs -o size=64k tmpfs {shlex.quote(str(folder))} && "
+        f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} {shlex.quote(str(folder))}"
+    )
+    try:
+        result = subprocess.run(["unshare", "-rm", "sh", "-c", command], capture_output=True, text=True, timeout=120)
+    except FileNotFoundError:
+        pytest.skip("unshare is not installed")
+    if "mount" in result.stderr or "unshare" in result.stderr:
+        pytest.skip(f"cannot mount a small file system here: {result.stderr.strip()}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "checked\n"
 
 
 @pytest.fixture(params=["posix", "portable"])

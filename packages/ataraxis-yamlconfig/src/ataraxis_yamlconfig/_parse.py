@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ._atomic import read_config
 from ._dialect import Loader
 from ._limits import check_node_limits
 from ._types import FieldPath
@@ -32,13 +33,15 @@ def parse_file(path: Path, loader: type[Any] = Loader) -> tuple[Any, Node | None
         The plain data (None for an empty document) and the document's root node (None for an empty document).
 
     Raises:
-        ConfigFileError: The file is not valid UTF-8 (or UTF-16) YAML, holds several documents, repeats a key, uses
-            a tag that the safe loader does not construct (such as `!!python/object`), holds a value its tag cannot
-            build (`2024-02-30`), or exceeds the limits of `_limits` (aliases, self-reference, nesting); or the
-            file is empty (nothing but white space) or holds only zero bytes, as a save cut short by a power cut
-            can leave it.
+        ConfigNotFoundError: There is no file at the path.
+        OSError: The file cannot be opened or read.
+        ConfigFileError: The path names a folder, a FIFO or a device; the file is not valid UTF-8 (or UTF-16)
+            YAML, holds several documents, repeats a key, uses a tag that the safe loader does not construct (such
+            as `!!python/object`), holds a value its tag cannot build (`2024-02-30`), or exceeds the limits of
+            `_limits` (aliases, self-reference, nesting); or the file is empty (nothing but white space) or holds
+            only zero bytes, as a save cut short by a power cut can leave it.
     """
-    content = path.read_bytes()
+    content = read_config(path)
     _refuse_cut_short(content, path)
     try:
         # The pure-Python loader decodes the text as soon as it is built, so building it can raise ReaderError too.

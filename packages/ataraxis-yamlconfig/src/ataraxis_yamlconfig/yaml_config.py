@@ -27,7 +27,6 @@ from .exceptions import (
     ConfigClassError,
     ConfigFileError,
     ConfigMigrationWarning,
-    ConfigNotFoundError,
     ConfigPathError,
     ConfigValidationError,
     UnknownFieldError,
@@ -129,7 +128,10 @@ class YamlConfig:
                 replaced names; `""` writes no such line.
 
         Raises:
-            ConfigPathError: The file name does not end with `.yaml` or `.yml`, or `schema_url` holds a line break.
+            ConfigPathError: The file name does not end with `.yaml` or `.yml` or holds a null character, or
+                `schema_url` holds a line break.
+            ConfigFileError: The path names a folder, a FIFO, a device or a socket (or is a link to one), which a
+                save never replaces.
             ConfigTypeError: A field holds a value that does not fit its declared type (the file is left untouched).
             UnsupportedFieldTypeError: The class declares a field type that has no YAML form.
             ConfigClassError: The class is not a dataclass (the `@dataclass` decorator is missing).
@@ -237,11 +239,12 @@ class YamlConfig:
             A new instance of the class `from_yaml` was called on.
 
         Raises:
-            ConfigPathError: The file name does not end with `.yaml` or `.yml`.
+            ConfigPathError: The file name does not end with `.yaml` or `.yml`, or holds a null character.
             ConfigNotFoundError: There is no file at `file_path`.
             ConfigFileError: The file is not valid YAML, repeats a key, uses a tag such as `!!python/object`, or does
                 not hold a mapping of fields (the message names the file and line); or it is empty (a file that a
-                power cut cut short, not a config of defaults: `{}` or a comment is one).
+                power cut cut short, not a config of defaults: `{}` or a comment is one); or the path names a
+                folder, a FIFO, a device or a socket.
             ConfigVersionError: The file's `$version` is newer than the class's, or not a version number.
             MigrationError: A migration step failed on an older file (the message names the migration and step).
             OverrideError: An override has no `=`, a malformed path, or a value that is not readable as YAML.
@@ -258,8 +261,6 @@ class YamlConfig:
         """
         path = _config_path(file_path)
         _require_dataclass(cls)
-        if not path.exists():
-            raise ConfigNotFoundError(path)
         data, root = parse_file(path)
         if data is None:
             data = {}  # an empty file (or one holding only comments): every field takes its default
@@ -346,6 +347,8 @@ def _build(
 
 def _config_path(file_path: str | os.PathLike[str]) -> Path:
     path = Path(file_path)
+    if "\x00" in str(path):
+        raise ConfigPathError(f"a file name cannot hold a null character, as {str(path)!r} does")
     if path.suffix.lower() not in _SUFFIXES:
         suffix = f"the suffix {path.suffix!r}" if path.suffix else "no suffix"
         raise ConfigPathError(f"a config file name must end with .yaml or .yml, but {str(path)!r} has {suffix}")
