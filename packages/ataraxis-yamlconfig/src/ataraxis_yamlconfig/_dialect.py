@@ -207,6 +207,20 @@ class Dumper(yaml.SafeDumper):
     takes milliseconds either way.
     """
 
+    def ignore_aliases(self, data: Any) -> bool:
+        """Writes a value held in two places twice, never as an anchor and alias (`&id001`, `*id001`).
+
+        An alias would tie two settings together: a person editing one would change the other without knowing.
+        The data written is a tree (saving refuses a value that contains itself), so writing it out is finite.
+
+        Args:
+            data: The value.
+
+        Returns:
+            Always True.
+        """
+        return True
+
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         """Indents a block sequence under its mapping key (`key:` then `  - item`), as yamllint expects by default.
 

@@ -33,7 +33,24 @@ import reprlib
 from collections.abc import Hashable
 from pathlib import Path
 
-_REPR = reprlib.Repr()
+
+class _ShortRepr(reprlib.Repr):
+    """Shortens values for messages, including integers too long for Python to write out (more than 4,300 digits)."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        """Returns the integer's repr, shortened; for one too long to convert, its approximate number of digits.
+
+        Args:
+            x: The integer.
+            level: The nesting level (unused for integers).
+        """
+        try:
+            return super().repr_int(x, level)
+        except ValueError:
+            return f"<an integer of about {round(x.bit_length() * 0.30103):,} digits>"
+
+
+_REPR = _ShortRepr()
 _REPR.maxstring = 60
 _REPR.maxother = 60
 _REPR.maxlist = 8
@@ -54,7 +71,7 @@ def format_field_path(path: tuple[Hashable, ...]) -> str:
         if isinstance(segment, str) and segment.isidentifier():
             text = f"{text}.{segment}" if text else segment
         else:
-            text += f"[{segment!r}]"
+            text += f"[{_REPR.repr(segment) if type(segment) is int else repr(segment)}]"
     return text
 
 
