@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import inspect
 import json
 import os
@@ -396,10 +397,31 @@ def _take_modeline(layout: MappingLayout | None) -> str | None:
 
 
 def _require_dataclass(cls: type[Any]) -> type[Any]:
-    # A subclass of a dataclass is itself a dataclass by inheritance, so also look for annotations that did not
-    # become fields: the sign that this class's own @dataclass is missing.
-    declared = getattr(cls, "__dataclass_fields__", {})
-    if not dataclasses.is_dataclass(cls) or set(inspect.get_annotations(cls)) - set(declared):
-        message = f"{cls.__qualname__} subclasses YamlConfig but is not a dataclass: decorate it with @dataclass"
+    checked: type = cls  # mypy takes type[Any] for unhashable
+    undecorated = _undecorated_class(checked)
+    if undecorated is not None:
+        message = (
+            f"{undecorated.__qualname__} subclasses YamlConfig but is not a dataclass: decorate it with @dataclass"
+        )
         raise ConfigClassError(message)
     return cls
+
+
+@functools.cache
+def _undecorated_class(cls: type) -> type | None:
+    """Finds the config class of a hierarchy whose own `@dataclass` is missing, if any.
+
+    A subclass of a dataclass is itself a dataclass by inheritance, and `@dataclass` collects fields only from bases
+    that are dataclasses themselves: the annotations of a class without its own decorator, the config class itself
+    or one between two dataclasses, silently become no fields at all. A decorated class's annotations are all
+    fields, pseudo-fields (`ClassVar`, `InitVar`) or the `KW_ONLY` marker.
+    """
+    if not dataclasses.is_dataclass(cls):
+        return cls
+    declared = set(cls.__dataclass_fields__)
+    for klass in cls.__mro__:
+        if klass is YamlConfig or not issubclass(klass, YamlConfig) or "__dataclass_fields__" in klass.__dict__:
+            continue
+        if set(inspect.get_annotations(klass)) - declared:
+            return klass
+    return None
