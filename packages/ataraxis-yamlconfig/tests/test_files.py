@@ -7,6 +7,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -402,3 +403,134 @@ def test_readers_and_killed_writers_only_ever_see_complete_files(tmp_path: Path)
         assert len(loaded.values) == expected[loaded.name]
         # A killed writer may leave its temporary file behind; it never replaces the config.
         assert all(name.startswith(".config.yaml.") for name in _leftovers(tmp_path))
+
+
+_COMMENTED_WRITER = """
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from ataraxis_yamlconfig import YamlConfig
+
+@dataclass
+class Camera:
+    fps: float = 30.0
+    \"\"\"Frames per second.\"\"\"
+
+@dataclass
+class Rig(YamlConfig):
+    \"\"\"Settings of one rig.\"\"\"
+
+    name: str = "rig"
+    camera: Camera = field(default_factory=Camera)
+    values: list[int] = field(default_factory=lambda: [1, 2, 3])
+
+versions = [Rig(name=name, values=list(range(size))) for name, size in (("small", 10), ("large", 5000))]
+path = Path(sys.argv[1])
+print("ready", flush=True)
+count = 0
+while True:
+    versions[count % 2].to_yaml(file_path=path, durable=count % 3 == 0)
+    count += 1
+"""
+
+_HAND_EDITED_RIG = """\
+# yaml-language-server: $schema=rig.schema.json
+# about this rig: ask before changing
+
+# Settings of one rig.
+
+name: start  # the rig by the window
+
+# the behaviour camera
+camera:
+  # Frames per second.
+  fps: 30.0
+values: [1, 2, 3]
+# end of the file
+"""
+
+
+@pytest.mark.slow
+def test_a_saver_killed_at_random_instants_always_leaves_the_old_or_the_new_file_with_its_comments(
+    tmp_path: Path,
+) -> None:
+    namespace: dict[str, Any] = {}
+    exec(_COMMENTED_WRITER.split("versions = ")[0], namespace)  # the writer's classes, to load what it saved
+    rig = namespace["Rig"]
+    path = tmp_path / "rig.yaml"
+    path.write_text(_HAND_EDITED_RIG)
+    sizes = {"start": 3, "small": 10, "large": 5000}
+    random = __import__("random").Random(20240501)
+    for _ in range(25):
+        with subprocess.Popen(
+            [sys.executable, "-c", _COMMENTED_WRITER, str(path)], stdout=subprocess.PIPE, text=True
+        ) as writer:
+            try:
+                assert writer.stdout is not None
+                assert writer.stdout.readline() == "ready\n"
+                time.sleep(random.uniform(0, 0.1))
+            finally:
+                writer.send_signal(signal.SIGKILL)
+                writer.wait(timeout=30)
+
+        loaded = rig.from_yaml(file_path=path)
+        assert len(loaded.values) == sizes[loaded.name]
+        text = path.read_text()
+        for kept in (
+            "# yaml-language-server: $schema=rig.schema.json\n# about this rig: ask before changing\n\n",
+            "  # the rig by the window\n",
+            "\n# the behaviour camera\ncamera:\n  # Frames per second.\n  fps: 30.0\n",
+            "# end of the file\n",
+        ):
+            assert kept in text
+        assert text.count("# Settings of one rig.") == 1
+        assert all(name.startswith(".rig.yaml.") for name in _leftovers(tmp_path))
+
+
+def _save_repeatedly(path: Path, name: str, errors: list[str]) -> None:
+    try:
+        for count in range(100):
+            Settings(name=name, values=list(range(count % 20))).to_yaml(file_path=path)
+    except Exception as error:  # reported by the test, which must not hang on a thread that died
+        errors.append(repr(error))
+
+
+def test_savers_racing_in_threads_and_processes_never_leave_a_broken_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("# shared by everyone\n\nname: start  # first\n")
+    errors: list[str] = []
+    threads = [threading.Thread(target=_save_repeatedly, args=(path, f"thread-{index}", errors)) for index in range(2)]
+    process = subprocess.Popen([sys.executable, "-c", _RACING_PROCESS, str(path)])
+    for thread in threads:
+        thread.start()
+    try:
+        while process.poll() is None or any(thread.is_alive() for thread in threads):
+            loaded = Settings.from_yaml(file_path=path)
+            assert len(loaded.values) < 20 or loaded.name == "start"
+            text = path.read_text()
+            assert text.startswith("# shared by everyone\n\nname: ") and "  # first\n" in text
+    finally:
+        for thread in threads:
+            thread.join(timeout=60)
+        process.wait(timeout=60)
+    assert errors == []
+    assert process.returncode == 0
+    assert _leftovers(tmp_path) == []
+
+
+_RACING_PROCESS = """
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from ataraxis_yamlconfig import YamlConfig
+
+@dataclass
+class Settings(YamlConfig):
+    name: str = "rig"
+    values: list[int] = field(default_factory=lambda: [1, 2, 3])
+    extra: Any = None
+
+for count in range(100):
+    Settings(name="process", values=list(range(count % 20))).to_yaml(file_path=Path(sys.argv[1]))
+"""
