@@ -215,6 +215,20 @@ def test_a_note_right_above_the_current_help_stays(tmp_path: Path) -> None:
     assert text.startswith("# Settings of one acquisition rig.\n\n# my note\n# The rig's name.\nname: rig-1\n")
 
 
+@pytest.mark.parametrize("value", ["first line\nsecond line\n", "\nafter a blank line"])
+def test_blank_lines_and_comments_after_a_literal_block_are_kept(tmp_path: Path, value: str) -> None:
+    # A literal block's end mark lies after the blank lines that follow it, which belong to the file, not the value.
+    path = tmp_path / "rig.yaml"
+    Rig(notes=value, channels=[value]).to_yaml(file_path=path)
+    text = path.read_text()
+    text = text.replace("\nenabled:", "\n\n# the switch\nenabled:").replace("\nnotes:", "\n\nnotes:")
+    path.write_text(text)
+
+    Rig(notes=value, channels=[value]).to_yaml(file_path=path)
+
+    assert path.read_text() == text
+
+
 def test_comments_that_look_like_yaml_in_a_block_scalar_stay_text(tmp_path: Path) -> None:
     @dataclass
     class Notes(YamlConfig):

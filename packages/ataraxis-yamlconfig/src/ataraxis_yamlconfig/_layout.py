@@ -82,7 +82,7 @@ def read_layout(content: bytes | None) -> MappingLayout | None:
         return None
     layout = _mapping_layout(root, lines, opening_line=-1, depth=1)
     if root.value:
-        layout.footer = _blank_and_comments(lines[_last_line(root) + 1 :])
+        layout.footer = _blank_and_comments(lines[_last_line(root, lines) + 1 :])
         while layout.footer and not layout.footer[-1]:
             layout.footer.pop()
     first_node = root.value[0][0] if root.value else None
@@ -118,7 +118,7 @@ def _mapping_layout(node: MappingNode, lines: list[str], opening_line: int, dept
                 end_comment=_end_comment(key_node, value_node, lines),
                 nested=nested,
             )
-        previous_end = max(key_line, _last_line(value_node))
+        previous_end = max(key_line, _last_line(value_node, lines))
     return MappingLayout(keys, footer=[])
 
 
@@ -126,7 +126,7 @@ def _is_block_mapping(node: Node) -> bool:
     return isinstance(node, MappingNode) and not node.flow_style and bool(node.value)
 
 
-def _last_line(node: Node) -> int:
+def _last_line(node: Node, lines: list[str]) -> int:
     """The last line that holds a node's own text (the end mark of a block collection lies on the next key)."""
     floor = node.start_mark.line
     while isinstance(node, (MappingNode, SequenceNode)) and not node.flow_style and node.value:
@@ -138,7 +138,13 @@ def _last_line(node: Node) -> int:
             node = last
     mark = node.end_mark
     # An alias's node is its anchor's, whose marks lie earlier in the file: hence the floor.
-    return max(floor, mark.line if mark.column > 0 else mark.line - 1)
+    line = max(floor, mark.line if mark.column > 0 else mark.line - 1)
+    if isinstance(node, ScalarNode) and node.style in ("|", ">"):
+        # A block scalar's end mark lies after the blank lines that follow it, which are the file's, not the value's
+        # (they are even with `|+`, whose trailing line breaks this package never writes).
+        while line > max(floor, node.start_mark.line) and not lines[line].strip():
+            line -= 1
+    return line
 
 
 def _end_comment(key_node: Node, value_node: Node, lines: list[str]) -> str | None:
