@@ -97,14 +97,23 @@ def _keys(node: Node, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...],
 
 
 def _kept_place(path: tuple[Any, ...], config: Rig) -> bool:
-    """Whether the guide promises to keep a comment above this key: a key of the config or of a nested dataclass.
+    """Whether the guide promises to keep a comment above this key in the file saved from `config`.
 
-    Comments inside lists (`cameras[0].fps`) and inside mappings that are values (`channels`, `extra`) are written
-    anew.
+    Comments are kept above the keys of the config and of nested dataclasses, and above the keys of mappings (a
+    `dict` field, or the mappings an `Any` field holds) that are still there and whose keys all fit on their lines
+    (the empty key does not: it is written `? ''`); comments inside lists (`cameras[0].fps`) are written anew.
     """
     if len(path) == 1:
         return True
-    return len(path) == 2 and path[0] in ("camera", "spare") and getattr(config, path[0]) is not None
+    if path[0] in ("camera", "spare"):
+        return len(path) == 2 and getattr(config, path[0]) is not None
+    value: Any = getattr(config, path[0])
+    for key in path[1:]:
+        key = int(key) if path[0] == "channels" else key
+        if not isinstance(value, dict) or key not in value or None in map(_dialect.simple_key, value):
+            return False
+        value = value[key]
+    return True
 
 
 def _single_line(value: Any) -> bool:
@@ -185,6 +194,10 @@ def test_a_hand_edited_file_saved_again_holds_the_new_values_and_keeps_the_comme
 
 
 def _field(config: Any, path: tuple[Any, ...]) -> Any:
+    """The value at a path of the file (field names and mapping keys as the file writes them)."""
     for name in path:
-        config = getattr(config, name)
+        if isinstance(config, dict):
+            config = config[int(name)] if config and isinstance(next(iter(config)), int) else config[name]
+        else:
+            config = getattr(config, name)
     return config

@@ -229,6 +229,27 @@ def test_blank_lines_and_comments_after_a_literal_block_are_kept(tmp_path: Path,
     assert path.read_text() == text
 
 
+def test_comments_among_the_keys_of_a_mapping_are_kept(tmp_path: Path) -> None:
+    @dataclass
+    class Wiring(YamlConfig):
+        channels: dict[int, str] = field(default_factory=lambda: {0: "lick", 1: "wheel"})
+        extra: Any = None
+
+    text = (
+        "channels:\n  # the lick port\n  0: lick\n\n  1: wheel  # the encoder\n"
+        "extra:\n  gains:  # measured\n    # left first\n    left: 1.5\n    right: [1, 2]\n  mode: fast\n"
+    )
+    config = Wiring(channels={0: "lick", 1: "rotary", 2: "reward"}, extra={"gains": {"left": 2.0, "right": []}})
+
+    saved = _save_over(tmp_path, text, config)
+
+    assert saved == (
+        "channels:\n  # the lick port\n  0: lick\n\n  1: rotary  # the encoder\n  2: reward\n"
+        "extra:\n  gains:  # measured\n    # left first\n    left: 2.0\n    right: []\n"
+    )
+    assert Wiring.from_yaml(file_path=tmp_path / "rig.yaml") == config
+
+
 def test_comments_that_look_like_yaml_in_a_block_scalar_stay_text(tmp_path: Path) -> None:
     @dataclass
     class Notes(YamlConfig):

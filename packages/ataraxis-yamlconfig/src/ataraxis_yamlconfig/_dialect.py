@@ -271,6 +271,24 @@ def dump(data: Any) -> str:
 
 
 @functools.cache
+def simple_key(key: Hashable) -> str | None:
+    """Writes a mapping key as the dumper writes it in a block mapping, when it fits on the key's line.
+
+    Args:
+        key: The key: a field name, or a key of a mapping (a str, number, bool, None or date).
+
+    Returns:
+        The key as written in the file, without the colon (quoted when a YAML reader would take it for something
+        else: `'on'`), or None when the dumper writes it in the explicit `? key` form (a key of 128 or more
+        characters).
+    """
+    line = dump({key: None})
+    if line.endswith(": null\n") and line.count("\n") == 1:
+        return line.removesuffix(": null\n")
+    return None
+
+
+@functools.cache
 def plain_key(name: str) -> str:
     """Writes a field name as a mapping key, quoted when a YAML reader would take it for something else (`on`).
 
@@ -280,7 +298,4 @@ def plain_key(name: str) -> str:
     Returns:
         The key as written in the file, without the colon.
     """
-    line = dump({name: None})
-    if line.endswith(": null\n") and line.count("\n") == 1:
-        return line.removesuffix(": null\n")
-    return f"'{name}'"  # a name too long for an implicit key in the emitter's view; quoting keeps it one line
+    return simple_key(name) or f"'{name}'"  # a name too long for an implicit key in the emitter's view

@@ -14,7 +14,7 @@ import enum
 import math
 import pathlib
 import sys
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any, assert_never
 
 from ._help import field_help
@@ -36,8 +36,8 @@ _MINUTE = datetime.timedelta(minutes=1)
 class Entry:
     """One field of a saved dataclass."""
 
-    name: str
-    """The field name (the YAML key)."""
+    name: Hashable
+    """The field name (the YAML key); for a mapping written key by key (see `_render`), the mapping's key."""
     value: Any
     """The plain value: None, bool, int, float, str, date, list, dict or `Section`."""
     help: str | None

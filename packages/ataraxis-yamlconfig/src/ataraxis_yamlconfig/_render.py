@@ -11,11 +11,12 @@ scalars included). When the file being replaced had comments, blank lines and a 
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 
-from ._dialect import dump, plain_key
+from ._dialect import dump, plain_key, simple_key
 from ._encode import Entry, Section
 from ._fast import entry_lines
-from ._layout import MappingLayout
+from ._layout import KeyLayout, MappingLayout
 
 _INDENT = "  "
 _OPENS_A_BLOCK = re.compile(r":(?: [|>][-+0-9]*)?$")
@@ -62,10 +63,11 @@ def _render_section(section: Section, indent: str, *, top_level: bool, layout: M
     lines: list[str] = []
     previous_nested = False
     entries = _in_file_order(section.entries, layout) if layout is not None else section.entries
-    fragments = _fragments([entry for entry in entries if not _is_nested(entry)])
-    for position, entry in enumerate(entries):
-        nested = _is_nested(entry)
-        kept = layout.keys.get(entry.name) if layout is not None else None
+    kept_layouts = [_kept(layout, entry) for entry in entries]
+    blocks = [_block(entry, kept) for entry, kept in zip(entries, kept_layouts, strict=True)]
+    fragments = _fragments([entry for entry, block in zip(entries, blocks, strict=True) if block is None])
+    for position, (entry, kept, block) in enumerate(zip(entries, kept_layouts, blocks, strict=True)):
+        nested = isinstance(entry.value, Section) and block is not None
         help_lines = _comment(entry.help, indent) if entry.help else []
         if kept is not None:
             lines.extend(f"{indent}{line}" if line else line for line in kept.above)
@@ -76,10 +78,11 @@ def _render_section(section: Section, indent: str, *, top_level: bool, layout: M
         previous_nested = nested
         lines.extend(help_lines)
         end_comment = kept.end_comment if kept is not None and kept.end_comment else ""
-        if nested:
-            lines.append(f"{indent}{plain_key(entry.name)}:{end_comment}")
+        if block is not None:
+            key = plain_key(entry.name) if isinstance(entry.name, str) and nested else simple_key(entry.name)
+            lines.append(f"{indent}{key}:{end_comment}")
             inner = kept.nested if kept is not None else None
-            lines.extend(_render_section(entry.value, indent + _INDENT, top_level=False, layout=inner))
+            lines.extend(_render_section(block, indent + _INDENT, top_level=False, layout=inner))
         else:
             fragment = fragments[entry.name]
             if len(fragment) > 1 and not _OPENS_A_BLOCK.search(fragment[0]):
@@ -89,11 +92,46 @@ def _render_section(section: Section, indent: str, *, top_level: bool, layout: M
     return lines
 
 
-def _is_nested(entry: Entry) -> bool:
-    return isinstance(entry.value, Section) and bool(entry.value.entries)
+def _block(entry: Entry, kept: KeyLayout | None) -> Section | None:
+    """Returns the entries to write below an entry's key, one by one, or None to write the entry as one fragment.
+
+    A nested dataclass always is; a mapping (a `dict` field, or one held by an `Any` field) is when the file has
+    comments or blank lines among its keys, so that they are kept as a dataclass's are. Its keys must then all fit
+    on their lines, and its values hold no dataclass (whose fields would get help comments that dataclasses inside
+    mappings never get); otherwise it is written whole and its inner comments are not kept.
+    """
+    value = entry.value
+    if isinstance(value, Section):
+        return value if value.entries else None
+    if type(value) is not dict or not value or kept is None or kept.nested is None or not _has_notes(kept.nested):
+        return None
+    entries = []
+    for key, item in value.items():
+        if isinstance(item, Section) or simple_key(key) is None:
+            return None
+        entries.append(Entry(key, item, None))
+    return Section(tuple(entries))
 
 
-def _fragments(entries: list[Entry]) -> dict[str, list[str]]:
+def _kept(layout: MappingLayout | None, entry: Entry) -> KeyLayout | None:
+    name = _layout_name(entry.name) if layout is not None else None
+    return layout.keys.get(name) if layout is not None and name is not None else None
+
+
+def _has_notes(layout: MappingLayout) -> bool:
+    """Tells whether a mapping's layout holds anything a person typed: comments or blank lines between its keys."""
+    return any(
+        kept.above or kept.end_comment or (kept.nested is not None and _has_notes(kept.nested))
+        for kept in layout.keys.values()
+    )
+
+
+def _layout_name(name: Hashable) -> str | None:
+    """The key as the file's layout names it: a field name or text key itself, another key as it is written."""
+    return name if isinstance(name, str) else simple_key(name)
+
+
+def _fragments(entries: list[Entry]) -> dict[Hashable, list[str]]:
     """Writes the entries of one mapping and cuts the text into each entry's lines.
 
     Numbers, flags, short words, and short lists and flat mappings of them are written directly (`_fast`); the
@@ -102,10 +140,11 @@ def _fragments(entries: list[Entry]) -> dict[str, list[str]]:
     at the unindented lines; if the count does not match (an explicit `? key`, for a very long name), each entry is
     dumped on its own.
     """
-    fragments: dict[str, list[str]] = {}
+    fragments: dict[Hashable, list[str]] = {}
     slow = []
     for entry in entries:
-        lines = entry_lines(plain_key(entry.name), entry.value)
+        key = plain_key(entry.name) if isinstance(entry.name, str) else simple_key(entry.name)
+        lines = entry_lines(key, entry.value) if key is not None else None
         if lines is None:
             slow.append(entry)
         else:
@@ -125,11 +164,13 @@ def _fragments(entries: list[Entry]) -> dict[str, list[str]]:
 
 def _in_file_order(entries: tuple[Entry, ...], layout: MappingLayout) -> tuple[Entry, ...]:
     """Orders the entries as the file had them; an entry new to the file follows its predecessor in the class."""
-    known = [entry for entry in entries if entry.name in layout.keys]
     file_position = {name: index for index, name in enumerate(layout.keys)}
-    ordered = sorted(known, key=lambda entry: file_position[entry.name])
-    for class_position, entry in enumerate(entries):
-        if entry.name in layout.keys:
+    names = [_layout_name(entry.name) for entry in entries]
+    positions = [file_position.get(name) if name is not None else None for name in names]
+    known = [(position, entry) for position, entry in zip(positions, entries, strict=True) if position is not None]
+    ordered = [entry for _, entry in sorted(known, key=lambda pair: pair[0])]
+    for class_position, (entry, position) in enumerate(zip(entries, positions, strict=True)):
+        if position is not None:
             continue
         predecessor = entries[class_position - 1] if class_position else None
         at = ordered.index(predecessor) + 1 if predecessor is not None else 0
