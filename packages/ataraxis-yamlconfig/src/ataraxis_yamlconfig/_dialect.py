@@ -10,6 +10,8 @@
   quotes such strings, so saved files read back the same either way.
 - The loader refuses a mapping that repeats a key (PyYAML silently keeps the last one), since in a hand-edited
   config a repeated key is always a mistake.
+- An integer with a leading zero that YAML 1.1 and 1.2 read as different numbers (`017`: the octal 15 for PyYAML,
+  17 for editors and ruamel.yaml) is refused rather than silently read as octal.
 - A value that PyYAML's constructors cannot build (`2024-02-30`, `!!int abc`, `!!bool maybe`, an integer of more
   digits than Python converts) is a `ConstructorError` that marks its line, never a bare `ValueError`, `KeyError`
   or `AttributeError`.
@@ -36,6 +38,7 @@ from ._limits import MAX_DEPTH
 
 STR_TAG = "tag:yaml.org,2002:str"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
+_INT_TAG = "tag:yaml.org,2002:int"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
@@ -101,6 +104,9 @@ def _represent_section(dumper: SafeRepresenter, section: Section) -> MappingNode
     return dumper.represent_dict({entry.name: entry.value for entry in section.entries})
 
 
+_AMBIGUOUS_OCTAL = re.compile(r"^[-+]?0[0-7]+$")
+"""Integers with a leading zero: octal in YAML 1.1 (PyYAML reads `017` as 15), decimal in YAML 1.2 (17)."""
+
 _CONSTRUCTION_FAILURES = (ValueError, KeyError, IndexError, AttributeError, TypeError, OverflowError)
 """What PyYAML's safe constructors let escape for a scalar they cannot build."""
 
@@ -128,6 +134,30 @@ class _CheckedConstructor(SafeConstructor):
             shown = _SHORT.repr(node.value) if isinstance(node, ScalarNode) else "this collection"
             reason = f": {error}" if isinstance(error, ValueError) else ""
             raise ConstructorError(None, None, f"cannot read {shown} as {tag}{reason}", node.start_mark) from None
+
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        """Builds an integer, refusing one with a leading zero that YAML 1.1 and 1.2 readers read differently.
+
+        Args:
+            node: The scalar node.
+
+        Returns:
+            The integer.
+
+        Raises:
+            ConstructorError: The text is `017` or the like: the octal 15 for PyYAML, 17 for editors.
+        """
+        number: int = super().construct_yaml_int(node)
+        text = str(node.value)
+        if _AMBIGUOUS_OCTAL.match(text) and number != int(text, 10):
+            decimal = int(text, 10)
+            problem = (
+                f"{text} is the number {number} (octal) in YAML 1.1, as PyYAML reads it, but {decimal} in YAML 1.2, "
+                f"as editors read it: write {decimal} (or {number}) without the leading zero, or '{text}' in quotes "
+                "for text"
+            )
+            raise ConstructorError(None, None, problem, node.start_mark)
+        return number
 
     def construct_mapping(self, node: Node, deep: bool = False) -> dict[Hashable, Any]:
         """Builds a mapping after checking that none of its own keys repeats (merged `<<` keys may be overridden).
@@ -232,6 +262,8 @@ class Dumper(yaml.SafeDumper):
 
 
 PythonLoader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
+# The stubs type a constructor's first argument as one of PyYAML's own loader classes, not a mixin of them.
+PythonLoader.add_constructor(_INT_TAG, PythonLoader.construct_yaml_int)  # type: ignore[type-var]
 Dumper.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
 Dumper.add_representer(str, _represent_str)
 Dumper.add_representer(list, _represent_list)
@@ -246,6 +278,7 @@ if yaml.__with_libyaml__:
         """libyaml's safe loader, refined as the module docstring says."""
 
     LibyamlLoader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
+    LibyamlLoader.add_constructor(_INT_TAG, LibyamlLoader.construct_yaml_int)  # type: ignore[type-var]
     Loader = LibyamlLoader
 
 
