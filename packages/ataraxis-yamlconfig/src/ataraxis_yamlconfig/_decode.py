@@ -35,10 +35,12 @@ class Decoder:
 
     Args:
         strict: Whether keys that a dataclass does not declare are refused (True) or ignored (False).
+        ignored: A list to which the paths of ignored keys are added (with `strict=False`), if given.
     """
 
-    def __init__(self, *, strict: bool) -> None:
+    def __init__(self, *, strict: bool, ignored: list[FieldPath] | None = None) -> None:
         self._strict = strict
+        self._ignored = ignored
 
     def dataclass(self, cls: type, data: dict[Any, Any], path: FieldPath) -> Any:
         """Builds a dataclass instance from a mapping of its fields.
@@ -60,6 +62,8 @@ class Decoder:
             for key in data:
                 if key not in fields:
                     raise _unknown_key(cls, key, (*path, key))
+        elif self._ignored is not None:
+            self._ignored.extend((*path, key) for key in data if key not in fields)
         hints = field_types(cls)
         arguments = {}
         for name, field in fields.items():

@@ -39,6 +39,9 @@ class KeyLayout:
     """The comment at the end of the key's line, with the white space before it (`"  # Hz"`), if any."""
     nested: MappingLayout | None
     """The layout of the key's value, when it is a block mapping."""
+    placed: bool = True
+    """Whether the key keeps its place in the file's order; a key a migration moved into another mapping does not,
+    and goes where the class puts a key new to the file."""
 
 
 @dataclasses.dataclass
@@ -170,3 +173,50 @@ def _blank_and_comments(lines: list[str]) -> list[str]:
         if not stripped or stripped.startswith("#"):
             kept.append(stripped)
     return kept
+
+
+def move_key(layout: MappingLayout, old: tuple[str, ...], new: tuple[str, ...]) -> None:
+    """Moves a key's comments where a migration moved its value (`Rename("fps", "camera.fps")`).
+
+    A key renamed within its mapping keeps its place in the file; a key moved into another mapping goes where the
+    class puts a key new to the file, and a mapping that the file did not have yet takes the moved key's place.
+
+    Args:
+        layout: The file's layout (changed in place).
+        old: The key's path in the file (mapping keys as the file writes them).
+        new: Its path after the migration.
+    """
+    parent = _mapping_at(layout, old[:-1])
+    if parent is None or old[-1] not in parent.keys:
+        return
+    names = list(parent.keys)
+    position = names.index(old[-1])
+    moved = parent.keys.pop(old[-1])
+    target = layout
+    for name in new[:-1]:
+        kept = target.keys.get(name)
+        if kept is None:  # a section new to the file: where the moved key was
+            kept = KeyLayout(above=[], end_comment=None, nested=None)
+            _insert(target, name, kept, position if target is parent else len(target.keys))
+        if kept.nested is None:
+            kept.nested = MappingLayout({}, footer=[])
+        target = kept.nested
+    if new[-1] in target.keys:
+        return  # the migration refuses a value moved onto another one
+    moved.placed = target is parent
+    _insert(target, new[-1], moved, position if target is parent else len(target.keys))
+
+
+def _mapping_at(layout: MappingLayout, path: tuple[str, ...]) -> MappingLayout | None:
+    for name in path:
+        kept = layout.keys.get(name)
+        if kept is None or kept.nested is None:
+            return None
+        layout = kept.nested
+    return layout
+
+
+def _insert(layout: MappingLayout, name: str, kept: KeyLayout, position: int) -> None:
+    items = list(layout.keys.items())
+    items.insert(position, (name, kept))
+    layout.keys = dict(items)

@@ -164,7 +164,7 @@ def _fragments(entries: list[Entry]) -> dict[Hashable, list[str]]:
 
 def _in_file_order(entries: tuple[Entry, ...], layout: MappingLayout) -> tuple[Entry, ...]:
     """Orders the entries as the file had them; an entry new to the file follows its predecessor in the class."""
-    file_position = {name: index for index, name in enumerate(layout.keys)}
+    file_position = {name: index for index, (name, kept) in enumerate(layout.keys.items()) if kept.placed}
     names = [_layout_name(entry.name) for entry in entries]
     positions = [file_position.get(name) if name is not None else None for name in names]
     known = [(position, entry) for position, entry in zip(positions, entries, strict=True) if position is not None]

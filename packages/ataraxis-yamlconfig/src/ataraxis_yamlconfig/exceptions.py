@@ -344,7 +344,16 @@ class MigrationError(YamlConfigError, ValueError):
 class ConfigMigrationWarning(UserWarning):
     """An older file was migrated to the class's version while it was loaded (in memory, or also on disk)."""
 
-    def __init__(self, file_path: Path, from_version: int, to_version: int, class_name: str, rewritten: bool) -> None:
+    def __init__(
+        self,
+        file_path: Path,
+        from_version: int,
+        to_version: int,
+        class_name: str,
+        rewritten: bool,
+        *,
+        unchanged_because: str | None = None,
+    ) -> None:
         """The message names the file, the versions and whether the file itself was rewritten.
 
         Args:
@@ -353,12 +362,14 @@ class ConfigMigrationWarning(UserWarning):
             to_version: The class's version, which the config now has.
             class_name: The config class.
             rewritten: Whether the file was rewritten as the new version (`from_yaml(..., upgrade_file=True)`).
+            unchanged_because: Why a file that `upgrade_file=True` asked to rewrite was left as it was, if it was.
         """
-        where = (
-            f"the file was rewritten as version {to_version}"
-            if rewritten
-            else "the file itself is unchanged (load with upgrade_file=True, or save the config, to upgrade it)"
-        )
+        if rewritten:
+            where = f"the file was rewritten as version {to_version}"
+        elif unchanged_because is not None:
+            where = f"the file itself is unchanged: {unchanged_because}"
+        else:
+            where = "the file itself is unchanged (load with upgrade_file=True, or save the config, to upgrade it)"
         super().__init__(
             f"{file_path}: migrated from version {from_version} to version {to_version} of {class_name}; {where}"
         )
@@ -370,9 +381,15 @@ class ConfigMigrationWarning(UserWarning):
         """The version the loaded config has (the class's own)."""
         self.rewritten: bool = rewritten
         """Whether the file on disk was rewritten as `to_version`."""
+        self.unchanged_because: str | None = unchanged_because
+        """Why the file was not rewritten although `upgrade_file=True` asked for it (None otherwise)."""
         self._class_name = class_name
 
     def __reduce__(self) -> tuple[object, ...]:
         """Pickles the warning from its arguments, so that it crosses process boundaries intact."""
         arguments = (self.file_path, self.from_version, self.to_version, self._class_name, self.rewritten)
-        return type(self), arguments
+        return _rebuild_warning, (arguments, self.unchanged_because)
+
+
+def _rebuild_warning(arguments: tuple[Path, int, int, str, bool], unchanged_because: str | None) -> object:
+    return ConfigMigrationWarning(*arguments, unchanged_because=unchanged_because)

@@ -17,13 +17,13 @@ from ._atomic import read_existing, write_atomically
 from ._decode import Decoder
 from ._encode import Entry, Section, encode_config
 from ._help import class_summary
-from ._layout import MappingLayout, read_layout
+from ._layout import MappingLayout, move_key, read_layout
 from ._overrides import apply, blame, collect, plain_data
 from ._parse import locate, parse_file
 from ._render import render_document
 from ._schema import build_schema
 from ._types import FieldPath
-from ._versioning import declare, upgrade, version_schema, versioning_of
+from ._versioning import declare, renamed_keys, upgrade, version_schema, versioning_of
 from .exceptions import (
     ConfigClassError,
     ConfigFileError,
@@ -31,6 +31,7 @@ from .exceptions import (
     ConfigPathError,
     ConfigValidationError,
     UnknownFieldError,
+    format_field_path,
 )
 from .migrations import VERSION_KEY, Migration
 
@@ -138,7 +139,16 @@ class YamlConfig:
             ConfigClassError: The class is not a dataclass (the `@dataclass` decorator is missing).
             OSError: The file system refused the write (the previous file is left untouched).
         """
-        path = _config_path(file_path)
+        self._save(_config_path(file_path), durable, schema_url, moves=())
+
+    def _save(
+        self,
+        path: Path,
+        durable: bool,
+        schema_url: str | os.PathLike[str] | None,
+        moves: Iterable[tuple[tuple[str, ...], tuple[str, ...]]],
+    ) -> None:
+        """Saves the config as `to_yaml` does; `moves` are the keys a migration renamed, whose comments follow them."""
         cls = _require_dataclass(type(self))
         try:
             section = encode_config(self)
@@ -151,6 +161,9 @@ class YamlConfig:
             section = Section((Entry(VERSION_KEY, versioning.version, None), *section.entries))
         existing = read_existing(path)
         layout = read_layout(existing.content)
+        if layout is not None:
+            for old, new in moves:
+                move_key(layout, old, new)
         kept = _take_modeline(layout)
         target = schema_url if schema_url is not None else cls.__dict__.get("_yamlconfig_schema_url") or kept
         text = render_document(section, header=class_summary(cls), layout=layout)
@@ -274,17 +287,29 @@ class YamlConfig:
         note = f" (in the file as migrated from version {version} to {versioning.version})" if migrated else ""
         changes = collect(overrides, env_prefix, strict)
         upgraded = None
+        unchanged_because = None
         if migrated and upgrade_file:
-            upgraded = _build(cls, copy.deepcopy(data) if changes else data, strict, path, root, {}, note)
+            ignored: list[FieldPath] = []
+            upgraded = _build(cls, copy.deepcopy(data) if changes else data, strict, path, root, {}, note, ignored)
+            if ignored:  # the rewrite would delete them: a load must not lose what the file holds
+                upgraded = None
+                unchanged_because = _ignored_keys(ignored, cls.__name__)
         config: Self
         if upgraded is not None and not changes:
             config = upgraded
         else:
             config = _build(cls, data, strict, path, root, apply(cls, data, changes), note)
         if upgraded is not None:
-            upgraded.to_yaml(path)
+            upgraded._save(path, False, None, moves=renamed_keys(versioning, version))
         if migrated:
-            warning = ConfigMigrationWarning(path, version, versioning.version, cls.__name__, upgraded is not None)
+            warning = ConfigMigrationWarning(
+                path,
+                version,
+                versioning.version,
+                cls.__name__,
+                upgraded is not None,
+                unchanged_because=unchanged_because,
+            )
             warnings.warn(warning, stacklevel=2)
         return config
 
@@ -334,16 +359,28 @@ def _build(
     root: Any,
     sources: Mapping[FieldPath, str],
     note: str,
+    ignored: list[FieldPath] | None = None,
 ) -> Any:
-    """Builds the config from a file's (migrated, overridden) data, naming the file's line or the override in errors."""
+    """Builds the config from a file's (migrated, overridden) data, naming the file's line or the override in errors.
+
+    With `strict=False`, the paths of the keys ignored are added to `ignored`, if given.
+    """
     try:
-        return Decoder(strict=strict).dataclass(cls, data, ())
+        return Decoder(strict=strict, ignored=ignored).dataclass(cls, data, ())
     except ConfigValidationError as error:
         if not blame(error, sources):
             error.file_path = path
             error.line = locate(root, error.path, key=isinstance(error, UnknownFieldError))
             error.problem += note
         raise
+
+
+def _ignored_keys(ignored: list[FieldPath], class_name: str) -> str:
+    shown = ", ".join(format_field_path(path) for path in ignored[:5]) + (", ..." if len(ignored) > 5 else "")
+    return (
+        f"it holds keys that {class_name} does not declare ({shown}), which rewriting it would delete; remove them, "
+        "or save the config, to upgrade it"
+    )
 
 
 def _config_path(file_path: str | os.PathLike[str]) -> Path:
