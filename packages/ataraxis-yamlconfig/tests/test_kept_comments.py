@@ -250,6 +250,24 @@ def test_comments_among_the_keys_of_a_mapping_are_kept(tmp_path: Path) -> None:
     assert Wiring.from_yaml(file_path=tmp_path / "rig.yaml") == config
 
 
+def test_keys_new_to_a_commented_mapping_follow_their_predecessors(tmp_path: Path) -> None:
+    # Many new keys (a mapping of 20,000 entries saved over a short commented one): placed in one pass, in order.
+    @dataclass
+    class Table(YamlConfig):
+        values: dict[str, int] = field(default_factory=dict)
+
+    path = tmp_path / "table.yaml"
+    path.write_text("values:\n  k3: 0  # third\n  # the first\n  k0: 0\n")
+    config = Table(values={f"k{index}": index for index in range(20_000)})
+
+    config.to_yaml(file_path=path)
+
+    lines = path.read_text().splitlines()
+    assert lines[:6] == ["values:", "  k3: 3  # third", "  k4: 4", "  k5: 5", "  k6: 6", "  k7: 7"]
+    assert lines[-5:] == ["  k19999: 19999", "  # the first", "  k0: 0", "  k1: 1", "  k2: 2"]
+    assert Table.from_yaml(file_path=path) == config
+
+
 def test_comments_that_look_like_yaml_in_a_block_scalar_stay_text(tmp_path: Path) -> None:
     @dataclass
     class Notes(YamlConfig):

@@ -44,7 +44,6 @@ _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY
 """Opening for reading never waits (a FIFO without a writer), and reads bytes as they are on Windows too."""
 
 _FILE_KINDS = (
-    (stat.S_ISDIR, "a directory"),
     (stat.S_ISFIFO, "a FIFO"),
     (stat.S_ISSOCK, "a socket"),
     (stat.S_ISCHR, "a character device"),
@@ -63,8 +62,8 @@ def read_config(path: Path) -> bytes:
 
     Raises:
         ConfigNotFoundError: There is no file at the path.
-        ConfigFileError: The path names a folder, a FIFO, a device or a socket.
-        OSError: The file cannot be opened or read (no permission, a loop of symbolic links).
+        ConfigFileError: The path names a FIFO, a device or a socket.
+        OSError: The file cannot be opened or read (no permission, a loop of symbolic links, a folder).
     """
     try:
         descriptor = os.open(path, _READ_FLAGS)
@@ -72,8 +71,7 @@ def read_config(path: Path) -> bytes:
         raise ConfigNotFoundError(path) from None
     try:
         status = os.fstat(descriptor)
-        if not stat.S_ISREG(status.st_mode):
-            raise ConfigFileError(_not_regular(status.st_mode), path)
+        _require_regular(status.st_mode, path, "")
         return _read_all(descriptor, status.st_size)
     finally:
         os.close(descriptor)
@@ -89,9 +87,9 @@ def read_existing(path: Path) -> Existing:
         What is there now.
 
     Raises:
-        ConfigFileError: The path (or the target of the symbolic link it is) names a folder, a FIFO, a device or a
-            socket, which a save must not replace.
-        OSError: The path is a loop of symbolic links, or the existing file cannot be opened.
+        ConfigFileError: The path (or the target of the symbolic link it is) names a FIFO, a device or a socket,
+            which a save must not replace.
+        OSError: The path is a loop of symbolic links or a folder, or the existing file cannot be opened.
     """
     nofollow = getattr(os, "O_NOFOLLOW", 0)
     if not nofollow and path.is_symlink():  # the portable fallback of O_NOFOLLOW
@@ -106,8 +104,7 @@ def read_existing(path: Path) -> Existing:
         raise
     try:
         status = os.fstat(descriptor)
-        if not stat.S_ISREG(status.st_mode):
-            raise ConfigFileError(f"cannot save over it: {_not_regular(status.st_mode)}", path)
+        _require_regular(status.st_mode, path, "cannot save over it: ")
         mode = stat.S_IMODE(status.st_mode)
         content = _read_all(descriptor, status.st_size) if status.st_size <= _READ_LIMIT else None
     finally:
@@ -115,9 +112,14 @@ def read_existing(path: Path) -> Existing:
     return Existing(path, mode, content)
 
 
-def _not_regular(mode: int) -> str:
+def _require_regular(mode: int, path: Path, action: str) -> None:
+    """Refuses what is not a regular file: a folder as the `IsADirectoryError` the system reports for it elsewhere."""
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     kind = next((kind for test, kind in _FILE_KINDS if test(mode)), "not a file")
-    return f"not a regular file: it is {kind}"
+    raise ConfigFileError(f"{action}not a regular file: it is {kind}", path)
 
 
 def _resolve(link: Path) -> Path:

@@ -303,7 +303,6 @@ def dump(data: Any) -> str:
     return text
 
 
-@functools.cache
 def simple_key(key: Hashable) -> str | None:
     """Writes a mapping key as the dumper writes it in a block mapping, when it fits on the key's line.
 
@@ -315,7 +314,7 @@ def simple_key(key: Hashable) -> str | None:
         else: `'on'`), or None when the dumper writes it in the explicit `? key` form (a key of 128 or more
         characters).
     """
-    line = dump({key: None})
+    line = dump({key: None})  # not cached: keys of mappings are data, of any number
     if line.endswith(": null\n") and line.count("\n") == 1:
         return line.removesuffix(": null\n")
     return None

@@ -50,6 +50,8 @@ class Section:
 
     entries: tuple[Entry, ...]
     """The init fields, in declaration order."""
+    mapping: bool = False
+    """Whether the entries are the items of a mapping (written key by key to keep its comments), not fields."""
 
 
 def encode_config(config: Any) -> Section:

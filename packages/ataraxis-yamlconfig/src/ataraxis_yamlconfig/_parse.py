@@ -35,7 +35,7 @@ def parse_file(path: Path, loader: type[Any] = Loader) -> tuple[Any, Node | None
     Raises:
         ConfigNotFoundError: There is no file at the path.
         OSError: The file cannot be opened or read.
-        ConfigFileError: The path names a folder, a FIFO or a device; the file is not valid UTF-8 (or UTF-16)
+        ConfigFileError: The path names a FIFO, a device or a socket; the file is not valid UTF-8 (or UTF-16)
             YAML, holds several documents, repeats a key, uses a tag that the safe loader does not construct (such
             as `!!python/object`), holds a value its tag cannot build (`2024-02-30`), or exceeds the limits of
             `_limits` (aliases, self-reference, nesting); or the file is empty (nothing but white space) or holds

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable
 
-from ._dialect import dump, plain_key, simple_key
+from ._dialect import dump, plain_key
 from ._encode import Entry, Section
-from ._fast import entry_lines
+from ._fast import entry_lines, key_text
 from ._layout import KeyLayout, MappingLayout
 
 _INDENT = "  "
@@ -62,10 +62,11 @@ def render_document(section: Section, header: str | None = None, layout: Mapping
 def _render_section(section: Section, indent: str, *, top_level: bool, layout: MappingLayout | None) -> list[str]:
     lines: list[str] = []
     previous_nested = False
-    entries = _in_file_order(section.entries, layout) if layout is not None else section.entries
-    kept_layouts = [_kept(layout, entry) for entry in entries]
+    entries = _in_file_order(section.entries, layout, section.mapping) if layout is not None else section.entries
+    kept_layouts = [_kept(layout, entry, section.mapping) for entry in entries]
     blocks = [_block(entry, kept) for entry, kept in zip(entries, kept_layouts, strict=True)]
-    fragments = _fragments([entry for entry, block in zip(entries, blocks, strict=True) if block is None])
+    singles = [entry for entry, block in zip(entries, blocks, strict=True) if block is None]
+    fragments = _fragments(singles, section.mapping)
     for position, (entry, kept, block) in enumerate(zip(entries, kept_layouts, blocks, strict=True)):
         nested = isinstance(entry.value, Section) and block is not None
         help_lines = _comment(entry.help, indent) if entry.help else []
@@ -79,8 +80,7 @@ def _render_section(section: Section, indent: str, *, top_level: bool, layout: M
         lines.extend(help_lines)
         end_comment = kept.end_comment if kept is not None and kept.end_comment else ""
         if block is not None:
-            key = plain_key(entry.name) if isinstance(entry.name, str) and nested else simple_key(entry.name)
-            lines.append(f"{indent}{key}:{end_comment}")
+            lines.append(f"{indent}{_key(entry.name, section.mapping)}:{end_comment}")
             inner = kept.nested if kept is not None else None
             lines.extend(_render_section(block, indent + _INDENT, top_level=False, layout=inner))
         else:
@@ -107,14 +107,14 @@ def _block(entry: Entry, kept: KeyLayout | None) -> Section | None:
         return None
     entries = []
     for key, item in value.items():
-        if isinstance(item, Section) or simple_key(key) is None:
+        if isinstance(item, Section) or key_text(key) is None:
             return None
         entries.append(Entry(key, item, None))
-    return Section(tuple(entries))
+    return Section(tuple(entries), mapping=True)
 
 
-def _kept(layout: MappingLayout | None, entry: Entry) -> KeyLayout | None:
-    name = _layout_name(entry.name) if layout is not None else None
+def _kept(layout: MappingLayout | None, entry: Entry, mapping: bool) -> KeyLayout | None:
+    name = _layout_name(entry.name, mapping) if layout is not None else None
     return layout.keys.get(name) if layout is not None and name is not None else None
 
 
@@ -126,12 +126,17 @@ def _has_notes(layout: MappingLayout) -> bool:
     )
 
 
-def _layout_name(name: Hashable) -> str | None:
+def _layout_name(name: Hashable, mapping: bool) -> str | None:
     """The key as the file's layout names it: a field name or text key itself, another key as it is written."""
-    return name if isinstance(name, str) else simple_key(name)
+    return name if isinstance(name, str) else key_text(name) if mapping else None
 
 
-def _fragments(entries: list[Entry]) -> dict[Hashable, list[str]]:
+def _key(name: Hashable, mapping: bool) -> str | None:
+    """The key as it is written: a field name (quoted if a reader would misread it), or a mapping's key."""
+    return key_text(name) if mapping else plain_key(str(name))
+
+
+def _fragments(entries: list[Entry], mapping: bool) -> dict[Hashable, list[str]]:
     """Writes the entries of one mapping and cuts the text into each entry's lines.
 
     Numbers, flags, short words, and short lists and flat mappings of them are written directly (`_fast`); the
@@ -143,7 +148,7 @@ def _fragments(entries: list[Entry]) -> dict[Hashable, list[str]]:
     fragments: dict[Hashable, list[str]] = {}
     slow = []
     for entry in entries:
-        key = plain_key(entry.name) if isinstance(entry.name, str) else simple_key(entry.name)
+        key = _key(entry.name, mapping)
         lines = entry_lines(key, entry.value) if key is not None else None
         if lines is None:
             slow.append(entry)
@@ -162,19 +167,28 @@ def _fragments(entries: list[Entry]) -> dict[Hashable, list[str]]:
     return fragments
 
 
-def _in_file_order(entries: tuple[Entry, ...], layout: MappingLayout) -> tuple[Entry, ...]:
-    """Orders the entries as the file had them; an entry new to the file follows its predecessor in the class."""
+def _in_file_order(entries: tuple[Entry, ...], layout: MappingLayout, mapping: bool) -> tuple[Entry, ...]:
+    """Orders the entries as the file had them; an entry new to the file follows its predecessor in the class.
+
+    So the entries new to the file that follow a known entry in the class come right after it, in class order, and
+    those before the first known entry come first. Linear in the number of entries (a mapping may hold many).
+    """
     file_position = {name: index for index, (name, kept) in enumerate(layout.keys.items()) if kept.placed}
-    names = [_layout_name(entry.name) for entry in entries]
-    positions = [file_position.get(name) if name is not None else None for name in names]
-    known = [(position, entry) for position, entry in zip(positions, entries, strict=True) if position is not None]
-    ordered = [entry for _, entry in sorted(known, key=lambda pair: pair[0])]
-    for class_position, (entry, position) in enumerate(zip(entries, positions, strict=True)):
-        if position is not None:
-            continue
-        predecessor = entries[class_position - 1] if class_position else None
-        at = ordered.index(predecessor) + 1 if predecessor is not None else 0
-        ordered.insert(at, entry)
+    first_run: list[Entry] = []
+    known: list[tuple[int, Entry, list[Entry]]] = []
+    run = first_run
+    for entry in entries:
+        name = _layout_name(entry.name, mapping)
+        position = file_position.get(name) if name is not None else None
+        if position is None:
+            run.append(entry)
+        else:
+            run = []
+            known.append((position, entry, run))
+    ordered = first_run
+    for _, entry, following in sorted(known, key=lambda item: item[0]):
+        ordered.append(entry)
+        ordered.extend(following)
     return tuple(ordered)
 
 

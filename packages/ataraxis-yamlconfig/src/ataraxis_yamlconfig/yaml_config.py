@@ -132,8 +132,8 @@ class YamlConfig:
         Raises:
             ConfigPathError: The file name does not end with `.yaml` or `.yml` or holds a null character, or
                 `schema_url` holds a line break.
-            ConfigFileError: The path names a folder, a FIFO, a device or a socket (or is a link to one), which a
-                save never replaces.
+            ConfigFileError: The path names a FIFO, a device or a socket (or is a link to one), which a save
+                never replaces.
             ConfigTypeError: A field holds a value that does not fit its declared type (the file is left untouched).
             UnsupportedFieldTypeError: The class declares a field type that has no YAML form.
             ConfigClassError: The class is not a dataclass (the `@dataclass` decorator is missing).
@@ -258,7 +258,7 @@ class YamlConfig:
             ConfigFileError: The file is not valid YAML, repeats a key, uses a tag such as `!!python/object`, or does
                 not hold a mapping of fields (the message names the file and line); or it is empty (a file that a
                 power cut cut short, not a config of defaults: `{}` or a comment is one); or the path names a
-                folder, a FIFO, a device or a socket.
+                FIFO, a device or a socket.
             ConfigVersionError: The file's `$version` is newer than the class's, or not a version number.
             MigrationError: A migration step failed on an older file (the message names the migration and step).
             OverrideError: An override has no `=`, a malformed path, or a value that is not readable as YAML.
