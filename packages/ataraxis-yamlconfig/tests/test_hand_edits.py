@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ataraxis_yamlconfig import ConfigFileError, YamlConfig, _dialect
+from ataraxis_yamlconfig._parse import parse_file
 
 
 class Trigger(enum.Enum):
@@ -201,3 +202,19 @@ def _field(config: Any, path: tuple[Any, ...]) -> Any:
         else:
             config = getattr(config, name)
     return config
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(config=_RIGS, line_break=_LINE_BREAKS)
+def test_both_loaders_read_every_saved_file_alike(config: Rig, line_break: str) -> None:
+    # The package reads with libyaml's loader when PyYAML has it, else with the pure-Python one: the same values.
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rig.yaml"
+        config.to_yaml(file_path=path)
+        path.write_bytes(path.read_bytes().replace(b"\n", line_break.encode()))
+
+        python_data, _ = parse_file(path, _dialect.PythonLoader)
+        default_data, _ = parse_file(path, _dialect.Loader)
+
+        assert python_data == default_data
+        assert Rig.from_yaml(file_path=path) == config
