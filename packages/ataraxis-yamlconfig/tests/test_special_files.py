@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 import stat
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,3 +134,44 @@ def test_a_name_holding_a_null_character_is_a_path_error(tmp_path: Path) -> None
         Settings().to_yaml(file_path=path)
     with pytest.raises(ConfigPathError, match="cannot hold a null character"):
         Settings.from_yaml(file_path=path)
+
+
+_READ_ONLY_SAVER = """
+import errno, os, sys
+from dataclasses import dataclass
+from pathlib import Path
+from ataraxis_yamlconfig import YamlConfig
+
+@dataclass
+class Settings(YamlConfig):
+    name: str = "rig"
+
+path = Path(sys.argv[1])
+try:
+    Settings(name="changed").to_yaml(file_path=path)
+except PermissionError as error:
+    print("refused", error.errno == errno.EACCES, "read-only" in str(error))
+else:
+    print("saved")
+"""
+
+
+def test_a_read_only_file_is_not_replaced(tmp_path: Path) -> None:
+    # The folder is writable, so an atomic rename could replace the file: but a person made it read-only to protect it.
+    command = [sys.executable, "-c", _READ_ONLY_SAVER]
+    if os.geteuid() == 0:  # root may write any file: run the save as an ordinary user, in a folder it can reach
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv to run the save as an ordinary user")
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        folder.chmod(0o777)
+        path = folder / "config.yaml"
+        path.write_text("name: locked\n")
+        path.chmod(0o444)
+
+        result = subprocess.run([*command, str(path)], capture_output=True, text=True, timeout=120, check=False)
+
+        assert result.stdout == "refused True True\n", result.stderr
+        assert path.read_text() == "name: locked\n"
+        assert sorted(entry.name for entry in folder.iterdir()) == ["config.yaml"]

@@ -89,6 +89,7 @@ def read_existing(path: Path) -> Existing:
     Raises:
         ConfigFileError: The path (or the target of the symbolic link it is) names a FIFO, a device or a socket,
             which a save must not replace.
+        PermissionError: The existing file is read-only for this process (the rename would replace it anyway).
         OSError: The path is a loop of symbolic links or a folder, or the existing file cannot be opened.
     """
     nofollow = getattr(os, "O_NOFOLLOW", 0)
@@ -105,6 +106,9 @@ def read_existing(path: Path) -> Existing:
     try:
         status = os.fstat(descriptor)
         _require_regular(status.st_mode, path, "cannot save over it: ")
+        if not _writable(status, path):
+            problem = f"{os.strerror(errno.EACCES)}: the file is read-only; make it writable to save over it"
+            raise PermissionError(errno.EACCES, problem, str(path))
         mode = stat.S_IMODE(status.st_mode)
         content = _read_all(descriptor, status.st_size) if status.st_size <= _READ_LIMIT else None
     finally:
@@ -120,6 +124,28 @@ def _require_regular(mode: int, path: Path, action: str) -> None:
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     kind = next((kind for test, kind in _FILE_KINDS if test(mode)), "not a file")
     raise ConfigFileError(f"{action}not a regular file: it is {kind}", path)
+
+
+def _writable(status: os.stat_result, path: Path) -> bool:
+    """Tells whether this process may write the file, as writing it in place would require.
+
+    The atomic rename needs only a writable folder, so it would replace a file that a person made read-only to
+    protect it. The permission bits settle it without a system call in the usual case (the owner saving its own
+    writable file); `os.access` confirms a refusal, since an access control list may grant what the bits do not.
+    POSIX only: Windows refuses to replace a read-only file by itself.
+    """
+    if not hasattr(os, "geteuid"):
+        return True
+    user = os.geteuid()
+    if user == 0:
+        return True
+    if status.st_uid == user:
+        allowed = status.st_mode & stat.S_IWUSR
+    elif status.st_gid == os.getegid() or status.st_gid in os.getgroups():
+        allowed = status.st_mode & stat.S_IWGRP
+    else:
+        allowed = status.st_mode & stat.S_IWOTH
+    return bool(allowed) or os.access(path, os.W_OK)
 
 
 def _resolve(link: Path) -> Path:
