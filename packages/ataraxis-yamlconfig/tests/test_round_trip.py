@@ -339,3 +339,25 @@ def test_an_integer_too_long_for_yaml_readers_is_refused_on_saving(tmp_path: Pat
         Counts(extra=[-(10**5000)]).to_yaml(file_path=path)
 
     assert path.read_bytes() == before
+
+
+class Switches(enum.IntFlag):
+    FAST = 1
+    QUIET = 2
+
+
+@pytest.mark.parametrize("text", ["-1", "-5"])
+def test_a_negative_number_for_a_flag_is_refused(tmp_path: Path, text: str) -> None:
+    # Python turns a negative value into the complement of its bits: -5 would silently mean READ | WRITE.
+    @dataclass
+    class Flags(YamlConfig):
+        permission: Permission = Permission.READ
+        mode: Switches = Switches.FAST
+
+    path = tmp_path / "flags.yaml"
+    for field_name in ("permission", "mode"):
+        path.write_text(f"{field_name}: {text}\n")
+        with pytest.raises(ConfigTypeError, match=rf"{field_name}: expected one of .*, found {text} \(int\)"):
+            Flags.from_yaml(file_path=path)
+    path.write_text("permission: 3\nmode: 3\n")
+    assert Flags.from_yaml(file_path=path) == Flags(Permission.READ | Permission.WRITE, Switches.FAST | Switches.QUIET)

@@ -163,8 +163,10 @@ def _enum_member(enum_type: type[enum.Enum], data: Any, path: FieldPath) -> enum
     for member in enum_type:
         if same_plain(encode_any(member.value, path), data):
             return member
-    if issubclass(enum_type, enum.Flag) and type(data) is int:
-        try:  # a combination of flags (READ | WRITE is saved as 3)
+    if issubclass(enum_type, enum.Flag) and type(data) is int and data >= 0:
+        # A combination of flags (READ | WRITE is saved as 3); never a negative number, which Python would take for
+        # the complement of its bits (-5 for READ | WRITE | EXECUTE).
+        try:
             return enum_type(data)
         except ValueError:
             pass
