@@ -16,7 +16,8 @@
   digits than Python converts) is a `ConstructorError` that marks its line, never a bare `ValueError`, `KeyError`
   or `AttributeError`.
 
-Only the safe classes are used: `!!python/...` tags are never written and are refused on reading.
+Only the safe classes are used: `!!python/...` tags are never written and are refused on reading, and so are the
+safe tags that build values a config cannot hold (`!!binary`, `!!set`, `!!omap`, `!!pairs`).
 """
 
 from __future__ import annotations
@@ -262,8 +263,13 @@ class Dumper(yaml.SafeDumper):
 
 
 PythonLoader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
+_NOT_PLAIN_TAGS = ("binary", "set", "omap", "pairs")
+"""Tags the safe loader builds into values a config cannot hold (bytes, sets, lists of pairs): refused as unknown."""
+
 # The stubs type a constructor's first argument as one of PyYAML's own loader classes, not a mixin of them.
 PythonLoader.add_constructor(_INT_TAG, PythonLoader.construct_yaml_int)  # type: ignore[type-var]
+for _tag in _NOT_PLAIN_TAGS:
+    PythonLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", PythonLoader.construct_undefined)  # type: ignore[type-var]
 Dumper.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
 Dumper.add_representer(str, _represent_str)
 Dumper.add_representer(list, _represent_list)
@@ -279,6 +285,8 @@ if yaml.__with_libyaml__:
 
     LibyamlLoader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
     LibyamlLoader.add_constructor(_INT_TAG, LibyamlLoader.construct_yaml_int)  # type: ignore[type-var]
+    for _tag in _NOT_PLAIN_TAGS:
+        LibyamlLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", LibyamlLoader.construct_undefined)  # type: ignore[type-var]
     Loader = LibyamlLoader
 
 
