@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable
+from typing import Any
 
 from ._dialect import dump, plain_key
 from ._encode import Entry, Section
@@ -62,13 +63,24 @@ def render_document(section: Section, header: str | None = None, layout: Mapping
 def _render_section(section: Section, indent: str, *, top_level: bool, layout: MappingLayout | None) -> list[str]:
     lines: list[str] = []
     previous_nested = False
-    entries = _in_file_order(section.entries, layout, section.mapping) if layout is not None else section.entries
-    kept_layouts = [_kept(layout, entry, section.mapping) for entry in entries]
-    blocks = [_block(entry, kept) for entry, kept in zip(entries, kept_layouts, strict=True)]
+    mapping = section.mapping
+    entries = _in_file_order(section.entries, layout, mapping) if layout is not None else section.entries
+    # Per entry: its layout in the file, and the entries to write below its key (None: one fragment).
+    kept_layouts: list[KeyLayout | None]
+    if layout is None:
+        kept_layouts = [None] * len(entries)
+    else:
+        kept_layouts = [layout.keys.get(name) if isinstance(name, str) else None for name in _names(entries, mapping)]
+    blocks = [
+        (value if value.entries else None)
+        if type(value := entry.value) is Section
+        else (_mapping_block(value, kept) if kept is not None and type(value) is dict else None)
+        for entry, kept in zip(entries, kept_layouts, strict=True)
+    ]
     singles = [entry for entry, block in zip(entries, blocks, strict=True) if block is None]
-    fragments = _fragments(singles, section.mapping)
+    fragments = _fragments(singles, mapping)
     for position, (entry, kept, block) in enumerate(zip(entries, kept_layouts, blocks, strict=True)):
-        nested = isinstance(entry.value, Section) and block is not None
+        nested = block is not None and not block.mapping
         help_lines = _comment(entry.help, indent) if entry.help else []
         if kept is not None:
             lines.extend(f"{indent}{line}" if line else line for line in kept.above)
@@ -80,7 +92,7 @@ def _render_section(section: Section, indent: str, *, top_level: bool, layout: M
         lines.extend(help_lines)
         end_comment = kept.end_comment if kept is not None and kept.end_comment else ""
         if block is not None:
-            lines.append(f"{indent}{_key(entry.name, section.mapping)}:{end_comment}")
+            lines.append(f"{indent}{_key(entry.name, mapping)}:{end_comment}")
             inner = kept.nested if kept is not None else None
             lines.extend(_render_section(block, indent + _INDENT, top_level=False, layout=inner))
         else:
@@ -92,18 +104,15 @@ def _render_section(section: Section, indent: str, *, top_level: bool, layout: M
     return lines
 
 
-def _block(entry: Entry, kept: KeyLayout | None) -> Section | None:
-    """Returns the entries to write below an entry's key, one by one, or None to write the entry as one fragment.
+def _mapping_block(value: dict[Any, Any], kept: KeyLayout) -> Section | None:
+    """Returns a mapping's items as entries to write one by one below its key, or None to write it as one fragment.
 
-    A nested dataclass always is; a mapping (a `dict` field, or one held by an `Any` field) is when the file has
-    comments or blank lines among its keys, so that they are kept as a dataclass's are. Its keys must then all fit
-    on their lines, and its values hold no dataclass (whose fields would get help comments that dataclasses inside
+    A mapping (a `dict` field, or one held by an `Any` field) is written key by key when the file has comments or
+    blank lines among its keys, so that they are kept as a nested dataclass's are. Its keys must then all fit on
+    their lines, and its values hold no dataclass (whose fields would get help comments that dataclasses inside
     mappings never get); otherwise it is written whole and its inner comments are not kept.
     """
-    value = entry.value
-    if isinstance(value, Section):
-        return value if value.entries else None
-    if type(value) is not dict or not value or kept is None or kept.nested is None or not _has_notes(kept.nested):
+    if not value or kept.nested is None or not _has_notes(kept.nested):
         return None
     entries = []
     for key, item in value.items():
@@ -111,11 +120,6 @@ def _block(entry: Entry, kept: KeyLayout | None) -> Section | None:
             return None
         entries.append(Entry(key, item, None))
     return Section(tuple(entries), mapping=True)
-
-
-def _kept(layout: MappingLayout | None, entry: Entry, mapping: bool) -> KeyLayout | None:
-    name = _layout_name(entry.name, mapping) if layout is not None else None
-    return layout.keys.get(name) if layout is not None and name is not None else None
 
 
 def _has_notes(layout: MappingLayout) -> bool:
@@ -126,9 +130,11 @@ def _has_notes(layout: MappingLayout) -> bool:
     )
 
 
-def _layout_name(name: Hashable, mapping: bool) -> str | None:
-    """The key as the file's layout names it: a field name or text key itself, another key as it is written."""
-    return name if isinstance(name, str) else key_text(name) if mapping else None
+def _names(entries: tuple[Entry, ...], mapping: bool) -> list[Hashable]:
+    """The entries' keys as the file's layout names them: field names and text keys themselves, others as written."""
+    if not mapping:
+        return [entry.name for entry in entries]
+    return [entry.name if isinstance(entry.name, str) else key_text(entry.name) for entry in entries]
 
 
 def _key(name: Hashable, mapping: bool) -> str | None:
@@ -148,7 +154,7 @@ def _fragments(entries: list[Entry], mapping: bool) -> dict[Hashable, list[str]]
     fragments: dict[Hashable, list[str]] = {}
     slow = []
     for entry in entries:
-        key = _key(entry.name, mapping)
+        key = key_text(entry.name) if mapping else plain_key(entry.name)  # type: ignore[arg-type,unused-ignore]
         lines = entry_lines(key, entry.value) if key is not None else None
         if lines is None:
             slow.append(entry)
@@ -174,12 +180,13 @@ def _in_file_order(entries: tuple[Entry, ...], layout: MappingLayout, mapping: b
     those before the first known entry come first. Linear in the number of entries (a mapping may hold many).
     """
     file_position = {name: index for index, (name, kept) in enumerate(layout.keys.items()) if kept.placed}
+    positions = [file_position.get(name) if isinstance(name, str) else None for name in _names(entries, mapping)]
+    if None not in positions and positions == sorted(positions):  # type: ignore[type-var]  # no None in it
+        return entries  # the usual case: a file this package wrote, saved again
     first_run: list[Entry] = []
     known: list[tuple[int, Entry, list[Entry]]] = []
     run = first_run
-    for entry in entries:
-        name = _layout_name(entry.name, mapping)
-        position = file_position.get(name) if name is not None else None
+    for entry, position in zip(entries, positions, strict=True):
         if position is None:
             run.append(entry)
         else:
