@@ -151,9 +151,12 @@ def _writable(status: os.stat_result, path: Path) -> bool:
 def _resolve(link: Path) -> Path:
     """Returns the file a symbolic link leads to, following links on the way; a loop is the OSError it is."""
     try:
-        return link.resolve()
+        target = link.resolve()
     except RuntimeError:  # Python before 3.13 reports a loop of links as a RuntimeError
-        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(link)) from None
+        target = link
+    if target.is_symlink():  # Python 3.13 returns a path still inside the loop
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(link))
+    return target
 
 
 def _read_all(descriptor: int, size: int) -> bytes:
