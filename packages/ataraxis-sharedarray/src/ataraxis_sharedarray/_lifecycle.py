@@ -1,5 +1,6 @@
 """Validating prototypes, and creating or opening the segment and semaphore pair of one array."""
 
+import errno
 import os
 from typing import Any
 
@@ -9,9 +10,9 @@ from numpy.typing import NDArray
 from ._header import Layout
 from ._names import posix_names
 from ._ownership import adopt, replace
-from ._posix import NamedSemaphore, create_semaphore, open_semaphore, unlink_segment, unlink_semaphore
+from ._posix import NO_ROOM, NamedSemaphore, create_semaphore, open_semaphore, unlink_segment, unlink_semaphore
 from ._segment import Segment
-from .exceptions import ArrayExistsError, ArrayNotFoundError, PrototypeError
+from .exceptions import ArrayExistsError, ArrayNotFoundError, PrototypeError, SharedMemoryFullError
 
 
 def create(name: str, prototype: object, *, exist_ok: bool) -> tuple[Segment, NamedSemaphore]:
@@ -21,7 +22,7 @@ def create(name: str, prototype: object, *, exist_ok: bool) -> tuple[Segment, Na
     layout = Layout.new(content.dtype, tuple(content.shape), os.urandom(16))
     pid = os.getpid()
     try:
-        segment = Segment.create(segment_name, layout, pid)
+        segment = Segment.create(segment_name, name, layout, pid)
     except FileExistsError:
         if not exist_ok:
             message = (
@@ -30,9 +31,9 @@ def create(name: str, prototype: object, *, exist_ok: bool) -> tuple[Segment, Na
             )
             raise ArrayExistsError(message) from None
         replace(segment_name, semaphore_name)
-        segment = Segment.create(segment_name, layout, pid)
+        segment = Segment.create(segment_name, name, layout, pid)
     try:
-        semaphore = _create_semaphore(semaphore_name)
+        semaphore = _create_semaphore(semaphore_name, name)
         try:
             data = np.ndarray(layout.shape, layout.dtype, buffer=segment.buffer, offset=layout.data_offset)
             data[...] = content
@@ -67,14 +68,24 @@ def check_prototype(prototype: object) -> NDArray[Any]:
     return prototype
 
 
-def _create_semaphore(semaphore_name: str) -> NamedSemaphore:
+def _create_semaphore(semaphore_name: str, name: str) -> NamedSemaphore:
     try:
-        return create_semaphore(semaphore_name)
-    except FileExistsError:
-        # The caller holds the segment name exclusively and removal always unlinks the semaphore before the segment,
-        # so this semaphore was left by a creator killed before it could clean up: it guards nothing.
-        unlink_semaphore(semaphore_name)
-        return create_semaphore(semaphore_name)
+        try:
+            return create_semaphore(semaphore_name)
+        except FileExistsError:
+            # The caller holds the segment name exclusively and removal always unlinks the semaphore before the
+            # segment, so this semaphore was left by a creator killed before it could clean up: it guards nothing.
+            unlink_semaphore(semaphore_name)
+            return create_semaphore(semaphore_name)
+    except OSError as error:
+        if error.errno not in NO_ROOM:
+            raise
+        # Linux keeps a named semaphore as a small file in /dev/shm, which the segment may have just filled.
+        message = (
+            f"shared memory has no room for the lock of the array {name!r} ({error.strerror}); free some, or enlarge "
+            f"the shared-memory file system (/dev/shm on Linux)"
+        )
+        raise SharedMemoryFullError(errno.ENOSPC, message) from None
 
 
 def open_existing(name: str, wait: float) -> tuple[Segment, NamedSemaphore]:

@@ -1,14 +1,15 @@
 """Creating, opening and mapping the shared-memory segment that holds one array's header and data."""
 
 import contextlib
+import errno
 import mmap
 import os
 import time
 import weakref
 
 from ._header import MAGIC, Layout, header_length
-from ._posix import open_segment, unlink_segment
-from .exceptions import ArrayHeaderError
+from ._posix import NO_ROOM, free_space, open_segment, reserve_space, unlink_segment
+from .exceptions import ArrayHeaderError, SharedMemoryFullError
 
 _PUBLISH_POLL = 0.001
 """Seconds between two looks at a segment whose creator has not finished writing its header."""
@@ -35,15 +36,20 @@ class Segment:
         self._close_fd.atexit = False
 
     @classmethod
-    def create(cls, posix_name: str, layout: Layout, creator_pid: int) -> "Segment":
-        """Creates the segment exclusively and writes its header, all but the magic (see `publish`).
+    def create(cls, posix_name: str, name: str, layout: Layout, creator_pid: int) -> "Segment":
+        """Creates the segment of the array `name` exclusively and writes its header, all but the magic (`publish`).
+
+        Every page is allocated before anything is written, so a lack of room is an error here rather than a SIGBUS
+        when the header or the prototype is written.
 
         Raises:
             FileExistsError: A segment with this name already exists.
+            SharedMemoryFullError: Shared memory has no room for the segment.
         """
         fd = open_segment(posix_name, os.O_CREAT | os.O_EXCL | os.O_RDWR)
         try:
             os.ftruncate(fd, layout.size)
+            _reserve(fd, name, layout)
             buffer = mmap.mmap(fd, layout.size)
             header = layout.encode(creator_pid)
             buffer[: len(header)] = header
@@ -87,6 +93,24 @@ class Segment:
         with contextlib.suppress(BufferError):
             self.buffer.close()
         self._close_fd()
+
+
+def _reserve(fd: int, name: str, layout: Layout) -> None:
+    try:
+        reserve_space(fd, layout.size)
+    except OSError as error:
+        if error.errno not in NO_ROOM:
+            raise
+        # Measured after the failure, which a fallback may have left partly allocated, and before the unlink frees it:
+        # the figure is a lower bound; still the one that tells the user how far off they are.
+        free = free_space(fd)
+        left = "an unknown number of bytes" if free is None else f"{free:,} bytes"
+        message = (
+            f"shared memory has no room for the array {name!r}: it needs {layout.size:,} bytes (shape "
+            f"{layout.shape}, data type {layout.dtype}, and its header), but the shared-memory file system has {left} "
+            f"free ({error.strerror}); free some, or enlarge that file system (/dev/shm on Linux)"
+        )
+        raise SharedMemoryFullError(errno.ENOSPC, message) from None
 
 
 def _read_header(fd: int, wait: float, name: str) -> bytes:
