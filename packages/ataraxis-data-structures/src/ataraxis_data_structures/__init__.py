@@ -61,6 +61,7 @@ from ataraxis_sharedarray import (
     ReversedRangeError,
     SharedArrayError,
     SharedMemoryArray,
+    SharedMemoryFullError,
     UnsupportedPlatformError,
 )
 from ataraxis_yamlconfig import (
@@ -141,6 +142,7 @@ __all__ = [
     "ReversedRangeError",
     "SharedArrayError",
     "SharedMemoryArray",
+    "SharedMemoryFullError",
     "SourceReport",
     "SourceSummary",
     "UnknownFieldError",

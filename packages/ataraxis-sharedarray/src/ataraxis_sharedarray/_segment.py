@@ -8,7 +8,7 @@ import time
 import weakref
 
 from ._header import MAGIC, Layout, header_length
-from ._posix import NO_ROOM, free_space, open_segment, reserve_space, unlink_segment
+from ._posix import NO_ROOM, free_space, open_segment, reserve_space
 from .exceptions import ArrayHeaderError, SharedMemoryFullError
 
 _PUBLISH_POLL = 0.001
@@ -36,17 +36,15 @@ class Segment:
         self._close_fd.atexit = False
 
     @classmethod
-    def create(cls, posix_name: str, name: str, layout: Layout, creator_pid: int) -> "Segment":
-        """Creates the segment of the array `name` exclusively and writes its header, all but the magic (`publish`).
+    def create(cls, fd: int, name: str, layout: Layout, creator_pid: int) -> "Segment":
+        """Sizes the just-created segment `fd` of the array `name` and writes its header, all but the magic (`publish`).
 
         Every page is allocated before anything is written, so a lack of room is an error here rather than a SIGBUS
-        when the header or the prototype is written.
+        when the header or the prototype is written. The segment is closed if this fails (its name is the caller's).
 
         Raises:
-            FileExistsError: A segment with this name already exists.
             SharedMemoryFullError: Shared memory has no room for the segment.
         """
-        fd = open_segment(posix_name, os.O_CREAT | os.O_EXCL | os.O_RDWR)
         try:
             os.ftruncate(fd, layout.size)
             _reserve(fd, name, layout)
@@ -55,7 +53,6 @@ class Segment:
             buffer[: len(header)] = header
         except BaseException:
             os.close(fd)
-            unlink_segment(posix_name)
             raise
         return cls(fd, buffer, layout)
 
