@@ -56,6 +56,18 @@ def write_rows_and_check_reads(sma: SharedMemoryArray, worker: int, repeats: int
     sma.disconnect()
 
 
+def index_rows_and_check_reads(sma: SharedMemoryArray, worker: int, repeats: int) -> None:
+    """Like `write_rows_and_check_reads`, through indexing: `sma[0] = row` and `sma[0]` must never mix two writes."""
+    sma.connect()
+    width = sma.shape[1]
+    for step in range(repeats):
+        sma[0] = np.full(width, worker * 1_000_000 + step, dtype=sma.datatype)
+        seen = sma[0]
+        if not np.all(seen == seen[0]):
+            sys.exit(f"torn read through indexing: {sorted(set(seen.tolist()))}")
+    sma.disconnect()
+
+
 def connect_write_and_exit(sma: SharedMemoryArray, *, disconnect: bool) -> None:
     """Connects, writes 42 into cell 0 and exits, disconnecting first only if asked."""
     if sma.is_connected:

@@ -25,6 +25,11 @@ def copy(value: Any) -> Any:
     return value.copy() if isinstance(value, _VIEW_TYPES) else value
 
 
+def _copy_item(view: NDArray[Any], key: Any) -> Any:
+    # The copy is made under the lock too: `view[key]` of a row or a slice is a view of the shared memory.
+    return copy(view[key])
+
+
 class Connection:
     """The mapping, the NumPy view, the lock and the precomputed fast-path facts of one connected array."""
 
@@ -89,14 +94,10 @@ class Connection:
 
     def get_item(self, key: Any) -> Any:
         """Returns a copy of `view[key]`, read under the lock (see `SharedMemoryArray.__getitem__`)."""
-        self.lock.acquire()
         try:
-            value = self.view[key]
+            return self.locked(_copy_item, self.view, key)
         except (IndexError, KeyError, ValueError) as error:
             raise self._index_error(key, error) from None
-        finally:
-            self.lock.release()
-        return copy(value)
 
     def set_item(self, key: Any, value: Any) -> None:
         """Performs `view[key] = value` under the lock, for a value that fits (see `SharedMemoryArray.__setitem__`)."""
@@ -110,16 +111,29 @@ class Connection:
             except (KeyError, ValueError) as error:
                 raise self._index_error(key, error) from None
         source = checked_array(value, dtype)
-        self.lock.acquire()
         try:
-            self.view[key] = source
+            self.locked(self.view.__setitem__, key, source)
         except (IndexError, KeyError) as error:
             raise self._index_error(key, error) from None
         except ValueError as error:
             message = f"cannot write data of shape {source.shape} to [{key!r}] of {self.name!r}: {error}"
             raise DataShapeError(message) from None
-        finally:
-            self.lock.release()
+
+    def locked(self, function: Callable[..., Any], *arguments: Any) -> Any:
+        """Returns `function(*arguments)`, called under the lock."""
+        try:
+            if not self.acquire(NONBLOCKING):
+                self.lock.wait()
+            words = self.words
+            words[HOLDER_WORD] = self.pid
+            try:
+                return function(*arguments)
+            finally:
+                words[HOLDER_WORD] = 0
+                self.release()
+        except BaseException:
+            self.lock.abandon()  # an exception right after the acquisition must not leave the lock taken
+            raise
 
     def fitted(self, data: Any, index: object, selection: int | slice) -> Checked:
         """Returns `data` checked against the data type and the shape `index` (resolved to `selection`) selects.
@@ -141,11 +155,31 @@ class Connection:
         return source
 
     def update(self, selection: int | slice, function: Callable[[Any], Any], index: object) -> Any:
-        """Stores `function` of the selection's value under the lock; returns the new value (see `update`)."""
-        with self.locked_view as view:
-            source = self.fitted(function(copy(view[selection])), index, selection)
-            view[selection] = source
-            return copy(view[selection])
+        """Stores `function` of the selection's value under the lock; returns the new value (see `update`).
+
+        The steps of `LockedView` written out rather than a `with` block: the release then runs in this frame,
+        where no exception raised by a signal handler can come between the end of the work and the release (one
+        can at the entry of a Python `__exit__`).
+        """
+        view = self.view
+        holder = self.locked_view  # records this thread, so that `function` calling a locked method raises
+        try:
+            if not self.acquire(NONBLOCKING):
+                self.lock.wait()
+            words = self.words
+            words[HOLDER_WORD] = self.pid
+            holder.thread = get_ident()
+            try:
+                source = self.fitted(function(copy(view[selection])), index, selection)
+                view[selection] = source
+                return copy(view[selection])
+            finally:
+                holder.thread = 0
+                words[HOLDER_WORD] = 0
+                self.release()
+        except BaseException:
+            self.lock.abandon()  # see ArrayLock.abandon
+            raise
 
     def _index_error(self, key: object, error: Exception) -> ArrayIndexError:
         shape = self.view.shape
@@ -178,13 +212,19 @@ class LockedView:
 
     def __enter__(self) -> NDArray[Any]:
         connection = self._connection
-        if not connection.acquire(NONBLOCKING):
-            connection.lock.wait()
-        connection.words[HOLDER_WORD] = connection.pid
-        self.thread = get_ident()
+        try:
+            if not connection.acquire(NONBLOCKING):
+                connection.lock.wait()
+            connection.words[HOLDER_WORD] = connection.pid
+            self.thread = get_ident()
+        except BaseException:
+            connection.lock.abandon()  # see ArrayLock.abandon
+            raise
         return connection.view
 
     def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        # Python checks for pending signals on entering this function, before its first line: an exception raised
+        # there by a signal handler leaves the lock taken (see the guide's known limits). Nothing can run earlier.
         self.thread = 0
         connection = self._connection
         connection.words[HOLDER_WORD] = 0

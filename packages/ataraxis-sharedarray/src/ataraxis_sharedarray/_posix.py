@@ -41,6 +41,12 @@ class NamedSemaphore(Protocol):
     def _get_value(self) -> int:
         """Returns the semaphore's current value (1: free, 0: held); see `semaphore_value`."""
 
+    def _is_mine(self) -> bool:
+        """Returns whether the calling thread holds the semaphore through this handle; see `held_here`."""
+
+    def _after_fork(self) -> None:
+        """Sets this handle's count of its own acquisitions to 0; see `release_for_dead_holder`."""
+
 
 def native_module(name: str) -> Any:
     """Imports the CPython module `name`, or raises UnsupportedPlatformError if this platform lacks it."""
@@ -77,6 +83,29 @@ def open_semaphore(name: str) -> NamedSemaphore:
 def semaphore_value(semaphore: NamedSemaphore) -> int:
     """Returns the current value of `semaphore` (1: free, 0: held)."""
     return semaphore._get_value()
+
+
+def held_here(semaphore: NamedSemaphore) -> bool:
+    """Returns whether the calling thread holds `semaphore` through this handle.
+
+    `SemLock` counts the acquisitions made through each handle and remembers the thread that made the last one, in C,
+    as part of the acquisition itself. So this answer is right even when an exception raised by a signal handler
+    interrupted the caller between a successful acquire and the next line of Python, where the caller's own record
+    of the acquisition was lost.
+    """
+    return semaphore._is_mine()
+
+
+def release_for_dead_holder(semaphore: NamedSemaphore) -> None:
+    """Releases `semaphore`, which another (dead) process holds, through this process's handle of it.
+
+    The release is not one of this handle's own acquisitions, so the handle's count (see `held_here`) is set back
+    to 0 rather than left at -1: nothing holds the lock through this handle while its thread waits for it.
+    """
+    try:
+        semaphore.release()
+    finally:
+        semaphore._after_fork()  # the C method that sets the count to 0, meant for a forked child's inherited handle
 
 
 def unlink_semaphore(name: str) -> None:

@@ -248,15 +248,11 @@ class SharedMemoryArray:
             except IndexError:
                 resolve(index, connection.rows)
                 raise
+            except BaseException:
+                connection.lock.abandon()  # an exception right after the acquisition must not leave the lock taken
+                raise
         selection = resolve(index, connection.rows)
-        if with_lock:
-            connection.lock.acquire()
-            try:
-                value = view[selection].copy()
-            finally:
-                connection.lock.release()
-        else:
-            value = view[selection].copy()
+        value = connection.locked(view[selection].copy) if with_lock else view[selection].copy()
         return value.tolist() if convert_output else value
 
     def write_data(self, index: Index, data: Any, *, with_lock: bool = True) -> None:
@@ -305,14 +301,13 @@ class SharedMemoryArray:
             except IndexError:
                 resolve(index, connection.rows)
                 raise
+            except BaseException:
+                connection.lock.abandon()  # see read_data
+                raise
         selection = resolve(index, connection.rows)
         source = connection.fitted(data, index, selection)
         if with_lock:
-            connection.lock.acquire()
-            try:
-                view[selection] = source
-            finally:
-                connection.lock.release()
+            connection.locked(view.__setitem__, selection, source)
         else:
             view[selection] = source
 
@@ -364,6 +359,9 @@ class SharedMemoryArray:
                     connection.release()
             except IndexError:
                 resolve(index, connection.rows)
+                raise
+            except BaseException:
+                connection.lock.abandon()  # see read_data
                 raise
         dtype = self._dtype
         return self.update(index, lambda current: checked_sum(current, delta, dtype, index))
