@@ -14,7 +14,7 @@ from ._lock import ArrayLock, context_holders
 from ._posix import NONBLOCKING, NamedSemaphore
 from ._segment import Segment
 from ._values import Checked, checked_array, fast_bounds
-from .exceptions import ArrayIndexError, DataShapeError
+from .exceptions import ArrayIndexError, DataShapeError, NotConnectedError
 
 _VIEW_TYPES = (np.ndarray, np.void)
 """What NumPy indexing returns as a view into shared memory (a row, a structured element), as opposed to a copy."""
@@ -23,6 +23,11 @@ _VIEW_TYPES = (np.ndarray, np.void)
 def copy(value: Any) -> Any:
     """Returns `value`, read from the shared view, as a copy (NumPy returns plain elements as copies already)."""
     return value.copy() if isinstance(value, _VIEW_TYPES) else value
+
+
+def _release_nothing() -> None:
+    # What a forked child's inherited connection calls instead of releasing its parent's semaphore.
+    return
 
 
 def _copy_item(view: NDArray[Any], key: Any) -> Any:
@@ -37,6 +42,7 @@ class Connection:
         "acquire",
         "add_type",
         "fast_type",
+        "forked",
         "high",
         "lock",
         "locked_view",
@@ -74,6 +80,8 @@ class Connection:
         """The semaphore's release, bound once for the fast paths."""
         self.pid = os.getpid()
         """This process's pid, recorded as the lock holder."""
+        self.forked = False
+        """Whether this process is a forked child that inherited the connection (see `detach_after_fork`)."""
         self.rows = layout.shape[0]
         """Length of the first axis."""
         # A structured or void element read by an int is a view into the buffer, not a copy: keep it off the fast path.
@@ -170,7 +178,14 @@ class Connection:
             words[HOLDER_WORD] = self.pid
             holder.thread = get_ident()
             try:
-                source = self.fitted(function(copy(view[selection])), index, selection)
+                result = function(copy(view[selection]))
+                if self.forked:
+                    raise NotConnectedError(
+                        f"this process was forked by the function given to update() of the shared memory array "
+                        f"{self.name!r}: the update and its lock belong to the parent, and the array is not "
+                        f"connected in this process"
+                    )
+                source = self.fitted(result, index, selection)
                 view[selection] = source
                 return copy(view[selection])
             finally:
@@ -186,10 +201,23 @@ class Connection:
         return ArrayIndexError(f"[{key!r}] does not select from the array {self.name!r} of shape {shape}: {error}")
 
     def close(self) -> None:
-        """Releases the header and data views and unmaps the segment (see `Segment.close`)."""
-        self.words.release()
-        del self.view
+        """Closes the segment's descriptor; the mapping goes once nothing uses it (see `Segment.close`).
+
+        The views of the mapping stay: a `with array()` block or an `update` that disconnected its own array (or
+        destroyed it) still runs, and releases the lock when it ends.
+        """
         self.segment.close()
+
+    def detach_after_fork(self) -> None:
+        """Makes this connection, inherited by a forked child, inert: whatever it holds, the parent holds.
+
+        A child forked inside a `with array()` block or an `update` leaves that block in its own copy of the code;
+        clearing the holder and releasing the semaphore there would take the lock from under the parent.
+        """
+        self.forked = True
+        self.words = memoryview(bytearray(8 * WORDS)).cast("q")
+        self.release = _release_nothing
+        self.lock.detach_after_fork(self.words)
 
 
 class LockedView:

@@ -28,6 +28,7 @@ from ._header import EPOCH_WORD, HOLDER_WORD
 from ._posix import (
     NONBLOCKING,
     NamedSemaphore,
+    forget_acquisitions,
     held_here,
     lock_file,
     process_is_alive,
@@ -71,6 +72,11 @@ class ArrayLock:
         self._fd = fd
         self._name = name
         self._pid = os.getpid()
+
+    def detach_after_fork(self, words: memoryview) -> None:
+        """Makes this lock, inherited by a forked child, inert (see `Connection.detach_after_fork`)."""
+        self._words = words
+        forget_acquisitions(self.semaphore)
 
     def abandon(self) -> None:
         """Releases the lock if this thread took it in an operation that an exception is now leaving.

@@ -96,6 +96,11 @@ def held_here(semaphore: NamedSemaphore) -> bool:
     return semaphore._is_mine()
 
 
+def forget_acquisitions(semaphore: NamedSemaphore) -> None:
+    """Makes `held_here` False for every thread: this handle, inherited by a forked child, holds nothing there."""
+    semaphore._after_fork()  # the C method multiprocessing calls on its own semaphores in a forked child
+
+
 def release_for_dead_holder(semaphore: NamedSemaphore) -> None:
     """Releases `semaphore`, which another (dead) process holds, through this process's handle of it.
 
@@ -105,7 +110,7 @@ def release_for_dead_holder(semaphore: NamedSemaphore) -> None:
     try:
         semaphore.release()
     finally:
-        semaphore._after_fork()  # the C method that sets the count to 0, meant for a forked child's inherited handle
+        forget_acquisitions(semaphore)
 
 
 def unlink_semaphore(name: str) -> None:

@@ -515,6 +515,8 @@ def _disconnect_inherited_copies() -> None:
     # A forked child shares the parent's mapping but not its ownership or its pid (recorded as the lock holder): its
     # copies start disconnected, and the child connects them itself.
     for array in list(_connected):
+        if array._connection is not None:
+            array._connection.detach_after_fork()
         array.disconnect()
 
 
