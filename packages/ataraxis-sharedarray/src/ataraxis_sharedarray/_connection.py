@@ -104,7 +104,7 @@ class Connection:
         """Returns a copy of `view[key]`, read under the lock (see `SharedMemoryArray.__getitem__`)."""
         try:
             return self.locked(_copy_item, self.view, key)
-        except (IndexError, KeyError, ValueError) as error:
+        except (IndexError, KeyError, ValueError, OverflowError) as error:
             raise self._index_error(key, error) from None
 
     def set_item(self, key: Any, value: Any) -> None:
@@ -121,7 +121,7 @@ class Connection:
         source = checked_array(value, dtype)
         try:
             self.locked(self.view.__setitem__, key, source)
-        except (IndexError, KeyError) as error:
+        except (IndexError, KeyError, OverflowError) as error:
             raise self._index_error(key, error) from None
         except ValueError as error:
             message = f"cannot write data of shape {source.shape} to [{key!r}] of {self.name!r}: {error}"

@@ -245,7 +245,7 @@ class SharedMemoryArray:
                 finally:
                     words[HOLDER_WORD] = 0
                     connection.release()
-            except IndexError:
+            except (IndexError, OverflowError):  # OverflowError: an index beyond 64 bits
                 resolve(index, connection.rows)
                 raise
             except BaseException:
@@ -313,7 +313,7 @@ class SharedMemoryArray:
                     words[HOLDER_WORD] = 0
                     connection.release()
                 return
-            except IndexError:
+            except (IndexError, OverflowError):  # OverflowError: an index beyond 64 bits
                 resolve(index, connection.rows)
                 raise
             except BaseException:
@@ -384,7 +384,7 @@ class SharedMemoryArray:
                 finally:
                     words[HOLDER_WORD] = 0
                     connection.release()
-            except IndexError:
+            except (IndexError, OverflowError):  # OverflowError: an index beyond 64 bits
                 resolve(index, connection.rows)
                 raise
             except BaseException:
