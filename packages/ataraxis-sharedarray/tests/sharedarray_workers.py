@@ -116,6 +116,37 @@ def increment_after_recovery(sma: SharedMemoryArray, repeats: int, started: Even
     sma.disconnect()
 
 
+def count_until_killed(sma: SharedMemoryArray, slot: int, repeats: int, started: Event) -> None:
+    """Increments the cells of row 0 through `add`, `update` and `with array()`, recording its own in row `slot`.
+
+    The three cells of row 0 are shared by all such processes; each is incremented `repeats` times, and after each
+    increment row `slot` records how many of this process's increments have returned. The test kills such processes
+    at random instants: each killed increment is either done or not, so each shared cell ends between the sum of the
+    recorded counts and that sum plus the number of kills. Lock recoveries are recorded, not printed, and recovery
+    waits 0.3 s rather than 2 s for a holder that died before recording its pid.
+    """
+    import ataraxis_sharedarray._lock as lock_module
+
+    lock_module.UNKNOWN_HOLDER_TIMEOUT = 0.3
+    sma.connect()
+    started.set()
+    done = [0, 0, 0]
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always", LockRecoveredWarning)
+        for step in range(repeats * 3):
+            cell = step % 3
+            if cell == 0:
+                sma.add(0, [1, 0, 0])
+            elif cell == 1:
+                sma.update(0, lambda row: row + np.array([0, 1, 0]))
+            else:
+                with sma.array() as view:
+                    view[0, 2] += 1
+            done[cell] += 1
+            sma.write_data(slot, done)
+    sma.disconnect()
+
+
 def release_semaphore(name: str) -> None:
     """Opens the named semaphore `name` and releases it once."""
     open_semaphore(name).release()
