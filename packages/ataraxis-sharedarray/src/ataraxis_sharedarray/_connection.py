@@ -127,6 +127,38 @@ class Connection:
             message = f"cannot write data of shape {source.shape} to [{key!r}] of {self.name!r}: {error}"
             raise DataShapeError(message) from None
 
+    def read_rows(self, selection: int | slice) -> NDArray[Any]:
+        """Returns a copy of `view[selection]`, read under the lock (`locked`, written out: ranges are read often)."""
+        try:
+            if not self.acquire(NONBLOCKING):
+                self.lock.wait()
+            words = self.words
+            words[HOLDER_WORD] = self.pid
+            try:
+                return self.view[selection].copy()
+            finally:
+                words[HOLDER_WORD] = 0
+                self.release()
+        except BaseException:
+            self.lock.abandon()
+            raise
+
+    def write_rows(self, selection: int | slice, source: Checked) -> None:
+        """Performs `view[selection] = source` under the lock (`locked`, written out as in `read_rows`)."""
+        try:
+            if not self.acquire(NONBLOCKING):
+                self.lock.wait()
+            words = self.words
+            words[HOLDER_WORD] = self.pid
+            try:
+                self.view[selection] = source
+            finally:
+                words[HOLDER_WORD] = 0
+                self.release()
+        except BaseException:
+            self.lock.abandon()
+            raise
+
     def locked(self, function: Callable[..., Any], *arguments: Any) -> Any:
         """Returns `function(*arguments)`, called under the lock."""
         try:

@@ -252,22 +252,7 @@ class SharedMemoryArray:
                 connection.lock.abandon()  # an exception right after the acquisition must not leave the lock taken
                 raise
         selection = resolve(index, connection.rows)
-        if not with_lock:
-            value = view[selection].copy()
-            return value.tolist() if convert_output else value
-        try:  # Connection.locked, written out: ranges are read often enough for the call to show
-            if not connection.acquire(NONBLOCKING):
-                connection.lock.wait()
-            words = connection.words
-            words[HOLDER_WORD] = connection.pid
-            try:
-                value = view[selection].copy()
-            finally:
-                words[HOLDER_WORD] = 0
-                connection.release()
-        except BaseException:
-            connection.lock.abandon()
-            raise
+        value = connection.read_rows(selection) if with_lock else view[selection].copy()
         return value.tolist() if convert_output else value
 
     def write_data(self, index: Index, data: Any, *, with_lock: bool = True) -> None:
@@ -321,22 +306,10 @@ class SharedMemoryArray:
                 raise
         selection = resolve(index, connection.rows)
         source = connection.fitted(data, index, selection)
-        if not with_lock:
+        if with_lock:
+            connection.write_rows(selection, source)
+        else:
             view[selection] = source
-            return
-        try:  # Connection.locked, written out as in read_data
-            if not connection.acquire(NONBLOCKING):
-                connection.lock.wait()
-            words = connection.words
-            words[HOLDER_WORD] = connection.pid
-            try:
-                view[selection] = source
-            finally:
-                words[HOLDER_WORD] = 0
-                connection.release()
-        except BaseException:
-            connection.lock.abandon()
-            raise
 
     def add(self, index: Index, delta: Any) -> Any:
         """Adds `delta` to one element (row) or a range of rows as one atomic operation, and returns the result.
