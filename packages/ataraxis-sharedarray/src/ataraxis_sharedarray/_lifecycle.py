@@ -110,12 +110,15 @@ def open_existing(name: str, wait: float) -> tuple[Segment, NamedSemaphore]:
 
     Raises:
         ArrayNameError: `name` is not a valid array name.
-        ArrayNotFoundError: No such array exists, or it is being destroyed.
+        ArrayNotFoundError: No such array exists, it is being destroyed, or its creator died before finishing it
+            (or, after `wait`, is still filling it).
         ArrayHeaderError: The segment of that name is not a SharedMemoryArray.
     """
     segment_name, semaphore_name = posix_names(name)
     try:
         segment = Segment.open(segment_name, name, wait)
+    except ArrayNotFoundError:
+        raise  # an unfinished array: its own message says why
     except FileNotFoundError:
         message = f"no shared memory array named {name!r} exists (it was never created, destroyed, or its owner exited)"
         raise ArrayNotFoundError(message) from None
