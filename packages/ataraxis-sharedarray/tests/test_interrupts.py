@@ -112,3 +112,53 @@ def test_an_interrupted_block_leaves_the_lock_taken_only_when_interrupted_enteri
     result = run_python(_BLOCK_SCENARIO.replace("NAME", repr(array_name)))
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.startswith("done")
+
+
+_AFTER_FORK_IN_BLOCK = """
+import os, random, signal, sys
+import numpy as np
+from ataraxis_sharedarray import SharedMemoryArray
+from ataraxis_sharedarray._posix import semaphore_value
+
+class Interrupted(Exception):
+    pass
+
+def interrupt(signum, frame):
+    raise Interrupted
+
+def child_work():
+    # Like a multiprocessing child forked inside a block: it never leaves its copy of that block.
+    signal.signal(signal.SIGALRM, interrupt)
+    sma.connect()
+    sma.read_data(0)  # waits for the parent to leave the block
+    random.seed(3)
+    for round in range(1500):
+        try:
+            signal.setitimer(signal.ITIMER_REAL, random.uniform(5e-5, 5e-4))
+            while True:
+                sma.read_data(0)
+        except Interrupted:
+            pass
+        if semaphore_value(sma._connection.lock.semaphore) != 1:
+            print(f"round {round}: the interrupted operation left the lock taken", flush=True)
+            os._exit(1)
+    print("done", flush=True)
+    os._exit(0)
+
+sma = SharedMemoryArray.create_array(NAME, np.zeros(4, dtype=np.int64))
+with sma.array():
+    child = os.fork()
+    if child == 0:
+        child_work()
+_, status = os.waitpid(child, 0)
+sma.destroy()
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_child_forked_inside_a_block_releases_what_its_own_interrupted_operations_took(
+    array_name: str, run_python: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    result = run_python(_AFTER_FORK_IN_BLOCK.replace("NAME", repr(array_name)))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert result.stdout.strip() == "done"

@@ -250,6 +250,10 @@ class Connection:
         self.words = memoryview(bytearray(8 * WORDS)).cast("q")
         self.release = _release_nothing
         self.lock.detach_after_fork(self.words)
+        # The block the parent's thread was in is no block of the child's: a child that never leaves its copy (a
+        # multiprocessing child) would otherwise be taken, by every connection of its own, for holding the lock.
+        self.locked_view.thread = 0
+        context_holders.discard(self.locked_view)
 
 
 class LockedView:
