@@ -17,6 +17,7 @@ from ataraxis_sharedarray import (
     DataFitError,
     DataKindError,
     DataRangeError,
+    DataShapeError,
     SharedArrayError,
     SharedMemoryArray,
 )
@@ -220,3 +221,30 @@ def _equal(left: np.ndarray, right: np.ndarray) -> bool:
     if left.dtype.kind in "mM":
         return bool(np.all((left == right) | (np.isnat(left) & np.isnat(right))))
     return bool(np.array_equal(left, right))
+
+
+@pytest.mark.parametrize(
+    ("result", "error"),
+    [
+        (None, DataKindError),
+        ({"a": 1}, DataKindError),
+        (object(), DataKindError),
+        ((value for value in [1, 2]), DataKindError),
+        ("7", DataKindError),
+        ([1, 2, 3], DataShapeError),
+        (np.zeros((2, 2)), DataShapeError),
+        (1.5, DataFitError),
+        (2**64, DataRangeError),
+    ],
+    ids=["None", "dict", "object", "generator", "str", "list of 3", "2x2", "fraction", "2**64"],
+)
+def test_an_update_whose_function_returns_something_odd_changes_nothing(
+    new_array: Callable[[Any], SharedMemoryArray], result: object, error: type[Exception]
+) -> None:
+    sma = new_array(np.array([5, 6], dtype=np.int64))
+    with pytest.raises(error):
+        sma.update((0, 2), lambda value: result)
+    with pytest.raises(ZeroDivisionError):
+        sma.update(0, lambda value: 1 // 0)
+    assert sma.read_data((0,), convert_output=True) == [5, 6]
+    assert sma.add(0, 1) == 6, "the lock was left taken"
