@@ -96,7 +96,7 @@ RECORD = np.dtype([("i", "i1"), ("c", "c8"), ("t", "M8[ns]"), ("d", "m8[ms]"), (
 
 def test_records_holding_nan_or_nat_are_stored(new_array: Callable[[Any], SharedMemoryArray]) -> None:
     sma = new_array(np.zeros(2, dtype=RECORD))
-    record = (1, complex(np.nan, 2), np.datetime64("NaT"), np.timedelta64("NaT"), np.nan, (3,))
+    record = (1, complex(np.nan, 2), np.datetime64("NaT", "ns"), np.timedelta64("NaT", "ms"), np.nan, (3,))
     sma.write_data(0, record)
     stored = sma.read_data(0)
     assert np.isnan(stored["c"].real) and stored["c"].imag == 2
