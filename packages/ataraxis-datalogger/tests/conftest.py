@@ -12,10 +12,14 @@ from types import ModuleType
 
 import pytest
 
+from ataraxis_datalogger import compress_npy_logs
 from ataraxis_datalogger._format.entry import encode_entry_prefix, entry_file_name
 
 HERE = Path(__file__).parent
 SHM = Path("/dev/shm")
+# Test modules import the plain helper modules of this folder (export_helpers) by name.
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +63,25 @@ def _write_entry(directory: Path, source_id: int, time_stamp: int, payload: byte
 def write_entry() -> Callable[..., Path]:
     """`write_entry(directory, source_id, time_stamp, payload, duplicate_index=0)`: writes one entry file."""
     return _write_entry
+
+
+@pytest.fixture(scope="session")
+def mixed_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A log directory of every kind of source (read only: tests must not change it).
+
+    Source 1 is archived in a stored archive, 2 in a deflated archive with newer loose entries (one tied with an
+    archived timestamp), 3 is loose only (two entries sharing a timestamp), 4 is in a deflated archive only.
+    """
+    directory = tmp_path_factory.mktemp("mixed_log")
+    for stamp in range(300):
+        _write_entry(directory, 1, stamp * 10, bytes([stamp % 256]) * (stamp % 17))
+    compress_npy_logs(directory, remove_sources=True, compress=False)
+    for stamp in range(200):
+        _write_entry(directory, 2, stamp, stamp.to_bytes(4, "little"))
+        _write_entry(directory, 4, 5 * stamp, bytes(stamp % 5))
+    compress_npy_logs(directory, remove_sources=True)
+    _write_entry(directory, 2, 50, b"loose tie at 50")
+    _write_entry(directory, 2, 1_000, b"loose after")
+    _write_entry(directory, 3, 7, b"")
+    _write_entry(directory, 3, 7, b"second at 7", 1)
+    return directory

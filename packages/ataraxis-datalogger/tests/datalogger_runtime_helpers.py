@@ -39,14 +39,6 @@ def put_entries(
         done.set()
 
 
-def put_then_die_before_sending(queue: Any, source_id: int, done: Event) -> None:
-    """Puts one entry whose pickling (in the queue's feeder thread) never finishes, then dies: the entry is lost."""
-    queue.put(_SlowToPickle(source_id))
-    done.set()
-    time.sleep(0.5)
-    os._exit(0)
-
-
 def stop_when_producers_are_done(
     logger: Any, producers: list[BaseProcess], done: list[Event], expected: dict[int, int], size: int
 ) -> None:
@@ -61,7 +53,6 @@ def stop_when_producers_are_done(
     """
     for event in done:
         assert event.wait(JOIN_SECONDS)
-    # Every put has returned, but the producers' feeder threads may still be sending: stop() must wait for them.
     logger.stop()
     assert_all_entries(logger.output_directory, expected, size)
     for producer in producers:
@@ -101,22 +92,14 @@ def put_after_stop(queue: Any, go: Event, result: Any) -> None:
         result.put("ok")
 
 
-class _SlowToPickle:
-    """An object whose pickling blocks for long enough that its producer dies first."""
-
-    def __init__(self, source_id: int) -> None:
-        self.source_id = source_id
-
-    def __reduce__(self) -> tuple[Callable[..., object], tuple[Any, ...]]:
-        time.sleep(60)
-        return LogPackage, (self.source_id, 0, b"never")
-
-
 def read_entries(directory: Path) -> dict[str, tuple[int, int, bytes]]:
-    """Decodes every entry file of a log folder: name -> (source id, timestamp, payload).
+    """Decodes every entry of a log folder: name -> (source id, timestamp, payload).
 
-    Fails if any file in the folder is not an entry whose name matches its content.
+    Entry files are named by their file names; the records of stream segments by `{segment}@{offset}`. Fails if any
+    file in the folder is not an entry whose name matches its content, or a stream segment with damage.
     """
+    if any(path.suffix == ".adlog" for path in directory.iterdir()):
+        return _stream_entries(directory)
     entries = {}
     for path in sorted(directory.iterdir()):
         name = parse_entry_file_name(path.name)
@@ -124,6 +107,19 @@ def read_entries(directory: Path) -> dict[str, tuple[int, int, bytes]]:
         decoded = decode_entry(path.read_bytes())
         assert (decoded.source_id, decoded.time_stamp) == (name.source_id, name.time_stamp), path.name
         entries[path.name] = (decoded.source_id, decoded.time_stamp, bytes(decoded.payload))
+    return entries
+
+
+def _stream_entries(directory: Path) -> dict[str, tuple[int, int, bytes]]:
+    """Reads every record of the stream segments of a folder, checking that nothing is damaged."""
+    from ataraxis_datalogger._files.stream_reader import SegmentReader
+
+    entries = {}
+    for path in sorted(directory.iterdir()):
+        assert path.suffix == ".adlog", f"unexpected file in a stream log folder: {path.name}"
+        with SegmentReader(path, on_damage="raise") as reader:
+            for offset, source_id, time_stamp, data in reader.records():
+                entries[f"{path.name}@{offset}"] = (source_id, time_stamp, bytes(data))
     return entries
 
 
@@ -224,8 +220,206 @@ def process_exists(pid: int) -> bool:
     return content[content.rfind(b")") + 2 : content.rfind(b")") + 3] not in (b"Z", b"X")
 
 
-def put_a_large_entry_and_wait(queue: Any, size: int, sending: Event) -> None:
-    """Puts one entry of `size` bytes, signals `sending` (its feeder thread is now writing it), then waits."""
-    queue.put(LogPackage(1, 0, bytes(size)))
-    sending.set()
+def put_counting(
+    queue: Any, source_id: int, count: int, sizes: tuple[int, int], progress: Any, go: Event | None, hot: bool
+) -> None:
+    """Puts entries 0..count-1 of `source_id`, recording in `progress.value` how many puts have returned.
+
+    Payload sizes vary over `sizes`; it returns quietly when a put raises `DataLoggerError`. `hot` logs through
+    `queue.source(source_id).log` instead of `LogPackage` + `put`.
+    """
+    from ataraxis_datalogger import DataLoggerError
+
+    if go is not None:
+        go.wait(JOIN_SECONDS)
+    source = queue.source(source_id)
+    for index in range(count):
+        data = payload(source_id, index, entry_size(index, sizes))
+        try:
+            if hot:
+                source.log(index, data)
+            else:
+                queue.put(LogPackage(source_id, index, data))
+        except DataLoggerError:
+            return
+        progress.value = index + 1
+
+
+def entry_size(index: int, sizes: tuple[int, int]) -> int:
+    """The payload size of entry `index` when sizes vary from `sizes[0]` to `sizes[1]` (deterministic)."""
+    low, high = sizes
+    return low + (index * 7919) % (high - low + 1)
+
+
+def check_prefix(directory: Path, source_id: int, returned: int, sizes: tuple[int, int], spare: int = 1) -> int:
+    """Checks that the folder holds entries 0..returned-1 of `source_id`, byte for byte, and at most `spare` more.
+
+    (A put may complete after the last one recorded.) Each entry must be there once; returns how many there are.
+    """
+    found = sorted((stamp, data) for source, stamp, data in read_entries(directory).values() if source == source_id)
+    stamps = [stamp for stamp, _ in found]
+    assert stamps == list(range(len(stamps))), f"source {source_id}: not a prefix: {stamps[:5]}...{stamps[-5:]}"
+    assert returned <= len(stamps) <= returned + spare, f"source {source_id}: {len(stamps)} on disk, {returned} put"
+    for stamp, data in found:
+        assert data == payload(source_id, stamp, entry_size(stamp, sizes)), f"source {source_id} entry {stamp}"
+    return len(stamps)
+
+
+def put_forever_in_a_pool_task(queue: Any, source_id: int, count: int) -> int:
+    """A `ProcessPoolExecutor` task: puts `count` entries of `source_id` through a queue it received pickled."""
+    source = queue.source(source_id)
+    for index in range(count):
+        source.log(index, payload(source_id, index, 24))
+    return os.getpid()
+
+
+def hold_a_buffer_lock_and_die(backend: int, name: str, named: bool, held: Event) -> None:
+    """Takes a producer buffer's lock as the logger process would (`named`: recording its pid) and dies holding it."""
+    from ataraxis_datalogger._runtime.ring import RingSegment
+
+    segment = RingSegment.open(backend, name, full=False)
+    if named:
+        assert segment.lock_as_other(5.0)
+    else:
+        assert segment.lock.try_acquire()
+    held.set()
+    os._exit(0)
+
+
+def drain_and_die_at(
+    name: str, backend: int, directory: Path, die_after: str, entries: int, stream: bool = False
+) -> None:
+    """Drains a run's buffers into `.npy` files in this process and dies (`os._exit`) at a chosen point.
+
+    The point is in the `entries`-th entry: after "create" (file written, not yet staged), after "link" (named, its
+    progress not committed) or after "commit". With `stream`, the records go to stream segments and the point is in
+    the `entries`-th write: after "stage" (staged, not written), "write" (written, not committed) or "commit".
+    """
+    from ataraxis_datalogger._files.entry_creator import EntryCreator
+    from ataraxis_datalogger._runtime.control import ControlSegment
+    from ataraxis_datalogger._runtime.drain import Drainer
+    from ataraxis_datalogger._runtime.entry_sink import EntryFileSink
+    from ataraxis_datalogger._runtime.progress import SlotProgress
+    from ataraxis_datalogger._runtime.reports import ListReporter
+    from ataraxis_datalogger._runtime.sinks import open_sink
+
+    done = {"create": 0, "link": 0, "commit": 0, "stage": 0, "write": 0}
+
+    def counting(step: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            result = function(*args, **kwargs)
+            done[step] += 1
+            if step == die_after and done[step] == entries:
+                os._exit(9)
+            return result
+
+        return wrapper
+
+    SlotProgress.commit = counting("commit", SlotProgress.commit)  # type: ignore[method-assign]
+    SlotProgress.stage = counting("stage", SlotProgress.stage)  # type: ignore[method-assign]
+    sink: Any
+    if stream:
+        settings = {"layout": "stream", "segment_bytes": 1 << 20, "sync": "none", "instance_name": "drained"}
+        sink = open_sink(directory, settings, ListReporter(), recovering=False)
+        sink._writer.write = counting("write", sink._writer.write)
+    else:
+        creator = EntryCreator(directory)
+        creator.create = counting("create", creator.create)  # type: ignore[method-assign]
+        creator.link = counting("link", creator.link)  # type: ignore[method-assign]
+        sink = EntryFileSink(creator, ListReporter(), recovering=False)
+    control = ControlSegment.attach(name, backend)
+    drainer = Drainer(control, sink, ListReporter())
+    drainer.recover()
+    deadline = time.monotonic() + JOIN_SECONDS
+    while time.monotonic() < deadline:
+        drainer.cycle()
+    os._exit(3)
+
+
+def put_and_linger(queue: Any, result: Any, release: Event) -> None:
+    """Puts one entry, reports "ok" (or the error) to `result`, then stays alive until `release` is set."""
+    try:
+        queue.put(LogPackage(200, os.getpid(), b"lingering"))
+    except Exception as error:
+        result.put(f"{type(error).__name__}: {error}")
+    else:
+        result.put("ok")
+    release.wait(JOIN_SECONDS)
+
+
+def own_a_logger_and_report(directory: Path, count: int, report: Any) -> None:
+    """Starts a logger, puts `count` entries of source 1, reports (writer pid, queue name), then waits to be killed."""
+    from ataraxis_datalogger import DataLogger
+
+    logger = DataLogger(directory, "owned")
+    logger.start()
+    for index in range(count):
+        logger.input_queue.put(LogPackage(1, index, payload(1, index, 16)))
+    report.send((logger._run.process.pid, logger.input_queue.name))  # type: ignore[union-attr]
     time.sleep(JOIN_SECONDS)
+
+
+def own_a_run_in_a_private_folder(directory: Path, folder: str, report: Any) -> None:
+    """Creates a run (portable backend, segments in `folder`), puts entries, reports its name, waits to be killed.
+
+    The run is not started: its logger process would look for the segments in the default folder.
+    """
+    from ataraxis_datalogger import DataLogger
+    from ataraxis_datalogger._runtime import _posix
+
+    _posix.DEFAULT_BACKEND = _posix.PORTABLE
+    _posix._SHM_FOLDER = Path(folder)
+    logger = DataLogger(directory, "private")
+    for index in range(10):
+        logger.input_queue.put(LogPackage(1, index, payload(1, index, 16)))
+    report.send(logger.input_queue.name)
+    time.sleep(JOIN_SECONDS)
+
+
+def attach_and_put_counting(name: str, source_id: int, progress: Any, result: Any) -> None:
+    """Attaches to a queue by name and puts entries until a put raises; reports the error to `result`."""
+    from ataraxis_datalogger import LogQueue
+
+    queue = LogQueue.attach(name)
+    index = 0
+    while True:
+        try:
+            queue.put(LogPackage(source_id, index, payload(source_id, index, 16)))
+        except Exception as error:
+            result.put(f"{type(error).__name__}: {error}")
+            return
+        index += 1
+        progress.value = index
+
+
+def own_a_logger_and_die_while_stopping(directory: Path, count: int, report: Any) -> None:
+    """Starts a logger, pauses its process, puts `count` entries and begins `stop()`.
+
+    Once the buffers are closed it reports (writer pid, queue name), then waits to be killed in the middle of
+    that `stop()`.
+    """
+    import signal
+    import threading
+
+    from ataraxis_datalogger import DataLogger
+    from ataraxis_datalogger._runtime.layout import C_TARGETS_SET
+
+    logger = DataLogger(directory, "stopping")
+    logger.start()
+    writer = logger._run.process.pid  # type: ignore[union-attr]
+    control = logger._run.control  # type: ignore[union-attr]
+    name = logger.input_queue.name
+    os.kill(writer, signal.SIGSTOP)
+    for index in range(count):
+        logger.input_queue.put(LogPackage(1, index, payload(1, index, 16)))
+    threading.Thread(target=logger.stop, daemon=True).start()
+    while not control.words[C_TARGETS_SET]:
+        time.sleep(0.001)
+    report.send((writer, name))
+    time.sleep(JOIN_SECONDS)
+
+
+def log_through(source: Any, count: int) -> None:
+    """Logs entries 0..count-1 through a `LogSource` (inherited by a forked child, already used by its parent)."""
+    for index in range(count):
+        source.log(index, payload(source.source_id, index, 8))

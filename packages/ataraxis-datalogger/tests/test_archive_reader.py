@@ -184,10 +184,10 @@ def test_files_that_are_not_archives_raise_archive_format_error(tmp_path: Path) 
     text.write_text("hello")
     with pytest.raises(ArchiveFormatError, match="is not a readable log archive"):
         LogArchiveReader(text)
-    legacy = tmp_path / "2_log.npz"
-    np.savez(legacy, **{"001_00000000000000000001": np.arange(12, dtype=np.uint8)})
-    with pytest.raises(ArchiveFormatError, match="is not a columnar log archive"):
-        LogArchiveReader(legacy)
+    other = tmp_path / "2_log.npz"
+    np.savez(other, timestamps=np.arange(3, dtype=np.uint64))
+    with pytest.raises(ArchiveFormatError, match=r"is not a columnar log archive: it lacks format_version\.npy"):
+        LogArchiveReader(other)
     truncated = tmp_path / "3_log.npz"
     build_archive(truncated, [1], [b"payload"])
     truncated.write_bytes(truncated.read_bytes()[:-30])

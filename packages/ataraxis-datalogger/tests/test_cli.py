@@ -1,12 +1,21 @@
 """The ataraxis-datalogger command: as a real process (the installed entry point, `python -m`) and through main()."""
 
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
 import subprocess
 import sys
+import termios
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+import ataraxis_datalogger
 from ataraxis_datalogger import LogArchiveReader
 from ataraxis_datalogger._format.entry import encode_entry_prefix, entry_file_name
 from ataraxis_datalogger.cli import main
@@ -187,6 +196,7 @@ def test_inspect_summarises_each_source(write_entry: Callable[..., Path], tmp_pa
         "archived",
         "pending",
         "copies",
+        "stream",
         "first",
         "timestamp",
         "last",
@@ -196,9 +206,9 @@ def test_inspect_summarises_each_source(write_entry: Callable[..., Path], tmp_pa
         "archive",
         "bytes",
     ]
-    assert lines[2].split()[:9] == ["1", "archived", "+", "loose", "2", "1", "0", "100", "300"]
-    assert lines[2].split()[9] == "10"
-    assert lines[3].split() == ["7", "loose", "0", "1", "0", "5", "5", "5", "0"]
+    assert lines[2].split()[:10] == ["1", "archived", "+", "loose", "2", "1", "0", "0", "100", "300"]
+    assert lines[2].split()[10] == "10"
+    assert lines[3].split() == ["7", "loose", "0", "1", "0", "0", "5", "5", "5", "0"]
 
 
 def test_inspect_lists_damaged_files_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -211,6 +221,147 @@ def test_inspect_lists_damaged_files_and_exits_1(tmp_path: Path, capsys: pytest.
 def test_inspect_of_an_empty_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["inspect", str(tmp_path)]) == 0
     assert capsys.readouterr().out.splitlines()[1] == "no log entries or archives"
+
+
+PACKAGE = [sys.executable, "-m", "ataraxis_datalogger"]
+ESCAPE_FREE_ENVIRONMENT = {
+    # A terminal type that supports colour and cursor motion: only the output not being a terminal may stop them.
+    **{name: value for name, value in os.environ.items() if name not in {"NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE"}},
+    "TERM": "xterm-256color",
+    "COLUMNS": "200",
+}
+
+
+def test_the_package_runs_as_a_module_and_tells_its_version(tmp_path: Path) -> None:
+    result = run("--version", command=PACKAGE)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"ataraxis-datalogger {ataraxis_datalogger.__version__}\n"
+    assert run("--version", command=[str(ENTRY_POINT)]).stdout == result.stdout
+    result = run("inspect", str(tmp_path), command=PACKAGE)
+    assert result.returncode == 0, result.stderr
+    assert "no log entries or archives" in result.stdout
+
+
+def test_output_to_a_file_or_a_pipe_holds_no_escape_codes(write_entry: Callable[..., Path], tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for time_stamp in range(300):
+        write_entry(logs, time_stamp % 3, time_stamp, b"payload")
+    (logs / entry_file_name(1, 999)).write_bytes(b"damaged")
+    commands = [
+        ["--verbose", "inspect", str(logs), "--time-unit", "us"],
+        ["--verbose", "compress", str(logs), "--remove-sources", "--verify", "--workers", "1"],
+        ["inspect", str(logs)],
+    ]
+    for arguments in commands:
+        piped = subprocess.run(
+            [*PACKAGE, *arguments], capture_output=True, env=ESCAPE_FREE_ENVIRONMENT, timeout=120, check=False
+        )
+        with (tmp_path / "out.txt").open("w+b") as out, (tmp_path / "err.txt").open("w+b") as err:
+            to_files = subprocess.run(
+                [*PACKAGE, *arguments], stdout=out, stderr=err, env=ESCAPE_FREE_ENVIRONMENT, timeout=120, check=False
+            )
+        assert piped.returncode == to_files.returncode == 1, piped.stderr
+        for output in (piped.stdout, piped.stderr, (tmp_path / "out.txt").read_bytes()):
+            assert b"\x1b" not in output and b"\r" not in output, output
+        assert b"damaged file(s), left in place" in piped.stdout
+    # The progress went somewhere all the same: one plain line per step.
+    assert "Checking log entries: 1 of 1 entries" in (tmp_path / "err.txt").read_text()
+
+
+def test_compress_of_a_folder_without_entries_shows_no_progress(tmp_path: Path) -> None:
+    result = run("compress", str(tmp_path), "--remove-sources")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.splitlines() == [f"log directory: {tmp_path}", "no entry files to archive"]
+
+
+def _run_in_terminal(arguments: list[str], columns: int) -> str:
+    """Runs the command with a pseudo-terminal as its stdout and stderr; returns everything it wrote."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    environment = {name: value for name, value in ESCAPE_FREE_ENVIRONMENT.items() if name != "COLUMNS"}
+    process = subprocess.Popen([*PACKAGE, *arguments], stdout=terminal, stderr=terminal, env=environment)
+    os.close(terminal)
+    output = bytearray()
+    deadline = time.monotonic() + 120
+    try:
+        while select.select([controller], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: every writer of the terminal has exited
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        os.close(controller)
+        if process.poll() is None and time.monotonic() >= deadline:
+            process.kill()
+        process.wait(120)
+    assert process.returncode == 0, output
+    return output.decode()
+
+
+def test_a_terminal_gets_a_live_progress_bar_and_tables_that_fit_it(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    for time_stamp in range(2000):
+        write_entry(tmp_path, 1, 1_700_000_000_000_000_000 + time_stamp * 1_000_000, b"payload")
+
+    wide = _run_in_terminal(["inspect", str(tmp_path), "--time-unit", "ns"], columns=200)
+
+    assert "\x1b[" in wide  # the bar is drawn and redrawn in place
+    assert "Checking log entries" in wide and "2000/2000" in wide
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", wide)
+    assert re.search(r"1\s+loose\s+0\s+2,000\s+0\s+0\s+1700000000000000000\s+1700000001999000000\s+2.00 s", plain)
+
+    narrow = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", _run_in_terminal(["inspect", str(tmp_path)], columns=60))
+
+    # Too narrow for the table: one block per source, nothing cut.
+    assert "  first timestamp  1700000000000000000" in narrow
+    assert "  last timestamp   1700000001999000000" in narrow
+
+
+@pytest.mark.parametrize(
+    ("unit", "span"),
+    [("ns", "3.6 ms"), ("us", "3.60 s"), ("ms", "1 h 00 min 00 s"), ("s", "1000 h 08 min 20 s")],
+)
+def test_inspect_gives_each_time_span_with_its_unit(
+    write_entry: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], unit: str, span: str
+) -> None:
+    write_entry(tmp_path, 1, 1_000, b"a")
+    write_entry(tmp_path, 1, 3_601_500, b"b")
+    write_entry(tmp_path, 2, 7, b"c")
+    assert main(["inspect", str(tmp_path), "--time-unit", unit, "--quiet"]) == 0
+    output = capsys.readouterr()
+    assert output.err == ""
+    rows = [line.split("  ") for line in output.out.splitlines()[2:4]]
+    assert [[cell.strip() for cell in row if cell.strip()][8] for row in rows] == [span, "0 ns"]
+    assert "give --time-unit" not in output.out
+
+
+def test_inspect_without_a_time_unit_says_the_unit_is_not_recorded(
+    write_entry: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_entry(tmp_path, 1, 1_000, b"a")
+    assert main(["inspect", str(tmp_path), "--quiet"]) == 0
+    output = capsys.readouterr().out
+    assert output.splitlines()[1].split()[-6:] == ["last", "timestamp", "payload", "bytes", "archive", "bytes"]
+    assert "the logger does not record it); give --time-unit ns, us, ms or s" in output
+
+
+def test_verbose_shows_the_library_log_messages_one_line_each(write_entry: Callable[..., Path], tmp_path: Path) -> None:
+    write_entry(tmp_path, 4, 1, b"x")
+    quiet = run("compress", str(tmp_path), "--quiet")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    write_entry(tmp_path, 4, 2, b"y")
+    verbose = run("--verbose", "compress", str(tmp_path), "--quiet")
+    assert verbose.returncode == 0
+    assert verbose.stderr == (
+        f"ataraxis-datalogger: info: source 4: 1 entries archived now, 2 in {tmp_path / '4_log.npz'}; "
+        "0 entry files removed\n"
+    )
 
 
 def test_inspect_verify_checks_every_archived_byte(

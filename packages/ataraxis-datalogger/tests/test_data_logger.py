@@ -1,7 +1,6 @@
 """DataLogger with real processes and real files: the life cycle, and stop() losing nothing put before it."""
 
 import multiprocessing
-import multiprocessing.queues
 import os
 import pickle
 from pathlib import Path
@@ -15,6 +14,7 @@ from ataraxis_datalogger import (
     DataLoggerError,
     DataLoggerWarning,
     LogPackage,
+    LogQueue,
     LogStatistics,
     read_logs,
 )
@@ -69,7 +69,7 @@ def test_life_cycle_properties_repr_and_idempotence(tmp_path: Path) -> None:
     logger.start()
     assert logger.started
     assert "started=True" in repr(logger)
-    assert isinstance(logger.input_queue, multiprocessing.queues.Queue)
+    assert isinstance(logger.input_queue, LogQueue)
     assert logger.input_queue is logger.input_queue
     logger.stop()
     logger.stop()

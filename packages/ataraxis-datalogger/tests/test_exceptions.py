@@ -18,9 +18,14 @@ from ataraxis_datalogger import (
     DataLoggerError,
     DataLoggerWarning,
     EntryFormatError,
+    EntryTooLargeError,
+    ExportError,
     LogCompressionError,
     LogFilesChangedError,
     LogPackage,
+    NestedLogDirectoriesWarning,
+    OptionalDependencyError,
+    StreamFormatError,
     read_logs,
 )
 from ataraxis_datalogger._format.entry import entry_file_name
@@ -32,9 +37,15 @@ ERRORS_AND_THEIR_FORMER_BASES = {
     ArchiveVerificationError: RuntimeError,
     EntryFormatError: ValueError,
     ArchiveFormatError: ValueError,
+    # Raised by a put whose entry is larger than a producer's whole buffer: a bad argument, like a bad payload.
+    EntryTooLargeError: ValueError,
+    StreamFormatError: ValueError,
     LogFilesChangedError: RuntimeError,
+    # Newer errors keep the built-in base of their kind from the start.
+    ExportError: ValueError,
+    OptionalDependencyError: ImportError,
 }
-WARNINGS = (DataLoggerWarning, DamagedLogFilesWarning)
+WARNINGS = (DataLoggerWarning, DamagedLogFilesWarning, NestedLogDirectoriesWarning)
 
 
 @pytest.mark.parametrize("error", ERRORS_AND_THEIR_FORMER_BASES, ids=lambda error: error.__name__)

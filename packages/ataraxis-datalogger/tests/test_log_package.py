@@ -1,5 +1,6 @@
 import io
 import pickle
+import zlib
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
@@ -9,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ataraxis_datalogger import LogPackage
-from ataraxis_datalogger._format.entry import decode_entry, entry_fields
+from ataraxis_datalogger._format.entry import decode_entry
+from ataraxis_datalogger._format.stream import RECORD_HEADER
 from ataraxis_datalogger.log_package import _restore_log_package
 
 
@@ -25,6 +27,16 @@ def test_packages_hold_the_entry_numpy_save_would_write(source_id: int, time_sta
     restored = pickle.loads(ForkingPickler.dumps(package))
     assert restored == package
     assert restored.entry_bytes == package.entry_bytes
+
+
+@given(source_id=st.integers(0, 255), time_stamp=st.integers(0, 2**64 - 1), data=st.binary(max_size=200))
+def test_packages_hold_their_stream_record(source_id: int, time_stamp: int, data: bytes) -> None:
+    record = LogPackage(source_id, time_stamp, data).record_bytes
+    assert len(record) % 8 == 0 and len(record) - 20 - len(data) in range(8)
+    crc, length, stamp, source, kind, reserved = RECORD_HEADER.unpack_from(record)
+    assert (length, stamp, source, kind, reserved) == (len(data), time_stamp, source_id, 0, 0)
+    assert record[20 : 20 + len(data)] == data and not any(record[20 + len(data) :])
+    assert crc == zlib.crc32(record[4 : 20 + len(data)])
 
 
 def test_the_seed_types_are_accepted() -> None:
@@ -63,7 +75,7 @@ def test_packages_pickle_small_and_without_numpy() -> None:
     package = LogPackage(7, 123, np.zeros(16, dtype=np.uint8))
     pickled = ForkingPickler.dumps(package)
     assert b"numpy" not in bytes(pickled)
-    assert len(pickled) < len(package.entry_bytes) + 100
+    assert len(pickled) < len(package.record_bytes) + 100
 
 
 def test_equality_hash_and_repr() -> None:
@@ -125,31 +137,37 @@ def _with_byte(data: bytes, index: int, value: int) -> bytes:
     return data[:index] + bytes([value]) + data[index + 1 :]
 
 
-_ENTRY = LogPackage(1, 2, b"abc").entry_bytes
+_RECORD = LogPackage(1, 2, b"abc").record_bytes
 
 
 @pytest.mark.parametrize(
-    "entry",
+    "record",
     [
-        _ENTRY[:-1],
-        _ENTRY + b"\x00",
+        _RECORD[:-1],
+        _RECORD + b"\x00" * 8,
         b"short",
         b"",
-        _with_byte(_ENTRY, 0, 0),
-        _with_byte(_ENTRY, 30, ord("X")),
-        bytearray(_ENTRY),
+        _with_byte(_RECORD, 0, 0),
+        _with_byte(_RECORD, 21, ord("X")),
+        _with_byte(_RECORD, 17, 1),
+        _with_byte(_RECORD, 23, 1),
+        bytearray(_RECORD),
         "not bytes",
     ],
-    ids=["truncated", "extended", "short", "empty", "bad magic", "bad header", "bytearray", "str"],
+    ids=["truncated", "extended", "short", "empty", "bad crc", "bad payload", "kind", "padding", "bytearray", "str"],
 )
-def test_a_forged_or_damaged_pickle_does_not_unpickle(entry: Any) -> None:
+def test_a_forged_or_damaged_pickle_does_not_unpickle(record: Any) -> None:
     with pytest.raises(ValueError, match="not the pickled form of a LogPackage"):
-        _restore_log_package(entry)
+        _restore_log_package(record)
 
 
-def test_entry_fields_reads_source_and_timestamp() -> None:
-    assert entry_fields(LogPackage(255, 2**64 - 1, b"").entry_bytes) == (255, 2**64 - 1)
-    assert entry_fields(_ENTRY[:-1]) is None
+def test_a_payload_too_large_for_a_record_is_refused() -> None:
+    class Huge(bytes):
+        def __len__(self) -> int:
+            return 2**32
+
+    with pytest.raises(ValueError, match=f"holds {2**32} bytes; an entry holds at most {2**32 - 1}"):
+        LogPackage(1, 2, Huge())
 
 
 def test_the_entry_decodes_to_the_package_fields() -> None:

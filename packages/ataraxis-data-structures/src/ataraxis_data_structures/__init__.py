@@ -8,9 +8,12 @@ This meta-package re-exports, by name, the public API of its three member distri
   `ConfigMigrationWarning`.
 - `ataraxis-sharedarray`: `SharedMemoryArray`, a named NumPy array in shared memory, its errors (`SharedArrayError`
   and its subclasses) and `LockRecoveredWarning`.
-- `ataraxis-datalogger`: `DataLogger`, `LogPackage` and `compress_npy_logs`, multi-process logging to disk;
-  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back; its errors share the root
+- `ataraxis-datalogger`: `DataLogger`, `LogPackage`, `LogQueue`, `LogSource` and `compress_npy_logs`, multi-process
+  logging to disk;
+  `LogArchiveReader`, `read_logs`, `inspect_logs` and `follow_logs` to read the logs back; its errors share the root
   `AtaraxisDataLoggerError`.
+  `LogArchiveReader`, `read_logs` and `inspect_logs` to read the logs back; `export_logs` for Parquet, Feather
+  and MCAP (with the datalogger's `arrow` and `mcap` extras); its errors share the root `AtaraxisDataLoggerError`.
 
 Each member can also be installed and imported on its own.
 """
@@ -29,15 +32,29 @@ from ataraxis_datalogger import (
     DataLoggerError,
     DataLoggerWarning,
     EntryFormatError,
+    EntryTooLargeError,
+    ExportedSource,
+    ExportError,
+    ExportReport,
+    FollowedEntry,
     LogArchiveReader,
     LogCompressionError,
     LogDirectorySummary,
     LogFilesChangedError,
     LogPackage,
+    LogQueue,
+    LogReaders,
+    LogSource,
     LogStatistics,
+    NestedLogDirectoriesWarning,
+    OptionalDependencyError,
+    SegmentSummary,
     SourceReport,
     SourceSummary,
+    StreamFormatError,
     compress_npy_logs,
+    export_logs,
+    follow_logs,
     inspect_logs,
     read_logs,
 )
@@ -121,6 +138,11 @@ __all__ = [
     "DataRangeError",
     "DataShapeError",
     "EntryFormatError",
+    "EntryTooLargeError",
+    "ExportError",
+    "ExportReport",
+    "ExportedSource",
+    "FollowedEntry",
     "IndexKindError",
     "LockRecoveredWarning",
     "LockReentryError",
@@ -129,22 +151,29 @@ __all__ = [
     "LogDirectorySummary",
     "LogFilesChangedError",
     "LogPackage",
+    "LogQueue",
+    "LogReaders",
+    "LogSource",
     "LogStatistics",
     "Migration",
     "MigrationError",
     "MissingFieldError",
+    "NestedLogDirectoriesWarning",
     "NotConnectedError",
+    "OptionalDependencyError",
     "OverrideError",
     "PrototypeError",
     "Remove",
     "Rename",
     "Retype",
     "ReversedRangeError",
+    "SegmentSummary",
     "SharedArrayError",
     "SharedMemoryArray",
     "SharedMemoryFullError",
     "SourceReport",
     "SourceSummary",
+    "StreamFormatError",
     "UnknownFieldError",
     "UnsupportedFieldTypeError",
     "UnsupportedPlatformError",
@@ -152,6 +181,8 @@ __all__ = [
     "YamlConfigError",
     "__version__",
     "compress_npy_logs",
+    "export_logs",
+    "follow_logs",
     "inspect_logs",
     "read_logs",
 ]

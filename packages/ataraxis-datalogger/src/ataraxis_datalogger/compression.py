@@ -3,24 +3,43 @@
 See the "Log archives" guide for the archive layout, the safety guarantees and the meaning of every argument.
 """
 
+import logging
 import multiprocessing
 import os
+import stat
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-from tqdm import tqdm
+import numpy as np
 
 from ._archive.archive_check import open_checked_archive
-from ._archive.archive_writer import SourceJob, SourceOutcome, StepProgress, archive_source
+from ._archive.archive_writer import archive_source
 from ._archive.directory_lock import DirectoryLock
 from ._archive.reports import DamagedFile, SourceReport
+from ._archive.source_job import SourceJob, SourceOutcome, StepProgress
 from ._archive.worker_processes import Outcomes, archive_in_processes
-from ._files.closeable import Closeable
-from ._files.listing import DirectoryListing, check_log_directory, list_log_directory
-from .exceptions import ArchiveFormatError, DamagedLogFilesWarning, LogCompressionError
+from ._files.listing import (
+    DirectoryListing,
+    check_log_directory,
+    find_log_directories,
+    holds_log_files,
+    list_log_directory,
+)
+from ._files.segment_lock import held_by_writer
+from ._files.stream_index import StreamIndex, scan_segments
+from ._files.stream_reader import SegmentState
+from ._format.stream import decode_header
+from ._progress import ProgressDisplay
+from .exceptions import (
+    ArchiveFormatError,
+    DamagedLogFilesWarning,
+    LogCompressionError,
+    NestedLogDirectoriesWarning,
+    StreamFormatError,
+)
 
 BUFFER_LIMIT: Final = 64 << 20
 """Payload bytes of one source held in memory between reading and writing its archive (per worker)."""
@@ -32,6 +51,8 @@ plus one per 2 KiB of data (about two seconds of work for one process; starting 
 _BYTES_PER_ENTRY_OF_WORK: Final = 2048
 
 _WARNING_NAMES: Final = 10
+
+_LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,29 +70,43 @@ class CompressionReport:
     """Archives of sources without entry files to archive that could not be read (checked on every call: their
     metadata, and with `verify_integrity` every payload byte). A damaged archive of a source that has entry files
     fails that source instead (see `LogCompressionError`)."""
+    subdirectories: tuple["CompressionReport", ...] = ()
+    """The reports of the log directories found below `log_directory`, which was then compressed in their place
+    because it held no log of its own (see `compress_npy_logs`); empty otherwise. The properties below count them."""
+    damaged_segments: tuple[DamagedFile, ...] = ()
+    """Stream segments with damaged bytes or a torn tail (their valid records are archived, the damaged bytes are
+    not, and the segment is kept), and files named like segments that are not readable segments."""
+    segments_removed: tuple[Path, ...] = ()
+    """Stream segments removed (only with `remove_sources`): each was closed or abandoned by its writer, undamaged,
+    and every one of its records was in a verified archive."""
 
     @property
     def entries_archived(self) -> int:
-        """Entries this call added to archives, over all sources."""
-        return sum(report.entries_archived for report in self.sources.values())
+        """Entries this call added to archives, over all sources (of the subdirectories too)."""
+        own = sum(report.entries_archived for report in self.sources.values())
+        return own + sum(report.entries_archived for report in self.subdirectories)
 
     @property
     def files_removed(self) -> int:
-        """Entry files removed, over all sources."""
-        return sum(report.files_removed for report in self.sources.values())
+        """Entry files removed, over all sources (of the subdirectories too)."""
+        own = sum(report.files_removed for report in self.sources.values())
+        return own + sum(report.files_removed for report in self.subdirectories)
 
     @property
     def damaged_files(self) -> tuple[DamagedFile, ...]:
-        """Every entry file that could not be archived, over all sources, and every damaged archive."""
+        """Every entry file that could not be archived, every damaged archive and segment (subdirectories too)."""
         return (
             *(damaged for report in self.sources.values() for damaged in report.damaged_files),
             *self.damaged_archives,
+            *self.damaged_segments,
+            *(damaged for report in self.subdirectories for damaged in report.damaged_files),
         )
 
     @property
     def clean(self) -> bool:
-        """True if no file was damaged or foreign."""
-        return not self.damaged_files and not self.foreign_files
+        """True if no file was damaged or foreign (in the subdirectories either)."""
+        foreign = self.foreign_files or any(report.foreign_files for report in self.subdirectories)
+        return not self.damaged_files and not foreign
 
 
 def compress_npy_logs(
@@ -84,7 +119,14 @@ def compress_npy_logs(
     verify_integrity: bool = False,
     max_workers: int | None = None,
 ) -> CompressionReport:
-    """Archives each source's `.npy` log entries into one columnar `{source_id}_log.npz` in the same directory.
+    """Archives each source's log entries into one columnar `{source_id}_log.npz` in the same directory.
+
+    The entries are those of `.npy` entry files and of stream segments (`.adlog`, the stream layout); a folder may
+    hold both. Stream records an archive already holds are recognised by their origin (segment and position), which
+    the archive records, so a segment compressed again, even one still being written, never has a record archived
+    twice. With `remove_sources`, a segment is removed only once its writer is done with it, it holds no damage,
+    and every one of its records is in an archive that was verified (or, for a record archived by an earlier call,
+    compared byte for byte with its archived entry); segments being written are left for a later call.
 
     Entries go into the archive in timestamp order, ties in arrival order. A source that already has an archive
     gets one holding its old entries and the new ones (old first among equal timestamps), so running this again,
@@ -93,6 +135,11 @@ def compress_npy_logs(
     place; entry files are removed (with `remove_sources`) only after that. Damaged entry files, damaged archives
     and foreign files (`.npy` files that are not entries; anything named like an entry or an archive that is not
     a regular file) are left in place, listed in the report and named in a `DamagedLogFilesWarning`.
+
+    A directory that holds no entry file or archive of its own, but has subdirectories that do (a session folder
+    holding several loggers' folders, as ataraxis-data-structures 3.x accepted), has each of those compressed in
+    place, one after the other, with a `NestedLogDirectoriesWarning`; the report then holds theirs. Their archives
+    are written inside each of them: entries of different loggers are never merged.
 
     The call holds an exclusive lock on the directory, shared with its worker processes; a second call waits. If
     the calling process is killed, its workers exit as soon as they notice, still holding the lock, and a later
@@ -103,13 +150,14 @@ def compress_npy_logs(
 
     Args:
         log_directory: The directory the logger wrote to (`DataLogger.output_directory`).
-        remove_sources: Remove each entry file once an archive holding it is verified and in place.
+        remove_sources: Remove each entry file once an archive holding it is verified and in place, and each stream
+            segment whose records all are (see above).
         memory_mapping: Read each entry file through a memory map (one at a time) instead of a read into a new
             buffer: faster for entries of megabytes, slower for small ones. The archive is the same either way. An
             entry file truncated by another program while it is mapped kills the process (SIGBUS); nothing is
             lost then, as with any kill.
-        verbose: Show tqdm progress bars (on stderr) while entries are read and removed; worker processes report
-            to the calling process's bars.
+        verbose: Show progress on stderr while entries are read and removed: live bars on a terminal, plain
+            status lines otherwise; worker processes report to the calling process.
         compress: Deflate the archive (smaller), at zlib level 1. `False` stores the bytes as they are: larger,
             faster to write, and a reader reads any range directly instead of decompressing what precedes it.
         verify_integrity: Before anything is replaced or removed, read the whole new archive back (checking its
@@ -123,7 +171,7 @@ def compress_npy_logs(
             calling process alone. With spawned workers, call this under `if __name__ == "__main__":`.
 
     Returns:
-        What was done per source.
+        What was done per source (per directory, in `subdirectories`, for a directory whose logs are below it).
 
     Raises:
         ValueError: If the path is empty, or `max_workers` is not a positive integer or None.
@@ -143,35 +191,37 @@ def compress_npy_logs(
         raise ValueError(f"max_workers must be a positive integer or None, got {max_workers!r}")
     if max_workers is not None and max_workers < 1:
         raise ValueError(f"max_workers must be a positive integer or None, got {max_workers}")
-    with DirectoryLock(directory) as lock:
-        listing = list_log_directory(directory)
-        for leftover in listing.unfinished_archives:
-            # Only an interrupted compression leaves these, and none can be running: this one holds the lock.
-            leftover.unlink(missing_ok=True)
-        jobs = _jobs(
-            listing,
-            remove_sources=bool(remove_sources),
-            memory_mapping=bool(memory_mapping),
-            compress=bool(compress),
-            verify_integrity=bool(verify_integrity),
+    options = _Options(
+        remove_sources=bool(remove_sources),
+        memory_mapping=bool(memory_mapping),
+        verbose=bool(verbose),
+        compress=bool(compress),
+        verify_integrity=bool(verify_integrity),
+        max_workers=max_workers,
+    )
+    nested = [] if holds_log_files(directory) else find_log_directories(directory)
+    if not nested:
+        report, failures = _compress_directory(directory, options)
+    else:
+        shown = ", ".join(str(path.relative_to(directory)) for path in nested)
+        warnings.warn(
+            f"{directory} holds no log entries or archives of its own; its subfolders {shown} do, and each was "
+            "compressed in place, its archives inside it (ataraxis-data-structures 3.x wrote archives merging them "
+            "all in the folder named); compress each log folder (DataLogger.output_directory) instead",
+            NestedLogDirectoriesWarning,
+            stacklevel=2,
         )
-        entry_count = sum(len(job.file_names) for job in jobs)
-        workers = min(len(jobs), max_workers or _available_cpus())
-        if max_workers is None and _estimated_work(listing) < PROCESS_THRESHOLD:
-            workers = 1
-        with _Progress(entry_count, removing=bool(remove_sources), enabled=bool(verbose)) as progress:
-            shares = _shares(jobs, max(workers, 1))
-            if len(shares) == 1:
-                outcomes: dict[int, SourceOutcome] = {}
-                failures: dict[int, str] = {}
-                _archive_here(shares[0], progress.advance, (outcomes, failures))
-            else:
-                outcomes, failures = archive_in_processes(
-                    shares, lock, _archive_here, progress.advance, report_progress=bool(verbose)
-                )
-        damaged_archives = _check_other_archives(listing, {job.source_id for job in jobs}, bool(verify_integrity))
-    report = _report(directory, listing, outcomes, damaged_archives)
-    damaged = [damaged.path for damaged in report.damaged_files] + list(report.foreign_files)
+        reports, failures = [], {}
+        for subdirectory in nested:
+            sub_report, sub_failures = _compress_directory(subdirectory, options)
+            reports.append(sub_report)
+            for source_id, reason in sub_failures.items():
+                failures[source_id] = "; ".join(filter(None, (failures.get(source_id), f"{subdirectory}: {reason}")))
+        report = CompressionReport(directory, {}, (), subdirectories=tuple(reports))
+    damaged = [damaged.path for damaged in report.damaged_files] + [
+        *report.foreign_files,
+        *(path for sub_report in report.subdirectories for path in sub_report.foreign_files),
+    ]
     if damaged:
         shown = ", ".join(str(path) for path in damaged[:_WARNING_NAMES])
         more = f" and {len(damaged) - _WARNING_NAMES} more" if len(damaged) > _WARNING_NAMES else ""
@@ -186,28 +236,101 @@ def compress_npy_logs(
     return report
 
 
+@dataclass(frozen=True)
+class _Options:
+    """The arguments of `compress_npy_logs` after the directory, checked."""
+
+    remove_sources: bool
+    memory_mapping: bool
+    verbose: bool
+    compress: bool
+    verify_integrity: bool
+    max_workers: int | None
+
+
+def _compress_directory(directory: Path, options: _Options) -> tuple[CompressionReport, dict[int, str]]:
+    """Compresses one log directory under its lock; returns the report and why each failed source failed."""
+    with DirectoryLock(directory) as lock:
+        listing = list_log_directory(directory)
+        for leftover in listing.unfinished_archives:
+            # Only an interrupted compression leaves these, and none can be running: this one holds the lock.
+            leftover.unlink(missing_ok=True)
+            _LOGGER.info("removed %s, the unfinished archive of an interrupted compression", leftover)
+        # Damage is collected here and reported once, in the report and the caller's warning.
+        index = scan_segments(directory, listing.segments, "collect")
+        jobs = _jobs(
+            listing,
+            index,
+            remove_sources=options.remove_sources,
+            memory_mapping=options.memory_mapping,
+            compress=options.compress,
+            verify_integrity=options.verify_integrity,
+        )
+        entry_count = sum(job.entry_count for job in jobs)
+        workers = min(len(jobs), options.max_workers or _available_cpus())
+        if options.max_workers is None and _estimated_work(listing, index) < PROCESS_THRESHOLD:
+            workers = 1
+        with ProgressDisplay(enabled=options.verbose) as progress:
+            progress.add_step("read", "Archiving log entries", "entries", entry_count)
+            if options.remove_sources:
+                progress.add_step("remove", "Removing archived files", "files", entry_count)
+            shares = _shares(jobs, max(workers, 1))
+            if len(shares) == 1:
+                outcomes: dict[int, SourceOutcome] = {}
+                failures: dict[int, str] = {}
+                _archive_here(shares[0], progress.advance, (outcomes, failures))
+            else:
+                outcomes, failures = archive_in_processes(
+                    shares, lock, _archive_here, progress.advance, report_progress=options.verbose
+                )
+        damaged_archives = _check_other_archives(listing, {job.source_id for job in jobs}, options.verify_integrity)
+        removed_segments = _remove_segments(index, outcomes) if options.remove_sources else ()
+    report = _report(directory, listing, outcomes, damaged_archives, index, removed_segments)
+    for path in removed_segments:
+        _LOGGER.info("removed the stream segment %s: each of its records is in a verified archive", path)
+    for source in report.sources.values():
+        _LOGGER.info(
+            "source %d: %d entries archived now, %d in %s; %d entry files removed",
+            source.source_id,
+            source.entries_archived,
+            source.entries_total,
+            source.archive_path,
+            source.files_removed,
+        )
+    return report, failures
+
+
 def _jobs(
-    listing: DirectoryListing, *, remove_sources: bool, memory_mapping: bool, compress: bool, verify_integrity: bool
+    listing: DirectoryListing,
+    index: StreamIndex,
+    *,
+    remove_sources: bool,
+    memory_mapping: bool,
+    compress: bool,
+    verify_integrity: bool,
 ) -> list[SourceJob]:
-    """Returns one job per source that has entry files."""
+    """Returns one job per source that has entry files or stream records."""
+    keys = tuple(index.keys())
     return [
         SourceJob(
             directory=listing.directory,
             source_id=source_id,
-            file_names=names,
+            file_names=listing.entry_names.get(source_id, []),
             remove_sources=remove_sources,
             memory_mapping=memory_mapping,
             compress=compress,
             verify_integrity=verify_integrity,
             buffer_limit=BUFFER_LIMIT,
+            stream=index.source(source_id),
+            segments=keys,
         )
-        for source_id, names in listing.entry_names.items()
+        for source_id in sorted(listing.entry_names.keys() | set(index.source_ids_present()))
     ]
 
 
-def _estimated_work(listing: DirectoryListing) -> int:
+def _estimated_work(listing: DirectoryListing, index: StreamIndex) -> int:
     """Estimates the work of archiving a directory in small-entry units, from entry counts and one file per source."""
-    work = 0
+    work = int(index.source_ids.size) + int(index.lengths.sum()) // _BYTES_PER_ENTRY_OF_WORK
     for names in listing.entry_names.values():
         try:
             size = (listing.directory / names[0]).stat().st_size
@@ -228,10 +351,10 @@ def _shares(jobs: list[SourceJob], workers: int) -> list[list[SourceJob]]:
     """Splits the jobs into `workers` shares of about equal entry counts (largest job first, to the lightest share)."""
     shares: list[list[SourceJob]] = [[] for _ in range(workers)]
     loads = [0] * workers
-    for job in sorted(jobs, key=lambda job: -len(job.file_names)):
+    for job in sorted(jobs, key=lambda job: -job.entry_count):
         lightest = loads.index(min(loads))
         shares[lightest].append(job)
-        loads[lightest] += len(job.file_names)
+        loads[lightest] += job.entry_count
     return shares
 
 
@@ -257,31 +380,53 @@ def _check_other_archives(listing: DirectoryListing, archived: set[int], verify:
     return tuple(damaged)
 
 
-class _Progress(Closeable):
-    """The tqdm bars of one compression: entries read (and entries removed, with `remove_sources`)."""
+def _remove_segments(index: StreamIndex, outcomes: Mapping[int, SourceOutcome]) -> tuple[Path, ...]:
+    """Removes the segments that are done with and whose every record is safely archived; returns them.
 
-    def __init__(self, total: int, *, removing: bool, enabled: bool) -> None:
-        self._bars: dict[str, tqdm[Any]] = {}
-        if enabled:
-            self._bars["read"] = tqdm(total=total, desc="Archiving log entries", unit=" entries", position=0)
-            if removing:
-                self._bars["remove"] = tqdm(total=total, desc="Removing archived files", unit=" files", position=1)
+    A segment qualifies when its writer had left it when it was scanned, it holds no damage, and every source with
+    records in it succeeded and reported the segment complete. Right before the removal it is opened again and
+    checked to be the same file, still left by its writer, of the size it was scanned at.
+    """
+    removed = []
+    # Which sources have records in which segment, from one pass over the records.
+    pairs = np.unique(index.segment_of.astype(np.int64) * 256 + index.source_ids)
+    sources_in: dict[int, list[int]] = {}
+    for segment_number, source in zip((pairs // 256).tolist(), (pairs % 256).tolist(), strict=True):
+        sources_in.setdefault(segment_number, []).append(source)
+    for number, segment in enumerate(index.segments):
+        if segment.state is SegmentState.WRITING or segment.damage:
+            continue
+        sources = sources_in.get(number, [])
+        if not all(source in outcomes and segment.key in outcomes[source].complete_segments for source in sources):
+            continue
+        if _unchanged(segment.path, segment.key, segment.scanned_to):
+            segment.path.unlink(missing_ok=True)
+            removed.append(segment.path)
+    if removed:
+        descriptor = os.open(index.directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    return tuple(removed)
 
-    def advance(self, step: str, count: int) -> None:
-        """Advances one bar.
 
-        Args:
-            step: "read" or "remove".
-            count: How many more entries that step handled.
-        """
-        bar = self._bars.get(step)
-        if bar is not None:
-            bar.update(count)
-
-    def close(self) -> None:
-        """Closes the bars."""
-        for bar in self._bars.values():
-            bar.close()
+def _unchanged(path: Path, key: tuple[bytes, int], size: int) -> bool:
+    """Returns True if `path` is still the segment of that key, no writer holds it, and it has that size."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode) or status.st_size != size or held_by_writer(descriptor):
+            return False
+        header = decode_header(os.pread(descriptor, min(size, 1 << 16), 0))
+        return (header.writer_id, header.sequence) == key
+    except (OSError, StreamFormatError):
+        return False
+    finally:
+        os.close(descriptor)
 
 
 def _report(
@@ -289,8 +434,25 @@ def _report(
     listing: DirectoryListing,
     outcomes: Mapping[int, SourceOutcome],
     damaged_archives: tuple[DamagedFile, ...],
+    index: StreamIndex,
+    removed_segments: tuple[Path, ...],
 ) -> CompressionReport:
     """Builds the public report from the workers' outcomes."""
     sources = {source_id: outcome.report for source_id, outcome in sorted(outcomes.items())}
     foreign = [*listing.foreign_files, *(directory / name for outcome in outcomes.values() for name in outcome.foreign)]
-    return CompressionReport(directory, sources, tuple(sorted(foreign)), damaged_archives)
+    damaged_segments = [
+        *(
+            DamagedFile(segment.path, "; ".join(damage.summary() for damage in segment.damage))
+            for segment in index.segments
+            if segment.damage
+        ),
+        *(DamagedFile(damage.path, damage.reason) for damage in index.unreadable),
+    ]
+    return CompressionReport(
+        directory,
+        sources,
+        tuple(sorted(foreign)),
+        damaged_archives,
+        damaged_segments=tuple(damaged_segments),
+        segments_removed=removed_segments,
+    )

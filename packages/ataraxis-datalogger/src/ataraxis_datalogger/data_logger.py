@@ -1,26 +1,28 @@
 """`DataLogger`: a logger process that writes every `LogPackage` put on its queue, by any process, to disk."""
 
 import atexit
+import logging
 import multiprocessing.util
 import os
-import sys
 import threading
 import warnings
 import weakref
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, Literal, NoReturn, SupportsIndex
 
+from ._files.stream_writer import DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES, SyncPolicy, _sync_interval
+from ._runtime.layout import DEFAULT_BUFFER_BYTES, MIN_BUFFER_BYTES
+from ._runtime.legacy_options import accept_legacy_keywords
+from ._runtime.log_queue import LogQueue, LogSource
 from ._runtime.logger_run import LoggerRun, RunOutcome
 from ._runtime.run_state import LogStatistics
+from ._runtime.stopping import statistics
 from ._runtime.watchdog import FailureCallback
 from .compression import CompressionReport, compress_npy_logs
 from .exceptions import DataLoggerError, DataLoggerWarning
 
-if TYPE_CHECKING:
-    from multiprocessing.queues import Queue
-
-    from .log_package import LogPackage
+_LOGGER = logging.getLogger(__name__)
 
 _EXIT_STOP_TIMEOUT = 5.0
 """The `stop_timeout` used when a logger is stopped at interpreter exit or by garbage collection."""
@@ -38,14 +40,18 @@ class DataLogger:
     """Writes the log entries that any number of processes put on its queue, one `.npy` file per entry.
 
     `start()` launches the logger process; producers (this process or others) put `LogPackage` objects on
-    `input_queue`; `stop()` returns once every entry put before it, by any process, is on disk, then releases the
-    process and the shared memory. Entries go to `<output_directory>/<instance_name>_data_log/`, one file
-    `{source_id:03d}_{time_stamp:020d}.npy` per entry; a second entry with the same source and timestamp is kept as
-    `..._1.npy`, and so on, and no entry ever replaces an existing file. A file appears complete or not at all.
+    `input_queue`, or log through `source(id).log(time_stamp, payload)`; each producer process copies its entries
+    into a shared-memory buffer of its own, which the logger process writes to disk. `stop()` returns once every
+    entry put before it, by any process, is on disk, then releases the process and the shared memory.
+
+    Entries go to `<output_directory>/<instance_name>_data_log/`, one file `{source_id:03d}_{time_stamp:020d}.npy`
+    per entry; a second entry with the same source and timestamp is kept as `..._1.npy`, and so on, and no entry
+    ever replaces an existing file. A file appears complete or not at all.
 
     The logger can be started again after `stop()`, and several loggers (with different instance names, or the same
     name in different folders) can run at once. Used as a context manager, it starts on entry and stops on exit.
-    Only the process that created a logger can start and stop it; other processes only use its `input_queue`.
+    Only the process that created a logger can start and stop it; other processes only use its `input_queue` (and
+    `source()` handles).
     """
 
     def __init__(
@@ -56,6 +62,11 @@ class DataLogger:
         fsync_on_stop: bool = False,
         stop_timeout: float = 10.0,
         on_failure: FailureCallback | None = None,
+        buffer_size: int = DEFAULT_BUFFER_BYTES,
+        layout: Literal["npy", "stream"] = "npy",
+        segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+        sync: SyncPolicy = "rotate",
+        **legacy_keywords: object,
     ) -> None:
         """Creates the log folder; the logger process starts with `start()`.
 
@@ -64,23 +75,49 @@ class DataLogger:
             instance_name: The logger's name; the log folder is named `<instance_name>_data_log`.
             fsync_on_stop: If True, `stop()` also flushes the file system to the disk, so the entries survive a
                 power loss, at the cost of a slower stop.
-            stop_timeout: How many seconds `stop()` waits for entries that were put but have not arrived, while
-                none arrives, before it reports them lost (a producer killed right after a put takes its entry
-                with it).
+            stop_timeout: How many seconds `stop()` waits for the logger process while it makes no progress (then it
+                stops it by force and writes the remaining entries itself), and for a producer process holding its
+                buffer's lock (paused in the middle of a put).
             on_failure: Called, from a background thread, with a `DataLoggerError` as soon as the run fails: the
                 logger process died or an entry could not be written. The error is also raised by the next call to
                 `stop()` (and, after a death, by `start()` and `input_queue`) whether or not a callback is given. To
                 interrupt the main thread, pass for example `lambda error: _thread.interrupt_main()`.
+            buffer_size: The size in bytes of the shared-memory buffer of each producer process (8 MiB by default,
+                at least 4096). A put waits while its process's buffer is full; an entry larger than the buffer (its
+                payload plus 20 to 27 bytes) is refused with `EntryTooLargeError`.
+            layout: `"npy"` (the default) writes one `.npy` file per entry; `"stream"` appends the entries to
+                checksummed stream segments (`stream_{sequence:06d}.adlog`, see the stream format), which takes
+                far less time per entry than creating a file.
+            segment_bytes: With `layout="stream"`: the size at which a segment is closed and the next one started
+                (64 MiB by default, at least 4096).
+            sync: With `layout="stream"`: when written entries are made durable: `"rotate"` (each segment as it
+                is closed; the default), `"none"` (left to the operating system), or a number of seconds N (at
+                least every N seconds, so a power cut costs at most about N seconds of entries).
+
+            **legacy_keywords: The keywords of ataraxis-data-structures 3.x (`process_count`, `thread_count`,
+                `sleep_timer`, `exist_ok`) and 4.0 (`poll_interval`) are accepted and ignored, with a
+                `DeprecationWarning` saying what replaced each one.
+
 
         Raises:
-            TypeError: If `instance_name` is not a string.
-            ValueError: If `instance_name` is empty or not usable in a folder name, or `stop_timeout` is not
-                positive.
+            TypeError: If `instance_name` is not a string, `buffer_size` or `segment_bytes` not an integer, `sync`
+                not one of the policies, or a keyword is neither declared nor a legacy one.
+            ValueError: If `instance_name` is empty or not usable in a folder name, `stop_timeout` is not positive,
+                `buffer_size` is below 4096, `layout` is unknown, `segment_bytes` is below 4096, or `sync` is
+                out of range.
             OSError: If the log folder cannot be created.
         """
+        accept_legacy_keywords(legacy_keywords, stacklevel=2)
         _check_instance_name(instance_name)
         if not stop_timeout > 0:
             raise ValueError(f"stop_timeout must be a positive number of seconds, got {stop_timeout!r}")
+        if isinstance(buffer_size, bool) or not isinstance(buffer_size, int):
+            raise TypeError(f"buffer_size must be an integer number of bytes, got {buffer_size!r}")
+        if buffer_size < MIN_BUFFER_BYTES:
+            raise ValueError(f"buffer_size must be at least {MIN_BUFFER_BYTES} bytes, got {buffer_size}")
+        # Records are 8-byte aligned, and so is every position in a buffer.
+        self._buffer_size = buffer_size - buffer_size % 8
+        self._sink_settings = _sink_settings(instance_name, layout, segment_bytes, sync)
         self._instance_name = instance_name
         self._output_directory = Path(output_directory) / f"{instance_name}_data_log"
         self._output_directory.mkdir(parents=True, exist_ok=True)
@@ -90,12 +127,16 @@ class DataLogger:
         self._owner_pid = os.getpid()
         self._lock = threading.RLock()
         self._run: LoggerRun | None = None
-        self._finished_queue: Queue[LogPackage] | None = None
         self._last_statistics = LogStatistics(0, 0, 0, 0, 0)
 
     @property
     def instance_name(self) -> str:
         """The logger's name."""
+        return self._instance_name
+
+    @property
+    def name(self) -> str:
+        """The logger's name, `instance_name` (the name ataraxis-data-structures 3.x gave this property)."""
         return self._instance_name
 
     @property
@@ -121,16 +162,27 @@ class DataLogger:
         run = self._run
         if run is None:
             return self._last_statistics
-        return run.shared_state.statistics()
+        return statistics(run.control, final=False)
 
     @property
-    def input_queue(self) -> "Queue[LogPackage]":
-        """The queue producers put `LogPackage` objects on: a `multiprocessing.Queue`.
+    def layout(self) -> Literal["npy", "stream"]:
+        """How entries are stored: `"npy"` (one file per entry) or `"stream"` (stream segments)."""
+        return self._sink_settings["layout"]  # type: ignore[return-value]
 
-        Pass it to producer processes when you create them (as `multiprocessing` queues are passed: as a `Process`
-        argument or by inheritance). It may be taken before `start()`: entries put then wait until the logger
-        starts. Each run has its own queue: after `stop()`, puts on the old queue raise `DataLoggerError`, and the
-        next run's queue is this property again.
+    @property
+    def buffer_size(self) -> int:
+        """The size in bytes of each producer process's shared-memory buffer."""
+        return self._buffer_size
+
+    @property
+    def input_queue(self) -> LogQueue:
+        """The queue producers put `LogPackage` objects on (see `LogQueue`).
+
+        Pass it to producer processes as you would a `multiprocessing.Queue` (a `Process` argument, under any start
+        method, or by inheritance), or in any other way objects are pickled (a `ProcessPoolExecutor` task). It may
+        be taken before `start()`: entries put then wait in their producer's buffer until the logger starts. Each
+        run has its own queue: after `stop()`, puts on the old queue raise `DataLoggerError`, and the next run's
+        queue is this property again.
 
         Raises:
             DataLoggerError: If the logger process of the current run died, or if this is a process other than
@@ -143,9 +195,24 @@ class DataLogger:
             self._check_owner()
             self._raise_if_dead()
             if self._run is None:
-                self._run = LoggerRun(self._instance_name)
+                self._run = self._new_run()
                 _track(self)
             return self._run.queue
+
+    def source(self, source_id: SupportsIndex) -> LogSource:
+        """Returns the hot path for one source: `logger.source(7).log(time_stamp, payload)`.
+
+        `log` builds the entry straight in the producer process's buffer, with no `LogPackage`, which makes it the
+        fastest way to log many small entries. The handle can be passed to other processes like `input_queue`.
+
+        Args:
+            source_id: The source's id, 0 to 255.
+
+        Raises:
+            TypeError, ValueError: If `source_id` is not an integer from 0 to 255.
+            DataLoggerError: As `input_queue` raises it.
+        """
+        return self.input_queue.source(source_id)
 
     def start(self) -> None:
         """Starts the logger process. Does nothing if it is already running.
@@ -161,9 +228,9 @@ class DataLogger:
                 return
             self._output_directory.mkdir(parents=True, exist_ok=True)
             if self._run is None:
-                self._run = LoggerRun(self._instance_name)
+                self._run = self._new_run()
             _track(self)
-            self._run.launch(self._output_directory, self._on_failure)
+            self._run.launch(self._output_directory, self._on_failure, self._fsync_on_stop)
 
     def stop(self) -> None:
         """Returns once every entry put before this call, by any process, is written; then stops the logger process.
@@ -191,11 +258,8 @@ class DataLogger:
                         stacklevel=2,
                     )
                 return
-            outcome = run.finish(self._stop_timeout, sync=self._fsync_on_stop)
+            outcome = run.finish(self._stop_timeout)
             self._last_statistics = outcome.statistics
-            # Kept until the next stop: its locks are named semaphores that vanish with the object, and a producer
-            # spawned just before this stop may still be unpickling it (it then gets a clear error on put).
-            self._finished_queue = run.queue
         self._report(outcome)
 
     def compress_logs(
@@ -238,6 +302,19 @@ class DataLogger:
             max_workers=max_workers,
         )
 
+    def _new_run(self) -> LoggerRun:
+        """Creates the shared memory of a new run (its queue works from then on)."""
+        run = LoggerRun(self._instance_name, self._buffer_size, self._sink_settings, self._output_directory)
+        for stale in run.swept:
+            warnings.warn(
+                f"DataLogger '{self._instance_name}': an earlier run into {self._output_directory} (owner pid "
+                f"{stale.owner_pid}) had all its processes killed; {stale.unwritten} entries its producers had put "
+                "were never written and are lost (its shared memory was removed now)",
+                DataLoggerWarning,
+                stacklevel=3,
+            )
+        return run
+
     def __enter__(self) -> "DataLogger":
         """Starts the logger."""
         self.start()
@@ -268,43 +345,40 @@ class DataLogger:
             self._stop_quietly()
 
     def _stop_quietly(self) -> None:
-        """Stops the logger with a short timeout, printing (not raising) what went wrong."""
+        """Stops the logger with a short timeout, logging (not raising) what went wrong: nobody is left to catch it."""
         self._stop_timeout = min(self._stop_timeout, _EXIT_STOP_TIMEOUT)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 self.stop()
-            problems = [str(warning.message) for warning in caught]
         except Exception as error:
-            problems = [str(error)]
-        for problem in problems:
-            print(f"DataLogger '{self._instance_name}' stopped at exit: {problem}", file=sys.stderr)
+            _LOGGER.error("DataLogger '%s' stopped at exit: %s", self._instance_name, error)
+        for warning in caught:
+            _LOGGER.warning("DataLogger '%s' stopped at exit: %s", self._instance_name, warning.message)
 
     def _report(self, outcome: RunOutcome) -> None:
         """Raises or warns about the problems of a finished run."""
         statistics = outcome.statistics
-        if outcome.rejections:
-            shown = "; ".join(outcome.rejections)
+        if statistics.rejected:
+            # Descriptions of the first few; one described only to a logger process that died is counted, not shown.
+            shown = ": " + "; ".join(outcome.rejections) if outcome.rejections else ""
             warnings.warn(
                 f"DataLogger '{self._instance_name}' skipped {statistics.rejected} objects that were not log "
-                f"packages: {shown}",
+                f"packages{shown}",
                 DataLoggerWarning,
                 stacklevel=3,
             )
         problems = []
         if outcome.death is not None:
             problems.append(outcome.death)
-        if statistics.failed:
+        if statistics.failed or statistics.lost:
             problems.append(
-                f"{statistics.failed} of {statistics.submitted} entries could not be written to "
+                f"{statistics.failed + statistics.lost} of {statistics.submitted} entries could not be written to "
                 f"{self._output_directory}: " + "; ".join(outcome.write_errors)
             )
-        if outcome.lost:
-            problems.append(
-                f"{outcome.lost} of {statistics.submitted} objects counted as put on the queue never reached the "
-                f"logger process within {self._stop_timeout:g} s without progress (a producer process probably "
-                "ended before its queue's feeder thread sent them) and are lost"
-            )
+        problems.extend(outcome.problems)
+        if outcome.death is None and statistics.pending:
+            problems.append(f"{statistics.pending} of {statistics.submitted} accepted entries were not written")
         if problems:
             raise DataLoggerError(f"DataLogger '{self._instance_name}': " + "\n".join(problems))
 
@@ -330,6 +404,18 @@ def _check_instance_name(name: Any) -> None:
     forbidden = {"/", "\0"} | ({os.altsep} if os.altsep else set()) | {os.sep}
     if not name or name in {".", ".."} or any(character in name for character in forbidden):
         raise ValueError(f"instance_name must be a non-empty name without path separators, got {name!r}")
+
+
+def _sink_settings(instance_name: str, layout: object, segment_bytes: object, sync: object) -> dict[str, object]:
+    """Checks the layout arguments of a logger and returns what its logger process needs to open its sink."""
+    if layout not in ("npy", "stream"):
+        raise ValueError(f'layout must be "npy" or "stream", got {layout!r}')
+    if isinstance(segment_bytes, bool) or not isinstance(segment_bytes, int):
+        raise TypeError(f"segment_bytes must be an integer number of bytes, got {segment_bytes!r}")
+    if segment_bytes < MIN_SEGMENT_BYTES:
+        raise ValueError(f"segment_bytes must be at least {MIN_SEGMENT_BYTES} bytes, got {segment_bytes}")
+    _sync_interval(sync)
+    return {"layout": layout, "segment_bytes": segment_bytes, "sync": sync, "instance_name": instance_name}
 
 
 def _track(logger: DataLogger) -> None:

@@ -6,12 +6,18 @@ for a run or a compression that failed, `ValueError` for a file that is not in t
 catches the built-in class catches it too:
 
 - `DataLoggerError` (`RuntimeError`): the logger cannot guarantee that the entries put on its queue reach the disk.
+- `EntryTooLargeError` (`ValueError`): an entry does not fit a producer's buffer, whatever the logger does.
 - `EntryFormatError` (`ValueError`): an entry file, or its name, is not in the entry format.
 - `ArchiveFormatError` (`ValueError`): an archive is damaged, holds another source, or has an unsupported layout.
+- `StreamFormatError` (`ValueError`): a stream segment is damaged or has an unsupported layout.
 - `ArchiveVerificationError` (`RuntimeError`): an archive just written does not read back as written.
 - `LogCompressionError` (`RuntimeError`): one or more sources of a log directory could not be archived.
 - `LogFilesChangedError` (`RuntimeError`): files a reader was reading were removed under it (a compression with
   `remove_sources` archived them).
+- `ExportError` (`ValueError`): an export was asked for with an unknown format, a bad session name, or a
+  destination it must not write to.
+- `OptionalDependencyError` (`ImportError`): a feature needs an optional dependency (an "extra") that is not
+  installed; the message names the extra to install.
 
 The root is not `DataLoggerError` because that name already meant the logger's runtime failures, a `RuntimeError`
 that user code catches by that name: a root that is a `RuntimeError` would make format errors `RuntimeError`s too.
@@ -34,10 +40,33 @@ class AtaraxisDataLoggerError(Exception):
 class DataLoggerError(AtaraxisDataLoggerError, RuntimeError):
     """Raised when the logger cannot guarantee that the entries put on its queue reach the disk.
 
-    Causes: the logger process died, entries could not be written (for example the log folder was removed), entries
-    counted as put never arrived (a producer process died before its queue's feeder thread sent them), the queue is
-    used while the logger is stopped, or a process other than the logger's owner tries to control it.
+    Causes: the logger process died, entries could not be written (for example the log folder was removed), the
+    queue is used while the logger is stopped or after its owner died, or a process other than the logger's owner
+    tries to control it.
     """
+
+
+class EntryTooLargeError(AtaraxisDataLoggerError, ValueError):
+    """Raised by a put whose entry is larger than a whole producer buffer (`DataLogger(buffer_size=...)`).
+
+    Args:
+        payload_size: The entry's payload size in bytes.
+        record_size: The bytes the entry takes in the buffer: its payload, a 20-byte header and padding.
+        buffer_size: The size of each producer buffer of the logger.
+    """
+
+    def __init__(self, payload_size: int, record_size: int, buffer_size: int) -> None:
+        super().__init__(
+            f"an entry of {payload_size} bytes (it takes {record_size} bytes with its header) does not fit the "
+            f"logger's buffer of {buffer_size} bytes per producer process: create the DataLogger with a "
+            f"buffer_size of at least {record_size}"
+        )
+        self.payload_size = payload_size
+        """The entry's payload size in bytes."""
+        self.record_size = record_size
+        """The bytes the entry takes in the buffer."""
+        self.buffer_size = buffer_size
+        """The size of each producer buffer of the logger."""
 
 
 class EntryFormatError(AtaraxisDataLoggerError, ValueError):
@@ -54,6 +83,13 @@ class ArchiveFormatError(AtaraxisDataLoggerError, ValueError):
     Any damage is reported by this error, whatever part of the file it hit: the zip structure, a member, or payload
     bytes whose checksum does not match (archive format 2). A reader with `on_damage="warn"` skips the entries of
     damaged payload bytes with a `DamagedLogFilesWarning` instead.
+    """
+
+
+class StreamFormatError(AtaraxisDataLoggerError, ValueError):
+    """Raised when a stream segment (`.adlog`) is not one, has an unsupported layout, or holds a damaged record.
+
+    Reading with `on_damage="raise"` raises it at the first damaged record or torn tail, naming the file and offset.
     """
 
 
@@ -94,17 +130,47 @@ class LogFilesChangedError(AtaraxisDataLoggerError, RuntimeError):
     """
 
 
+class ExportError(AtaraxisDataLoggerError, ValueError):
+    """Raised when `export_logs` refuses its arguments; nothing is written then.
+
+    Causes: an unknown format, a session name that cannot be a folder name, or a destination that exists (without
+    `overwrite=True`), lies inside the log directory, or holds the log directory.
+    """
+
+
+class OptionalDependencyError(AtaraxisDataLoggerError, ImportError):
+    """Raised when a feature needs an optional dependency that is not installed.
+
+    The message names the package and the extra that installs it, for example
+    `pip install 'ataraxis-datalogger[arrow]'` for the Arrow, Parquet and Feather features.
+    """
+
+
 class AtaraxisDataLoggerWarning(UserWarning):
     """The root of every warning of ataraxis-datalogger; never issued itself."""
 
 
 class DataLoggerWarning(AtaraxisDataLoggerWarning):
-    """Warns about objects put on the logger's queue that were skipped, or discarded because it never started."""
+    """Warns about entries put on the logger's queue that were skipped, discarded or lost without a failure to raise.
+
+    Objects that were not log packages (skipped), entries put on a logger that was never started (discarded), and
+    entries of an earlier run into the same folder whose processes were all killed (lost, found by the next run).
+    """
 
 
 class DamagedLogFilesWarning(AtaraxisDataLoggerWarning):
     """Warns that a log directory holds damaged or foreign files, which were left in place.
 
     `compress_npy_logs` issues it for the entry files and archives it could not read and for foreign files; a
-    reader with `on_damage="warn"` issues it for each damaged file or range of archived entries it skips.
+    reader with `on_damage="warn"` issues it for each damaged file or range of archived entries it skips. Reading
+    a stream segment issues it when it skips damaged bytes or stops at a torn tail (the end of a record that a crash
+    cut short), naming the file and the offset.
+    """
+
+
+class NestedLogDirectoriesWarning(AtaraxisDataLoggerWarning):
+    """Warns that `compress_npy_logs` was given a folder whose logs are in its subfolders, and compressed each of them.
+
+    ataraxis-data-structures 3.x archived every entry file below the folder it was given, writing the archives in
+    that folder; this version compresses each log folder found below it in place, its archives inside it.
     """

@@ -1,30 +1,26 @@
 """`LogPackage`: one timestamped message on its way from a producer process to the logger.
 
-A package is validated and encoded where it is built, in the producer: it holds the finished bytes of its entry file
-(the NumPy header, the source id, the timestamp and a copy of the payload). The logger's queue sends those bytes alone
-(a `bytes` object pickles and unpickles in well under a microsecond, with no class to look up), the logger checks them
-with a few byte comparisons and writes them with a single system call; a package pickled any other way also travels
-as its entry bytes. Copying the payload at construction also means a producer may reuse or modify its buffer as soon
-as the package is built, even though `multiprocessing.Queue` pickles it later, in a background thread.
+A package is validated and encoded where it is built, in the producer: it holds the finished record of its entry, in
+the form the logger's shared-memory buffers and its stream segments hold (see `_format.stream`): a CRC-32, the
+payload's length, the timestamp and the source id, then a copy of the payload. Putting it on the logger's queue
+copies those bytes into the producer's buffer with one slice assignment. Copying the payload at construction also
+means a producer may reuse or modify its buffer as soon as the package is built.
 """
 
 import operator
+import zlib
 from typing import Any, SupportsIndex
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ._format.entry import (
-    MAX_SOURCE_ID,
-    MAX_TIME_STAMP,
-    PREFIX_SIZE,
-    encode_entry_prefix,
-    entry_fields,
-    npy_header_length,
-)
+from ._format.entry import MAX_SOURCE_ID, MAX_TIME_STAMP, encode_entry_prefix
+from ._format.stream import MAX_PAYLOAD, RECORD_HEADER, RECORD_HEADER_SIZE, Kind, encode_record, padded_size
 
 SerializedData = NDArray[np.uint8] | bytes | bytearray | memoryview
 """What a package accepts as its payload."""
+
+_PADDING = bytes(8)
 
 
 class LogPackage:
@@ -34,11 +30,11 @@ class LogPackage:
     before anything reaches the queue.
     """
 
-    __slots__ = ("_entry", "_source_id", "_time_stamp")
+    __slots__ = ("_record", "_source_id", "_time_stamp")
 
     _source_id: int
     _time_stamp: int
-    _entry: bytes
+    _record: bytes
 
     def __init__(self, source_id: SupportsIndex, time_stamp: SupportsIndex, serialized_data: SerializedData) -> None:
         """Builds and validates a package.
@@ -48,19 +44,23 @@ class LogPackage:
             time_stamp: The entry's timestamp, an integer (Python or NumPy) from 0 to 2**64 - 1, typically
                 nanoseconds or microseconds from a monotonic clock. Entries of one source are ordered by it.
             serialized_data: The payload: a one-dimensional `numpy.uint8` array or a bytes-like object (`bytes`,
-                `bytearray`, `memoryview`). It is copied, so the caller may reuse its buffer right away.
+                `bytearray`, `memoryview`), at most 2**32 - 1 bytes. It is copied, so the caller may reuse its
+                buffer right away.
 
         Raises:
             TypeError: If `source_id` or `time_stamp` is not an integer (booleans included), or `serialized_data`
                 is neither a `uint8` array nor bytes-like.
             ValueError: If `source_id` or `time_stamp` is out of range, or `serialized_data` is an array that is not
-                one-dimensional.
+                one-dimensional or holds more than 2**32 - 1 bytes.
         """
         self._source_id = _checked_integer("source_id", source_id, MAX_SOURCE_ID)
         self._time_stamp = _checked_integer("time_stamp", time_stamp, MAX_TIME_STAMP)
         payload = _payload_buffer(serialized_data)
-        # One copy: bytes concatenation reads the payload straight from the caller's buffer.
-        self._entry = encode_entry_prefix(self._source_id, self._time_stamp, len(payload)) + payload
+        if len(payload) > MAX_PAYLOAD:
+            raise ValueError(
+                f"LogPackage serialized_data holds {len(payload)} bytes; an entry holds at most {MAX_PAYLOAD}"
+            )
+        self._record = encode_record(self._source_id, self._time_stamp, payload)
 
     @property
     def source_id(self) -> int:
@@ -75,31 +75,37 @@ class LogPackage:
     @property
     def serialized_data(self) -> NDArray[np.uint8]:
         """The payload, as a read-only one-dimensional `uint8` array (a view of the package's own copy)."""
-        return np.frombuffer(self._entry, dtype=np.uint8, offset=len(self._entry) - self.payload_size)
+        return np.frombuffer(self._record, dtype=np.uint8, count=self.payload_size, offset=RECORD_HEADER_SIZE)
 
     @property
     def payload_size(self) -> int:
         """The payload's length in bytes."""
-        return len(self._entry) - npy_header_length(self._entry) - PREFIX_SIZE
+        return int.from_bytes(self._record[4:8], "little")
 
     @property
     def entry_bytes(self) -> bytes:
         """The complete content of the entry's `.npy` file: the NumPy header, source id, timestamp and payload."""
-        return self._entry
+        payload = memoryview(self._record)[RECORD_HEADER_SIZE : RECORD_HEADER_SIZE + self.payload_size]
+        return encode_entry_prefix(self._source_id, self._time_stamp, len(payload)) + payload
+
+    @property
+    def record_bytes(self) -> bytes:
+        """The entry's record, as the logger's buffers and stream segments hold it (padding included)."""
+        return self._record
 
     def __reduce__(self) -> tuple[Any, tuple[bytes]]:
-        """Pickles the package as its entry bytes, which hold everything else."""
-        return _restore_log_package, (self._entry,)
+        """Pickles the package as its record, which holds everything else."""
+        return _restore_log_package, (self._record,)
 
     def __eq__(self, other: object) -> bool:
         """Packages are equal when their source id, timestamp and payload are equal."""
         if not isinstance(other, LogPackage):
             return NotImplemented
-        return self._entry == other._entry
+        return self._record == other._record
 
     def __hash__(self) -> int:
         """Hashes the package by its source id, timestamp and payload."""
-        return hash(self._entry)
+        return hash(self._record)
 
     def __repr__(self) -> str:
         """Names the source, the timestamp and the payload size."""
@@ -109,23 +115,39 @@ class LogPackage:
         )
 
 
-def _restore_log_package(entry: bytes) -> LogPackage:
-    """Rebuilds an unpickled package, refusing bytes that are not an entry (a forged or damaged pickle).
+def _restore_log_package(record: bytes) -> LogPackage:
+    """Rebuilds an unpickled package, refusing bytes that are not an entry's record (a forged or damaged pickle).
 
     Raises:
-        ValueError: If `entry` is not the bytes of an entry file.
+        ValueError: If `record` is not the record of an entry.
     """
-    fields = entry_fields(entry) if type(entry) is bytes else None
+    fields = _record_fields(record) if type(record) is bytes else None
     if fields is None:
-        raise ValueError("not the pickled form of a LogPackage: its bytes are not a log entry")
+        raise ValueError("not the pickled form of a LogPackage: its bytes are not an entry's record")
     package = LogPackage.__new__(LogPackage)
     package._source_id, package._time_stamp = fields
-    package._entry = entry
+    package._record = record
     return package
+
+
+def _record_fields(record: bytes) -> tuple[int, int] | None:
+    """Returns the source id and timestamp of a well-formed entry record, else None."""
+    if len(record) < RECORD_HEADER_SIZE:
+        return None
+    checksum, length, time_stamp, source_id, kind, reserved = RECORD_HEADER.unpack_from(record)
+    if kind != Kind.ENTRY or reserved or len(record) != padded_size(RECORD_HEADER_SIZE + length):
+        return None
+    end = RECORD_HEADER_SIZE + length
+    if record[end:] != _PADDING[: len(record) - end] or zlib.crc32(memoryview(record)[4:end]) != checksum:
+        return None
+    return source_id, time_stamp
 
 
 def _checked_integer(name: str, value: SupportsIndex, maximum: int) -> int:
     """Returns `value` as a Python int after checking that it is an integer (not a boolean) from 0 to `maximum`."""
+    if value.__class__ is int and 0 <= value <= maximum:
+        # The common case first: a package is built per entry, so its checks are part of the hot path.
+        return value
     if isinstance(value, bool | np.bool_):
         raise TypeError(f"LogPackage {name} must be an integer from 0 to {maximum}, got the boolean {value!r}")
     try:
@@ -141,6 +163,8 @@ def _checked_integer(name: str, value: SupportsIndex, maximum: int) -> int:
 
 def _payload_buffer(data: object) -> bytes | memoryview:
     """Returns the payload as bytes or a flat byte view, after checking it is a 1-D uint8 array or bytes-like."""
+    if data.__class__ is bytes:
+        return data
     if isinstance(data, np.ndarray):
         if data.dtype != np.uint8:
             raise TypeError(

@@ -4,16 +4,22 @@ import operator
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final
+from types import TracebackType
+from typing import TYPE_CHECKING, Final, Self
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ._export.optional import requires_extra
 from ._files.archive_file import ArchiveFile
 from ._files.closeable import Closeable
 from ._files.listing import check_log_directory, check_path_argument, list_log_directory
+from ._files.stream_index import scan_segments
 from ._format.damage import OnDamage, check_on_damage
 from ._read.merged_source import Entry, MergedSource, open_source
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _TIME_LIMIT: Final = 2**64
 
@@ -123,6 +129,52 @@ class LogArchiveReader(Closeable):
         self._check_open()
         return self._source.entries(self._position_of(first_stamp), self._position_of(last_stamp))
 
+    def to_arrow(self) -> "pa.Table":
+        """Returns every entry as a `pyarrow.Table` with the columns `source_id`, `timestamp` and `payload`.
+
+        The types are uint8, uint64 and `large_binary`, one row per entry in reading order. When every entry comes
+        from the archive, the table is built on the archive's own columns: the timestamps and offsets loaded when
+        the reader opened become its buffers without a copy, and the payload bytes are read (and checked against
+        their checksums) into one buffer in one read, with no Python object per entry. Entries from loose files
+        (alone or merged with an archive), and entries of a damaged part of an archive, are read one by one,
+        a batch at a time. Damaged data is skipped with a warning or raises, as the reader's `on_damage` says.
+        The whole table is in memory (about the size of the payloads); the table stays valid after the reader
+        is closed.
+
+        `polars.from_arrow(table)` and `table.to_pandas()` turn it into a data frame; `iter_batches` reads a
+        source of any size in bounded pieces instead.
+
+        Raises:
+            OptionalDependencyError: If pyarrow is not installed (the `arrow` extra).
+            ValueError: If the reader is closed.
+        """
+        self._check_open()
+        with requires_extra("LogArchiveReader.to_arrow"):
+            from ._export.arrow_batches import source_table
+        return source_table(self._source)
+
+    def iter_batches(self, *, max_bytes: int = 8 << 20, max_rows: int = 65536) -> Iterator["pa.RecordBatch"]:
+        """Returns an iterator over every entry, in reading order, as `pyarrow.RecordBatch`es of bounded size.
+
+        The batches have the columns of `to_arrow` and are built the same way, a slice of the archive's columns
+        at a time. Memory stays bounded by one batch, which makes this the way to stream a source larger than
+        memory into another engine or file format.
+
+        Args:
+            max_bytes: The payload bytes of one batch, at most; an entry larger than this is a batch of its own.
+            max_rows: The entries of one batch, at most.
+
+        Raises:
+            OptionalDependencyError: If pyarrow is not installed (the `arrow` extra).
+            TypeError: If a limit is not an integer.
+            ValueError: If a limit is below 1, or the reader is closed.
+        """
+        limits = _positive(max_bytes, "max_bytes"), _positive(max_rows, "max_rows")
+        self._check_open()
+        with requires_extra("LogArchiveReader.iter_batches"):
+            from ._export.arrow_batches import record_batches
+        return record_batches(self._source, max_bytes=limits[0], max_rows=limits[1])
+
     def close(self) -> None:
         """Releases the archive file and its memory map; payloads already read stay valid. Idempotent."""
         if not self._closed:
@@ -136,6 +188,8 @@ class LogArchiveReader(Closeable):
             where.append(f"archive={str(source.archive.path)!r}")
         if source.loose is not None:
             where.append(f"loose_entries={source.loose.time_stamps.size}")
+        if source.stream is not None:
+            where.append(f"stream_entries={len(source.stream)}")
         state = ", closed" if self._closed else ""
         return f"LogArchiveReader(source_id={source.source_id}, entries={len(self)}, {', '.join(where)}{state})"
 
@@ -161,29 +215,89 @@ def _time_bound(value: int, name: str) -> int:
     return bound
 
 
-def read_logs(log_directory: str | os.PathLike[str], on_damage: OnDamage = "warn") -> dict[int, LogArchiveReader]:
+def _positive(value: int, name: str) -> int:
+    """Checks a size limit of `iter_batches` and returns it as a Python int."""
+    try:
+        limit = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}") from None
+    if limit < 1:
+        raise ValueError(f"{name} must be at least 1, got {limit}")
+    return limit
+
+
+class LogReaders(dict[int, LogArchiveReader]):
+    """What `read_logs` returns: a `dict` of readers by source id, in source id order, that can act on all of them.
+
+    It is a plain `dict` in every other respect. As a context manager, it closes every reader on exit.
+    """
+
+    def to_arrow(self) -> "pa.Table":
+        """Returns the entries of every source as one `pyarrow.Table`, source after source.
+
+        The columns are those of `LogArchiveReader.to_arrow` (`source_id`, `timestamp`, `payload`); each source is
+        one chunk of the table, built as that method builds it, and joining them copies nothing.
+        `polars.from_arrow(table)` or `table.to_pandas()` make a data frame of it.
+
+        Raises:
+            OptionalDependencyError: If pyarrow is not installed (the `arrow` extra).
+            ValueError: If a reader is closed.
+        """
+        with requires_extra("read_logs(...).to_arrow"):
+            import pyarrow
+
+            from ._export.arrow_batches import SCHEMA
+        if not self:
+            return SCHEMA.empty_table()
+        return pyarrow.concat_tables([reader.to_arrow() for reader in self.values()])
+
+    def close(self) -> None:
+        """Closes every reader. Idempotent."""
+        for reader in self.values():
+            reader.close()
+
+    def __enter__(self) -> Self:
+        """Returns the readers."""
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        """Closes every reader."""
+        self.close()
+
+
+def read_logs(log_directory: str | os.PathLike[str], on_damage: OnDamage = "warn") -> LogReaders:
     """Opens a reader for every source of a log directory, archived or not.
 
     A source with an archive reads it; a source whose entries are still `.npy` files reads those (in timestamp
-    order, from their names); a source with both reads both, merged in timestamp order with archived entries first
-    among equal timestamps. Loose files the archive already holds (compressed without `remove_sources`) are read
-    once, from the archive. Files that are neither entries nor archives (anything that is not a regular file
-    included) are ignored.
+    order, from their names); a source with entries in stream segments (`.adlog`, the stream layout) reads those;
+    a source with several reads them merged in timestamp order, among equal timestamps archived entries first,
+    then loose files, then stream records (in arrival order). Loose files and stream records the archive already
+    holds (compressed without `remove_sources`) are read once, from the archive. Files that are neither entries,
+    archives nor segments (anything that is not a regular file included) are ignored.
+
+    Stream segments are read once here, every record's checksum verified, to index their entries (about a million
+    small entries per second); each record is checked again when its payload is read. A torn tail (a crash in the
+    middle of an append) or damaged bytes in a segment are reported here, as `on_damage` says; the records before
+    and after them are read.
 
     Damage does not stop reading by default: an archive that cannot be opened is skipped (its source is read from
     its loose files) when the readers are opened, and a damaged entry file or damaged archived entries are skipped
     when iteration reaches them, each with a `DamagedLogFilesWarning` naming the file. `ataraxis-datalogger inspect
     --verify` lists every damaged file at once.
 
-    Close the readers (or use each as a context manager) to release their files.
+    Close the readers (or use each, or the returned `LogReaders`, as a context manager) to release their files.
 
     Args:
         log_directory: The directory the logger wrote to (`DataLogger.output_directory`).
         on_damage: "warn" skips damaged data with a warning and reads on; "raise" raises at the first damage
-            (`ArchiveFormatError` for an archive, `EntryFormatError` for an entry file).
+            (`ArchiveFormatError` for an archive, `EntryFormatError` for an entry file, `StreamFormatError` for a
+            stream segment).
 
     Returns:
-        A reader per source id, in source id order.
+        A reader per source id, in source id order, as a `LogReaders` dict (`to_arrow` reads them all into one
+        `pyarrow.Table`).
 
     Raises:
         ValueError: If the path is empty or `on_damage` is not "warn" or "raise".
@@ -191,14 +305,18 @@ def read_logs(log_directory: str | os.PathLike[str], on_damage: OnDamage = "warn
         NotADirectoryError: If it is not a directory.
         ArchiveFormatError: If an archive is damaged, or holds a source other than the one its name says, and
             `on_damage` is "raise".
+        StreamFormatError: If a stream segment is damaged or has a torn tail, and `on_damage` is "raise".
     """
     policy = check_on_damage(on_damage)
     listing = list_log_directory(check_log_directory(log_directory))
     entries, _ = listing.parse()
-    readers: dict[int, LogArchiveReader] = {}
+    index = scan_segments(listing.directory, listing.segments, policy) if listing.segments else None
+    streamed = set() if index is None else set(index.source_ids_present())
+    readers = LogReaders()
     try:
-        for source_id in sorted(entries.keys() | listing.archives.keys()):
-            source = open_source(listing.directory, source_id, listing.archives.get(source_id), entries, policy)
+        for source_id in sorted(entries.keys() | listing.archives.keys() | streamed):
+            archive = listing.archives.get(source_id)
+            source = open_source(listing.directory, source_id, archive, entries, policy, index)
             readers[source_id] = LogArchiveReader._of(source)
     except BaseException:
         for reader in readers.values():

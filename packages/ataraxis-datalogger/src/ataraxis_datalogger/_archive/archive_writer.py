@@ -1,5 +1,8 @@
 """Archiving one source: read its entries once, merge them with its archive, stream, fsync, verify, rename, remove.
 
+The new entries come from entry files and from stream records (found by the caller's scan of the segments, and read
+from the segments again, each checked, while the archive is written).
+
 The order of operations is what keeps every entry safe: the new archive is written under a temporary name, flushed
 to disk, opened again and checked (counts, timestamps, offsets, and with `verify_integrity` every payload byte
 against the entry files on disk and the block checksums), and only then renamed over the old archive; entry files
@@ -20,8 +23,7 @@ is written. Either way they reach the zip member in pieces of at most 1 MiB.
 import io
 import os
 import zipfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -30,8 +32,8 @@ from numpy.typing import NDArray
 
 from .._files.archive_file import ArchiveFile, open_source_archive
 from .._files.entry_reader import EntryReader
-from .._files.listing import SourceEntries, parse_entry_names
-from .._files.payload_cursor import PIECE_BYTES, PayloadCursor
+from .._files.listing import parse_entry_names
+from .._files.stream_index import SegmentKey, SourceRecords
 from .._format.archive import (
     FILE_DUPLICATES_MEMBER,
     FILE_MTIMES_MEMBER,
@@ -41,60 +43,34 @@ from .._format.archive import (
     PAYLOAD_CHECKSUMS_MEMBER,
     PAYLOADS_MEMBER,
     SOURCE_ID_MEMBER,
+    STREAM_ORIGINS_MEMBER,
+    STREAM_SEGMENTS_MEMBER,
     TIMESTAMPS_MEMBER,
     BlockChecksums,
-    MergeOrder,
     archive_file_name,
     temporary_archive_name,
 )
 from .._format.entry import entry_file_name, npy_header
 from ..exceptions import ArchiveFormatError, ArchiveVerificationError
-from .loose_examination import ArchivedCopyCheck, Examination, examine_entries
+from .loose_examination import ArchivedCopyCheck, examine_entries
+from .merge_plan import MergePlan
 from .reports import DamagedFile, SourceReport
+from .source_job import SourceJob, SourceOutcome, StepProgress
+from .stream_examination import NewOrigins, archived_positions, verified_copies
 
 COMPRESS_LEVEL: Final = 1
 """The zlib level of compressed archives: 2 to 7 times faster than level 6, for a ratio within 1%."""
 
 _ZIP64_FROM: Final = 1 << 30
 
-StepProgress = Callable[[str, int], None]
-"""Called with a step name ("read" or "remove") and the number of entries that step handled since the last call."""
-
-
-@dataclass(frozen=True)
-class SourceJob:
-    """Everything a worker needs to archive one source (picklable, so it can cross to a worker process)."""
-
-    directory: Path
-    """The log directory."""
-    source_id: int
-    """The source to archive."""
-    file_names: list[str]
-    """The names of the source's entry files, as listed (parsed and ordered by the worker)."""
-    remove_sources: bool
-    """Remove the entry files once the archive holding them is verified and in place."""
-    memory_mapping: bool
-    """Memory-map entry files instead of reading them."""
-    compress: bool
-    """Deflate the archive's members (else store them, which lets a reader read any range directly)."""
-    verify_integrity: bool
-    """Compare every archived payload byte with the entry files before anything is removed."""
-    buffer_limit: int
-    """Payload bytes kept in memory between reading and writing; beyond it entries are read a second time."""
-
-
-@dataclass(frozen=True)
-class SourceOutcome:
-    """What archiving one source did."""
-
-    report: SourceReport
-    """The source's part of the public report."""
-    foreign: tuple[str, ...]
-    """Names listed for the source that turned out not to be entries' (kept)."""
-
 
 def archive_source(job: SourceJob, progress: StepProgress | None = None) -> SourceOutcome:
-    """Archives the loose entries of one source, merging them into its archive if it has one.
+    """Archives the loose entries and stream records of one source, merging them into its archive if it has one.
+
+    Stream records the archive already holds (by their origin) are not archived again; with `remove_sources`, those
+    are compared byte for byte with their archived entries, so that the outcome can say which segments hold nothing
+    of this source that is not safely archived. Segments themselves are removed by the caller, once every source
+    with records in them is done.
 
     Args:
         job: The source and the options.
@@ -105,13 +81,15 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
 
     Raises:
         ArchiveFormatError: If the existing archive is damaged or belongs to another source.
-        ArchiveVerificationError: If the new archive does not read back as written, or an entry file changed meanwhile.
+        ArchiveVerificationError: If the new archive does not read back as written, or an entry file or a stream record
+            changed meanwhile.
         OSError: If the directory cannot be read or written.
     """
     entries, foreign = parse_entry_names(job.file_names)
     archive_path = job.directory / archive_file_name(job.source_id)
     # lexists: a dangling link named like the archive must fail the source, not be replaced by a new archive.
     archive = open_source_archive(archive_path, job.source_id) if os.path.lexists(archive_path) else None
+    complete: frozenset[SegmentKey] = frozenset()
     try:
         if archive is not None and job.verify_integrity:
             archive.verify()
@@ -127,16 +105,21 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
                 job.buffer_limit,
                 None if progress is None else lambda count: progress("read", count),
             )
-        new_count = int(examination.lengths.size)
+        new_stream, stream_copies = _stream_records_to_archive(job, archive)
+        new_count = int(examination.lengths.size) + (0 if new_stream is None else len(new_stream))
         if new_count:
             if archive is not None and archive.checksums is None and not job.verify_integrity:
                 archive.verify()  # format 1: no block checksums to check while copying, so check the zip CRC first
-            plan = _MergePlan(job, entries, archive, examination)
+            plan = MergePlan(job, entries, archive, examination, new_stream)
             _write_archive(plan, archive_path)
             entries_total, payload_bytes = plan.time_stamps.size, plan.total
         else:
             entries_total = 0 if archive is None else archive.timestamps.size
             payload_bytes = 0 if archive is None else archive.payload_bytes
+        if job.remove_sources and job.stream is not None and stream_copies is not None:
+            complete = _complete_segments(job.stream, stream_copies)
+        if progress is not None and job.stream is not None and len(job.stream):
+            progress("read", len(job.stream))
     finally:
         if archive is not None:
             archive.close()
@@ -158,87 +141,41 @@ def archive_source(job: SourceJob, progress: StepProgress | None = None) -> Sour
         files_removed=removed,
         damaged_files=tuple(DamagedFile(job.directory / name, reason) for name, reason in examination.damaged),
     )
-    return SourceOutcome(report, tuple(foreign))
+    return SourceOutcome(report, tuple(foreign), complete)
 
 
-class _MergePlan:
-    """The merged archive's metadata, and where each of its payloads comes from (old archive or entry file)."""
+def _stream_records_to_archive(
+    job: SourceJob, archive: ArchiveFile | None
+) -> tuple[SourceRecords | None, NDArray[np.bool_] | None]:
+    """Splits the source's stream records into those to archive now and those the archive already holds.
 
-    def __init__(
-        self, job: SourceJob, entries: SourceEntries, archive: ArchiveFile | None, examination: Examination
-    ) -> None:
-        self.job = job
-        self.archive = archive
-        self.examination = examination
-        old_stamps = np.empty(0, np.uint64) if archive is None else archive.timestamps
-        old_offsets = np.zeros(1, np.uint64) if archive is None else archive.offsets
-        old_count = old_stamps.size
-        self.new_stamps = entries.time_stamps[examination.new]
-        self.new_indices = entries.duplicate_indices[examination.new]
-        new_count = self.new_stamps.size
-        merge = MergeOrder(old_stamps, self.new_stamps)
-        self.merge = merge
-        self.time_stamps = merge.time_stamps
-        lengths = np.concatenate((np.diff(old_offsets), examination.lengths))[merge.order]
-        self.offsets = np.zeros(merge.order.size + 1, dtype=np.uint64)
-        np.cumsum(lengths, out=self.offsets[1:])
-        self.total = int(self.offsets[-1])
-        self.checksums: NDArray[np.uint32] | None = None
-        """The block checksums of the payload member, once it is written."""
-        self.old_offsets = old_offsets
-        self.new_offsets = np.zeros(new_count + 1, dtype=np.uint64)
-        np.cumsum(examination.lengths, out=self.new_offsets[1:])
-        # Only files seen in this run can still exist: the other old entries forget their file (modification time 0).
-        old_mtimes = np.zeros(old_count, dtype=np.uint64)
-        old_mtimes[examination.copy_positions] = examination.copy_mtimes
-        old_duplicates = np.zeros(old_count, dtype=np.uint64) if archive is None else archive.file_records()[1]
-        self.file_records = (
-            np.concatenate((old_mtimes, examination.mtimes))[merge.order],
-            np.concatenate((old_duplicates, self.new_indices))[merge.order],
-        )
+    Returns:
+        The records to archive (None if none), and, with `remove_sources`, per record of `job.stream`, whether it
+        is in the archive after this call: to be archived now, or an archived copy verified byte for byte.
+    """
+    records = job.stream
+    if records is None or not len(records):
+        return None, None
+    positions = (
+        np.full(len(records), -1, dtype=np.intp)
+        if archive is None
+        else archived_positions(archive.stream_origins(), records)
+    )
+    to_archive = positions < 0
+    in_archive = None
+    if job.remove_sources:
+        in_archive = to_archive.copy()
+        held = ~to_archive
+        if archive is not None and held.any():
+            in_archive[held] = verified_copies(archive, records.subset(held), positions[held])
+    return (records.subset(to_archive) if to_archive.any() else None), in_archive
 
-    def payload_pieces(self, old_cursor: PayloadCursor | None, reader: EntryReader | None) -> Iterator[memoryview]:
-        """Yields every payload byte of the merged archive, in order, in pieces of at most `PIECE_BYTES`.
 
-        Args:
-            old_cursor: Reads the old archive's payloads (None if there is none).
-            reader: Reads the entry files again; None to take new payloads from the examination's buffer.
-        """
-        for from_new, first, last in self.merge.runs(0, self.time_stamps.size):
-            if from_new:
-                yield from self._new_pieces(first, last, reader)
-            elif old_cursor is not None:
-                yield from old_cursor.pieces(int(self.old_offsets[first]), int(self.old_offsets[last]))
-
-    def _new_pieces(self, first: int, last: int, reader: EntryReader | None) -> Iterator[memoryview]:
-        """Yields the payloads of new entries `first` to `last`, from the buffer or read again from their files."""
-        buffer = self.examination.payloads
-        if reader is None and buffer is not None:
-            start, stop = int(self.new_offsets[first]), int(self.new_offsets[last])
-            view = memoryview(buffer)
-            for piece_start in range(start, stop, PIECE_BYTES):
-                yield view[piece_start : min(stop, piece_start + PIECE_BYTES)]
-            return
-        if reader is None:
-            raise ValueError("payloads that did not fit the buffer must be read again: pass an entry reader")
-        lengths = np.diff(self.new_offsets[first : last + 1]).tolist()
-        pending = bytearray()
-        entries = reader.read_entries(self.job.source_id, self.new_stamps[first:last], self.new_indices[first:last])
-        for entry, length in zip(entries, lengths, strict=True):
-            payload = entry.payload
-            if entry.error is not None or len(payload) != length:
-                change = entry.error or f"its payload was {length} bytes, now {len(payload)}"
-                message = f"{self.job.directory / entry.name} changed while it was archived: {change}"
-                raise ArchiveVerificationError(message) from entry.error
-            if len(pending) + length > PIECE_BYTES and pending:
-                yield memoryview(pending)
-                pending = bytearray()
-            if length >= PIECE_BYTES:
-                yield payload
-            else:
-                pending += payload
-        if pending:
-            yield memoryview(pending)
+def _complete_segments(records: SourceRecords, in_archive: NDArray[np.bool_]) -> frozenset[SegmentKey]:
+    """Returns the keys of the segments all of whose records of `records` are in the archive."""
+    incomplete = set(np.unique(records.segment_of[~in_archive]).tolist())
+    present = set(np.unique(records.segment_of).tolist())
+    return frozenset(records.keys[segment] for segment in present - incomplete)
 
 
 def _write_array(archive: zipfile.ZipFile, name: str, array: NDArray[np.generic]) -> None:
@@ -247,7 +184,7 @@ def _write_array(archive: zipfile.ZipFile, name: str, array: NDArray[np.generic]
         np.lib.format.write_array(member, array, allow_pickle=False)
 
 
-def _write_archive(plan: _MergePlan, archive_path: Path) -> None:
+def _write_archive(plan: MergePlan, archive_path: Path) -> None:
     """Writes the merged archive under a temporary name, fsyncs, verifies it, and renames it into place."""
     job = plan.job
     temporary = job.directory / temporary_archive_name(job.source_id, os.getpid())
@@ -274,6 +211,10 @@ def _write_archive(plan: _MergePlan, archive_path: Path) -> None:
                     _stream_payloads(plan, write, reread=plan.examination.payloads is None)
                 plan.checksums = checksums.finish()
                 _write_array(archive, PAYLOAD_CHECKSUMS_MEMBER, plan.checksums)
+                stream_members = plan.origins.members()
+                if stream_members is not None:
+                    _write_array(archive, STREAM_SEGMENTS_MEMBER, stream_members[0])
+                    _write_array(archive, STREAM_ORIGINS_MEMBER, stream_members[1])
             raw.flush()
             os.fsync(raw.fileno())
         _verify(plan, temporary)
@@ -300,7 +241,7 @@ def _create_exclusively(path: Path) -> io.BufferedWriter:
     return os.fdopen(descriptor, "wb")
 
 
-def _stream_payloads(plan: _MergePlan, consume: Callable[[memoryview], object], *, reread: bool) -> None:
+def _stream_payloads(plan: MergePlan, consume: Callable[[memoryview], object], *, reread: bool) -> None:
     """Feeds every merged payload piece to `consume`, opening the readers the plan needs for the duration."""
     old_cursor = None if plan.archive is None else plan.archive.cursor()
     reader = EntryReader(plan.job.directory, memory_mapping=plan.job.memory_mapping) if reread else None
@@ -314,7 +255,7 @@ def _stream_payloads(plan: _MergePlan, consume: Callable[[memoryview], object], 
             reader.close()
 
 
-def _verify(plan: _MergePlan, temporary: Path) -> None:
+def _verify(plan: MergePlan, temporary: Path) -> None:
     """Opens the written archive and checks it against the plan (and, with `verify_integrity`, every byte)."""
     try:
         written = ArchiveFile(temporary)
@@ -333,6 +274,7 @@ def _verify(plan: _MergePlan, temporary: Path) -> None:
                 np.array_equal(found, expected)
                 for found, expected in zip(written.file_records(), plan.file_records, strict=True)
             ),
+            "stream origins": _same_origins(written, plan.origins),
         }
         wrong = [name for name, correct in checks.items() if not correct]
         if wrong:
@@ -343,7 +285,17 @@ def _verify(plan: _MergePlan, temporary: Path) -> None:
         written.close()
 
 
-def _verify_payloads(plan: _MergePlan, written: ArchiveFile) -> None:
+def _same_origins(written: ArchiveFile, expected: NewOrigins) -> bool:
+    """Returns True if the archive just written records the stream origins it should."""
+    found = written.stream_origins()
+    return (
+        found.keys == expected.keys
+        and np.array_equal(found.rows, expected.rows)
+        and np.array_equal(found.offsets, expected.offsets)
+    )
+
+
+def _verify_payloads(plan: MergePlan, written: ArchiveFile) -> None:
     """Compares the written payload member with a fresh read of its sources, byte for byte.
 
     The member is read back through a cursor, which checks every block against its checksum; the sources are the

@@ -1,13 +1,14 @@
 """Reading the loose entry files of one source: which are damaged, which the archive already holds, which are new.
 
 An archive records, per entry, the modification time of the entry file it came from while that file may still exist
-(`file_mtimes` and `file_duplicates` members, see `_format.archive`), so that compressing a directory twice, or after
-an interrupted removal, never archives a file twice. A loose file is a copy of an archived entry when the archive
-has an entry with the file's timestamp, duplicate index and modification time, and the same payload, byte for byte.
-The modification time matters once files were removed: the logger may later reuse a freed name for a new entry,
-which must be archived even if its payload happens to be the same. Every rule errs on the side of archiving: a file
-that only looks like a copy (its modification time was not preserved by a copy to another disk, say) is archived
-again, never dropped.
+(`file_mtimes` and `file_duplicates` members, see `_format.archive`), so that compressing a directory twice, or
+after an interrupted removal, never archives a file twice. A loose file is a copy of an archived entry when the
+archive has an entry with the file's timestamp, duplicate index and modification time, and the same payload, byte
+for byte. The modification time matters once files were removed: the logger may later reuse a freed name for a new
+entry, which must be archived even if its payload happens to be the same. An archive of the 3.x layout records no
+times: there a copy's file must be no newer than the archive (see `LegacyArchiveFile`). Every rule errs on the side
+of archiving: a file that only looks like a copy (its modification time was not preserved by a copy to another disk,
+say) is archived again, never dropped.
 """
 
 from collections.abc import Callable
@@ -71,7 +72,10 @@ class ArchivedCopyCheck(Closeable):
             ArchiveFormatError: If the archived payload to compare with is damaged.
         """
         found = self._recorded.get((time_stamp, duplicate_index))
-        if found is None or self._archive is None or found[1] != mtime_ns:
+        if found is None or self._archive is None:
+            return None
+        recorded_mtime = found[1]
+        if mtime_ns != recorded_mtime and (self._archive.records_exact_mtimes or mtime_ns > recorded_mtime):
             return None
         index = found[0]
         start, stop = int(self._archive.offsets[index]), int(self._archive.offsets[index + 1])
@@ -148,6 +152,7 @@ def examine_entries(
                 # The process's error (out of descriptors, say): the source fails rather than condemn every file.
                 raise entry.error
             damaged.append((entry.name, reason))
+            unreported += 1
             continue
         payload = entry.payload
         archived_at = copy_check.match(entry.time_stamp, entry.duplicate_index, payload, entry.mtime_ns)

@@ -23,8 +23,9 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.context import SpawnProcess
 from typing import Final
 
-from .archive_writer import SourceJob, SourceOutcome, StepProgress, archive_source
+from .archive_writer import archive_source
 from .directory_lock import DirectoryLock
+from .source_job import SourceJob, SourceOutcome, StepProgress
 
 Outcomes = tuple[dict[int, SourceOutcome], dict[int, str]]
 """What archiving did: the outcome of each source archived, and why each failed source failed."""

@@ -10,6 +10,9 @@ with `pread` from a stored member, decompressed as a stream from a deflated one,
 block against the `payload_checksums` member. Nothing is memory-mapped: a file truncated under a mapping kills the
 reading process with SIGBUS, while a `pread` past the end of the file merely comes back short.
 
+An archive of the 3.x layout (one member per entry, no `format_version`) is opened through `LegacyMembers`, which
+gives it the same metadata (`format_version` 0) and a cursor of its own; see `legacy_members`.
+
 Whatever a damaged file makes the zip or NumPy layers raise (`BadZipFile`, `NotImplementedError` for a flipped
 compression method, `UnicodeDecodeError` for a flipped name flag, `ValueError`, `EOFError`, ...) leaves this module
 as an `ArchiveFormatError` naming the file; only `MemoryError` passes through as itself.
@@ -19,6 +22,7 @@ import contextlib
 import os
 import struct
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -33,6 +37,8 @@ from .._format.archive import (
     PAYLOAD_CHECKSUMS_MEMBER,
     PAYLOADS_MEMBER,
     SOURCE_ID_MEMBER,
+    STREAM_ORIGINS_MEMBER,
+    STREAM_SEGMENTS_MEMBER,
     TIMESTAMPS_MEMBER,
     VERSION_1_MEMBERS,
     check_version,
@@ -41,8 +47,10 @@ from .._format.archive import (
     npy_header_size,
     read_payload_header,
 )
+from .._format.legacy_archive import is_legacy_layout
 from ..exceptions import ArchiveFormatError
 from .closeable import Closeable
+from .legacy_members import LegacyMembers, LegacyPayloadCursor
 from .payload_cursor import PayloadCursor
 from .regular_file import open_regular_file
 
@@ -93,14 +101,19 @@ class ArchiveFile(Closeable):
 
     def _load(self) -> None:
         names = self._zip.NameToInfo
+        self._legacy: LegacyMembers | None = None
+        # A 3.x archive (loaded by `_load_legacy`) has no stream bookkeeping: it reads as holding no stream record.
+        self._stream_origins: StreamOrigins | None = None
+        self.records_exact_mtimes: bool = True
+        """Whether `file_records` gives each entry file's exact modification time (else a time it is not later than)."""
+        if FORMAT_VERSION_MEMBER not in names and is_legacy_layout(names):
+            self._load_legacy()
+            return
         missing = [name for name in VERSION_1_MEMBERS if name not in names]
         if missing:
-            raise ArchiveFormatError(
-                f"{self.path} is not a columnar log archive: it lacks {', '.join(missing)} (an archive in the "
-                "one-member-per-entry layout of ataraxis-data-structures 4.x has to be rebuilt from its entries)"
-            )
+            raise ArchiveFormatError(f"{self.path} is not a columnar log archive: it lacks {', '.join(missing)}")
         self.format_version: int = int(self._read_member(FORMAT_VERSION_MEMBER, np.uint16, 0))
-        """The archive's layout version (1 or 2; see `_format.archive`)."""
+        """The archive's layout version (1 or 2; see `_format.archive`), or 0 for the 3.x layout."""
         check_version(self.format_version, self.path)
         if self.format_version >= 2 and PAYLOAD_CHECKSUMS_MEMBER not in names:
             raise ArchiveFormatError(
@@ -215,6 +228,22 @@ class ArchiveFile(Closeable):
         except ArchiveFormatError as error:
             raise ArchiveFormatError(f"{self.path}: {error}") from None
 
+    def _load_legacy(self) -> None:
+        """Loads an archive of the 3.x layout, one member per entry (see `legacy_members`)."""
+        legacy = LegacyMembers(self.path, self._file, self._zip)
+        self._legacy = legacy
+        self.format_version = 0
+        self.source_id = legacy.source_id
+        self.timestamps = legacy.timestamps
+        self.offsets = legacy.offsets
+        for array in (self.timestamps, self.offsets):
+            array.flags.writeable = False
+        self.payload_bytes = int(self.offsets[-1])
+        self.compressed = legacy.compressed
+        self.checksums = None
+        self.records_exact_mtimes = False
+        self._file_records = legacy.file_records()
+
     def file_records(self) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
         """Returns the per-entry modification times and duplicate indices of the entry files (loaded on first use).
 
@@ -233,19 +262,63 @@ class ArchiveFile(Closeable):
             self._file_records = (mtimes, duplicates)
         return self._file_records
 
+    def stream_origins(self) -> "StreamOrigins":
+        """Returns which stream records the archive's entries came from (loaded on first use; see `_format.archive`).
+
+        Raises:
+            ArchiveFormatError: If the members are damaged, disagree with each other or with the entry count, or
+                only one of them is present.
+        """
+        if self._stream_origins is None:
+            names = self._zip.NameToInfo
+            present = [name in names for name in (STREAM_SEGMENTS_MEMBER, STREAM_ORIGINS_MEMBER)]
+            count = self.timestamps.size
+            if not any(present):
+                self._stream_origins = StreamOrigins([], np.zeros(count, np.uint64), np.zeros(count, np.uint64))
+                return self._stream_origins
+            if not all(present):
+                raise ArchiveFormatError(
+                    f"{self.path} is inconsistent: it holds only one of {STREAM_SEGMENTS_MEMBER} and "
+                    f"{STREAM_ORIGINS_MEMBER}"
+                )
+            segments = self._read_member(STREAM_SEGMENTS_MEMBER, np.uint64, 2)
+            origins = self._read_member(STREAM_ORIGINS_MEMBER, np.uint64, 2)
+            problem = None
+            if segments.shape[1:] != (3,) or origins.shape != (count, 2):
+                problem = (
+                    f"{count} entries need stream segments of shape (K, 3) and origins of shape ({count}, 2), found "
+                    f"{segments.shape} and {origins.shape}"
+                )
+            elif count and int(origins[:, 0].max()) > segments.shape[0]:
+                problem = f"an entry names stream segment row {int(origins[:, 0].max())} of {segments.shape[0]}"
+            if problem is not None:
+                raise ArchiveFormatError(f"{self.path} is inconsistent: {problem}")
+            keys = [
+                (low.to_bytes(8, "little") + high.to_bytes(8, "little"), sequence)
+                for low, high, sequence in segments.tolist()
+            ]
+            self._stream_origins = StreamOrigins(keys, origins[:, 0].copy(), origins[:, 1].copy())
+        return self._stream_origins
+
     def cursor(self) -> PayloadCursor:
         """Returns a new cursor that reads this archive's payload bytes."""
+        if self._legacy is not None:
+            return LegacyPayloadCursor(self, self._legacy)
         return PayloadCursor(self)
 
     def verify(self) -> None:
         """Reads every byte the archive holds and checks it: the file records, and every payload byte.
 
         Format 2 payloads are checked block by block against their checksums; format 1 payloads, which have none,
-        by reading the whole member through the zip layer (which checks its CRC-32).
+        by reading the whole member through the zip layer (which checks its CRC-32), and the members of a 3.x
+        archive each likewise.
 
         Raises:
             ArchiveFormatError: If anything is damaged.
         """
+        if self._legacy is not None:
+            self._legacy.verify()
+            return
         self.file_records()
         if self.checksums is None:
             self._verify_zip_crc()
@@ -279,6 +352,18 @@ class ArchiveFile(Closeable):
         with contextlib.suppress(Exception):
             self._zip.close()
         self._file.close()
+
+
+@dataclass(frozen=True)
+class StreamOrigins:
+    """Which stream record each entry of an archive came from, for the segments that may still exist."""
+
+    keys: list[tuple[bytes, int]]
+    """Each recorded segment's writer id and sequence number, by row."""
+    rows: NDArray[np.uint64]
+    """Per entry, the row of its segment plus one (0: none)."""
+    offsets: NDArray[np.uint64]
+    """Per entry, the offset of its record in that segment."""
 
 
 def open_source_archive(path: Path, source_id: int) -> ArchiveFile:

@@ -14,13 +14,19 @@ When the name of an entry is taken, the next free duplicate name `..._{n}.npy` i
 entries that share a source and timestamp are all kept, numbered in arrival order.
 """
 
+import contextlib
 import errno
 import itertools
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from .._format.entry import entry_file_name
+
+Buffer = bytes | bytearray | memoryview
+"""A piece of an entry file's content."""
 
 _PROC_FD = "/proc/self/fd"
 _ANONYMOUS_FLAGS = getattr(os, "O_TMPFILE", 0) | os.O_WRONLY
@@ -54,13 +60,13 @@ class EntryCreator:
             os.close(self._dir_fd)
             self._dir_fd = -1
 
-    def write(self, source_id: int, time_stamp: int, content: bytes) -> str:
+    def write(self, source_id: int, time_stamp: int, content: bytes | Sequence[Buffer]) -> str:
         """Creates the file of one entry.
 
         Args:
             source_id: The entry's source id.
             time_stamp: The entry's timestamp.
-            content: The complete file content.
+            content: The complete file content, or consecutive pieces of it.
 
         Returns:
             The name the file was given.
@@ -68,36 +74,83 @@ class EntryCreator:
         Raises:
             OSError: If the file could not be created, written or named. Nothing is left behind in that case.
         """
-        if self.anonymous:
-            directory = self._dir_fd
-            descriptor = os.open(".", _ANONYMOUS_FLAGS, 0o644, dir_fd=directory)
-            try:
-                written = os.write(descriptor, content)
-                if written < len(content):
-                    _write_all(descriptor, memoryview(content)[written:])
-                source = f"{_PROC_FD}/{descriptor}"
-                if (source_id, time_stamp) not in self._next_duplicate:
-                    # The common case, inlined: the entry's own name is free.
-                    name = entry_file_name(source_id, time_stamp)
-                    try:
-                        os.link(source, name, src_dir_fd=directory, dst_dir_fd=directory)
-                    except FileExistsError:
-                        pass
-                    else:
-                        return name
-                return self._link(source, source_id, time_stamp)
-            finally:
-                os.close(descriptor)
-        temporary = next(self._temporary_names)
-        descriptor = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644, dir_fd=self._dir_fd)
+        pending = self.create(content)
         try:
-            try:
-                _write_all(descriptor, content)
-            finally:
-                os.close(descriptor)
-            return self._link(temporary, source_id, time_stamp)
+            return self.link(pending, source_id, time_stamp)
         finally:
-            os.unlink(temporary, dir_fd=self._dir_fd)
+            self.discard(pending)
+
+    def create(self, content: bytes | Sequence[Buffer]) -> "UnnamedEntry":
+        """Writes an entry's content into a file that has no entry name yet (`link` gives it one).
+
+        Args:
+            content: The complete file content, or consecutive pieces of it.
+
+        Returns:
+            The unnamed file: its inode and device identify it once it is linked; pass it to `discard` when done.
+
+        Raises:
+            OSError: If the file could not be created or written. Nothing is left behind in that case.
+        """
+        pieces: list[Buffer] = [content] if isinstance(content, bytes | bytearray | memoryview) else list(content)
+        if self.anonymous:
+            descriptor = os.open(".", _ANONYMOUS_FLAGS, 0o644, dir_fd=self._dir_fd)
+            source = f"{_PROC_FD}/{descriptor}"
+        else:
+            source = next(self._temporary_names)
+            descriptor = os.open(source, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644, dir_fd=self._dir_fd)
+        try:
+            _write_all(descriptor, pieces)
+            status = os.fstat(descriptor)
+        except BaseException:
+            os.close(descriptor)
+            if not self.anonymous:
+                os.unlink(source, dir_fd=self._dir_fd)
+            raise
+        return UnnamedEntry(descriptor, source, status.st_ino, status.st_dev)
+
+    def link(self, entry: "UnnamedEntry", source_id: int, time_stamp: int) -> str:
+        """Gives a created file the first free name of its entry; never replaces an existing file.
+
+        Returns:
+            The name the file was given.
+
+        Raises:
+            OSError: If the file could not be named.
+        """
+        if self.anonymous and (source_id, time_stamp) not in self._next_duplicate:
+            # The common case, inlined: the entry's own name is free.
+            name = entry_file_name(source_id, time_stamp)
+            try:
+                os.link(entry.source, name, src_dir_fd=self._dir_fd, dst_dir_fd=self._dir_fd)
+            except FileExistsError:
+                pass
+            else:
+                return name
+        return self._link(entry.source, source_id, time_stamp)
+
+    def discard(self, entry: "UnnamedEntry") -> None:
+        """Closes a created file; an unnamed one is then freed (a temporary name is removed)."""
+        os.close(entry.descriptor)
+        if not self.anonymous:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.source, dir_fd=self._dir_fd)
+
+    def linked_name(self, source_id: int, time_stamp: int, inode: int, device: int) -> str | None:
+        """Returns the name of the entry file of this source and timestamp that is the file `(inode, device)`, if any.
+
+        A logger process killed between naming an entry file and recording that it did leaves this question to
+        whoever takes over: the file's identity was recorded before it was named.
+        """
+        prefix = entry_file_name(source_id, time_stamp)[: -len(".npy")]
+        with os.scandir(self._dir_fd) as entries:
+            for entry in entries:
+                if entry.name.startswith(prefix) and entry.name.endswith(".npy"):
+                    with contextlib.suppress(OSError):
+                        status = entry.stat(follow_symlinks=False)
+                        if (status.st_ino, status.st_dev) == (inode, device):
+                            return entry.name
+        return None
 
     def explain(self, error: OSError) -> str:
         """Describes a write error, naming the likely cause when the log folder itself is gone.
@@ -157,8 +210,26 @@ class EntryCreator:
         return True
 
 
-def _write_all(descriptor: int, content: bytes | memoryview) -> None:
-    """Writes every byte of `content` (a regular file takes it in one call; the loop covers interruptions)."""
-    view = memoryview(content)
-    while view:
-        view = view[os.write(descriptor, view) :]
+class UnnamedEntry(NamedTuple):
+    """An entry file created and written, before it has its name."""
+
+    descriptor: int
+    """The open file."""
+    source: str
+    """What `link` links from: its `/proc/self/fd` path, or its temporary name."""
+    inode: int
+    """The file's inode number."""
+    device: int
+    """The file's device."""
+
+
+def _write_all(descriptor: int, pieces: list[Buffer]) -> None:
+    """Writes every byte of the pieces (a regular file takes them in one call; the loop covers interruptions)."""
+    views = [memoryview(piece).cast("B") for piece in pieces]
+    while views:
+        written = os.writev(descriptor, views) if len(views) > 1 else os.write(descriptor, views[0])
+        while views and written >= len(views[0]):
+            written -= len(views[0])
+            views.pop(0)
+        if views and written:
+            views[0] = views[0][written:]

@@ -23,7 +23,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from .._format.entry import decode_entry, entry_file_name
+from .._format.entry import decode_entry, entry_array, entry_file_name
+from .._format.legacy_archive import legacy_payload_start
 from ..exceptions import EntryFormatError
 from .closeable import Closeable
 from .regular_file import open_regular_file
@@ -120,15 +121,23 @@ class EntryReader(Closeable):
         finally:
             os.close(descriptor)
         entry = decode_entry(memoryview(data))
-        if entry.source_id != source_id:
-            raise EntryFormatError(f"the name says source {source_id} but the content says source {entry.source_id}")
-        if entry.time_stamp != time_stamp:
-            raise EntryFormatError(
-                f"the name says timestamp {time_stamp} but the content says timestamp {entry.time_stamp}"
-            )
+        payload = entry.payload
+        if (entry.source_id, entry.time_stamp) != (source_id, time_stamp):
+            # An entry 3.x wrote from a NumPy integer source id wider than a byte holds it whole.
+            body = entry_array(memoryview(data))
+            start = legacy_payload_start(body, source_id, time_stamp)
+            if start is None and entry.source_id != source_id:
+                raise EntryFormatError(
+                    f"the name says source {source_id} but the content says source {entry.source_id}"
+                )
+            if start is None:
+                raise EntryFormatError(
+                    f"the name says timestamp {time_stamp} but the content says timestamp {entry.time_stamp}"
+                )
+            payload = body[start:]
         if self._mapping is not None:
-            self._payload = entry.payload
-        return entry.payload, status.st_mtime_ns
+            self._payload = payload
+        return payload, status.st_mtime_ns
 
     def read_entries(
         self, source_id: int, time_stamps: NDArray[np.uint64], duplicate_indices: NDArray[np.uint64]

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from .._format.archive import is_temporary_archive_name, parse_archive_file_name
 from .._format.entry import ENTRY_SUFFIX, MAX_SOURCE_ID, entry_file_name, parse_entry_file_name
+from .._format.stream import SEGMENT_SUFFIX, parse_segment_file_name
 
 _SHORTEST_ENTRY_NAME = len(entry_file_name(0, 0))
 _KEY_LENGTH = _SHORTEST_ENTRY_NAME - len(ENTRY_SUFFIX)
@@ -47,10 +48,12 @@ class DirectoryListing:
     archives: dict[int, Path] = field(default_factory=dict)
     """Each source's archive, for the sources that have one."""
     foreign_files: tuple[Path, ...] = ()
-    """`.npy` files whose names cannot be an entry's, and anything named like an entry or an archive that is not a
-    regular file: never read, never removed."""
+    """`.npy` files whose names cannot be an entry's, and anything named like an entry, an archive or a stream
+    segment that is not a regular file: never read, never removed."""
     unfinished_archives: tuple[Path, ...] = ()
     """Temporary archives left by a compression that was interrupted."""
+    segments: tuple[str, ...] = ()
+    """The names of the stream segments (`stream_{sequence:06d}.adlog` regular files), in sequence order."""
 
     def parse(self) -> tuple[dict[int, SourceEntries], tuple[Path, ...]]:
         """Parses every entry name; returns the entries of each source and every foreign `.npy` file."""
@@ -122,9 +125,15 @@ def list_log_directory(directory: Path) -> DirectoryListing:
     archives: dict[int, Path] = {}
     foreign: list[Path] = []
     unfinished: list[Path] = []
+    segments: list[tuple[int, str]] = []
     names, special = _list_names(directory)
     for name in names:
-        if name.startswith("."):
+        if name.endswith(SEGMENT_SUFFIX) and (sequence := parse_segment_file_name(name)) is not None:
+            if name in special:
+                foreign.append(directory / name)
+            else:
+                segments.append((sequence, name))
+        elif name.startswith("."):
             if is_temporary_archive_name(name) and name not in special:
                 unfinished.append(directory / name)
         elif name.endswith(ENTRY_SUFFIX):
@@ -152,6 +161,45 @@ def list_log_directory(directory: Path) -> DirectoryListing:
         archives=dict(sorted(archives.items())),
         foreign_files=tuple(sorted(foreign)),
         unfinished_archives=tuple(sorted(unfinished)),
+        segments=tuple(name for _, name in sorted(segments)),
+    )
+
+
+def holds_log_files(directory: Path) -> bool:
+    """Returns True if a directory holds a file named like a log entry, an archive or a stream segment.
+
+    Its subdirectories are not looked at.
+
+    Args:
+        directory: The directory.
+    """
+    with os.scandir(directory) as names:
+        return any(_is_log_file_name(entry.name) for entry in names)
+
+
+def find_log_directories(directory: Path) -> list[Path]:
+    """Returns the directories below `directory` (not itself) that hold log entries or archives, in path order.
+
+    ataraxis-data-structures 3.x archived every entry file below the directory it was given. Hidden directories
+    are skipped, and symbolic links to directories are not followed.
+
+    Args:
+        directory: The directory to search.
+    """
+    found = []
+    for root, directories, files in os.walk(directory):
+        directories[:] = sorted(name for name in directories if not name.startswith("."))
+        if root != str(directory) and any(_is_log_file_name(name) for name in files):
+            found.append(Path(root))
+    return found
+
+
+def _is_log_file_name(name: str) -> bool:
+    """Returns True if a file name is a log entry's, an archive's or a stream segment's."""
+    return (
+        parse_entry_file_name(name) is not None
+        or parse_archive_file_name(name) is not None
+        or parse_segment_file_name(name) is not None
     )
 
 

@@ -1,4 +1,4 @@
-"""The on-disk formats as bytes and names: what an entry file and an archive hold. No file I/O happens here.
+"""The on-disk formats as bytes and names: what an entry file, an archive and an export hold. No file I/O here.
 
 Imports nothing of the package but `exceptions`; every other layer may import it.
 """

@@ -22,6 +22,17 @@ Version 2 adds one member:
   `CHECKSUM_BLOCK_BYTES` bytes of the `payloads.npy` member, M bytes long (its `.npy` header included, the last
   block shorter). A reader checks every block it reads, so a flipped payload byte never reads back as data.
 
+Version 2 archives that hold entries of stream segments (`_format.stream`) which may still exist also have two
+bookkeeping members, playing for stream records the part the file records play for entry files:
+
+- `stream_segments`: uint64, shape (K, 3): one row per such segment: its writer id (16 bytes, as two
+  little-endian uint64: bytes 0 to 7, then 8 to 15) and its sequence number.
+- `stream_origins`: uint64, shape (N, 2): per entry, the row of its segment plus one (0: the entry did not come
+  from a segment that may still exist) and the offset of its record in that segment.
+
+  A stream record is archived exactly when the archive has an entry of that origin, so compressing a folder again
+  never archives a record twice. An archive without them holds no such entry (older writers, or only entry files).
+
 Every other member is read whole through the zip layer, which checks the CRC-32 the zip directory records for it;
 zip checks no CRC on a range read out of a member, hence the blocks of the payload member. Version 1 archives (no
 `payload_checksums`) are still read; their payload bytes are checked only by a whole read (`inspect --verify`).
@@ -60,6 +71,8 @@ PAYLOADS_MEMBER: Final = "payloads.npy"
 FILE_MTIMES_MEMBER: Final = "file_mtimes.npy"
 FILE_DUPLICATES_MEMBER: Final = "file_duplicates.npy"
 PAYLOAD_CHECKSUMS_MEMBER: Final = "payload_checksums.npy"
+STREAM_SEGMENTS_MEMBER: Final = "stream_segments.npy"
+STREAM_ORIGINS_MEMBER: Final = "stream_origins.npy"
 
 VERSION_1_MEMBERS: Final = (
     FORMAT_VERSION_MEMBER,
@@ -73,8 +86,8 @@ VERSION_1_MEMBERS: Final = (
 """Every member of a version 1 archive, in the order they are written (the payload bytes last)."""
 
 MEMBERS: Final = (*VERSION_1_MEMBERS, PAYLOAD_CHECKSUMS_MEMBER)
-"""Every member of a version 2 archive, in the order they are written (the checksums follow the payload bytes
-they are computed from)."""
+"""Every member a version 2 archive always has, in the order they are written (the checksums follow the payload
+bytes they are computed from). The stream bookkeeping members, when present, are written last."""
 
 _ARCHIVE_NAME = re.compile(r"^(0|[1-9]\d{0,2})_log\.npz$")
 _TEMPORARY_NAME = re.compile(r"^\.(0|[1-9]\d{0,2})_log\.npz\.\d+\.tmp$")
@@ -280,28 +293,30 @@ def check_version(version: int, path: object) -> None:
 
 
 class MergeOrder:
-    """The order of a source's archived entries merged with entries not archived yet (loose ones).
+    """The order of a source's entries from several sides: its archive, then newer ones (loose files, stream records).
 
-    Timestamp order, archived entries first among equal timestamps, each side keeping its own order: the order in
-    which an archive stores merged entries and in which a reader returns them. The stable sort of the archived
-    timestamps followed by the loose ones gives exactly that.
+    Timestamp order; among equal timestamps the sides in the order given (archived entries first, then loose entry
+    files, then stream records), each side keeping its own order. It is the order in which an archive stores merged
+    entries and in which a reader returns them: the stable sort of the sides' timestamps, concatenated in that
+    order, gives exactly that. Archiving new entries and merging them with the old archive later gives the same
+    order as merging all three at once, since a stable sort keeps the sides' relative order either way.
 
     Args:
-        archived: The archived entries' timestamps, in order.
-        loose: The loose entries' timestamps, in order.
+        sides: Each side's timestamps, in order: the archived ones first.
     """
 
-    def __init__(self, archived: NDArray[np.uint64], loose: NDArray[np.uint64]) -> None:
-        merged = np.concatenate((archived, loose))
+    def __init__(self, *sides: NDArray[np.uint64]) -> None:
+        merged = np.concatenate(sides) if sides else np.empty(0, np.uint64)
         self.order: NDArray[np.intp] = np.argsort(merged, kind="stable")
-        """For each merged position, the entry's position in the archived timestamps followed by the loose ones."""
+        """For each merged position, the entry's position in the sides' timestamps, concatenated."""
         self.time_stamps: NDArray[np.uint64] = merged[self.order]
         """The merged timestamps."""
-        self.from_loose: NDArray[np.bool_] = self.order >= archived.size
-        """For each merged position, True if the entry is a loose one."""
-        self._side_position = self.order - np.where(self.from_loose, archived.size, 0)
+        starts = np.cumsum([0, *(side.size for side in sides)])
+        self.side: NDArray[np.intp] = np.searchsorted(starts, self.order, side="right") - 1
+        """For each merged position, the side its entry comes from (0 for the first)."""
+        self._side_position = self.order - starts[self.side]
 
-    def runs(self, first: int, last: int) -> Iterator[tuple[bool, int, int]]:
+    def runs(self, first: int, last: int) -> Iterator[tuple[int, int, int]]:
         """Yields the merged positions `first` to `last` (exclusive) as runs of consecutive entries of one side.
 
         Args:
@@ -309,11 +324,11 @@ class MergeOrder:
             last: One past the last merged position.
 
         Yields:
-            Whether the run is of loose entries, and its first and one-past-last positions on that side.
+            The run's side (0 for the first), and its first and one-past-last positions on that side.
         """
-        origin = self.from_loose[first:last]
+        origin = self.side[first:last]
         boundaries = [0, *(np.flatnonzero(origin[1:] != origin[:-1]) + 1).tolist(), last - first]
         for run_start, run_stop in itertools.pairwise(boundaries):
             if run_start < run_stop:
                 side_first = int(self._side_position[first + run_start])
-                yield bool(origin[run_start]), side_first, side_first + run_stop - run_start
+                yield int(origin[run_start]), side_first, side_first + run_stop - run_start

@@ -148,21 +148,6 @@ def own_header_length(data: bytes | memoryview) -> int | None:
     return header_length
 
 
-def entry_fields(entry: bytes) -> tuple[int, int] | None:
-    """Returns the source id and timestamp of an entry's file bytes, or None if they are not a well-formed entry.
-
-    The logger process runs this once per entry (the queue carries packages as their file bytes), so it checks with
-    plain byte operations: the NumPy header must be exactly the one of an array of this length.
-
-    Args:
-        entry: The bytes of an entry file, as `LogPackage.entry_bytes` holds them.
-    """
-    header_length = own_header_length(entry)
-    if header_length is None:
-        return None
-    return entry[header_length], int.from_bytes(entry[header_length + 1 : header_length + PREFIX_SIZE], "little")
-
-
 def decode_entry(data: bytes | bytearray | memoryview) -> DecodedEntry:
     """Reads the source id, timestamp and payload out of the bytes of an entry file.
 
@@ -179,11 +164,23 @@ def decode_entry(data: bytes | bytearray | memoryview) -> DecodedEntry:
         EntryFormatError: If `data` is not a `.npy` file holding a one-dimensional uint8 array of at least
             `PREFIX_SIZE` bytes.
     """
+    return _split(entry_array(data))
+
+
+def entry_array(data: bytes | bytearray | memoryview) -> memoryview:
+    """Returns the array bytes of an entry file (what follows its `.npy` header), checking the header.
+
+    Args:
+        data: The whole content of an entry file.
+
+    Raises:
+        EntryFormatError: If `data` is not a `.npy` file holding a one-dimensional uint8 array.
+    """
     view = memoryview(data).cast("B")
     header_length = own_header_length(view)
     if header_length is not None:
-        return _split(view[header_length:])
-    return _split(_decode_with_numpy(view))
+        return view[header_length:]
+    return _decode_with_numpy(view)
 
 
 def _decode_with_numpy(view: memoryview) -> memoryview:

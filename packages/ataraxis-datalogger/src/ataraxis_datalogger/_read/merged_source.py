@@ -1,9 +1,9 @@
-"""One source's entries in reading order: its archive, its loose entry files, or both merged.
+"""One source's entries in reading order: its archive, its loose entry files, its stream records, merged.
 
-The merged order is the archive's (`MergeOrder`): timestamp order, archived entries first among equal timestamps,
-loose entries after them in the order of their names. Iterating walks that order as runs of consecutive entries from
-the same side, so an archive run is read as one chunk of payload bytes after the other and a loose run one file
-after the other.
+The merged order is the archive's (`MergeOrder`): timestamp order; among equal timestamps archived entries first,
+then loose entries in the order of their names, then stream records in arrival order. Iterating walks that order as
+runs of consecutive entries from the same side, so an archive run is read as one chunk of payload bytes after the
+other, a loose run one file after the other, and a stream run a few records per `pread`.
 
 Damage met while iterating follows the reader's `on_damage` policy (see `_format.damage`): a damaged loose file,
 or the archived entries whose payload bytes fail their checksum (or cannot be read at all), are skipped with a
@@ -18,16 +18,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._archive.loose_examination import ArchivedCopyCheck, find_archived_copies
+from .._archive.stream_examination import archived_positions
 from .._files.archive_file import ArchiveFile, open_source_archive
 from .._files.closeable import Closeable
 from .._files.entry_reader import EntryReader
 from .._files.listing import SourceEntries
 from .._files.payload_cursor import PayloadCursor, PayloadRange
+from .._files.stream_index import SourceRecords, StreamIndex
 from .._format.archive import MergeOrder
 from .._format.damage import OnDamage, handle_damage
-from ..exceptions import ArchiveFormatError
+from ..exceptions import ArchiveFormatError, LogFilesChangedError
 from .loose_entry_files import LooseEntryFiles
 
+_LOOSE: Final = 1
+_STREAM: Final = 2
+"""The sides of the merge after the archive (side 0)."""
 _CHUNK_ENTRIES: Final = 65536
 _CHUNK_BYTES: Final = 8 << 20
 
@@ -36,17 +41,23 @@ Entry = tuple[int, NDArray[np.uint8]]
 
 
 class MergedSource(Closeable):
-    """The entries of one source, from an archive, loose entry files, or both, in reading order.
+    """The entries of one source, from an archive, loose entry files and stream records, in reading order.
 
     Args:
         source_id: The source.
         archive: The source's opened archive, if it has one (closed by `close`).
         loose: The source's loose entry files the archive does not hold, if any.
         on_damage: What iteration does with damaged data: skip it with a warning, or raise.
+        stream: The source's stream records the archive does not hold, if any.
     """
 
     def __init__(
-        self, source_id: int, archive: ArchiveFile | None, loose: LooseEntryFiles | None, on_damage: OnDamage
+        self,
+        source_id: int,
+        archive: ArchiveFile | None,
+        loose: LooseEntryFiles | None,
+        on_damage: OnDamage,
+        stream: SourceRecords | None = None,
     ) -> None:
         self.source_id = source_id
         """The source."""
@@ -56,17 +67,25 @@ class MergedSource(Closeable):
         """The source's opened archive, or None."""
         self.loose = loose
         """The source's loose entry files, or None."""
+        self.stream = stream
+        """The source's stream records, or None."""
+        empty = np.empty(0, dtype=np.uint64)
+        sides = (
+            empty if archive is None else archive.timestamps,
+            empty if loose is None else loose.time_stamps,
+            empty if stream is None else stream.time_stamps,
+        )
+        present = [side for side, part in enumerate((archive, loose, stream)) if part is not None]
         self._merge: MergeOrder | None = None
-        if archive is not None and loose is not None:
-            self._merge = MergeOrder(archive.timestamps, loose.time_stamps)
+        self._only = present[0] if len(present) == 1 else None
+        if len(present) > 1:
+            self._merge = MergeOrder(*sides)
             self.timestamps: NDArray[np.uint64] = self._merge.time_stamps
             """Every entry's timestamp, in reading order (read-only)."""
-        elif archive is not None:
-            self.timestamps = archive.timestamps
-        elif loose is not None:
-            self.timestamps = loose.time_stamps
+        elif present:
+            self.timestamps = sides[present[0]]
         else:
-            self.timestamps = np.empty(0, dtype=np.uint64)
+            self.timestamps = empty
         self.timestamps.flags.writeable = False
 
     def entries(self, first: int, last: int) -> Iterator[Entry]:
@@ -80,14 +99,14 @@ class MergedSource(Closeable):
         loose_reader = None if self.loose is None else self.loose.open_reader()
         try:
             if self._merge is None:
-                if archive_cursor is not None:
-                    yield from self._archive_run(archive_cursor, first, last)
-                elif loose_reader is not None and self.loose is not None:
-                    yield from self.loose.run(loose_reader, first, last, self.on_damage)
-                return
-            for from_loose, side_first, side_last in self._merge.runs(first, last):
-                if from_loose and loose_reader is not None and self.loose is not None:
+                runs: Iterator[tuple[int, int, int]] = iter(() if self._only is None else [(self._only, first, last)])
+            else:
+                runs = self._merge.runs(first, last)
+            for side, side_first, side_last in runs:
+                if side == _LOOSE and loose_reader is not None and self.loose is not None:
                     yield from self.loose.run(loose_reader, side_first, side_last, self.on_damage)
+                elif side == _STREAM:
+                    yield from self._stream_run(side_first, side_last)
                 elif archive_cursor is not None:
                     yield from self._archive_run(archive_cursor, side_first, side_last)
         finally:
@@ -95,6 +114,19 @@ class MergedSource(Closeable):
                 archive_cursor.close()
             if loose_reader is not None:
                 loose_reader.close()
+
+    def _stream_run(self, first: int, last: int) -> Iterator[Entry]:
+        """Yields stream records `first` to `last`, each checked again as it is read."""
+        if self.stream is None:
+            return
+        try:
+            yield from self.stream.read(first, last, self.on_damage)
+        except FileNotFoundError as error:
+            raise LogFilesChangedError(
+                f"the stream segment {error.filename} was removed while a reader of its folder was open (a compression "
+                "with remove_sources archives stream records and removes their segments): open the directory again "
+                "with read_logs to read its entries from their archive"
+            ) from None
 
     def _archive_run(self, cursor: PayloadCursor, first: int, last: int) -> Iterator[Entry]:
         """Yields archived entries `first` to `last`, one chunk of payload bytes at a time."""
@@ -172,8 +204,9 @@ def open_source(
     archive_path: Path | None,
     entries: dict[int, SourceEntries],
     on_damage: OnDamage,
+    stream_index: StreamIndex | None = None,
 ) -> MergedSource:
-    """Opens one source of a log directory: its archive, and its loose entry files the archive does not hold.
+    """Opens one source of a log directory: its archive, and its loose entries and stream records not archived.
 
     Args:
         directory: The log directory.
@@ -181,7 +214,8 @@ def open_source(
         archive_path: The source's archive, if it has one.
         entries: The loose entries of every source of the directory, from its listing.
         on_damage: What to do with an archive that cannot be opened (the source is then read from its loose
-            files alone), and what the source's iteration does with damaged data.
+            files and stream records alone), and what the source's iteration does with damaged data.
+        stream_index: The directory's stream records, if it has segments.
 
     Raises:
         ArchiveFormatError: If the archive is damaged, or holds a source other than the one its name says, and
@@ -203,8 +237,12 @@ def open_source(
                 stamps, indices = stamps[~copies], indices[~copies]
             if stamps.size:
                 loose = LooseEntryFiles(directory, source_id, stamps, indices)
+        stream = None if stream_index is None else stream_index.source(source_id)
+        if stream is not None and archive is not None:
+            pending = archived_positions(archive.stream_origins(), stream) < 0
+            stream = stream.subset(pending) if pending.any() else None
     except BaseException:
         if archive is not None:
             archive.close()
         raise
-    return MergedSource(source_id, archive, loose, on_damage)
+    return MergedSource(source_id, archive, loose, on_damage, stream)

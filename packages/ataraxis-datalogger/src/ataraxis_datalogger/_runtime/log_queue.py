@@ -1,283 +1,263 @@
-"""The logger's input queue: a `multiprocessing.Queue` that counts every put in shared memory.
+"""`LogQueue`, the logger's input queue, and `LogSource`, its hot path for one source.
 
-`multiprocessing.Queue.put()` returns before the object is in the pipe (a feeder thread pickles and sends it
-later) and `empty()` cannot see what other processes' feeder threads still hold, so the queue alone cannot tell
-the logger when everything put before `stop()` has arrived. This subclass counts each put in the run's shared
-cells before enqueuing it, refusing puts once the run stops or dies; the writer counts what it processes; `stop()`
-waits until both totals meet.
+A queue is a name: the run's control segment. It pickles as that name (and the logger's, for messages), so it
+reaches any process: a `multiprocessing.Process` argument under any start method, a `ProcessPoolExecutor` task, or
+`LogQueue.attach(name)` in a program started from a shell. A process's first put registers it in the run's slot table
+and creates its own buffer; every later put of the process, from any thread, goes into that buffer (see `producer`).
 """
 
-import multiprocessing.queues
 import os
-import sys
-from dataclasses import dataclass
-from multiprocessing.connection import wait
-from multiprocessing.context import BaseContext
-from typing import TYPE_CHECKING, Any
+import threading
+from typing import Any, SupportsIndex
 
+from .._format.entry import MAX_SOURCE_ID
+from .._format.stream import encode_record
 from ..exceptions import DataLoggerError
-from ..log_package import LogPackage
-from .run_state import RunState, SharedRunState
+from ..log_package import LogPackage, _checked_integer
+from . import _posix
+from .control import ControlSegment
+from .producer import ProducerRing, create_producer_ring
+from .records import TransportKind, describe_rejected
+from .run_state import RunState
 
-if TYPE_CHECKING:
-    _QueueBase = multiprocessing.queues.Queue[Any]
-else:
-    _QueueBase = multiprocessing.queues.Queue
-
-_PIPE_SIZE = 1 << 20
-"""The capacity asked for the queue's pipe (Linux allows unprivileged processes up to 1 MiB by default): producers
-can hand a burst to the kernel and the writer takes it in a few reads."""
-_READ_SIZE = 1 << 20
-"""The most bytes the writer reads from the pipe at once."""
+_registry_lock = threading.Lock()
+_process_rings: dict[str, ProducerRing] = {}
+"""This process's buffer in each run it has put entries in, by run name."""
+_fork_generation = 0
+"""Incremented in a forked child: a cached buffer made before the fork belongs to the parent."""
 
 
-class Unsendable:
-    """Stands in for an object that a producer's feeder thread could not pickle, so the writer can report it.
+def _forget_after_fork() -> None:
+    # A forked child owns none of its parent's buffers (and a thread of the parent may have held the lock).
+    global _registry_lock, _fork_generation
+    _registry_lock = threading.Lock()
+    _process_rings.clear()
+    _fork_generation += 1
 
-    Args:
-        description: What the object was and why it could not be sent.
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+class LogQueue:
+    """The queue producers put `LogPackage` objects on: `DataLogger.input_queue`.
+
+    `put` copies the entry into the calling process's own shared-memory buffer (made on the process's first put) and
+    returns; the logger process writes it from there. Buffers are bounded (`DataLogger(buffer_size=...)`): a put
+    waits while its process's buffer is full, or raises `queue.Full` if it cannot wait. Objects that are not log
+    packages are skipped and reported by `stop()`.
+
+    Give the queue to other processes as you would a `multiprocessing.Queue` (a `Process` argument, under any start
+    method, or by inheritance through `fork`), or in any other way objects are pickled (a `ProcessPoolExecutor`
+    task, for example); a process can also open it by name with `LogQueue.attach(queue.name)`. Every process that puts
+    must be on this machine and in the logger's pid namespace.
+
+    It is not created directly: `DataLogger.input_queue` returns it.
     """
 
-    __slots__ = ("description",)
+    __slots__ = ("_backend", "_logger_name", "_name", "_retired", "_ring")
 
-    def __init__(self, description: str) -> None:
-        self.description = description
-        """What the object was and why it could not be sent."""
-
-    def __reduce__(self) -> tuple[type["Unsendable"], tuple[str]]:
-        """Pickles the description only."""
-        return Unsendable, (self.description,)
-
-
-@dataclass(frozen=True, slots=True)
-class StopWriting:
-    """The message that ends the writer's loop. It carries the run's secret token, so no producer can forge it."""
-
-    token: str
-    """The token the writer of this run was started with."""
-    sync: bool
-    """Whether the writer flushes the file system to the disk before it exits."""
-
-
-class LogQueue(_QueueBase):
-    """A `multiprocessing.Queue` whose `put()` counts the object in the run's shared cells before enqueuing it.
-
-    Args:
-        shared_state: The shared cells of the run this queue feeds.
-        logger_name: The logger's instance name, for error messages.
-        ctx: The multiprocessing context that creates the queue's pipe, locks and semaphore.
-    """
-
-    def __init__(self, shared_state: SharedRunState, logger_name: str, *, ctx: BaseContext) -> None:
-        super().__init__(0, ctx=ctx)
-        self._shared_state = shared_state
+    def __init__(self, name: str, backend: int, logger_name: str) -> None:
+        self._name = name
+        self._backend = backend
         self._logger_name = logger_name
         self._retired = False
-        self._frames: FrameReader | None = None
-        if sys.platform == "linux":
-            try:
-                import fcntl
+        self._ring: ProducerRing | None = None
 
-                fcntl.fcntl(self.pipe_descriptor(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
-            except OSError:
-                # A lower system limit: the default capacity only means more, smaller reads.
-                pass
-
-    def __getstate__(self) -> tuple[Any, SharedRunState, str]:  # type: ignore[override]
-        """Adds the shared cells and the logger's name to the queue's own state."""
-        return super().__getstate__(), self._shared_state, self._logger_name
-
-    def __setstate__(self, state: tuple[Any, SharedRunState, str]) -> None:  # type: ignore[override]
-        """Restores a queue copy in another process."""
-        base_state, self._shared_state, self._logger_name = state
-        super().__setstate__(base_state)
-        self._retired = False
-        self._frames = None
-
-    # Positional `block` as in `multiprocessing.Queue.put`, whose signature this override keeps.
-    def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
-        """Counts `obj` as submitted to the logger and enqueues it.
+    @classmethod
+    def attach(cls, name: str) -> "LogQueue":
+        """Opens the queue of a running logger by its name (`LogQueue.name`), from any process of the machine.
 
         Args:
-            obj: The object to log, normally a `LogPackage` (sent as its entry bytes); anything else is skipped and
-                reported by the logger.
-            block: As for `multiprocessing.Queue.put` (the queue is unbounded, so a put never waits for space).
-            timeout: As for `multiprocessing.Queue.put`.
+            name: The queue's name.
 
         Raises:
-            DataLoggerError: If the run this queue belongs to was stopped or its logger process died.
+            DataLoggerError: If no logger run of that name exists (it was stopped, or never was).
         """
-        if self._retired:
-            raise DataLoggerError(self._refusal(RunState.STOPPED))
-        try:
-            refused = self._shared_state.admit()
-        except (OSError, ValueError) as error:
-            # The run's shared cells are gone: its logger was stopped (and the cells destroyed) before this
-            # process attached to them.
-            raise DataLoggerError(f"{self._refusal(RunState.STOPPED)} ({error})") from error
-        if refused is not None:
-            raise DataLoggerError(self._refusal(refused))
-        if type(obj) is LogPackage:
-            # The entry's file bytes say everything about it, and pickle and unpickle faster than the package.
-            obj = obj.entry_bytes
-        try:
-            super().put(obj, block, timeout)
-        except BaseException:
-            self._shared_state.withdraw()
-            raise
+        for backend in (_posix.FAST, _posix.PORTABLE):
+            try:
+                control = ControlSegment.attach(name, backend)
+            except (FileNotFoundError, ValueError, OSError):
+                continue
+            logger_name = control.logger_name
+            control.close()
+            return cls(name, backend, logger_name)
+        raise DataLoggerError(f"no running DataLogger has the queue {name!r} (it was stopped, or never started)")
 
-    def pipe_descriptor(self) -> int:
-        """Returns the descriptor of the reading end of the queue's pipe (of the standard queue's private state)."""
-        descriptor: int = self._reader.fileno()  # type: ignore[attr-defined]
-        return descriptor
+    @property
+    def name(self) -> str:
+        """The queue's name, which `LogQueue.attach` opens from any process of the machine."""
+        return self._name
 
-    def put_uncounted(self, obj: Any) -> None:
-        """Enqueues a control message of the logger itself, bypassing the count and the state check."""
-        super().put(obj)
+    def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
+        """Puts an entry in this process's buffer; the logger process writes it from there.
 
-    def receive_batch(self, timeout: float) -> list[memoryview]:
-        """Returns the pickled messages now in the pipe, waiting up to `timeout` for the first (writer only).
-
-        One `read` takes every message the pipe holds (up to 1 MiB), where `get()` costs a poll and two reads per
-        message: the writer is the logger's bottleneck, and this is most of its overhead besides the files.
-
-        Returns:
-            Views of the messages, valid until the next call.
+        Args:
+            obj: The entry, a `LogPackage`. Anything else is skipped and reported by `stop()` (a description of it
+                goes through the buffer in its place).
+            block: Wait for room when this process's buffer is full (the logger process frees it as it writes).
+            timeout: The longest wait for room, in seconds (None: as long as it takes).
 
         Raises:
-            EOFError: If every sending end of the pipe is closed.
+            queue.Full: If the buffer stayed full for `timeout` seconds, or is full and `block` is False.
+            EntryTooLargeError: If the entry is larger than a whole buffer.
+            DataLoggerError: If the logger was stopped, its logger process died, or its owner died.
         """
-        if self._frames is None:
-            self._frames = FrameReader(self.pipe_descriptor())
-        messages = self._frames.read(timeout)
-        release = self._sem.release  # type: ignore[attr-defined]
-        for _ in messages:
-            # Each put acquired the queue's semaphore (its size counter); a get releases it.
-            release()
-        return messages
+        ring = self._ring
+        if ring is None or ring.fork_generation != _fork_generation:
+            ring = self._connect()
+        if obj.__class__ is LogPackage or isinstance(obj, LogPackage):
+            ring.put(obj._record, block, timeout)
+        else:
+            record = encode_record(0, 0, describe_rejected(obj), TransportKind.REJECTED)
+            ring.put(record, block, timeout, control=True)
+
+    def put_nowait(self, obj: Any) -> None:
+        """`put(obj, block=False)`."""
+        self.put(obj, False)
+
+    def source(self, source_id: SupportsIndex) -> "LogSource":
+        """Returns the hot path for entries of one source: `LogSource.log(time_stamp, payload)`.
+
+        Args:
+            source_id: The source's id, 0 to 255.
+
+        Raises:
+            TypeError, ValueError: If `source_id` is not an integer from 0 to 255.
+        """
+        return LogSource(self, source_id)
+
+    def close(self) -> None:
+        """Releases this process's mapping of its buffer; later puts through this object raise.
+
+        Entries already put are written all the same (the buffer stays in shared memory until the logger has written
+        it). Optional: the mapping also goes when the process exits.
+        """
+        self._retired = True
+        if self._ring is not None and self._ring.pid == os.getpid():
+            _release(self._name)
+        self._ring = None
+
+    def join_thread(self) -> None:
+        """Does nothing: a put has finished its work when it returns (kept for `multiprocessing.Queue` code)."""
+
+    def cancel_join_thread(self) -> None:
+        """Does nothing: no background thread holds entries (kept for `multiprocessing.Queue` code)."""
 
     def retire(self) -> None:
-        """Marks this process's copy as belonging to a finished run: later puts through it raise."""
+        """Marks this object as belonging to a finished run (its owner's `stop()` calls it)."""
         self._retired = True
+        self._ring = None
 
-    def _on_queue_feeder_error(self, error: Exception, obj: object) -> None:
-        """Replaces an object the feeder thread could not pickle with a report, so the put is still accounted for.
+    def __reduce__(self) -> tuple[Any, tuple[str, int, str]]:
+        """Pickles the queue as its name: the receiving process connects on its first put."""
+        return LogQueue, (self._name, self._backend, self._logger_name)
 
-        `multiprocessing.Queue` calls this hook in the producer's feeder thread; its default only prints a
-        traceback and drops the object, which would leave the put counted but never processed.
-        """
-        description = f"a {type(obj).__name__} object that could not be pickled ({error!r})"
-        try:
-            super().put(Unsendable(description))
-        except ValueError:
-            # The producer closed the queue meanwhile: the put stays unaccounted and stop() reports it as lost.
-            pass
+    def __repr__(self) -> str:
+        """Names the queue and its logger."""
+        return f"LogQueue(name={self._name!r}, logger={self._logger_name!r})"
 
-    def _refusal(self, state: RunState) -> str:
-        """Explains why a put was refused."""
+    def _connect(self) -> ProducerRing:
+        """Returns this process's buffer in the run, creating it on the process's first put."""
+        if self._retired:
+            raise DataLoggerError(self.refusal(RunState.STOPPED))
+        with _registry_lock:
+            ring = _process_rings.get(self._name)
+            if ring is None or ring.pid != os.getpid():
+                _release_finished_runs()
+                try:
+                    control = ControlSegment.attach(self._name, self._backend)
+                except (FileNotFoundError, ValueError) as error:
+                    raise DataLoggerError(f"{self.refusal(RunState.STOPPED)} ({error})") from error
+                try:
+                    ring = create_producer_ring(control, self.refusal)
+                except BaseException:
+                    control.close()
+                    raise
+                ring.fork_generation = _fork_generation
+                _process_rings[self._name] = ring
+        self._ring = ring
+        return ring
+
+    def refusal(self, state: RunState) -> str:
+        """Explains why a put was refused, from the run's state."""
+        name = self._logger_name
         if state == RunState.DEAD:
-            return f"the logger process of DataLogger '{self._logger_name}' died: the entry was not logged"
+            return f"the logger process of DataLogger '{name}' died: the entry was not logged"
+        if state == RunState.ORPHANED:
+            return f"the process that owns DataLogger '{name}' died: the logger takes no more entries"
         return (
-            f"DataLogger '{self._logger_name}' was stopped: this queue belongs to a finished run and takes no "
-            "more entries (after start(), put entries on the logger's current input_queue)"
+            f"DataLogger '{name}' was stopped: this queue belongs to a finished run and takes no more entries "
+            "(after start(), put entries on the logger's current input_queue)"
         )
 
 
-class FrameReader:
-    """Reads the messages of a pipe into one reusable buffer, as many as each `read` brings.
+class LogSource:
+    """The hot path for the entries of one source: `log(time_stamp, payload)`.
 
-    Messages are framed as `multiprocessing.connection.Connection.send_bytes` frames them on POSIX: a 4-byte
-    big-endian signed length (or -1 and an 8-byte length, for messages over 2 GiB), then the bytes. Reading into a
-    buffer allocated once, rather than into a new object per read, spares the kernel the page faults of fresh memory
-    (most of the cost of large entries).
+    `log` writes the entry's record straight into this process's buffer, with no `LogPackage` to build. The handle is
+    picklable like its queue (`DataLogger.source` and `LogQueue.source` return it).
 
     Args:
-        descriptor: The reading end of the pipe.
-    """
-
-    def __init__(self, descriptor: int) -> None:
-        self._descriptor = descriptor
-        self._buffer = bytearray(2 * _READ_SIZE)
-        self._view = memoryview(self._buffer)
-        self._start = 0
-        self._end = 0
-
-    def read(self, timeout: float) -> list[memoryview]:
-        """Waits up to `timeout` for data, reads what the pipe holds and returns the complete messages.
-
-        Returns:
-            Views of the messages (in the reader's buffer, or in a buffer of their own for messages larger than
-            it), valid until the next call.
-
-        Raises:
-            EOFError: If every sending end of the pipe is closed.
-        """
-        if self._start:
-            # Move the incomplete frame left by the last read to the front (no resize: views may still exist).
-            remaining = self._end - self._start
-            self._buffer[:remaining] = bytes(self._view[self._start : self._end])
-            self._start, self._end = 0, remaining
-        if not wait([self._descriptor], timeout):
-            return []
-        count = os.readv(self._descriptor, [self._view[self._end : self._end + _READ_SIZE]])
-        if count == 0:
-            raise EOFError("the queue's pipe was closed")
-        self._end += count
-        messages, self._start = _split_frames(self._buffer, self._view, self._start, self._end)
-        frame = _frame_size(self._buffer, self._start, self._end)
-        if frame is not None and frame[0] - self._start + frame[1] > _READ_SIZE:
-            # A message larger than a read: read the rest of it straight into a buffer of its own. (So what stays
-            # in the buffer between reads is always less than a read, and the next read always has room.)
-            header_length = frame[0] - self._start
-            messages.append(
-                _complete_frame(self._descriptor, self._view[self._start : self._end], header_length, frame[1])
-            )
-            self._start = self._end = 0
-        return messages
-
-
-def _frame_size(data: bytearray, offset: int, end: int) -> tuple[int, int] | None:
-    """Returns where the message of the frame at `offset` starts and its size, or None if the header is incomplete."""
-    if end - offset < 4:
-        return None
-    size = int.from_bytes(data[offset : offset + 4], "big", signed=True)
-    if size != -1:
-        return offset + 4, size
-    if end - offset < 12:
-        return None
-    return offset + 12, int.from_bytes(data[offset + 4 : offset + 12], "big")
-
-
-def _split_frames(data: bytearray, view: memoryview, offset: int, end: int) -> tuple[list[memoryview], int]:
-    """Returns views of the complete messages in `data[offset:end]` and the offset of the first incomplete frame."""
-    messages = []
-    while (frame := _frame_size(data, offset, end)) is not None:
-        start, size = frame
-        if end - start < size:
-            break
-        messages.append(view[start : start + size])
-        offset = start + size
-    return messages, offset
-
-
-def _complete_frame(descriptor: int, head: memoryview, header_length: int, size: int) -> memoryview:
-    """Reads the rest of a frame into a buffer of its own and returns a view of its message.
-
-    Args:
-        descriptor: The reading end of the pipe.
-        head: The bytes of the frame read so far, its header included.
-        header_length: The size of the frame's header.
-        size: The size of the frame's message.
+        queue: The logger's queue.
+        source_id: The source's id, 0 to 255.
 
     Raises:
-        EOFError: If the pipe closes before the message is complete.
+        TypeError, ValueError: If `source_id` is not an integer from 0 to 255.
     """
-    message = memoryview(bytearray(size))
-    received = len(head) - header_length
-    message[:received] = head[header_length:]
-    while received < size:
-        count = os.readv(descriptor, [message[received:]])
-        if count == 0:
-            raise EOFError("the queue's pipe was closed in the middle of a message")
-        received += count
-    return message
+
+    __slots__ = ("_queue", "_ring", "source_id")
+
+    def __init__(self, queue: LogQueue, source_id: SupportsIndex) -> None:
+        self._queue = queue
+        self.source_id = _checked_integer("source_id", source_id, MAX_SOURCE_ID)
+        """The source's id."""
+        self._ring: ProducerRing | None = None
+
+    def log(self, time_stamp: SupportsIndex, payload: Any, block: bool = True, timeout: float | None = None) -> None:
+        """Logs one entry of this source.
+
+        Args:
+            time_stamp: The entry's timestamp, an integer from 0 to 2**64 - 1.
+            payload: The serialized data, as `LogPackage` takes it (a 1-D `uint8` array or bytes-like); it is
+                copied before `log` returns.
+            block: Wait for room when this process's buffer is full.
+            timeout: The longest wait for room, in seconds (None: as long as it takes).
+
+        Raises:
+            TypeError, ValueError: If the timestamp or payload is not one `LogPackage` accepts.
+            queue.Full, EntryTooLargeError, DataLoggerError: As `LogQueue.put` raises them.
+        """
+        ring = self._ring
+        if ring is None or ring.fork_generation != _fork_generation:
+            ring = self._ring = self._queue._connect()
+        ring.log(self.source_id, time_stamp, payload, block, timeout)  # type: ignore[arg-type]
+
+    def __reduce__(self) -> tuple[Any, tuple[LogQueue, int]]:
+        """Pickles the source as its queue and id."""
+        return LogSource, (self._queue, self.source_id)
+
+    def __repr__(self) -> str:
+        """Names the source and its queue."""
+        return f"LogSource(source_id={self.source_id}, queue={self._queue!r})"
+
+
+def _release(name: str) -> None:
+    """Releases this process's buffer in run `name` (the buffer itself stays until it is drained)."""
+    with _registry_lock:
+        ring = _process_rings.pop(name, None)
+    if ring is not None and ring.pid == os.getpid():
+        ring.close()
+
+
+def _release_finished_runs() -> None:
+    """Releases this process's buffers in runs that ended (the caller holds the registry lock)."""
+    for name, ring in list(_process_rings.items()):
+        if ring.finished():
+            del _process_rings[name]
+            ring.close()
+
+
+def release_process_ring(name: str) -> None:
+    """Releases this process's buffer in run `name`, if it has one (its owner's `stop()` calls it)."""
+    _release(name)

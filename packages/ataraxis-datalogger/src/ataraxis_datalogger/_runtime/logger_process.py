@@ -1,175 +1,172 @@
-"""The logger process: takes packages off the queue and writes each to its own file.
+"""The logger process: drains the producers' buffers into the log folder until its run is stopped.
 
-It runs until it receives the run's `StopWriting` message, which the parent sends only once every counted put has
-been processed. Anything on the queue that is not a valid `LogPackage` is skipped and reported; an entry that cannot
-be written is counted as failed and reported; neither stops the loop. Reports go to the parent through a pipe (the
-first few of each kind per run, with their details); the counts go to the shared cells.
+It runs a `Drainer` in a loop, sleeping (100 us, doubling up to 1 ms) only when no buffer had anything new, so an
+entry waits at most about a millisecond. It ends once `stop()` has closed every buffer and it has drained each to its
+stop target. If the process that owns the logger dies (it watches a pipe only the owner holds), it closes the
+buffers itself, drains them, removes every segment of the run and exits.
 
 The process ignores SIGINT: a Ctrl+C in the terminal reaches every process of the foreground group, and the logger
-must outlive it long enough for the parent to call `stop()` and have every entry written.
+must outlive it long enough for the owner to call `stop()` and have every entry written.
 """
 
-import reprlib
+import contextlib
+import os
 import signal
 import time
 import traceback
 from multiprocessing.connection import Connection
-from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
+from typing import Final
 
-from .._files.entry_creator import EntryCreator
-from .._format.entry import entry_fields
-from ..log_package import LogPackage
-from .log_queue import LogQueue, StopWriting, Unsendable
-from .run_state import SharedRunState
+from . import _posix
+from .control import ControlSegment
+from .drain import Drainer, Sink
+from .layout import C_HEARTBEAT, C_OWNER_PID, C_SYNC, C_WRITER_PID, C_WRITER_READY, Target
+from .reports import FATAL, PipeReporter, Reporter
+from .run_state import ACCEPTING_STATES, RunState
+from .sinks import open_sink
+from .stopping import close_buffers, remove_buffers
 
-MAX_REPORTS_PER_KIND = 20
-"""How many rejected objects and how many failed writes are reported in detail per run; all are counted."""
-
-_FLUSH_EVERY = 256
-"""The writer publishes its counts at least every this many entries, and after each batch it reads."""
-_SMALL_BATCH = 32
-_SMALL_BATCH_BYTES = 64 * 1024
-"""A read of fewer messages and bytes than these means the writer is ahead of the producers."""
-_GATHER_SECONDS = 0.001
-"""How long the writer lets entries gather after a small read: at most this much delay for an entry."""
-_IDLE_POLL_SECONDS = 0.25
-"""How long the writer waits for an entry before it checks that the logger's owner is still alive."""
-_ORPHAN_IDLE_SECONDS = 2.0
-"""An orphaned writer (its owner died without stopping it) exits once the queue has been idle this long."""
-
-_loads = ForkingPickler.loads
-
-REJECTED = "rejected"
-"""Report kind: an object on the queue was skipped."""
-FAILED = "failed"
-"""Report kind: an entry could not be written."""
-FATAL = "fatal"
-"""Report kind: the writer hit an unexpected error and exits."""
-
-
-class _Tally:
-    """The writer's counts not yet published to the shared cells, and its report quota."""
-
-    def __init__(self, shared_state: SharedRunState, reports: Connection) -> None:
-        self.shared_state = shared_state
-        self.reports = reports
-        self.written = self.rejected = self.failed = self.bytes_written = 0
-        self.reported = {REJECTED: 0, FAILED: 0}
-
-    @property
-    def unpublished(self) -> int:
-        return self.written + self.rejected + self.failed
-
-    def publish(self) -> None:
-        if self.unpublished:
-            self.shared_state.record(self.written, self.rejected, self.failed, self.bytes_written)
-            self.written = self.rejected = self.failed = self.bytes_written = 0
-
-    def report(self, kind: str, message: str) -> None:
-        if self.reported[kind] < MAX_REPORTS_PER_KIND:
-            self.reported[kind] += 1
-            self.reports.send((kind, message))
+_IDLE_SECONDS: Final = (0.0001, 0.001)
+"""The shortest and longest sleep when no buffer had anything new: an entry waits at most about 1 ms."""
+_OWNER_CHECK_SECONDS: Final = 0.05
+"""How often the loop looks whether the owner is still alive."""
+_ORPHAN_LOCK_SECONDS: Final = 5.0
+"""How long an orphaned logger waits for a producer holding its buffer's lock before it closes it without."""
 
 
 def run_logger_process(
-    input_queue: LogQueue,
-    shared_state: SharedRunState,
+    control_name: str,
+    backend: int,
     directory: Path,
-    token: str,
+    sink_settings: dict[str, object],
     reports: Connection,
     owner_alive: Connection,
 ) -> None:
     """The logger process's main function.
 
     Args:
-        input_queue: The queue producers put packages on.
-        shared_state: The run's shared cells.
+        control_name: The run's name (its control segment).
+        backend: The run's `_posix` backend.
         directory: The log folder.
-        token: The secret carried by this run's `StopWriting` message.
-        reports: The sending end of the pipe to the parent's watchdog.
+        sink_settings: The layout and its settings (see `sinks.open_sink`).
+        reports: The sending end of the pipe to the owner's watchdog.
         owner_alive: The receiving end of a pipe nobody writes to: it reads as closed once the process that owns
             the logger (and every child it forked) is gone.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    reporter = PipeReporter(reports)
+    control = ControlSegment.attach(control_name, backend)
     try:
-        files = EntryCreator(directory)
+        sink = open_sink(directory, sink_settings, reporter, recovering=False)
     except OSError as error:
         reports.send((FATAL, f"cannot open the log folder {directory}: {error}"))
+        control.close()
         raise SystemExit(1) from None
+    drainer = Drainer(control, sink, reporter)
     try:
-        sync = _write_until_stopped(input_queue, _Tally(shared_state, reports), files, token, owner_alive)
-        if sync:
-            files.sync()
+        drainer.recover()
+        control.words[C_WRITER_PID] = os.getpid()
+        control.words[C_WRITER_READY] = 1
+        orphaned = drain_until_stopped(control, drainer, sink, owner_alive)
+        if control.words[C_SYNC]:
+            sink.sync()
+        sink.close()
+        drainer.close()
+        if orphaned:
+            remove_buffers(control)
+            # The owner registered it with the tracker this process shares.
+            _posix.untrack(control.backend, control.name, lock=False)
+            control.destroy()
+        else:
+            control.close()
     except BaseException:
-        reports.send((FATAL, traceback.format_exc()))
+        with contextlib.suppress(OSError):
+            reports.send((FATAL, traceback.format_exc()))
         raise
-    finally:
-        files.close()
-        shared_state.disconnect()
 
 
-def _write_until_stopped(
-    input_queue: LogQueue, tally: _Tally, files: EntryCreator, token: str, owner_alive: Connection
-) -> bool:
-    """Processes the queue until this run's stop message (or, orphaned, until it idles); returns its sync flag."""
-    tally.shared_state.mark_ready()
-    idle_since: float | None = None
+def drain_until_stopped(control: ControlSegment, drainer: Drainer, sink: Sink, owner_alive: Connection | None) -> bool:
+    """Drains until every buffer reaches its stop target; returns True if the owner died meanwhile.
+
+    Args:
+        control: The run's control segment.
+        drainer: The drainer.
+        sink: The drainer's sink.
+        owner_alive: The owner-watch pipe (None when the owner itself drains).
+    """
+    words = control.words
+    idle = _IDLE_SECONDS[0]
+    next_owner_check = 0.0
+    targets: dict[int, tuple[Target, int, int]] | None = None
+    orphaned = False
     while True:
-        messages = input_queue.receive_batch(_IDLE_POLL_SECONDS)
-        if not messages:
-            # Readable means closed: nobody ever writes to this pipe.
-            if owner_alive.poll():
-                idle_since = idle_since if idle_since is not None else time.monotonic()
-                if time.monotonic() - idle_since >= _ORPHAN_IDLE_SECONDS:
-                    return False
-            continue
-        idle_since = None
-        for message in messages:
-            try:
-                item = _loads(message)
-            except Exception as error:
-                # A class the logger cannot import, a damaged or forged package: the message is consumed, so it is
-                # accounted for as rejected.
-                tally.rejected += 1
-                tally.report(REJECTED, f"an object that could not be unpickled: {error!r}")
+        if targets is None:
+            targets = control.targets()
+        drained, busy = drainer.cycle(targets)
+        words[C_HEARTBEAT] = time.monotonic_ns()
+        if targets is not None and not drained and not busy and drainer.reached(targets):
+            return orphaned
+        now = time.monotonic()
+        if owner_alive is not None and not orphaned and now >= next_owner_check:
+            next_owner_check = now + _OWNER_CHECK_SECONDS
+            # Readable means closed: nobody ever writes to this pipe. Children the owner forked hold it open too,
+            # so the owner's pid is checked as well.
+            if owner_alive.poll() or not _posix.process_is_alive(int(words[C_OWNER_PID])):
+                orphaned = True
+                control.transition(RunState.ORPHANED, only_from=ACCEPTING_STATES | {RunState.STOPPING})
+                if targets is None:
+                    close_buffers(control, _ORPHAN_LOCK_SECONDS)
                 continue
-            if type(item) is bytes:
-                _write_entry(item, tally, files)
-            elif type(item) is LogPackage:
-                # Put through multiprocessing.Queue.put itself, bypassing the logger queue's conversion to bytes.
-                _write_entry(item.entry_bytes, tally, files)
-            elif type(item) is StopWriting and item.token == token:
-                tally.publish()
-                return item.sync
-            elif type(item) is Unsendable:
-                tally.rejected += 1
-                tally.report(REJECTED, item.description)
-            else:
-                tally.rejected += 1
-                tally.report(REJECTED, f"{reprlib.repr(item)} ({type(item).__name__}, not a LogPackage)")
-            if tally.unpublished >= _FLUSH_EVERY:
-                tally.publish()
-        tally.publish()
-        if len(messages) < _SMALL_BATCH and sum(message.nbytes for message in messages) < _SMALL_BATCH_BYTES:
-            # The producers are slower than the writer: let entries gather in the pipe rather than waking up (in
-            # this process and in the sending one) for every entry, which costs more CPU than writing it.
-            time.sleep(_GATHER_SECONDS)
+        if drained:
+            idle = _IDLE_SECONDS[0]
+        elif busy:
+            time.sleep(0)
+        else:
+            sink.idle()
+            time.sleep(idle)
+            idle = min(idle * 2, _IDLE_SECONDS[1])
 
 
-def _write_entry(content: bytes, tally: _Tally, files: EntryCreator) -> None:
-    """Writes one entry's file, counting it as written, failed, or rejected if the bytes are not an entry."""
-    fields = entry_fields(content)
-    if fields is None:
-        tally.rejected += 1
-        tally.report(REJECTED, f"{reprlib.repr(content)} (bytes that are not a log entry)")
-        return
-    source_id, time_stamp = fields
+def drain_in_owner(
+    control: ControlSegment,
+    directory: Path,
+    sink_settings: dict[str, object],
+    reporter: Reporter,
+    give_up_seconds: float,
+) -> str | None:
+    """Drains the buffers from the owner's process after the logger process died (`stop()` calls it).
+
+    Args:
+        control: The run's control segment (the buffers are closed and their targets set).
+        directory: The log folder.
+        sink_settings: The layout and its settings.
+        reporter: Receives descriptions of what went wrong with single entries.
+        give_up_seconds: How long to go on without any progress before giving up.
+
+    Returns:
+        Why the drain stopped short, or None if every buffer reached its target.
+    """
     try:
-        files.write(source_id, time_stamp, content)
+        sink = open_sink(directory, sink_settings, reporter, recovering=True)
     except OSError as error:
-        tally.failed += 1
-        tally.report(FAILED, f"entry of source {source_id} at {time_stamp}: {files.explain(error)}")
-    else:
-        tally.written += 1
-        tally.bytes_written += len(content)
+        return f"the log folder {directory} cannot be opened ({error})"
+    drainer = Drainer(control, sink, reporter)
+    try:
+        drainer.recover()
+        targets = control.targets() or {}
+        last_progress = time.monotonic()
+        while not drainer.reached(targets):
+            drained, busy = drainer.cycle(targets)
+            if drained:
+                last_progress = time.monotonic()
+            elif time.monotonic() - last_progress > give_up_seconds:
+                return f"no progress for {give_up_seconds:g} s"
+            elif not busy:
+                time.sleep(_IDLE_SECONDS[1])
+        if control.words[C_SYNC]:
+            sink.sync()
+        return None
+    finally:
+        sink.close()
+        drainer.close()

@@ -1,4 +1,4 @@
-"""One run of a logger: its shared cells, its queue, its writer process and its watchdog, from start to stop.
+"""One run of a logger: its control segment, its queue, its logger process and its watchdog, from start to stop.
 
 A run is created when the logger's queue is first needed (by `input_queue` or `start()`), launched by `start()` and
 finished by `stop()`, which releases everything it holds; the next `start()` creates a new run.
@@ -6,38 +6,40 @@ finished by `stop()`, which releases everything it holds; the next `start()` cre
 
 import multiprocessing
 import os
+import secrets
 import time
-import uuid
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import cast
+from typing import Final, cast
 
-from .log_queue import LogQueue, StopWriting
-from .logger_process import run_logger_process
-from .run_state import ACCEPTING_STATES, LogStatistics, RunState, SharedRunState
+from . import _posix
+from .control import ControlSegment
+from .layout import C_SYNC, C_WRITER_PID, DEFAULT_SLOTS
+from .log_queue import LogQueue, release_process_ring
+from .logger_process import drain_in_owner, run_logger_process
+from .reports import FAILED, REJECTED, ListReporter
+from .run_state import ACCEPTING_STATES, LogStatistics, RunState
+from .stopping import close_buffers, remove_buffers, statistics
+from .sweep import sweep_stale_runs
 from .watchdog import FailureCallback, Watchdog, has_exited
 
 _START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 CONTEXT = cast("ForkServerContext | SpawnContext", multiprocessing.get_context(_START_METHOD))
-"""Every process, pipe and lock of the logger comes from the `forkserver` context (`spawn` where there is none).
+"""The logger process and its pipes come from the `forkserver` context (`spawn` where there is none).
 
-The writer then inherits nothing from the parent (no threads, locks or open files: forking a threaded parent is
-unsafe, and Python 3.12+ warns about it); locks made by a non-fork context can be handed to producers started with
-any method, while `fork`-context locks cannot be sent to `spawn` or `forkserver` children; and after the first start
-of a process, starting a writer takes milliseconds instead of the ~0.5 s a spawned interpreter needs to import NumPy.
+The logger process then inherits nothing from the owner (no threads, locks or open files: forking a threaded parent
+is unsafe, and Python 3.12+ warns about it), and after the first start, starting one takes milliseconds instead of
+the ~0.5 s a spawned interpreter needs to import NumPy.
 """
-_LOGGER_PROCESS_MODULE = "ataraxis_datalogger._runtime.logger_process"
+_LOGGER_PROCESS_MODULE: Final = "ataraxis_datalogger._runtime.logger_process"
 
-
-_POLL_SECONDS = (0.001, 0.02)
-"""The shortest and longest sleep of `stop()` while it waits for the writer to catch up."""
-_JOIN_SECONDS = 5.0
-"""How long `stop()` waits for a writer that received its stop message to exit before it kills it."""
-_DISCARD_SECONDS = 0.5
-"""How long `stop()` spends, after the writer died, emptying the pipe so producers' feeder threads can finish."""
+_POLL_SECONDS: Final = (0.001, 0.02)
+"""The shortest and longest sleep of `stop()` while it waits for the logger process to drain the buffers."""
+_KILL_SECONDS: Final = 2.0
+"""How long a logger process that made no progress gets to exit after SIGTERM before SIGKILL."""
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,9 @@ class RunOutcome:
     statistics: LogStatistics
     """The final counts."""
     death: str | None
-    """Why the writer died, if it did."""
-    lost: int
-    """Counted puts that never reached the writer before `stop()` gave up waiting."""
+    """Why the logger process died, and what `stop()` recovered from the buffers, if it died."""
+    problems: tuple[str, ...]
+    """Other problems: producers that held their lock through `stop()`, a drain that could not finish."""
     write_errors: tuple[str, ...]
     """The first few entries that could not be written."""
     rejections: tuple[str, ...]
@@ -61,42 +63,52 @@ class LoggerRun:
 
     Args:
         logger_name: The logger's instance name.
+        buffer_size: The byte size of each producer process's buffer.
+        sink_settings: The layout and its settings (see `sinks.open_sink`).
+        directory: The log folder.
     """
 
-    def __init__(self, logger_name: str) -> None:
+    def __init__(self, logger_name: str, buffer_size: int, sink_settings: dict[str, object], directory: Path) -> None:
+        backend = _posix.DEFAULT_BACKEND
+        self.swept = [run for run in sweep_stale_runs(backend) if run.directory == str(directory) and run.unwritten]
+        """Earlier runs into the same log folder whose processes were all killed, with entries never written."""
         self.logger_name = logger_name
-        self.shared_state = SharedRunState.create()
-        try:
-            self.queue = LogQueue(self.shared_state, logger_name, ctx=CONTEXT)
-        except BaseException:
-            self.shared_state.destroy()
-            raise
+        self.sink_settings = sink_settings
+        # Unique, short (macOS allows 31 bytes per name), and starting with the owner's pid so that the segments of
+        # a run whose processes were all killed can be recognized and swept (see `sweep`).
+        self.name = f"adl{os.getpid():x}_{secrets.token_hex(4)}"
+        self.control = ControlSegment.create(self.name, backend, buffer_size, 0, DEFAULT_SLOTS, logger_name)
+        self.control.record_directory(str(directory))
+        # Removed by the resource tracker if this process and its logger process are killed together.
+        _posix.track(backend, self.name, lock=False)
+        self.queue = LogQueue(self.name, backend, logger_name)
         self.process: BaseProcess | None = None
         self.watchdog: Watchdog | None = None
         self._owner_alive: Connection | None = None
-        self._token = uuid.uuid4().hex
 
     @property
     def launched(self) -> bool:
-        """True once the writer process was started."""
+        """True once the logger process was started."""
         return self.process is not None
 
-    def launch(self, directory: Path, on_failure: FailureCallback | None) -> None:
-        """Starts the writer process and the watchdog.
+    def launch(self, directory: Path, on_failure: FailureCallback | None, sync: bool) -> None:
+        """Starts the logger process and the watchdog.
 
         Args:
             directory: The log folder (it must exist).
             on_failure: The user's failure callback.
+            sync: Whether the logger process flushes the file system to the disk before it exits.
         """
-        _preload_writer()
+        _preload_logger_process()
+        self.control.words[C_SYNC] = int(sync)
         reports_in, reports_out = CONTEXT.Pipe(duplex=False)
-        # The writer's parent is the fork server, not this process, so it cannot learn of this process's death from
-        # its parent id: it watches this pipe instead, whose sending end only this process (and children it forks)
-        # holds and never writes to. The kernel closes it when they die, however they die.
+        # The logger process's parent is the fork server, not this process, so it cannot learn of this process's
+        # death from its parent id: it watches this pipe, whose sending end only this process (and children it
+        # forks) holds and never writes to, and this process's pid.
         owner_watch, owner_alive = CONTEXT.Pipe(duplex=False)
         process = CONTEXT.Process(
             target=run_logger_process,
-            args=(self.queue, self.shared_state, directory, self._token, reports_out, owner_watch),
+            args=(self.name, self.control.backend, directory, self.sink_settings, reports_out, owner_watch),
             name=f"DataLogger[{self.logger_name}]",
             daemon=True,
         )
@@ -107,100 +119,57 @@ class LoggerRun:
             owner_alive.close()
             raise
         finally:
-            # Only the writer keeps the sending end, so the watchdog sees the pipe close when it exits.
+            # Only the logger process keeps the sending end, so the watchdog sees the pipe close when it exits.
             reports_out.close()
             owner_watch.close()
         self._owner_alive = owner_alive
         self.process = process
-        self.shared_state.transition(RunState.RUNNING, only_from=frozenset({RunState.IDLE}))
-        self.watchdog = Watchdog(process, self.shared_state, reports_in, self.logger_name, on_failure)
+        # Recorded here too, so that a producer waiting for room can tell a logger process killed even before it
+        # recorded its own pid.
+        self.control.words[C_WRITER_PID] = process.pid or 0
+        self.directory = directory
+        self.control.transition(RunState.RUNNING, only_from=frozenset({RunState.IDLE}))
+        self.watchdog = Watchdog(process, self.control, reports_in, self.logger_name, on_failure)
         self.watchdog.start()
 
-    def finish(self, stop_timeout: float, *, sync: bool) -> RunOutcome:
-        """Waits until everything put before this call is processed, stops the writer and releases everything.
+    def finish(self, stop_timeout: float) -> RunOutcome:
+        """Closes the buffers, waits until the logger process drained them, and releases everything.
 
         Args:
-            stop_timeout: How long to wait without any progress before the remaining puts are declared lost.
-            sync: Whether the writer flushes the file system to the disk before it exits.
+            stop_timeout: How long to wait for a producer holding its buffer's lock, and for a logger process that
+                makes no progress, before acting without them.
 
         Returns:
             The run's counts and problems.
         """
-        _, target = self.shared_state.transition(RunState.STOPPING, only_from=ACCEPTING_STATES)
-        process, watchdog = self.process, self.watchdog
-        lost = 0
-        forced = False
-        if process is not None and watchdog is not None:
-            lost = self._wait_until_processed(target, process, stop_timeout)
-            if not has_exited(process):
-                watchdog.expect_exit()
-                self.queue.put_uncounted(StopWriting(token=self._token, sync=sync))
-                stop_seconds = _JOIN_SECONDS + (stop_timeout if sync else 0.0)
-                forced = not _wait_or_kill(process, timeout=stop_seconds)
-            watchdog.halt(timeout=_JOIN_SECONDS)
-            process.join(_JOIN_SECONDS)
-        statistics = self.shared_state.statistics()
-        if forced:
-            # The writer was alive but never read its stop message: something blocks the pipe, which in practice
-            # is a producer that died in the middle of sending an entry and left a partial message in it.
-            death: str | None = (
-                f"the logger process did not take its stop message off the queue within {stop_seconds:g} s and "
-                f"was stopped by force: the queue is blocked, most likely because a producer process died in the "
-                f"middle of sending an entry; {statistics.pending} of the {statistics.submitted} objects put on the "
-                "queue were not processed and are lost"
-            )
-        else:
-            death = str(watchdog.death) if watchdog is not None and watchdog.death is not None else None
-        self._release(clean=death is None and lost == 0)
-        return RunOutcome(
-            statistics=statistics,
-            death=death,
-            lost=lost if death is None else 0,
-            write_errors=tuple(watchdog.write_errors) if watchdog is not None else (),
-            rejections=tuple(watchdog.rejections) if watchdog is not None else (),
-        )
-
-    def _wait_until_processed(self, target: int, process: BaseProcess, stop_timeout: float) -> int:
-        """Waits until the writer has processed `target` puts, died, or made no progress for `stop_timeout`.
-
-        Returns:
-            How many of the `target` puts were still unprocessed when waiting stopped (0 if it did not die).
-        """
-        sleep = _POLL_SECONDS[0]
-        last_marker = (False, -1)
-        last_change = time.monotonic()
-        while not has_exited(process):
-            processed = self.shared_state.processed()
-            if processed >= target:
-                return 0
-            marker = (self.shared_state.writer_ready(), processed)
-            now = time.monotonic()
-            if marker != last_marker:
-                last_marker, last_change, sleep = marker, now, _POLL_SECONDS[0]
-            elif now - last_change >= stop_timeout:
-                return target - processed
-            time.sleep(sleep)
-            sleep = min(sleep * 2, _POLL_SECONDS[1])
-        return 0
-
-    def _release(self, *, clean: bool) -> None:
-        """Closes the queue and destroys the shared cells.
-
-        Args:
-            clean: False when the writer died or puts were lost: the pipe may hold unread data, so this process
-                must not wait for its own feeder thread to flush.
-        """
-        if not clean:
-            self._discard_pending()
-            self.queue.cancel_join_thread()
+        control, process, watchdog = self.control, self.process, self.watchdog
+        assert process is not None and watchdog is not None
+        control.transition(RunState.STOPPING, only_from=ACCEPTING_STATES)
         self.queue.retire()
-        self.queue.close()
-        if clean:
-            self.queue.join_thread()
-        if self._owner_alive is not None:
-            self._owner_alive.close()
-        self.shared_state.transition(RunState.STOPPED)
-        self.shared_state.destroy()
+        release_process_ring(self.name)
+        watchdog.expect_exit()
+        problems = close_buffers(control, stop_timeout)
+        stalled = self._wait_for_exit(process, stop_timeout)
+        watchdog.halt(timeout=5.0)
+        rejections, write_errors = list(watchdog.rejections), list(watchdog.write_errors)
+        death = None
+        if stalled or watchdog.death is not None:
+            reporter = ListReporter()
+            before = statistics(control, final=True)
+            shortfall = drain_in_owner(control, self.directory, self.sink_settings, reporter, stop_timeout)
+            rejections += reporter.reports[REJECTED]
+            write_errors += reporter.reports[FAILED]
+            after = statistics(control, final=True)
+            cause = (
+                f"the logger process of DataLogger '{self.logger_name}' made no progress for {stop_timeout:g} s "
+                "and was stopped by force"
+                if stalled
+                else watchdog.death_cause
+            )
+            death = _describe_recovery(self.logger_name, cause, before, after, shortfall)
+        final = statistics(control, final=True)
+        self._release()
+        return RunOutcome(final, death, tuple(problems), tuple(write_errors), tuple(rejections))
 
     def abandon(self) -> int:
         """Releases a run that was never launched.
@@ -208,31 +177,66 @@ class LoggerRun:
         Returns:
             How many objects had been put on its queue (they are discarded).
         """
-        _, submitted = self.shared_state.transition(RunState.STOPPED)
-        self._release(clean=submitted == 0)
+        self.control.transition(RunState.STOPPED)
+        self.queue.retire()
+        release_process_ring(self.name)
+        close_buffers(self.control, 1.0)
+        submitted = statistics(self.control, final=False).submitted
+        self._release()
         return submitted
 
-    def _discard_pending(self) -> None:
-        """Reads and drops what is left in the pipe, briefly, so producers blocked on a full pipe can finish.
+    def _wait_for_exit(self, process: BaseProcess, stop_timeout: float) -> bool:
+        """Waits for the logger process to drain and exit while it makes progress; returns True if it stalled."""
+        sleep = _POLL_SECONDS[0]
+        last_marker, last_change = -1, time.monotonic()
+        while not has_exited(process):
+            marker = self.control.consumed()
+            now = time.monotonic()
+            if marker != last_marker:
+                last_marker, last_change, sleep = marker, now, _POLL_SECONDS[0]
+            elif now - last_change >= stop_timeout:
+                process.terminate()
+                if not wait([process.sentinel], _KILL_SECONDS):
+                    process.kill()
+                    wait([process.sentinel], _KILL_SECONDS)
+                return True
+            wait([process.sentinel], sleep)
+            sleep = min(sleep * 2, _POLL_SECONDS[1])
+        return False
 
-        The bytes are read raw and without blocking: a producer killed in the middle of a put leaves a partial
-        message that a framed read would wait for forever.
-        """
-        descriptor = self.queue.pipe_descriptor()
-        os.set_blocking(descriptor, False)
-        deadline = time.monotonic() + _DISCARD_SECONDS
-        while time.monotonic() < deadline and wait([descriptor], 0.01):
-            try:
-                if not os.read(descriptor, 1 << 20):
-                    return
-            except BlockingIOError:
-                continue
-            except OSError:
-                return
+    def _release(self) -> None:
+        """Removes every segment of the run."""
+        if self._owner_alive is not None:
+            self._owner_alive.close()
+            self._owner_alive = None
+        self.control.transition(RunState.STOPPED)
+        remove_buffers(self.control)
+        _posix.untrack(self.control.backend, self.name, lock=False)
+        self.control.destroy()
 
 
-def _preload_writer() -> None:
-    """Adds the writer's module to what the fork server imports once, keeping the modules already listed."""
+def _describe_recovery(
+    logger_name: str, cause: str, before: LogStatistics, after: LogStatistics, shortfall: str | None
+) -> str:
+    """Says what became of the entries after the logger process died: on disk before, drained by stop(), lost."""
+    drained = after.written - before.written
+    message = (
+        f"{cause}\nOf the {after.submitted} objects accepted, {before.written} entries were on disk when it "
+        f"stopped; stop() wrote the {drained} it had left in shared memory"
+    )
+    if after.pending:
+        message += f"; {after.pending} could not be written ({shortfall or 'see above'})"
+    if after.lost:
+        message += f"; {after.lost} were lost from a buffer whose checksum failed"
+    if after.rejected or after.failed:
+        message += f"; {after.rejected} were not log packages, {after.failed} could not be written"
+    if not (after.pending or after.lost or after.failed):
+        message += "; none was lost"
+    return message
+
+
+def _preload_logger_process() -> None:
+    """Adds the logger process's module to what the fork server imports once, keeping the modules already listed."""
     if _START_METHOD != "forkserver":
         return
     from multiprocessing import forkserver
@@ -241,18 +245,3 @@ def _preload_writer() -> None:
     listed = list(getattr(getattr(forkserver, "_forkserver", None), "_preload_modules", None) or ["__main__"])
     if _LOGGER_PROCESS_MODULE not in listed:
         CONTEXT.set_forkserver_preload([*listed, _LOGGER_PROCESS_MODULE])
-
-
-def _wait_or_kill(process: BaseProcess, timeout: float) -> bool:
-    """Waits for a process to exit; terminates, then kills it if it does not. Leaves the reaping to the watchdog.
-
-    Returns:
-        True if the process exited by itself, False if it had to be terminated.
-    """
-    if wait([process.sentinel], timeout):
-        return True
-    process.terminate()
-    if not wait([process.sentinel], 1.0):
-        process.kill()
-        wait([process.sentinel], 1.0)
-    return False

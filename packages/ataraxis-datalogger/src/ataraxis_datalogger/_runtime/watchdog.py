@@ -1,23 +1,26 @@
-"""The parent-side thread that collects the writer's reports and notices when the writer process dies.
+"""The owner-side thread that collects the logger process's reports and notices when it dies.
 
 It sleeps in `multiprocessing.connection.wait` on the process's sentinel and the report pipe, so a death is seen
-the moment the kernel reaps the process. On a death it marks the run `DEAD` in the shared cells (every later put,
+the moment the kernel reaps the process. On a death it marks the run `DEAD` and closes the buffers (every later put,
 in any process, raises), stores a `DataLoggerError` for the logger to raise from its next call, and hands the error
-to the user's `on_failure` callback, if any. It holds no reference to the `DataLogger`, so a forgotten logger can
-still be garbage-collected and stopped.
+to the user's `on_failure` callback, if any. What the buffers still hold is not lost: `stop()` writes it. The thread
+holds no reference to the `DataLogger`, so a forgotten logger can still be garbage-collected and stopped.
 """
 
+import logging
 import signal
-import sys
 import threading
-import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
 from ..exceptions import DataLoggerError
-from .logger_process import FAILED, FATAL, REJECTED
-from .run_state import ACCEPTING_STATES, RunState, SharedRunState
+from .control import ControlSegment
+from .reports import FAILED, FATAL, REJECTED
+from .run_state import ACCEPTING_STATES, RunState
+from .stopping import close_buffers_now, statistics
+
+_LOGGER = logging.getLogger(__name__)
 
 FailureCallback = Callable[[DataLoggerError], object]
 """The type of `DataLogger`'s `on_failure` callback."""
@@ -31,7 +34,7 @@ class Watchdog:
 
     Args:
         process: The writer process (started).
-        shared_state: The run's shared cells.
+        control: The run's control segment.
         reports: The receiving end of the writer's report pipe.
         logger_name: The logger's instance name, for messages.
         on_failure: Called (from this thread) with the first failure of the run: a death or a failed write.
@@ -40,13 +43,13 @@ class Watchdog:
     def __init__(
         self,
         process: BaseProcess,
-        shared_state: SharedRunState,
+        control: ControlSegment,
         reports: Connection,
         logger_name: str,
         on_failure: FailureCallback | None,
     ) -> None:
         self._process = process
-        self._shared_state = shared_state
+        self._control = control
         self._reports = reports
         self._logger_name = logger_name
         self._on_failure = on_failure
@@ -63,6 +66,8 @@ class Watchdog:
         """What the writer reported before it exited on an unexpected error."""
         self.death: DataLoggerError | None = None
         """Set when the writer process died without being stopped."""
+        self.death_cause = ""
+        """How the writer process died (and what it reported), once it did."""
         self._thread = threading.Thread(target=self._watch, name=f"DataLogger[{logger_name}] watchdog", daemon=True)
 
     def start(self) -> None:
@@ -129,16 +134,21 @@ class Watchdog:
             self._declare_death()
 
     def _declare_death(self) -> None:
-        """Marks the run dead in the shared cells and records the error (the caller holds the lock)."""
-        self._shared_state.transition(RunState.DEAD, only_from=ACCEPTING_STATES | {RunState.STOPPING})
-        statistics = self._shared_state.statistics()
-        message = (
+        """Marks the run dead, closes the buffers and records the error (the caller holds the lock)."""
+        self._control.transition(RunState.DEAD, only_from=ACCEPTING_STATES | {RunState.STOPPING})
+        close_buffers_now(self._control)
+        counts = statistics(self._control, final=False)
+        cause = (
             f"the logger process of DataLogger '{self._logger_name}' (pid {self._process.pid}) "
-            f"{describe_exit(self._process.exitcode)}: {statistics.pending} of the {statistics.submitted} objects "
-            "put on its queue were not processed and are lost; puts now raise this error"
+            f"{describe_exit(self._process.exitcode)}"
         )
         if self.fatal_reports:
-            message += f"\nThe logger process reported:\n{self.fatal_reports[-1]}"
+            cause += f"\nThe logger process reported:\n{self.fatal_reports[-1]}"
+        self.death_cause = cause
+        message = (
+            f"{cause}\n{counts.written} entries are on disk; {counts.pending} accepted entries are still in shared "
+            "memory, which stop() writes; puts now raise this error"
+        )
         self.death = DataLoggerError(message)
         self._notify(self.death)
 
@@ -156,8 +166,7 @@ class Watchdog:
         try:
             self._on_failure(notice)
         except Exception:
-            print(f"DataLogger '{self._logger_name}': the on_failure callback raised:", file=sys.stderr)
-            traceback.print_exc()
+            _LOGGER.exception("DataLogger '%s': the on_failure callback raised", self._logger_name)
 
 
 def has_exited(process: BaseProcess) -> bool:

@@ -1,0 +1,336 @@
+"""A producer process's own buffer in a run: created on its first put, shared by its threads.
+
+A put, under the thread lock of the process and the buffer's lock: read the limit word (how far the producer may
+write, or 0 once the buffer is closed), copy the record into the ring (in two pieces when it straddles the ring's
+end), store the new head, release. The logger process reads the head only under the same lock, so the record is
+visible to it before the head that publishes it, on every architecture. A process killed anywhere in a put has not
+stored the new head, so the logger never sees its unfinished record; it loses that one entry and blocks nobody (see
+`drain`).
+"""
+
+import os
+import queue
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from typing import Final
+
+from .._format.stream import RECORD_HEADER, RECORD_HEADER_SIZE, encode_record
+from ..exceptions import DataLoggerError, EntryTooLargeError
+from ..log_package import _checked_integer, _payload_buffer
+from . import _posix
+from .control import ControlSegment
+from .layout import (
+    C_OWNER_PID,
+    C_WRITER_PID,
+    CLOSED,
+    P_CURSOR_BYTES,
+    P_CURSOR_RECORDS,
+    P_REJECTED,
+    R_CONTROL_RECORDS,
+    R_HEAD_BYTES,
+    R_HEAD_RECORDS,
+    R_LIMIT,
+    ring_name,
+)
+from .ring import RingSegment, remove_ring
+from .run_state import RunState
+
+_SLEEP_SECONDS: Final = (0.00005, 0.002)
+"""The shortest and longest sleep of a put waiting for room in its buffer."""
+_LIVENESS_CHECK_SECONDS: Final = 0.2
+"""How often a put waiting for room looks whether the logger process (or, before it starts, the owner) is alive."""
+_PACK_HEADER = RECORD_HEADER.pack_into
+_PACK_FIELDS = struct.Struct("<IQBBH").pack
+"""The header's fields after the checksum, which the checksum covers with the payload."""
+_PACK_ZERO = struct.Struct("<Q").pack_into
+_CLOSED_WORDS = memoryview(bytearray(8 * (R_LIMIT + 1))).cast("Q")
+"""Stands in for the header of a released buffer: its limit reads `CLOSED`, so puts take the path that refuses."""
+_NO_DATA = memoryview(b"")
+_crc32 = zlib.crc32
+
+Refusal = Callable[[RunState], str]
+"""Explains why a put was refused, from the run's state."""
+
+
+class ProducerRing:
+    """This process's buffer in one run.
+
+    Args:
+        control: This process's handle of the run's control segment.
+        segment: The buffer, created by this process.
+        base_bytes: The position the buffer starts at.
+        base_records: The records published before it, in earlier buffers of the slot.
+        base_controls: The control records published before it, in earlier buffers of the slot.
+        refusal: Explains why a put was refused.
+    """
+
+    def __init__(
+        self,
+        control: ControlSegment,
+        segment: RingSegment,
+        base_bytes: int,
+        base_records: int,
+        base_controls: int,
+        refusal: Refusal,
+    ) -> None:
+        self.control = control
+        """This process's handle of the run's control segment."""
+        self.segment = segment
+        """The buffer."""
+        self.pid = os.getpid()
+        """The process that created the buffer: a forked child must make its own."""
+        self.fork_generation = -1
+        """Set by whoever caches the buffer: the number of forks that led to this process when it was made, which
+        tells a forked child's copy apart without a `getpid()` system call per put."""
+        self.capacity = segment.capacity
+        """The ring's size in bytes."""
+        self._refusal = refusal
+        self._words = segment.words
+        self._data = segment.data
+        self._head = base_bytes
+        self._records = base_records
+        self._control_records = base_controls
+        threads = threading.Lock()
+        self._enter, self._leave = threads.acquire, threads.release
+        self._try_lock: Callable[[bool], bool] = segment.lock.acquire_now
+        self._unlock = segment.lock.release
+
+    def put(self, record: bytes, block: bool, timeout: float | None, control: bool = False) -> None:
+        """Publishes a finished record (padding included).
+
+        Args:
+            record: The record.
+            block: Wait for room if the buffer is full.
+            timeout: The longest wait, in seconds (None: no limit).
+            control: True for a transport control record (never written to disk).
+
+        Raises:
+            queue.Full: No room appeared in time (or at once, with `block=False`).
+            EntryTooLargeError: The record is larger than the whole buffer.
+            DataLoggerError: The run takes no more entries.
+        """
+        size = len(record)
+        self._enter()
+        try:
+            if not self._try_lock(False):
+                self._lock_slowly()
+            try:
+                head = self._head
+                words = self._words
+                if head + size <= words[R_LIMIT]:
+                    self._copy(record, head, size)
+                    if control:
+                        self._control_records += 1
+                        words[R_CONTROL_RECORDS] = self._control_records
+                    self._head = head = head + size
+                    self._records = records = self._records + 1
+                    words[R_HEAD_RECORDS] = records
+                    words[R_HEAD_BYTES] = head
+                    return
+            finally:
+                self._unlock()
+        finally:
+            self._leave()
+        self._wait_and_put(record, size, block, timeout, control)
+
+    def log(self, source_id: int, time_stamp: int, payload: object, block: bool, timeout: float | None) -> None:
+        """Builds an entry's record straight in the buffer (the hot path: no package, one copy of the payload).
+
+        Raises:
+            TypeError, ValueError: A bad timestamp or payload (named).
+            queue.Full, EntryTooLargeError, DataLoggerError: As for `put`.
+        """
+        try:
+            length = len(payload)  # type: ignore[arg-type]
+        except TypeError:
+            length = 1 << 40
+        size = (RECORD_HEADER_SIZE + 7 + length) & ~7
+        capacity = self.capacity
+        self._enter()
+        try:
+            if not self._try_lock(False):
+                self._lock_slowly()
+            try:
+                head = self._head
+                offset = head % capacity
+                end = offset + size
+                if head + size <= self._words[R_LIMIT] and end <= capacity and time_stamp.__class__ is not bool:
+                    data = self._data
+                    try:
+                        # The checksum runs over the fields and the payload where they are; the header is packed
+                        # once, with it, and the payload copied once.
+                        checksum = _crc32(payload, _crc32(_PACK_FIELDS(length, time_stamp, source_id, 0, 0)))  # type: ignore[arg-type]
+                        _PACK_ZERO(data, end - 8, 0)
+                        _PACK_HEADER(data, offset, checksum, length, time_stamp, source_id, 0, 0)
+                        data[offset + RECORD_HEADER_SIZE : offset + RECORD_HEADER_SIZE + length] = payload  # type: ignore[call-overload]
+                    except Exception:
+                        # A payload or timestamp the fast path cannot take: nothing was published; the general path
+                        # below accepts what LogPackage accepts and names what it refuses.
+                        pass
+                    else:
+                        words = self._words
+                        self._head = head = head + size
+                        self._records = records = self._records + 1
+                        words[R_HEAD_RECORDS] = records
+                        words[R_HEAD_BYTES] = head
+                        return
+            finally:
+                self._unlock()
+        finally:
+            self._leave()
+        self.put(_entry_record(source_id, time_stamp, payload), block, timeout)
+
+    def _copy(self, record: bytes, head: int, size: int) -> None:
+        """Copies a record to position `head` (the caller holds the locks and made room)."""
+        data, capacity = self._data, self.capacity
+        offset = head % capacity
+        first = capacity - offset
+        if size <= first:
+            data[offset : offset + size] = record
+        else:
+            view = memoryview(record)
+            data[offset:] = view[:first]
+            data[: size - first] = view[first:]
+
+    def _publish(self, head: int, control: bool) -> None:
+        """Stores the new head (the caller holds the locks): the record becomes visible to the logger process."""
+        words = self._words
+        self._head = head
+        self._records += 1
+        words[R_HEAD_RECORDS] = self._records
+        if control:
+            self._control_records += 1
+            words[R_CONTROL_RECORDS] = self._control_records
+        words[R_HEAD_BYTES] = head
+
+    def _lock_slowly(self) -> None:
+        """Waits for the buffer's lock, held by the logger process or the owner (never by a thread of this process).
+
+        They hold it for microseconds; a dead holder's lock is recovered (see `ring`), so this wait always ends.
+        """
+        while not self.segment.wait_for_lock(3600.0):
+            pass
+
+    def _wait_and_put(self, record: bytes, size: int, block: bool, timeout: float | None, control: bool) -> None:
+        """The slow path: the buffer is closed, full or too small."""
+        if size > self.capacity:
+            raise EntryTooLargeError(int.from_bytes(record[4:8], "little"), size, self.capacity)
+        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
+        sleep = _SLEEP_SECONDS[0]
+        next_check = time.monotonic() + _LIVENESS_CHECK_SECONDS
+        while True:
+            self._enter()
+            try:
+                if not self._try_lock(False):
+                    self._lock_slowly()
+                try:
+                    limit = self._words[R_LIMIT]
+                    if limit == CLOSED:
+                        raise DataLoggerError(self._refusal(self._state()))
+                    head = self._head
+                    if head + size <= limit:
+                        self._copy(record, head, size)
+                        self._publish(head + size, control)
+                        return
+                finally:
+                    self._unlock()
+            finally:
+                self._leave()
+            state = self._state()
+            if state not in (RunState.IDLE, RunState.RUNNING):
+                raise DataLoggerError(self._refusal(state))
+            if not block:
+                raise queue.Full
+            now = time.monotonic()
+            if now >= next_check:
+                # Nobody may be left to free room: the logger process dead before its owner could say so (the
+                # owner frozen or dead too), or the owner dead before it started one.
+                next_check = now + _LIVENESS_CHECK_SECONDS
+                orphaned = self._abandoned()
+                if orphaned is not None:
+                    raise DataLoggerError(self._refusal(orphaned))
+            remaining = None if deadline is None else deadline - now
+            if remaining is not None and remaining <= 0:
+                raise queue.Full
+            time.sleep(sleep if remaining is None else min(sleep, remaining))
+            sleep = min(sleep * 2, _SLEEP_SECONDS[1])
+
+    def _abandoned(self) -> RunState | None:
+        """Says whether the run can no longer drain this buffer: `DEAD` or `ORPHANED`, else None."""
+        if self._data is _NO_DATA:
+            return RunState.STOPPED
+        words = self.control.words
+        writer, owner = int(words[C_WRITER_PID]), int(words[C_OWNER_PID])
+        if writer and not _posix.process_is_alive(writer):
+            return RunState.DEAD
+        if not writer and not _posix.process_is_alive(owner):
+            return RunState.ORPHANED
+        return None
+
+    def finished(self) -> bool:
+        """Whether the buffer is closed to puts (its run stopped or failed): this process may release it."""
+        return self._words[R_LIMIT] == CLOSED
+
+    def close(self) -> None:
+        """Releases this process's handles of the buffer and the run; later puts through this object raise.
+
+        The buffer itself stays until the logger process (or `stop()`) has drained and removed it.
+        """
+        self._enter()
+        try:
+            if self._data is _NO_DATA:
+                return
+            self._words = _CLOSED_WORDS
+            self._data = _NO_DATA
+            self.segment.close()
+            self.control.close()
+        finally:
+            self._leave()
+
+    def _state(self) -> RunState:
+        """The run's state, or `STOPPED` once this process released the run."""
+        return RunState.STOPPED if self._data is _NO_DATA else self.control.state
+
+
+def _entry_record(source_id: int, time_stamp: int, payload: object) -> bytes:
+    """Encodes an entry the hot path could not build in place, checking the timestamp and payload."""
+    stamp = _checked_integer("time_stamp", time_stamp, 2**64 - 1)
+    return encode_record(source_id, stamp, _payload_buffer(payload))
+
+
+def create_producer_ring(control: ControlSegment, refusal: Refusal) -> ProducerRing:
+    """Registers this process in the run's slot table and creates its buffer.
+
+    Raises:
+        DataLoggerError: The run takes no entries, or every slot is taken.
+        OSError: The system refused the buffer's shared memory.
+    """
+    pid = os.getpid()
+    try:
+        registration = control.register(pid)
+    except OverflowError:
+        raise DataLoggerError(
+            f"{control.slots} producer processes already hold a buffer of this DataLogger run (live, or dead and not "
+            "yet drained): no more can log until one of them ends"
+        ) from None
+    if isinstance(registration, RunState):
+        raise DataLoggerError(refusal(registration))
+    slot, generation, progress = registration
+    base_bytes, base_records = progress[P_CURSOR_BYTES], progress[P_CURSOR_RECORDS]
+    name = ring_name(control.name, slot, generation)
+    try:
+        segment = RingSegment.create(
+            control.backend, name, control.capacity, slot, generation, base_bytes, base_records, progress[P_REJECTED]
+        )
+    except BaseException:
+        control.retire(slot, generation)
+        raise
+    refused = control.activate(slot)
+    if refused is not None:
+        segment.close()
+        remove_ring(control.backend, name)
+        raise DataLoggerError(refusal(refused))
+    return ProducerRing(control, segment, base_bytes, base_records, progress[P_REJECTED], refusal)
