@@ -23,7 +23,7 @@ import numpy as np
 from ataraxis_sharedarray import SharedMemoryArray
 
 # A large prototype that costs no memory of its own, so that the creation takes long enough to be caught.
-prototype = np.broadcast_to(np.arange(4, dtype=np.uint8), (128 << 20, 4))
+prototype = np.broadcast_to(np.arange(4, dtype=np.uint8), (48 << 20, 4))
 SharedMemoryArray.create_array(sys.argv[1], prototype)
 print("created", flush=True)
 sys.stdin.read()
@@ -73,7 +73,7 @@ def test_attach_waits_for_a_creator_still_filling_the_array(array_name: str, cre
         sma = SharedMemoryArray.attach(array_name)
     finally:
         resume.join()
-    assert sma.shape == (128 << 20, 4)
+    assert sma.shape == (48 << 20, 4)
     assert sma.read_data(-1, convert_output=True) == [0, 1, 2, 3]
     sma.disconnect()
 
