@@ -78,6 +78,7 @@ from ataraxis_sharedarray import (
     ReversedRangeError,
     SharedArrayError,
     SharedMemoryArray,
+    SharedMemoryFullError,
     UnsupportedPlatformError,
 )
 from ataraxis_yamlconfig import (
@@ -169,6 +170,7 @@ __all__ = [
     "SegmentSummary",
     "SharedArrayError",
     "SharedMemoryArray",
+    "SharedMemoryFullError",
     "SourceReport",
     "SourceSummary",
     "StreamFormatError",
