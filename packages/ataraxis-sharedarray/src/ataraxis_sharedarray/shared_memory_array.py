@@ -486,10 +486,11 @@ class SharedMemoryArray:
 
 def _disconnect_inherited_copies() -> None:
     # A forked child shares the parent's mapping but not its ownership or its pid (recorded as the lock holder): its
-    # copies start disconnected, and the child connects them itself.
+    # copies start disconnected, and the child connects them itself. The hook belongs to this module, whose class it
+    # serves, hence the private access.
     for array in list(_connected):
-        if array._connection is not None:
-            array._connection.detach_after_fork()
+        if array._connection is not None:  # noqa: SLF001
+            array._connection.detach_after_fork()  # noqa: SLF001
         array.disconnect()
 
 

@@ -64,13 +64,15 @@ def _render_section(section: Section, indent: str, *, top_level: bool, layout: M
     lines: list[str] = []
     previous_nested = False
     mapping = section.mapping
-    entries = _in_file_order(section.entries, layout, mapping) if layout is not None else section.entries
+    entries = _in_file_order(section.entries, layout, mapping=mapping) if layout is not None else section.entries
     # Per entry: its layout in the file, and the entries to write below its key (None: one fragment).
     kept_layouts: list[KeyLayout | None]
     if layout is None:
         kept_layouts = [None] * len(entries)
     else:
-        kept_layouts = [layout.keys.get(name) if isinstance(name, str) else None for name in _names(entries, mapping)]
+        kept_layouts = [
+            layout.keys.get(name) if isinstance(name, str) else None for name in _names(entries, mapping=mapping)
+        ]
     blocks = [
         (value if value.entries else None)
         if type(value := entry.value) is Section
@@ -78,7 +80,7 @@ def _render_section(section: Section, indent: str, *, top_level: bool, layout: M
         for entry, kept in zip(entries, kept_layouts, strict=True)
     ]
     singles = [entry for entry, block in zip(entries, blocks, strict=True) if block is None]
-    fragments = _fragments(singles, mapping)
+    fragments = _fragments(singles, mapping=mapping)
     for position, (entry, kept, block) in enumerate(zip(entries, kept_layouts, blocks, strict=True)):
         nested = block is not None and not block.mapping
         help_lines = _comment(entry.help, indent) if entry.help else []
@@ -92,7 +94,7 @@ def _render_section(section: Section, indent: str, *, top_level: bool, layout: M
         lines.extend(help_lines)
         end_comment = kept.end_comment if kept is not None and kept.end_comment else ""
         if block is not None:
-            lines.append(f"{indent}{_key(entry.name, mapping)}:{end_comment}")
+            lines.append(f"{indent}{_key(entry.name, mapping=mapping)}:{end_comment}")
             inner = kept.nested if kept is not None else None
             lines.extend(_render_section(block, indent + _INDENT, top_level=False, layout=inner))
         else:
@@ -130,19 +132,19 @@ def _has_notes(layout: MappingLayout) -> bool:
     )
 
 
-def _names(entries: tuple[Entry, ...], mapping: bool) -> list[Hashable]:
+def _names(entries: tuple[Entry, ...], *, mapping: bool) -> list[Hashable]:
     """The entries' keys as the file's layout names them: field names and text keys themselves, others as written."""
     if not mapping:
         return [entry.name for entry in entries]
     return [entry.name if isinstance(entry.name, str) else key_text(entry.name) for entry in entries]
 
 
-def _key(name: Hashable, mapping: bool) -> str | None:
+def _key(name: Hashable, *, mapping: bool) -> str | None:
     """The key as it is written: a field name (quoted if a reader would misread it), or a mapping's key."""
     return key_text(name) if mapping else plain_key(str(name))
 
 
-def _fragments(entries: list[Entry], mapping: bool) -> dict[Hashable, list[str]]:
+def _fragments(entries: list[Entry], *, mapping: bool) -> dict[Hashable, list[str]]:
     """Writes the entries of one mapping and cuts the text into each entry's lines.
 
     Numbers, flags, short words, and short lists and flat mappings of them are written directly (`_fast`); the
@@ -173,14 +175,16 @@ def _fragments(entries: list[Entry], mapping: bool) -> dict[Hashable, list[str]]
     return fragments
 
 
-def _in_file_order(entries: tuple[Entry, ...], layout: MappingLayout, mapping: bool) -> tuple[Entry, ...]:
+def _in_file_order(entries: tuple[Entry, ...], layout: MappingLayout, *, mapping: bool) -> tuple[Entry, ...]:
     """Orders the entries as the file had them; an entry new to the file follows its predecessor in the class.
 
     So the entries new to the file that follow a known entry in the class come right after it, in class order, and
     those before the first known entry come first. Linear in the number of entries (a mapping may hold many).
     """
     file_position = {name: index for index, (name, kept) in enumerate(layout.keys.items()) if kept.placed}
-    positions = [file_position.get(name) if isinstance(name, str) else None for name in _names(entries, mapping)]
+    positions = [
+        file_position.get(name) if isinstance(name, str) else None for name in _names(entries, mapping=mapping)
+    ]
     if None not in positions and positions == sorted(positions):  # type: ignore[type-var]  # no None in it
         return entries  # the usual case: a file this package wrote, saved again
     first_run: list[Entry] = []

@@ -32,6 +32,7 @@ import errno
 import reprlib
 from collections.abc import Hashable
 from pathlib import Path
+from typing import Any
 
 
 class _ShortRepr(reprlib.Repr):
@@ -350,8 +351,8 @@ class ConfigMigrationWarning(UserWarning):
         from_version: int,
         to_version: int,
         class_name: str,
-        rewritten: bool,
         *,
+        rewritten: bool,
         unchanged_because: str | None = None,
     ) -> None:
         """The message names the file, the versions and whether the file itself was rewritten.
@@ -387,9 +388,10 @@ class ConfigMigrationWarning(UserWarning):
 
     def __reduce__(self) -> tuple[object, ...]:
         """Pickles the warning from its arguments, so that it crosses process boundaries intact."""
-        arguments = (self.file_path, self.from_version, self.to_version, self._class_name, self.rewritten)
-        return _rebuild_warning, (arguments, self.unchanged_because)
+        arguments = (self.file_path, self.from_version, self.to_version, self._class_name)
+        keywords = {"rewritten": self.rewritten, "unchanged_because": self.unchanged_because}
+        return _rebuild_warning, (arguments, keywords)
 
 
-def _rebuild_warning(arguments: tuple[Path, int, int, str, bool], unchanged_because: str | None) -> object:
-    return ConfigMigrationWarning(*arguments, unchanged_because=unchanged_because)
+def _rebuild_warning(arguments: tuple[Path, int, int, str], keywords: dict[str, Any]) -> object:
+    return ConfigMigrationWarning(*arguments, **keywords)

@@ -139,13 +139,14 @@ class YamlConfig:
             ConfigClassError: The class is not a dataclass (the `@dataclass` decorator is missing).
             OSError: The file system refused the write (the previous file is left untouched).
         """
-        self._save(_config_path(file_path), durable, schema_url, moves=())
+        self._save(_config_path(file_path), schema_url, durable=durable, moves=())
 
     def _save(
         self,
         path: Path,
-        durable: bool,
         schema_url: str | os.PathLike[str] | None,
+        *,
+        durable: bool,
         moves: Iterable[tuple[tuple[str, ...], tuple[str, ...]]],
     ) -> None:
         """Saves the config as `to_yaml` does; `moves` are the keys a migration renamed, whose comments follow them."""
@@ -190,7 +191,7 @@ class YamlConfig:
         """
         versioning = versioning_of(_require_dataclass(cls))
         extra, required = version_schema(versioning, cls.__name__)
-        schema: dict[str, Any] = build_schema(cls, extra, required)
+        schema: dict[str, Any] = build_schema(cls, extra, extra_required=required)
         return schema
 
     @classmethod
@@ -285,12 +286,14 @@ class YamlConfig:
         data, version = upgrade(data, versioning, cls.__name__, path, root)
         migrated = version < versioning.version
         note = f" (in the file as migrated from version {version} to {versioning.version})" if migrated else ""
-        changes = collect(overrides, env_prefix, strict)
+        changes = collect(overrides, env_prefix, strict=strict)
         upgraded = None
         unchanged_because = None
         if migrated and upgrade_file:
             ignored: list[FieldPath] = []
-            upgraded = _build(cls, copy.deepcopy(data) if changes else data, strict, path, root, {}, note, ignored)
+            upgraded = _build(
+                cls, copy.deepcopy(data) if changes else data, path, root, {}, note, ignored, strict=strict
+            )
             if ignored:  # the rewrite would delete them: a load must not lose what the file holds
                 upgraded = None
                 unchanged_because = _ignored_keys(ignored, cls.__name__)
@@ -298,16 +301,16 @@ class YamlConfig:
         if upgraded is not None and not changes:
             config = upgraded
         else:
-            config = _build(cls, data, strict, path, root, apply(cls, data, changes), note)
+            config = _build(cls, data, path, root, apply(cls, data, changes), note, strict=strict)
         if upgraded is not None:
-            upgraded._save(path, False, None, moves=renamed_keys(versioning, version))
+            upgraded._save(path, None, durable=False, moves=renamed_keys(versioning, version))  # noqa: SLF001
         if migrated:
             warning = ConfigMigrationWarning(
                 path,
                 version,
                 versioning.version,
                 cls.__name__,
-                upgraded is not None,
+                rewritten=upgraded is not None,
                 unchanged_because=unchanged_because,
             )
             warnings.warn(warning, stacklevel=2)
@@ -340,7 +343,7 @@ class YamlConfig:
             ConfigClassError: The class is not a dataclass (the `@dataclass` decorator is missing).
         """
         cls = _require_dataclass(type(self))
-        changes = collect(overrides, env_prefix, strict)
+        changes = collect(overrides, env_prefix, strict=strict)
         data = plain_data(encode_config(self))
         sources = apply(cls, data, changes)
         try:
@@ -354,12 +357,13 @@ class YamlConfig:
 def _build(
     cls: type[Any],
     data: dict[Any, Any],
-    strict: bool,
     path: Path,
     root: Any,
     sources: Mapping[FieldPath, str],
     note: str,
     ignored: list[FieldPath] | None = None,
+    *,
+    strict: bool,
 ) -> Any:
     """Builds the config from a file's (migrated, overridden) data, naming the file's line or the override in errors.
 
