@@ -33,7 +33,7 @@ class Loose(YamlConfig):
         ("name: !!timestamp garbage\n", 1, r"cannot read 'garbage' as !!timestamp$"),
         ("name: 2001-13-14t21:59:43.10-05:00\n", 1, r"as !!timestamp: month must be in 1\.\.12"),
         (f"other:\n  - {'9' * 5000}\n", 2, r"cannot read '9999.*' as !!int: Exceeds the limit \(4300 digits\)"),
-        ("name: !!set [1]\n", 1, r"expected a mapping node, but found sequence"),
+        ("name: !!set [1]\n", 1, r"the tag '!!set' is not allowed"),
         ("name: !!map [1]\n", 1, r"expected a mapping node, but found sequence"),
     ],
 )
@@ -49,6 +49,24 @@ def test_values_the_constructors_refuse_name_the_file_and_line(
     assert caught.value.line == line
     with pytest.raises(ConfigFileError):
         Loose.from_yaml(file_path=path)
+
+
+@pytest.mark.parametrize(
+    ("text", "tag"),
+    [
+        ("other: 1\nname: !!binary aGVsbG8=\n", "!!binary"),
+        ("name: !!set {a, b}\n", "!!set"),
+        ("name: !!omap [a: 1]\n", "!!omap"),
+        ("name: !!pairs [a: 1, a: 2]\n", "!!pairs"),
+    ],
+)
+def test_tags_for_values_a_config_cannot_hold_are_refused(tmp_path: Path, loader: type, text: str, tag: str) -> None:
+    # They build bytes, sets and lists of tuples: an `Any` field took them, and the config then could not be saved.
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+
+    with pytest.raises(ConfigFileError, match=rf"line {text.count(chr(10))}: the tag '{tag}' is not allowed"):
+        parse_file(path, loader)
 
 
 def _alias_bomb(levels: int = 9, width: int = 9) -> str:

@@ -10,11 +10,14 @@
   quotes such strings, so saved files read back the same either way.
 - The loader refuses a mapping that repeats a key (PyYAML silently keeps the last one), since in a hand-edited
   config a repeated key is always a mistake.
+- An integer with a leading zero that YAML 1.1 and 1.2 read as different numbers (`017`: the octal 15 for PyYAML,
+  17 for editors and ruamel.yaml) is refused rather than silently read as octal.
 - A value that PyYAML's constructors cannot build (`2024-02-30`, `!!int abc`, `!!bool maybe`, an integer of more
   digits than Python converts) is a `ConstructorError` that marks its line, never a bare `ValueError`, `KeyError`
   or `AttributeError`.
 
-Only the safe classes are used: `!!python/...` tags are never written and are refused on reading.
+Only the safe classes are used: `!!python/...` tags are never written and are refused on reading, and so are the
+safe tags that build values a config cannot hold (`!!binary`, `!!set`, `!!omap`, `!!pairs`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from ._limits import MAX_DEPTH
 
 STR_TAG = "tag:yaml.org,2002:str"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
+_INT_TAG = "tag:yaml.org,2002:int"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
@@ -101,6 +105,9 @@ def _represent_section(dumper: SafeRepresenter, section: Section) -> MappingNode
     return dumper.represent_dict({entry.name: entry.value for entry in section.entries})
 
 
+_AMBIGUOUS_OCTAL = re.compile(r"^[-+]?0[0-7]+$")
+"""Integers with a leading zero: octal in YAML 1.1 (PyYAML reads `017` as 15), decimal in YAML 1.2 (17)."""
+
 _CONSTRUCTION_FAILURES = (ValueError, KeyError, IndexError, AttributeError, TypeError, OverflowError)
 """What PyYAML's safe constructors let escape for a scalar they cannot build."""
 
@@ -128,6 +135,30 @@ class _CheckedConstructor(SafeConstructor):
             shown = _SHORT.repr(node.value) if isinstance(node, ScalarNode) else "this collection"
             reason = f": {error}" if isinstance(error, ValueError) else ""
             raise ConstructorError(None, None, f"cannot read {shown} as {tag}{reason}", node.start_mark) from None
+
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        """Builds an integer, refusing one with a leading zero that YAML 1.1 and 1.2 readers read differently.
+
+        Args:
+            node: The scalar node.
+
+        Returns:
+            The integer.
+
+        Raises:
+            ConstructorError: The text is `017` or the like: the octal 15 for PyYAML, 17 for editors.
+        """
+        number: int = super().construct_yaml_int(node)
+        text = str(node.value)
+        if _AMBIGUOUS_OCTAL.match(text) and number != int(text, 10):
+            decimal = int(text, 10)
+            problem = (
+                f"{text} is the number {number} (octal) in YAML 1.1, as PyYAML reads it, but {decimal} in YAML 1.2, "
+                f"as editors read it: write {decimal} (or {number}) without the leading zero, or '{text}' in quotes "
+                "for text"
+            )
+            raise ConstructorError(None, None, problem, node.start_mark)
+        return number
 
     def construct_mapping(self, node: Node, deep: bool = False) -> dict[Hashable, Any]:
         """Builds a mapping after checking that none of its own keys repeats (merged `<<` keys may be overridden).
@@ -207,6 +238,20 @@ class Dumper(yaml.SafeDumper):
     takes milliseconds either way.
     """
 
+    def ignore_aliases(self, data: Any) -> bool:
+        """Writes a value held in two places twice, never as an anchor and alias (`&id001`, `*id001`).
+
+        An alias would tie two settings together: a person editing one would change the other without knowing.
+        The data written is a tree (saving refuses a value that contains itself), so writing it out is finite.
+
+        Args:
+            data: The value.
+
+        Returns:
+            Always True.
+        """
+        return True
+
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         """Indents a block sequence under its mapping key (`key:` then `  - item`), as yamllint expects by default.
 
@@ -218,6 +263,13 @@ class Dumper(yaml.SafeDumper):
 
 
 PythonLoader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
+_NOT_PLAIN_TAGS = ("binary", "set", "omap", "pairs")
+"""Tags the safe loader builds into values a config cannot hold (bytes, sets, lists of pairs): refused as unknown."""
+
+# The stubs type a constructor's first argument as one of PyYAML's own loader classes, not a mixin of them.
+PythonLoader.add_constructor(_INT_TAG, PythonLoader.construct_yaml_int)  # type: ignore[type-var]
+for _tag in _NOT_PLAIN_TAGS:
+    PythonLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", PythonLoader.construct_undefined)  # type: ignore[type-var]
 Dumper.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
 Dumper.add_representer(str, _represent_str)
 Dumper.add_representer(list, _represent_list)
@@ -232,6 +284,9 @@ if yaml.__with_libyaml__:
         """libyaml's safe loader, refined as the module docstring says."""
 
     LibyamlLoader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
+    LibyamlLoader.add_constructor(_INT_TAG, LibyamlLoader.construct_yaml_int)  # type: ignore[type-var]
+    for _tag in _NOT_PLAIN_TAGS:
+        LibyamlLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", LibyamlLoader.construct_undefined)  # type: ignore[type-var]
     Loader = LibyamlLoader
 
 
@@ -256,6 +311,23 @@ def dump(data: Any) -> str:
     return text
 
 
+def simple_key(key: Hashable) -> str | None:
+    """Writes a mapping key as the dumper writes it in a block mapping, when it fits on the key's line.
+
+    Args:
+        key: The key: a field name, or a key of a mapping (a str, number, bool, None or date).
+
+    Returns:
+        The key as written in the file, without the colon (quoted when a YAML reader would take it for something
+        else: `'on'`), or None when the dumper writes it in the explicit `? key` form (a key of 128 or more
+        characters).
+    """
+    line = dump({key: None})  # not cached: keys of mappings are data, of any number
+    if line.endswith(": null\n") and line.count("\n") == 1:
+        return line.removesuffix(": null\n")
+    return None
+
+
 @functools.cache
 def plain_key(name: str) -> str:
     """Writes a field name as a mapping key, quoted when a YAML reader would take it for something else (`on`).
@@ -266,7 +338,4 @@ def plain_key(name: str) -> str:
     Returns:
         The key as written in the file, without the colon.
     """
-    line = dump({name: None})
-    if line.endswith(": null\n") and line.count("\n") == 1:
-        return line.removesuffix(": null\n")
-    return f"'{name}'"  # a name too long for an implicit key in the emitter's view; quoting keeps it one line
+    return simple_key(name) or f"'{name}'"  # a name too long for an implicit key in the emitter's view

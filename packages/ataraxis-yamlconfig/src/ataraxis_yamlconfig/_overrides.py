@@ -51,7 +51,7 @@ class Override:
     """Whether a path that names no field is ignored rather than refused (environment variables, strict=False)."""
 
 
-def collect(overrides: Iterable[str], env_prefix: str | None, strict: bool) -> list[Override]:
+def collect(overrides: Iterable[str], env_prefix: str | None, *, strict: bool) -> list[Override]:
     """Reads the environment variables with the prefix, then the `path=value` strings, in the order they apply.
 
     Args:

@@ -103,7 +103,7 @@ def json_value(plain: Any) -> Any:
     return scalar_text(plain)
 
 
-def build_schema(cls: type, extra_properties: dict[str, Any] | None = None, extra_required: bool = False) -> Any:
+def build_schema(cls: type, extra_properties: dict[str, Any] | None = None, *, extra_required: bool = False) -> Any:
     """Builds the JSON Schema of a config dataclass.
 
     Args:
