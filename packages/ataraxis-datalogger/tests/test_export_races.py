@@ -211,3 +211,38 @@ def test_a_log_directory_whose_name_is_not_utf8_is_exported_with_valid_utf8_meta
         recorded = json.loads(raw.decode("utf-8"))["log_directory"]
     recorded.encode("utf-8")  # no lone surrogates
     assert recorded == str(tmp_path / "log") + "\\xff\\xfe"
+
+
+@pytest.mark.skipif(renaming._RENAMEAT2 is None, reason="swapping two names in one step needs Linux's renameat2")
+def test_an_export_replacing_a_folder_never_leaves_the_destination_missing(
+    tmp_path: Path, write_entry: Callable[..., Path]
+) -> None:
+    logs = [_log(tmp_path / f"log{source}", write_entry, source, 500) for source in (1, 2)]
+    destination = tmp_path / "dataset"
+    export_logs(logs[0], destination)
+    processes = [_start_export(logs[index % 2], destination, "parquet", overwrite=True) for index in range(6)]
+    missing = 0
+    while any(process.poll() is None for process in processes):
+        missing += not os.path.lexists(destination)
+    for process in processes:
+        _, error = process.communicate(timeout=_TIMEOUT)
+        assert process.returncode == 0, error
+    assert missing == 0
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]
+
+
+def test_an_export_set_aside_by_a_killed_export_is_put_back_by_the_next(
+    tmp_path: Path, write_entry: Callable[..., Path]
+) -> None:
+    # Where names cannot be swapped, an export with overwrite sets the old one aside, then renames its own into
+    # place; killed in between, it leaves the destination missing and the old export under a hidden name.
+    old_log, new_log = _log(tmp_path / "old", write_entry, 1, 20), _log(tmp_path / "new", write_entry, 2, 20)
+    destination = tmp_path / "dataset"
+    export_logs(old_log, destination)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(_TIMEOUT)
+    destination.rename(tmp_path / f".dataset.{dead.pid}.0123456789abcdef.0.replaced")
+    with pytest.raises(ExportError, match="exists"):
+        export_logs(new_log, destination)
+    assert _sources_of(destination, "parquet") == {1}
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]

@@ -10,7 +10,10 @@ temporaries of exports that threads of one process run at once.
 The destination is checked when an export starts, but another export may put its own in place while this one is
 written: the temporary is therefore renamed into place without replacing anything (`rename_no_replace`), and an
 export without `overwrite` that finds the destination taken at that moment refuses, as it would have had it started
-later. With `overwrite`, whatever export is in place then is set aside and the rename retried.
+later. With `overwrite`, the export in place then is swapped with the temporary in one step where the system can
+(Linux), so that readers see the old export or the new one and never neither; elsewhere it is set aside and the
+rename retried. An export killed between setting one aside and putting its own in place leaves the destination
+missing: the next export to the same place puts the one set aside back first.
 
 `overwrite=True` replaces only what an export would have written: a folder holding nothing but `source_id=N`
 folders of `part-NNNNN.parquet` or `.feather` files (or an empty folder), or a regular file for MCAP; never a
@@ -26,7 +29,7 @@ from pathlib import Path
 from typing import Final
 
 from .._files.closeable import Closeable
-from .._files.renaming import rename_no_replace
+from .._files.renaming import exchange, rename_no_replace
 from .._format.export import is_part_file_name, is_partition_folder_name, is_session_name
 from ..exceptions import DataLoggerTypeError, ExportError
 
@@ -100,7 +103,7 @@ class StagedDestination(Closeable):
         final.parent.mkdir(parents=True, exist_ok=True)
         self._label = ".".join(final.relative_to(staging).parts)
         self._staging = staging
-        _remove_leftovers(staging, self._label)
+        _remove_leftovers(staging, self._label, final)
         self._prefix = f".{self._label}.{os.getpid()}.{secrets.token_hex(8)}"
         self.path = staging / f"{self._prefix}.export"
         """The temporary to write into."""
@@ -147,6 +150,13 @@ class StagedDestination(Closeable):
                             "was written); remove it or pass overwrite=True to replace an export"
                         ) from None
                 _check_replaceable(self.final, directory=True, overwrite=True)
+                try:
+                    swapped = exchange(self.path, self.final)
+                except FileNotFoundError:  # another export set it aside meanwhile: try again
+                    continue
+                if swapped:
+                    set_aside.append(self.path)  # the replaced export now has the temporary's name
+                    return
                 aside = self._staging / f"{self._prefix}.{attempt}.replaced"
                 with contextlib.suppress(FileNotFoundError):  # another export set it aside first: try again
                     os.rename(self.final, aside)
@@ -193,12 +203,19 @@ def _is_export_folder(folder: Path) -> bool:
     return True
 
 
-def _remove_leftovers(staging: Path, label: str) -> None:
-    """Removes the temporaries of earlier exports to the same destination whose process no longer runs."""
+def _remove_leftovers(staging: Path, label: str, final: Path) -> None:
+    """Removes the temporaries of earlier exports to the same destination whose process no longer runs.
+
+    An export set aside by a process killed before it put its own in place is put back, if nothing took its place.
+    """
     pattern = re.compile(rf"^\.{re.escape(label)}\.(\d+)(?:\.[0-9a-f]+)?(?:\.\d+)?\.({'|'.join(_LEFTOVER_SUFFIXES)})$")
     for candidate in staging.iterdir():
         match = pattern.match(candidate.name)
         if match is not None and int(match[1]) != os.getpid() and not _running(int(match[1])):
+            if match[2] == "replaced" and not os.path.lexists(final):
+                with contextlib.suppress(OSError):
+                    rename_no_replace(candidate, final)
+                    continue
             _remove(candidate)
 
 

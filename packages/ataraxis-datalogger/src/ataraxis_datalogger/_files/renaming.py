@@ -1,4 +1,4 @@
-"""Renaming a file or folder into place only if nothing is there yet: `rename_no_replace`.
+"""Renaming into place only if nothing is there yet (`rename_no_replace`), or swapping two names (`exchange`).
 
 `os.rename` replaces an existing file (and an empty folder) without a word, so "check that the target is free, then
 rename" lets two writers that checked at the same moment replace each other's work. Linux renames without replacing
@@ -6,6 +6,10 @@ in one system call (`renameat2` with `RENAME_NOREPLACE`, called through the C li
 does not expose). Elsewhere, and on file systems that refuse the flag, a portable fallback (exercised by the tests
 on Linux) claims the name first: a hard link for a file (`link` fails if the name exists) and an empty folder for
 a folder (`mkdir` fails if the name exists, and `rename` may replace the empty folder it made).
+
+Replacing a folder by another in one step is impossible with `rename` (it replaces only an empty folder); Linux
+swaps two names in one system call (`renameat2` with `RENAME_EXCHANGE`), so that a reader sees one or the other,
+never neither. `exchange` says when it cannot, and the caller then sets the old folder aside first.
 """
 
 import contextlib
@@ -18,6 +22,7 @@ from pathlib import Path
 from typing import Final
 
 _RENAME_NOREPLACE: Final = 1
+_RENAME_EXCHANGE: Final = 2
 _AT_FDCWD: Final = -100
 _FLAG_REFUSED: Final = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP})
 """What `renameat2` returns when the kernel or the file system does not know the flag: the fallback is used."""
@@ -82,3 +87,27 @@ def _claim_and_rename(source: Path, target: Path) -> None:
         os.rename(source, target)
         return
     os.unlink(source)
+
+
+def exchange(first: Path, second: Path) -> bool:
+    """Swaps the names of `first` and `second` (files or folders, both existing) in one step, where the system can.
+
+    Args:
+        first: One of the two.
+        second: The other, in the same file system.
+
+    Returns:
+        True if they were swapped; False if the system cannot swap names (nothing changed).
+
+    Raises:
+        FileNotFoundError: If either does not exist; nothing changed.
+        OSError: If the swap fails otherwise.
+    """
+    if _RENAMEAT2 is None:
+        return False
+    if _RENAMEAT2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _FLAG_REFUSED:
+        return False
+    raise OSError(code, os.strerror(code), str(first), None, str(second))
