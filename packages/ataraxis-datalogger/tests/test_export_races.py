@@ -242,7 +242,7 @@ def test_an_export_set_aside_by_a_killed_export_is_put_back_by_the_next(
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait(_TIMEOUT)
     destination.rename(tmp_path / f".dataset.{dead.pid}.0123456789abcdef.0.replaced")
-    with pytest.raises(ExportError, match="exists"):
+    with pytest.raises(ExportError, match="exists; remove it"):  # refused when it starts, not once written
         export_logs(new_log, destination)
     assert _sources_of(destination, "parquet") == {1}
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]

@@ -99,11 +99,13 @@ class StagedDestination(Closeable):
         """The destination."""
         self._directory = directory
         self._overwrite = overwrite
-        _check_replaceable(final, directory=directory, overwrite=overwrite)
-        final.parent.mkdir(parents=True, exist_ok=True)
         self._label = ".".join(final.relative_to(staging).parts)
         self._staging = staging
-        _remove_leftovers(staging, self._label, final)
+        if staging.is_dir():
+            # First: an export a killed one had set aside is put back, and then checked like any other.
+            _remove_leftovers(staging, self._label, final)
+        _check_replaceable(final, directory=directory, overwrite=overwrite)
+        final.parent.mkdir(parents=True, exist_ok=True)
         self._prefix = f".{self._label}.{os.getpid()}.{secrets.token_hex(8)}"
         self.path = staging / f"{self._prefix}.export"
         """The temporary to write into."""
@@ -138,10 +140,12 @@ class StagedDestination(Closeable):
     def _place(self) -> None:
         """Renames the temporary to the destination, never over anything but what `overwrite` lets it set aside."""
         set_aside: list[Path] = []
+        placed = False
         try:
             for attempt in range(_PLACING_ATTEMPTS):
                 try:
                     rename_no_replace(self.path, self.final)
+                    placed = True
                     return
                 except FileExistsError:
                     if not self._overwrite:
@@ -156,6 +160,7 @@ class StagedDestination(Closeable):
                     continue
                 if swapped:
                     set_aside.append(self.path)  # the replaced export now has the temporary's name
+                    placed = True
                     return
                 aside = self._staging / f"{self._prefix}.{attempt}.replaced"
                 with contextlib.suppress(FileNotFoundError):  # another export set it aside first: try again
@@ -166,6 +171,10 @@ class StagedDestination(Closeable):
                 "one tried to put its own in place: not written"
             )
         finally:
+            if not placed and set_aside and not os.path.lexists(self.final):
+                # Failing after setting an export aside: put the last one back rather than leave nothing.
+                with contextlib.suppress(OSError):
+                    rename_no_replace(set_aside.pop(), self.final)
             for aside in set_aside:
                 _remove(aside)
 
