@@ -435,3 +435,16 @@ def test_output_to_a_closed_pipe_ends_quietly_with_status_141(tmp_path: Path, ar
         os.close(write_end)
     assert result.returncode == 141, result.stderr
     assert "error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--source", "256"), ("--source", "-1"), ("--source", "one"), ("--bytes", "-5")]
+)
+def test_follow_refuses_a_source_id_no_entry_can_have_and_a_negative_byte_count(
+    tmp_path: Path, option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A source id outside 0 to 255 matches no entry: the command would wait forever, printing nothing.
+    with pytest.raises(SystemExit) as exited:
+        main(["follow", str(tmp_path), option, value])
+    assert exited.value.code == 2
+    assert f"argument {option}: expected" in capsys.readouterr().err

@@ -266,12 +266,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     follow.add_argument("--from-now", action="store_true", help="skip the entries already written")
     follow.add_argument(
-        "--source", type=int, action="append", metavar="ID", help="print only this source (may be repeated)"
+        "--source",
+        type=_source_id,
+        action="append",
+        metavar="ID",
+        help="print only this source, 0 to 255 (may be repeated)",
     )
     follow.add_argument(
         "--poll", type=float, default=0.05, metavar="SECONDS", help="seconds between polls (default 0.05)"
     )
-    follow.add_argument("--bytes", type=int, default=16, metavar="N", help="payload bytes shown per entry (16)")
+    follow.add_argument(
+        "--bytes", type=_count, default=16, metavar="N", help="payload bytes shown per entry (default 16)"
+    )
     follow.set_defaults(run=_follow)
     return parser
 
@@ -298,6 +304,26 @@ def _positive_integer(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _source_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a source id, 0 to 255, got {text!r}") from None
+    if not 0 <= value <= 255:  # a source id is one byte
+        raise argparse.ArgumentTypeError(f"expected a source id, 0 to 255, got {value} (no entry has it)")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a count, 0 or more, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a count, 0 or more, got {value}")
     return value
 
 
@@ -339,7 +365,7 @@ def _inspect(arguments: argparse.Namespace, out: Console) -> int:
 
 def _follow(arguments: argparse.Namespace, out: Console) -> int:
     sources = None if arguments.source is None else set(arguments.source)
-    shown = max(0, arguments.bytes)
+    shown = arguments.bytes
     damaged = 0
 
     def report_damage(caught: list[warnings.WarningMessage]) -> None:
