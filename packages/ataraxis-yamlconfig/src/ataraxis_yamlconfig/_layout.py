@@ -71,8 +71,8 @@ _CACHED_CONTENT_LIMIT = 64 << 10
 """Files up to this size have their layout kept for the next save (a config is a few kilobytes)."""
 
 _last_read: tuple[bytes, MappingLayout | None] | None = None
-"""The last file content read and its layout: a program that saves the same config again and again (after each
-change in a GUI, say) finds the file as it left it, and a copy of the layout costs a fraction of reading it."""
+"""The last file content read and its layout: a program that saves the same config again and again (a periodic
+save, say) finds the same bytes each time, and a copy of the layout costs a fraction of reading it."""
 
 
 def read_layout(content: bytes | None) -> MappingLayout | None:
