@@ -357,3 +357,29 @@ def test_an_end_comment_never_falls_inside_a_multi_line_value(tmp_path: Path, no
 
     assert Rig.from_yaml(file_path=tmp_path / "rig.yaml").notes == notes
     assert text.count("# my comment") <= 1
+
+
+def test_a_layout_read_again_is_not_changed_by_what_a_save_did_to_the_last_one() -> None:
+    # The last file's layout is kept for the next save of the same content; each save changes its copy in place.
+    from ataraxis_yamlconfig._layout import move_key, read_layout
+
+    content = b"# top note\n\n# about a\na: 1  # unit\nsection:\n  # about b\n  b: 2\n# footer\n"
+    first = read_layout(content)
+    assert first is not None
+    move_key(first, ("a",), ("section", "a"))
+    first.preamble.clear()
+    first.footer.append("# added")
+    first.keys["section"].above.append("# added")
+
+    again = read_layout(content)
+    fresh = read_layout(content + b"\n")  # other bytes: read from the text, not from the kept layout
+
+    assert again == fresh
+    assert again is not None
+    assert again.preamble == ["# top note"]
+    assert list(again.keys) == ["a", "section"]
+    assert again.keys["a"].above == ["# about a"]
+    assert again.keys["a"].end_comment == "  # unit"
+    assert again.keys["section"].nested is not None
+    assert list(again.keys["section"].nested.keys) == ["b"]
+    assert again.footer == ["# footer"]

@@ -361,3 +361,36 @@ def test_a_negative_number_for_a_flag_is_refused(tmp_path: Path, text: str) -> N
             Flags.from_yaml(file_path=path)
     path.write_text("permission: 3\nmode: 3\n")
     assert Flags.from_yaml(file_path=path) == Flags(Permission.READ | Permission.WRITE, Switches.FAST | Switches.QUIET)
+
+
+class Conforming(enum.Flag, boundary=enum.CONFORM):
+    """A flag that drops unknown bits: the default boundary of `Flag` before Python 3.11.4."""
+
+    READ = 1
+    WRITE = 2
+
+
+class Keeping(enum.Flag, boundary=enum.KEEP):
+    READ = 1
+    WRITE = 2
+
+
+def test_bits_a_flag_would_drop_are_refused_and_kept_bits_load(tmp_path: Path) -> None:
+    # Conforming(4) is Conforming(0): the value in the file would be lost without a word.
+    @dataclass
+    class Flags(YamlConfig):
+        conforming: Conforming = Conforming.READ
+        keeping: Keeping = Keeping.READ
+
+    path = tmp_path / "flags.yaml"
+    path.write_text("conforming: 5\n")
+    with pytest.raises(ConfigTypeError, match=r"conforming: expected one of .*, found 5 \(int\)"):
+        Flags.from_yaml(file_path=path)
+    path.write_text("conforming: 3\nkeeping: 5\n")
+    loaded = Flags.from_yaml(file_path=path)
+    assert loaded.conforming == Conforming.READ | Conforming.WRITE
+    assert loaded.keeping.value == 5
+
+    schema = Flags.json_schema()["properties"]
+    assert schema["conforming"]["enum"] == [0, 1, 2, 3]
+    assert schema["keeping"]["type"] == "integer"

@@ -165,11 +165,15 @@ def _enum_member(enum_type: type[enum.Enum], data: Any, path: FieldPath) -> enum
             return member
     if issubclass(enum_type, enum.Flag) and type(data) is int and data >= 0:
         # A combination of flags (READ | WRITE is saved as 3); never a negative number, which Python would take for
-        # the complement of its bits (-5 for READ | WRITE | EXECUTE).
+        # the complement of its bits (-5 for READ | WRITE | EXECUTE). Only a number that the flag holds as it is:
+        # a Flag whose boundary is CONFORM (the default before Python 3.11.4) drops unknown bits without a word.
         try:
-            return enum_type(data)
+            member = enum_type(data)
         except ValueError:
             pass
+        else:
+            if isinstance(member, enum_type) and member.value == data:
+                return member
     allowed = [encode_any(member.value, path) for member in enum_type]
     named = enum_type.__members__.get(data) if isinstance(data, str) else None
     hint = f"write the value {encode_any(named.value, path)!r} of {data}, not its name" if named else ""

@@ -113,28 +113,7 @@ _CONSTRUCTION_FAILURES = (ValueError, KeyError, IndexError, AttributeError, Type
 
 
 class _CheckedConstructor(SafeConstructor):
-    """Refuses repeated keys, and reports a value the constructors cannot build as an error that marks its line."""
-
-    def construct_object(self, node: Node, deep: bool = False) -> Any:
-        """Builds the value of a node, turning a constructor's bare exception into a `ConstructorError`.
-
-        Args:
-            node: The node.
-            deep: Whether to build nested values at once.
-
-        Returns:
-            The value.
-
-        Raises:
-            ConstructorError: The node's value cannot be built as its tag says (the error marks the node).
-        """
-        try:
-            return super().construct_object(node, deep=deep)
-        except _CONSTRUCTION_FAILURES as error:
-            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            shown = _SHORT.repr(node.value) if isinstance(node, ScalarNode) else "this collection"
-            reason = f": {error}" if isinstance(error, ValueError) else ""
-            raise ConstructorError(None, None, f"cannot read {shown} as {tag}{reason}", node.start_mark) from None
+    """Refuses repeated keys and octal-looking integers (the constructors that can fail are wrapped by `_located`)."""
 
     def construct_yaml_int(self, node: ScalarNode) -> int:
         """Builds an integer, refusing one with a leading zero that YAML 1.1 and 1.2 readers read differently.
@@ -176,8 +155,15 @@ class _CheckedConstructor(SafeConstructor):
         if not isinstance(node, MappingNode):  # `!!set [1]`, `!!map [1]`: the tag asks for a mapping
             kind = "sequence" if isinstance(node, SequenceNode) else "scalar"
             raise ConstructorError(None, None, f"expected a mapping node, but found {kind}", node.start_mark)
+        pairs = list(node.value)  # the base class's merge of `<<` keys changes node.value
+        mapping = super().construct_mapping(node, deep=deep)
+        if len(mapping) != len(pairs):  # keys collapsed: a repeated key, or a merged one overridden (allowed)
+            self._refuse_repeated_keys(node, pairs)
+        return mapping
+
+    def _refuse_repeated_keys(self, node: MappingNode, pairs: list[tuple[Node, Node]]) -> None:
         seen: dict[Any, Node] = {}
-        for key_node, _ in node.value:
+        for key_node, _ in pairs:
             if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE_TAG:
                 continue
             key = self.construct_object(key_node)
@@ -192,7 +178,6 @@ class _CheckedConstructor(SafeConstructor):
                     f"found the key {key!r} twice (first on line {first.start_mark.line + 1})",
                     key_node.start_mark,
                 )
-        return super().construct_mapping(node, deep=deep)
 
 
 class PythonLoader(_CheckedConstructor, yaml.SafeLoader):
@@ -262,14 +247,46 @@ class Dumper(yaml.SafeDumper):
         super().increase_indent(flow=flow, indentless=False)
 
 
-PythonLoader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
 _NOT_PLAIN_TAGS = ("binary", "set", "omap", "pairs")
 """Tags the safe loader builds into values a config cannot hold (bytes, sets, lists of pairs): refused as unknown."""
 
-# The stubs type a constructor's first argument as one of PyYAML's own loader classes, not a mixin of them.
-PythonLoader.add_constructor(_INT_TAG, PythonLoader.construct_yaml_int)  # type: ignore[type-var]
-for _tag in _NOT_PLAIN_TAGS:
-    PythonLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", PythonLoader.construct_undefined)  # type: ignore[type-var]
+_FALLIBLE_TAGS = ("null", "bool", "int", "float", "timestamp")
+"""Tags whose constructors let a bare exception escape for text they cannot read (`!!bool maybe`: a `KeyError`).
+
+The others cannot fail that way: strings, and lists and mappings, whose items are built by these constructors (and
+whose own faults PyYAML reports as `ConstructorError`s). Wrapping only these keeps the common path free of an extra
+call per value.
+"""
+
+
+def _located(construct: Any) -> Any:
+    """Wraps a constructor so that a bare exception becomes a `ConstructorError` marking the node's line."""
+
+    @functools.wraps(construct)
+    def located(loader: Any, node: Node) -> Any:
+        try:
+            return construct(loader, node)
+        except _CONSTRUCTION_FAILURES as error:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            shown = _SHORT.repr(node.value) if isinstance(node, ScalarNode) else "this collection"
+            reason = f": {error}" if isinstance(error, ValueError) else ""
+            raise ConstructorError(None, None, f"cannot read {shown} as {tag}{reason}", node.start_mark) from None
+
+    return located
+
+
+def _refine(loader: Any) -> None:
+    """Gives a loader class this module's resolvers and constructors (the same for the C and pure-Python ones)."""
+    loader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
+    loader.add_constructor(_INT_TAG, loader.construct_yaml_int)
+    for tag in _FALLIBLE_TAGS:
+        full = f"tag:yaml.org,2002:{tag}"
+        loader.add_constructor(full, _located(loader.yaml_constructors[full]))
+    for tag in _NOT_PLAIN_TAGS:
+        loader.add_constructor(f"tag:yaml.org,2002:{tag}", loader.construct_undefined)
+
+
+_refine(PythonLoader)
 Dumper.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
 Dumper.add_representer(str, _represent_str)
 Dumper.add_representer(list, _represent_list)
@@ -283,10 +300,7 @@ if yaml.__with_libyaml__:
     class LibyamlLoader(_CheckedConstructor, yaml.CSafeLoader):
         """libyaml's safe loader, refined as the module docstring says."""
 
-    LibyamlLoader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
-    LibyamlLoader.add_constructor(_INT_TAG, LibyamlLoader.construct_yaml_int)  # type: ignore[type-var]
-    for _tag in _NOT_PLAIN_TAGS:
-        LibyamlLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", LibyamlLoader.construct_undefined)  # type: ignore[type-var]
+    _refine(LibyamlLoader)
     Loader = LibyamlLoader
 
 

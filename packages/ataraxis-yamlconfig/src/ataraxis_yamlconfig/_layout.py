@@ -43,6 +43,11 @@ class KeyLayout:
     """Whether the key keeps its place in the file's order; a key a migration moved into another mapping does not,
     and goes where the class puts a key new to the file."""
 
+    def clone(self) -> KeyLayout:
+        """Returns a copy that shares nothing that a save changes."""
+        nested = self.nested.clone() if self.nested is not None else None
+        return KeyLayout(list(self.above), self.end_comment, nested, self.placed)
+
 
 @dataclasses.dataclass
 class MappingLayout:
@@ -56,6 +61,19 @@ class MappingLayout:
     """The comments at the top of the file that a blank line separates from the first key (top-level mapping only):
     they belong to the file, not to that key, so they stay at the top whatever key comes first."""
 
+    def clone(self) -> MappingLayout:
+        """Returns a copy that shares nothing that a save changes."""
+        keys = {name: kept.clone() for name, kept in self.keys.items()}
+        return MappingLayout(keys, list(self.footer), list(self.preamble))
+
+
+_CACHED_CONTENT_LIMIT = 64 << 10
+"""Files up to this size have their layout kept for the next save (a config is a few kilobytes)."""
+
+_last_read: tuple[bytes, MappingLayout | None] | None = None
+"""The last file content read and its layout: a program that saves the same config again and again (a periodic
+save, say) finds the same bytes each time, and a copy of the layout costs a fraction of reading it."""
+
 
 def read_layout(content: bytes | None) -> MappingLayout | None:
     """Reads the comments, blank lines and key order of an existing config file.
@@ -65,10 +83,22 @@ def read_layout(content: bytes | None) -> MappingLayout | None:
 
     Returns:
         The layout of its top-level mapping (a file of comments only has a preamble and no keys), or None when there
-        is no file or it does not hold a readable YAML mapping (it is then replaced without keeping anything).
+        is no file or it does not hold a readable YAML mapping (it is then replaced without keeping anything). The
+        caller owns it and may change it.
     """
+    global _last_read  # a one-entry cache, read and replaced whole (no torn state between threads)
     if not content:
         return None
+    cached = _last_read
+    if cached is not None and cached[0] == content:
+        return cached[1].clone() if cached[1] is not None else None
+    layout = _read_layout(content)
+    if len(content) <= _CACHED_CONTENT_LIMIT:
+        _last_read = (content, layout.clone() if layout is not None else None)
+    return layout
+
+
+def _read_layout(content: bytes) -> MappingLayout | None:
     try:
         text = content.decode("utf-8").removeprefix("\ufeff")
         parser = Loader(text)

@@ -184,7 +184,7 @@ def _read_value(override: Override) -> Any:
         loader = Loader(document)
         try:
             root = loader.get_single_node()
-            check_node_limits(root)
+            check_node_limits(root, aliases_possible="*" in document)
             loaded = loader.construct_document(root)
         finally:
             loader.dispose()

@@ -49,7 +49,7 @@ def parse_file(path: Path, loader: type[Any] = Loader) -> tuple[Any, Node | None
         try:
             root = parser.get_single_node()
             if root is not None:
-                check_node_limits(root)
+                check_node_limits(root, aliases_possible=b"*" in content)
             data = None if root is None else parser.construct_document(root)
         finally:
             parser.dispose()
