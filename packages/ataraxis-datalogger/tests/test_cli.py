@@ -17,7 +17,9 @@ import pytest
 
 import ataraxis_datalogger
 from ataraxis_datalogger import LogArchiveReader
+from ataraxis_datalogger._files.stream_writer import StreamSegmentWriter
 from ataraxis_datalogger._format.entry import encode_entry_prefix, entry_file_name
+from ataraxis_datalogger._format.stream import encode_record
 from ataraxis_datalogger.cli import main
 
 ENTRY_POINT = Path(sys.executable).parent / "ataraxis-datalogger"
@@ -386,3 +388,63 @@ def test_the_exit_statuses_are_documented_in_the_help(capsys: pytest.CaptureFixt
     text = " ".join(capsys.readouterr().out.split())
     for status in ("0 ", "1 ", "2 ", "3 "):
         assert status in text
+
+
+@pytest.mark.parametrize("command", [MODULE, PACKAGE, [str(ENTRY_POINT)]], ids=["cli-module", "package", "entry-point"])
+def test_warnings_reach_stderr_formatted_however_the_command_is_started(
+    write_entry: Callable[..., Path], tmp_path: Path, command: list[str]
+) -> None:
+    # Run as `python -m ataraxis_datalogger.cli`, the module is `__main__`: its logger must still be the package's.
+    (tmp_path / "session").mkdir()
+    write_entry(tmp_path / "session", 1, 1, b"x")
+    result = run("compress", str(tmp_path), "--quiet", command=command)
+    assert result.returncode == 0, result.stderr
+    warning_lines = [line for line in result.stderr.splitlines() if "NestedLogDirectoriesWarning" in line]
+    assert len(warning_lines) == 1, result.stderr
+    assert warning_lines[0].startswith("ataraxis-datalogger: warning: NestedLogDirectoriesWarning: "), result.stderr
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["inspect"], ["inspect", "--verify"], ["compress"], ["follow"], ["export", "--output"]],
+    ids=["inspect", "inspect-verify", "compress", "follow", "export"],
+)
+def test_output_to_a_closed_pipe_ends_quietly_with_status_141(tmp_path: Path, arguments: list[str]) -> None:
+    # `ataraxis-datalogger follow DIR | head -1`: once the reader is gone, the command stops as a process killed by
+    # SIGPIPE would (status 128 + 13), without an error message: it is not a problem the log has.
+    log = tmp_path / "log"
+    log.mkdir()
+    with StreamSegmentWriter(log, segment_bytes=1 << 20, sync="none") as writer:
+        records = [encode_record(index % 200, index, b"entry %d" % index) for index in range(20_000)]
+        writer.write(records, len(records))
+    command, *options = arguments
+    if command == "export":
+        options.append(str(tmp_path / "export"))
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [*MODULE, command, str(log), *options],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141, result.stderr
+    assert "error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--source", "256"), ("--source", "-1"), ("--source", "one"), ("--bytes", "-5")]
+)
+def test_follow_refuses_a_source_id_no_entry_can_have_and_a_negative_byte_count(
+    tmp_path: Path, option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A source id outside 0 to 255 matches no entry: the command would wait forever, printing nothing.
+    with pytest.raises(SystemExit) as exited:
+        main(["follow", str(tmp_path), option, value])
+    assert exited.value.code == 2
+    assert f"argument {option}: expected" in capsys.readouterr().err

@@ -325,12 +325,6 @@ def test_an_empty_directory_gives_an_empty_report(tmp_path: Path) -> None:
     assert report.sources == {} and report.clean and report.log_directory == tmp_path
 
 
-@pytest.mark.parametrize("workers", [0, -1, 1.5, True, "2"])
-def test_max_workers_must_be_a_positive_integer(tmp_path: Path, workers: object) -> None:
-    with pytest.raises(ValueError, match="max_workers must be a positive integer or None, got"):
-        compress_npy_logs(tmp_path, max_workers=workers)  # type: ignore[arg-type]
-
-
 def test_a_missing_or_non_directory_path_is_refused(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         compress_npy_logs(tmp_path / "missing")

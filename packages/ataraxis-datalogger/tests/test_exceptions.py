@@ -16,6 +16,8 @@ from ataraxis_datalogger import (
     DamagedLogFilesWarning,
     DataLogger,
     DataLoggerError,
+    DataLoggerTypeError,
+    DataLoggerValueError,
     DataLoggerWarning,
     EntryFormatError,
     EntryTooLargeError,
@@ -44,6 +46,9 @@ ERRORS_AND_THEIR_FORMER_BASES = {
     # Newer errors keep the built-in base of their kind from the start.
     ExportError: ValueError,
     OptionalDependencyError: ImportError,
+    # Argument errors: code written against the built-in TypeError and ValueError keeps catching them.
+    DataLoggerTypeError: TypeError,
+    DataLoggerValueError: ValueError,
 }
 WARNINGS = (DataLoggerWarning, DamagedLogFilesWarning, NestedLogDirectoriesWarning)
 

@@ -167,3 +167,19 @@ def test_a_reader_raises_the_packages_error_once_its_files_are_gone(tmp_path: Pa
     assert result.returncode == 0
     with reader, pytest.raises(LogFilesChangedError, match=re.escape(str(tmp_path))):
         next(entries)
+
+
+def test_an_entry_file_longer_than_its_header_says_is_damaged(tmp_path: Path) -> None:
+    # A flipped bit in the shape of the .npy header makes the array shorter than the file: NumPy reads the shorter
+    # array and ignores the rest, which would hand out a cut payload as the entry.
+    path = write_entry(tmp_path, 1, 5, b"a payload")
+    data = path.read_bytes()
+    shape = f"({9 + 9},)".encode()
+    path.write_bytes(data.replace(shape, f"({9 + 1},)".encode().ljust(len(shape))))
+    [reader] = read_logs(tmp_path).values()
+    with reader, pytest.warns(DamagedLogFilesWarning, match=r"8 bytes after the array its header declares"):
+        assert pairs(reader) == []
+    with pytest.warns(DamagedLogFilesWarning, match="damaged or foreign"):
+        report = compress_npy_logs(tmp_path, remove_sources=True)
+    assert [damaged.path for damaged in report.damaged_files] == [path] and path.exists()
+    assert report.entries_archived == 0

@@ -59,6 +59,22 @@ def test_a_part_reads_any_range_and_large_records(tmp_path: Path) -> None:
         ]
 
 
+def test_records_out_of_arrival_order_read_whole_across_chunks_and_large_records(tmp_path: Path) -> None:
+    # Time stamps that run backwards in blocks and swap in pairs: reads gather records in any order of offsets,
+    # including ones that straddle a chunk boundary and ones larger than a chunk.
+    rng = np.random.default_rng(11)
+    big = bytes(range(256)) * (CHUNK_BYTES // 256 + 3)
+    written = []
+    for index in range(1_200):
+        stamp = (index // 50) * 50 + 49 - index % 50 if index < 600 else index ^ 1
+        size = int(rng.integers(0, 40_000))
+        payload = big if index % 401 == 7 else bytes([index % 256]) * size
+        written.append((2, stamp, payload))
+    write(tmp_path, written, segment_bytes=64 << 20)
+    expected = sorted(((stamp, payload) for _, stamp, payload in written), key=lambda entry: entry[0])
+    assert read_source(tmp_path, 2) == expected
+
+
 def test_a_subset_keeps_the_reading_order(tmp_path: Path) -> None:
     written = [(1, stamp % 50, b"x%d" % stamp) for stamp in range(200)]
     write(tmp_path, written)

@@ -1,6 +1,8 @@
 """Stream segments in read_logs and compress_npy_logs: one reading order, every record archived exactly once."""
 
+import os
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ from ataraxis_datalogger import (
     LogFilesChangedError,
     StreamFormatError,
     compress_npy_logs,
+    inspect_logs,
     read_logs,
 )
 from ataraxis_datalogger._files.archive_file import ArchiveFile
@@ -253,3 +256,45 @@ def test_to_arrow_reads_stream_records_merged_with_the_archive(tmp_path: Path) -
         "timestamp": [3, 5, 5, 9],
         "payload": [b"early", b"archived", b"stream", b"other"],
     }
+
+
+def test_a_rotated_segment_cut_at_a_record_boundary_is_reported_not_read_as_whole(tmp_path: Path) -> None:
+    # A segment its writer rotated ends with a segment end. Cut at a record boundary (a copy interrupted, a file
+    # system repaired after a crash), it would read like the last segment of a writer that died: whole, unclosed.
+    # The writer's later segment says otherwise.
+    written = [(1, stamp, b"payload %04d" % stamp) for stamp in range(400)]
+    writer = write_stream(tmp_path, written)
+    writer.close()
+    first = writer.segments[0]
+    assert len(writer.segments) > 2
+    data = first.read_bytes()
+    first.write_bytes(data[: -48 - 5 * 32])  # the segment end and five whole records (32 bytes each)
+    with pytest.warns(DamagedLogFilesWarning, match=f"{first}: .*no segment end, though its writer went on"):
+        found = read_all(tmp_path, on_damage="warn")
+    assert len(found[1]) == 395
+    with pytest.raises(StreamFormatError, match=f"{first}: .*no segment end, though its writer went on"):
+        read_logs(tmp_path, on_damage="raise")
+    summary = inspect_logs(tmp_path)
+    assert [damaged.path for damaged in summary.damaged_files] == [first]
+    with pytest.warns(DamagedLogFilesWarning, match="damaged or foreign"):
+        report = compress_npy_logs(tmp_path, remove_sources=True)
+    # Every record left is archived; the cut segment is kept, the others are removed.
+    assert report.entries_archived == 395
+    assert [damaged.path for damaged in report.damaged_files] == [first]
+    assert first.exists() and set(report.segments_removed) == set(writer.segments[1:])
+
+
+def test_the_last_segment_of_a_writer_that_died_reads_as_unclosed_without_damage(tmp_path: Path) -> None:
+    written = [(1, stamp, b"payload %04d" % stamp) for stamp in range(400)]
+    writer = write_stream(tmp_path, written)
+    last = writer.segments[-1]
+    os.close(writer._fd)  # the writer dies: its last segment has no segment end
+    writer._fd = -1
+    writer._broken = True
+    writer.close()
+    assert len(writer.segments) > 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = read_all(tmp_path, on_damage="raise")
+    assert len(found[1]) == 400
+    assert inspect_logs(tmp_path).segments[-1].state == "unclosed" and last.exists()

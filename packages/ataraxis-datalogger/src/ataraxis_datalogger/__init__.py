@@ -38,6 +38,8 @@ Errors and warnings (all in `ataraxis_datalogger.exceptions`):
   built-in class of its kind: `DataLoggerError`, `LogCompressionError`, `ArchiveVerificationError` and
   `LogFilesChangedError` are `RuntimeError`s, `EntryFormatError`, `ArchiveFormatError` and `StreamFormatError` are
   `ValueError`s.
+- `DataLoggerTypeError` (`TypeError`) and `DataLoggerValueError` (`ValueError`) refuse an argument of a public call
+  of the wrong type or value, naming it and what was expected.
 - `ExportError` (`ValueError`) refuses an export's arguments; `OptionalDependencyError` (`ImportError`) names the
   extra to install when pyarrow or mcap is missing.
 - `AtaraxisDataLoggerWarning` is the root of every warning: `DataLoggerWarning`, `DamagedLogFilesWarning`,
@@ -58,6 +60,8 @@ from .exceptions import (
     AtaraxisDataLoggerWarning,
     DamagedLogFilesWarning,
     DataLoggerError,
+    DataLoggerTypeError,
+    DataLoggerValueError,
     DataLoggerWarning,
     EntryFormatError,
     EntryTooLargeError,
@@ -86,6 +90,8 @@ __all__ = [
     "DamagedLogFilesWarning",
     "DataLogger",
     "DataLoggerError",
+    "DataLoggerTypeError",
+    "DataLoggerValueError",
     "DataLoggerWarning",
     "EntryFormatError",
     "EntryTooLargeError",

@@ -10,6 +10,8 @@
 - 2: usage error: a bad argument, an empty, missing or non-directory path. Nothing was done.
 - 3: the command stopped on an operating-system error (permission denied, out of descriptors, ...), printed on
   stderr. Whatever it did before is safe: a compression is safe to interrupt at any point.
+- 141: the output was closed by its reader (`... | head -1`): the command stopped quietly, as a program killed by
+  SIGPIPE does (128 + 13). Whatever it did before is safe, as for 3.
 
 Output goes through rich, which knows when it writes to a terminal: tables and progress bars there; plain lines with
 no cursor or colour codes in a file or a pipe. The library's log messages (the `ataraxis_datalogger` loggers) and
@@ -18,7 +20,9 @@ warnings are written to stderr, one line each; `--verbose` adds the informationa
 
 import argparse
 import contextlib
+import errno
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -46,11 +50,14 @@ EXIT_USAGE = 2
 """Bad arguments, or a path that is empty, missing or not a directory; nothing was done."""
 EXIT_ERROR = 3
 """An operating-system error stopped the command."""
+EXIT_CLOSED_PIPE = 141
+"""The output was closed by its reader (`| head`): the command stopped quietly, as a process killed by SIGPIPE
+would (128 + 13), having done what it did until then."""
 
 _EPILOG = (
     "exit status: 0 all done, nothing wrong; 1 problems found and listed (damaged or foreign files, a source "
     "that could not be archived); 2 usage error (bad argument; empty, missing or non-directory path); 3 stopped "
-    "by an operating-system error."
+    "by an operating-system error; 141 the output was closed by its reader (| head)."
 )
 
 PLAIN_WIDTH: Final = 1000
@@ -64,7 +71,9 @@ _SEGMENT_STATES: Final = ("closed", "writing", "unclosed")
 _VERSION: Final = version("ataraxis-datalogger")
 """Read once, on import: a command short of file descriptors must still parse its arguments."""
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = logging.getLogger("ataraxis_datalogger.cli")
+"""Named, not `__name__`: run as `python -m ataraxis_datalogger.cli`, the module is `__main__`, whose logger is
+outside the package's and would print its messages without the command's formatting."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -82,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with _messages_on_stderr(verbose=arguments.verbose):
         try:
             status: int = arguments.run(arguments, _console(sys.stdout))
+        except BrokenPipeError:
+            _discard_standard_output()
+            return EXIT_CLOSED_PIPE
         except (FileNotFoundError, NotADirectoryError, ValueError) as error:
             print(f"ataraxis-datalogger {arguments.command}: error: {error}", file=sys.stderr)
             return EXIT_USAGE
@@ -135,9 +147,26 @@ class _LineFormatter(logging.Formatter):
         return text
 
 
+class _PipeConsole(Console):
+    """A rich console whose closed output raises `BrokenPipeError` (rich's own exits with status 1, "problems")."""
+
+    def on_broken_pipe(self) -> None:
+        """Raises `BrokenPipeError`, for `main` to end the command with `EXIT_CLOSED_PIPE`."""
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "the output was closed")
+
+
+def _discard_standard_output() -> None:
+    """Points standard output at the null device: flushing it at exit would otherwise fail again, with a message."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def _console(stream: TextIO) -> Console:
     """A rich console on a stream: as wide as the terminal, or wide enough that nothing wraps in a file or pipe."""
-    console = Console(file=stream, highlight=False, markup=False, emoji=False)
+    console = _PipeConsole(file=stream, highlight=False, markup=False, emoji=False)
     if not console.is_terminal:
         console.width = PLAIN_WIDTH
     return console
@@ -237,12 +266,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     follow.add_argument("--from-now", action="store_true", help="skip the entries already written")
     follow.add_argument(
-        "--source", type=int, action="append", metavar="ID", help="print only this source (may be repeated)"
+        "--source",
+        type=_source_id,
+        action="append",
+        metavar="ID",
+        help="print only this source, 0 to 255 (may be repeated)",
     )
     follow.add_argument(
         "--poll", type=float, default=0.05, metavar="SECONDS", help="seconds between polls (default 0.05)"
     )
-    follow.add_argument("--bytes", type=int, default=16, metavar="N", help="payload bytes shown per entry (16)")
+    follow.add_argument(
+        "--bytes", type=_count, default=16, metavar="N", help="payload bytes shown per entry (default 16)"
+    )
     follow.set_defaults(run=_follow)
     return parser
 
@@ -269,6 +304,26 @@ def _positive_integer(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _source_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a source id, 0 to 255, got {text!r}") from None
+    if not 0 <= value <= 255:  # a source id is one byte
+        raise argparse.ArgumentTypeError(f"expected a source id, 0 to 255, got {value} (no entry has it)")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a count, 0 or more, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a count, 0 or more, got {value}")
     return value
 
 
@@ -310,7 +365,7 @@ def _inspect(arguments: argparse.Namespace, out: Console) -> int:
 
 def _follow(arguments: argparse.Namespace, out: Console) -> int:
     sources = None if arguments.source is None else set(arguments.source)
-    shown = max(0, arguments.bytes)
+    shown = arguments.bytes
     damaged = 0
 
     def report_damage(caught: list[warnings.WarningMessage]) -> None:

@@ -5,6 +5,7 @@ See the "Log archives" guide for the archive layout, the safety guarantees and t
 
 import logging
 import multiprocessing
+import operator
 import os
 import stat
 import warnings
@@ -31,11 +32,14 @@ from ._files.listing import (
 from ._files.segment_lock import held_by_writer
 from ._files.stream_index import StreamIndex, scan_segments
 from ._files.stream_reader import SegmentState
+from ._format.arguments import check_flag
 from ._format.stream import decode_header
 from ._progress import ProgressDisplay
 from .exceptions import (
     ArchiveFormatError,
     DamagedLogFilesWarning,
+    DataLoggerTypeError,
+    DataLoggerValueError,
     LogCompressionError,
     NestedLogDirectoriesWarning,
     StreamFormatError,
@@ -174,7 +178,9 @@ def compress_npy_logs(
         What was done per source (per directory, in `subdirectories`, for a directory whose logs are below it).
 
     Raises:
-        ValueError: If the path is empty, or `max_workers` is not a positive integer or None.
+        DataLoggerTypeError: If the path is not a `str` or `os.PathLike` path, a flag is not True or False, or
+            `max_workers` is not an integer or None.
+        DataLoggerValueError: If the path is empty, or `max_workers` is below 1.
         FileNotFoundError: If the directory does not exist.
         NotADirectoryError: If it is not a directory.
         LogCompressionError: If one or more sources could not be archived (the others are; see its `report`).
@@ -186,19 +192,15 @@ def compress_npy_logs(
             "compress_npy_logs was called while a new process was importing the main module; when it uses worker "
             "processes it must be called under `if __name__ == '__main__':`"
         )
-    directory = check_log_directory(log_directory)
-    if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, int)):
-        raise ValueError(f"max_workers must be a positive integer or None, got {max_workers!r}")
-    if max_workers is not None and max_workers < 1:
-        raise ValueError(f"max_workers must be a positive integer or None, got {max_workers}")
     options = _Options(
-        remove_sources=bool(remove_sources),
-        memory_mapping=bool(memory_mapping),
-        verbose=bool(verbose),
-        compress=bool(compress),
-        verify_integrity=bool(verify_integrity),
-        max_workers=max_workers,
+        remove_sources=check_flag(remove_sources, "remove_sources"),
+        memory_mapping=check_flag(memory_mapping, "memory_mapping"),
+        verbose=check_flag(verbose, "verbose"),
+        compress=check_flag(compress, "compress"),
+        verify_integrity=check_flag(verify_integrity, "verify_integrity"),
+        max_workers=_worker_count(max_workers),
     )
+    directory = check_log_directory(log_directory)
     nested = [] if holds_log_files(directory) else find_log_directories(directory)
     if not nested:
         report, failures = _compress_directory(directory, options)
@@ -234,6 +236,24 @@ def compress_npy_logs(
     if failures:
         raise LogCompressionError(report, failures)
     return report
+
+
+def _worker_count(max_workers: object) -> int | None:
+    """Checks `max_workers` and returns it as an int, or None."""
+    if max_workers is None:
+        return None
+    expected = "a positive integer or None"
+    if isinstance(max_workers, bool | np.bool_):
+        raise DataLoggerTypeError(f"max_workers must be {expected}, got {max_workers!r} ({type(max_workers).__name__})")
+    try:
+        count = operator.index(max_workers)  # type: ignore[arg-type]
+    except TypeError:
+        raise DataLoggerTypeError(
+            f"max_workers must be {expected}, got {max_workers!r} ({type(max_workers).__name__})"
+        ) from None
+    if count < 1:
+        raise DataLoggerValueError(f"max_workers must be {expected}, got {count}")
+    return int(count)
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,12 @@ catches the built-in class catches it too:
 - `LogCompressionError` (`RuntimeError`): one or more sources of a log directory could not be archived.
 - `LogFilesChangedError` (`RuntimeError`): files a reader was reading were removed under it (a compression with
   `remove_sources` archived them).
-- `ExportError` (`ValueError`): an export was asked for with an unknown format, a bad session name, or a
-  destination it must not write to.
+- `ExportError` (a `DataLoggerValueError`, so a `ValueError`): an export was asked for with an unknown format, a bad
+  session name, or a destination it must not write to.
 - `OptionalDependencyError` (`ImportError`): a feature needs an optional dependency (an "extra") that is not
   installed; the message names the extra to install.
+- `DataLoggerTypeError` (`TypeError`) and `DataLoggerValueError` (`ValueError`): an argument of a public call has
+  the wrong type or an unusable value; the message names the argument, the value received and what was expected.
 
 The root is not `DataLoggerError` because that name already meant the logger's runtime failures, a `RuntimeError`
 that user code catches by that name: a root that is a `RuntimeError` would make format errors `RuntimeError`s too.
@@ -130,19 +132,34 @@ class LogFilesChangedError(AtaraxisDataLoggerError, RuntimeError):
     """
 
 
-class ExportError(AtaraxisDataLoggerError, ValueError):
-    """Raised when `export_logs` refuses its arguments; nothing is written then.
-
-    Causes: an unknown format, a session name that cannot be a folder name, or a destination that exists (without
-    `overwrite=True`), lies inside the log directory, or holds the log directory.
-    """
-
-
 class OptionalDependencyError(AtaraxisDataLoggerError, ImportError):
     """Raised when a feature needs an optional dependency that is not installed.
 
     The message names the package and the extra that installs it, for example
     `pip install 'ataraxis-datalogger[arrow]'` for the Arrow, Parquet and Feather features.
+    """
+
+
+class DataLoggerTypeError(AtaraxisDataLoggerError, TypeError):
+    """Raised when an argument of a public call has the wrong type (a float where an integer is expected, say).
+
+    The message names the argument, the value received and what was expected. Nothing was written or changed.
+    """
+
+
+class DataLoggerValueError(AtaraxisDataLoggerError, ValueError):
+    """Raised when an argument of a public call has the right type but an unusable value (out of range, empty).
+
+    The message names the argument, the value received and what was expected. Nothing was written or changed.
+    """
+
+
+class ExportError(DataLoggerValueError):
+    """Raised when `export_logs` refuses its arguments; nothing is written then.
+
+    Causes: an unknown format, a session name that cannot be a folder name, or a destination that exists (without
+    `overwrite=True`, also when another export put it in place while this one was written), lies inside the log
+    directory, or holds the log directory. It is a `DataLoggerValueError`, so a `ValueError`.
     """
 
 

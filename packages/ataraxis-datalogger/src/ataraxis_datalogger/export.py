@@ -3,7 +3,6 @@
 See the "Exporting logs" guide for the layouts, and the "Beyond one machine" page for the engines that read them.
 """
 
-import operator
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,7 +12,8 @@ from typing import Final, Literal
 
 from ._export.destination import StagedDestination, check_apart, check_session
 from ._export.optional import requires_extra
-from ._files.listing import check_log_directory
+from ._files.listing import check_log_directory, check_path_argument
+from ._format.arguments import check_flag, check_integer
 from ._format.damage import OnDamage, check_on_damage
 from ._format.export import EXPORT_LAYOUT, session_folder_name
 from ._progress import ProgressDisplay
@@ -132,8 +132,12 @@ def export_logs(
         What was written, per source.
 
     Raises:
-        ExportError: If the format or the session name is unknown or malformed, the destination exists (without
-            `overwrite`) or overlaps the log directory.
+        ExportError: If the format or the session name is unknown or malformed, the destination is empty, exists
+            (without `overwrite`, also when another export puts it in place first) or overlaps the log directory.
+        DataLoggerTypeError: If a path is not a `str` or `os.PathLike` path, `session` is not a string or None,
+            a flag is not True or False, or a size is not an integer.
+        DataLoggerValueError: If the log directory is empty, a size is below 1, or `on_damage` is not "warn" or
+            "raise" (`ExportError` is one too).
         OptionalDependencyError: If the format's extra is not installed: `ataraxis-datalogger[arrow]` for parquet
             and feather, `ataraxis-datalogger[mcap]` for mcap.
         FileNotFoundError: If the log directory does not exist.
@@ -145,16 +149,18 @@ def export_logs(
     """
     if format not in FORMATS:
         raise ExportError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
-    group_limit, file_limit = _positive(row_group_bytes, "row_group_bytes"), _positive(file_bytes, "file_bytes")
+    group_limit = check_integer(row_group_bytes, "row_group_bytes", 1)
+    file_limit = check_integer(file_bytes, "file_bytes", 1)
     session = check_session(session)
+    overwrite, verbose = check_flag(overwrite, "overwrite"), check_flag(verbose, "verbose")
     policy = check_on_damage(on_damage)
     directory = check_log_directory(log_directory)
-    if os.fspath(destination) == "":
+    if destination == "":
         raise ExportError(
             "the destination is an empty string (''): an unset variable in a shell command gives an empty argument"
         )
     # Absolute and normalised, so that "." or "a/.." name a real folder with a real parent to stage beside.
-    root = Path(os.path.abspath(destination))
+    root = Path(os.path.abspath(check_path_argument(destination, "the destination")))
     final = root / session_folder_name(session) if session is not None and format != "mcap" else root
     check_apart(directory, root)
     with requires_extra(f"export_logs(format={format!r})"):
@@ -166,7 +172,8 @@ def export_logs(
     description = {
         "export_layout": str(EXPORT_LAYOUT),
         "exported_by": f"ataraxis-datalogger {version('ataraxis-datalogger')}",
-        "log_directory": str(directory.resolve()),
+        # Metadata is UTF-8 text: bytes of a folder name that are not UTF-8 are written as \xNN.
+        "log_directory": os.fsencode(directory.resolve()).decode("utf-8", "backslashreplace"),
         "session": "" if session is None else session,
     }
     with (
@@ -216,14 +223,3 @@ def export_logs(
             }
         staged.commit()
     return ExportReport(directory, final, format, session, sources)
-
-
-def _positive(value: int, name: str) -> int:
-    """Checks a size limit and returns it as a Python int."""
-    try:
-        limit = operator.index(value)
-    except TypeError:
-        raise ExportError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}") from None
-    if limit < 1:
-        raise ExportError(f"{name} must be at least 1, got {limit}")
-    return limit

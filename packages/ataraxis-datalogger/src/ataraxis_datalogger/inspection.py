@@ -15,6 +15,7 @@ from ._files.archive_file import ArchiveFile
 from ._files.entry_reader import EntryReader
 from ._files.listing import DirectoryListing, SourceEntries, check_log_directory, list_log_directory
 from ._files.stream_index import StreamIndex, scan_segments
+from ._format.arguments import check_flag
 from ._progress import ProgressDisplay
 from .exceptions import ArchiveFormatError
 
@@ -121,18 +122,20 @@ def inspect_logs(
         A summary per source and the foreign files.
 
     Raises:
-        ValueError: If the path is empty.
+        DataLoggerTypeError: If the path is not a `str` or `os.PathLike` path, or a flag is not True or False.
+        DataLoggerValueError: If the path is empty.
         FileNotFoundError: If the directory does not exist.
         NotADirectoryError: If it is not a directory.
     """
+    verify, verbose = check_flag(verify, "verify"), check_flag(verbose, "verbose")
     listing = list_log_directory(check_log_directory(log_directory))
     all_entries, foreign = listing.parse()
     index = scan_segments(listing.directory, listing.segments, "collect")
-    with ProgressDisplay(enabled=bool(verbose)) as progress:
+    with ProgressDisplay(enabled=verbose) as progress:
         loose_count = sum(entries.time_stamps.size for entries in all_entries.values())
         progress.add_step("read", "Checking log entries", "entries", loose_count)
         sources = {
-            source_id: _inspect_source(listing, source_id, all_entries, index, bool(verify), progress)
+            source_id: _inspect_source(listing, source_id, all_entries, index, verify, progress)
             for source_id in sorted(all_entries.keys() | listing.archives.keys() | set(index.source_ids_present()))
         }
     segments = tuple(

@@ -15,8 +15,10 @@ from ._files.archive_file import ArchiveFile
 from ._files.closeable import Closeable
 from ._files.listing import check_log_directory, check_path_argument, list_log_directory
 from ._files.stream_index import scan_segments
+from ._format.arguments import check_integer
 from ._format.damage import OnDamage, check_on_damage
 from ._read.merged_source import Entry, MergedSource, open_source
+from .exceptions import DataLoggerTypeError, DataLoggerValueError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -56,7 +58,8 @@ class LogArchiveReader(Closeable):
         Raises:
             ArchiveFormatError: If the file is not a log archive, is damaged, or was written by a newer version.
             OSError: If the file cannot be opened.
-            ValueError: If `path` is empty or `on_damage` is not "warn" or "raise".
+            DataLoggerTypeError: If `path` is not a `str` or `os.PathLike` path.
+            DataLoggerValueError: If `path` is empty or `on_damage` is not "warn" or "raise".
         """
         policy = check_on_damage(on_damage)
         archive = ArchiveFile(check_path_argument(path, "the archive path"), follow_symlinks=True)
@@ -103,7 +106,7 @@ class LogArchiveReader(Closeable):
         is "raise", and `LogFilesChangedError` if a loose entry file was removed under the reader.
 
         Raises:
-            ValueError: If the reader is closed.
+            DataLoggerValueError: If the reader is closed.
         """
         self._check_open()
         return self._source.entries(0, len(self))
@@ -120,12 +123,12 @@ class LogArchiveReader(Closeable):
             stop: The first timestamp excluded, `start` to 2**64 (2**64 includes the largest timestamp).
 
         Raises:
-            TypeError: If a bound is not an integer.
-            ValueError: If a bound is outside 0 to 2**64, `start > stop`, or the reader is closed.
+            DataLoggerTypeError: If a bound is not an integer.
+            DataLoggerValueError: If a bound is outside 0 to 2**64, `start > stop`, or the reader is closed.
         """
         first_stamp, last_stamp = _time_bound(start, "start"), _time_bound(stop, "stop")
         if first_stamp > last_stamp:
-            raise ValueError(f"start ({first_stamp}) must not be greater than stop ({last_stamp})")
+            raise DataLoggerValueError(f"start ({first_stamp}) must not be greater than stop ({last_stamp})")
         self._check_open()
         return self._source.entries(self._position_of(first_stamp), self._position_of(last_stamp))
 
@@ -146,7 +149,7 @@ class LogArchiveReader(Closeable):
 
         Raises:
             OptionalDependencyError: If pyarrow is not installed (the `arrow` extra).
-            ValueError: If the reader is closed.
+            DataLoggerValueError: If the reader is closed.
         """
         self._check_open()
         with requires_extra("LogArchiveReader.to_arrow"):
@@ -166,10 +169,10 @@ class LogArchiveReader(Closeable):
 
         Raises:
             OptionalDependencyError: If pyarrow is not installed (the `arrow` extra).
-            TypeError: If a limit is not an integer.
-            ValueError: If a limit is below 1, or the reader is closed.
+            DataLoggerTypeError: If a limit is not an integer.
+            DataLoggerValueError: If a limit is below 1, or the reader is closed.
         """
-        limits = _positive(max_bytes, "max_bytes"), _positive(max_rows, "max_rows")
+        limits = check_integer(max_bytes, "max_bytes", 1), check_integer(max_rows, "max_rows", 1)
         self._check_open()
         with requires_extra("LogArchiveReader.iter_batches"):
             from ._export.arrow_batches import record_batches
@@ -195,7 +198,7 @@ class LogArchiveReader(Closeable):
 
     def _check_open(self) -> None:
         if self._closed:
-            raise ValueError(f"the reader of source {self._source.source_id} is closed")
+            raise DataLoggerValueError(f"the reader of source {self._source.source_id} is closed")
 
     def _position_of(self, time_stamp: int) -> int:
         """Returns the position of the first entry whose timestamp is not below `time_stamp`."""
@@ -209,21 +212,12 @@ def _time_bound(value: int, name: str) -> int:
     try:
         bound = operator.index(value)
     except TypeError:
-        raise TypeError(f"{name} must be an integer timestamp, got {value!r} of type {type(value).__name__}") from None
+        raise DataLoggerTypeError(
+            f"{name} must be an integer timestamp, got {value!r} of type {type(value).__name__}"
+        ) from None
     if not 0 <= bound <= _TIME_LIMIT:
-        raise ValueError(f"{name} must be between 0 and 2**64, got {bound}")
+        raise DataLoggerValueError(f"{name} must be between 0 and 2**64, got {bound}")
     return bound
-
-
-def _positive(value: int, name: str) -> int:
-    """Checks a size limit of `iter_batches` and returns it as a Python int."""
-    try:
-        limit = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}") from None
-    if limit < 1:
-        raise ValueError(f"{name} must be at least 1, got {limit}")
-    return limit
 
 
 class LogReaders(dict[int, LogArchiveReader]):
@@ -241,7 +235,7 @@ class LogReaders(dict[int, LogArchiveReader]):
 
         Raises:
             OptionalDependencyError: If pyarrow is not installed (the `arrow` extra).
-            ValueError: If a reader is closed.
+            DataLoggerValueError: If a reader is closed.
         """
         with requires_extra("read_logs(...).to_arrow"):
             import pyarrow
@@ -300,7 +294,8 @@ def read_logs(log_directory: str | os.PathLike[str], on_damage: OnDamage = "warn
         `pyarrow.Table`).
 
     Raises:
-        ValueError: If the path is empty or `on_damage` is not "warn" or "raise".
+        DataLoggerTypeError: If the path is not a `str` or `os.PathLike` path.
+        DataLoggerValueError: If the path is empty or `on_damage` is not "warn" or "raise".
         FileNotFoundError: If the directory does not exist.
         NotADirectoryError: If it is not a directory.
         ArchiveFormatError: If an archive is damaged, or holds a source other than the one its name says, and

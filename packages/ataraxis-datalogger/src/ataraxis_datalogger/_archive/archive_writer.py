@@ -62,6 +62,8 @@ COMPRESS_LEVEL: Final = 1
 """The zlib level of compressed archives: 2 to 7 times faster than level 6, for a ratio within 1%."""
 
 _ZIP64_FROM: Final = 1 << 30
+_WRITE_SLICE_BYTES: Final = 8 << 20
+"""The most payload bytes handed to the archive member at once (see `_write_archive`)."""
 
 
 def archive_source(job: SourceJob, progress: StepProgress | None = None) -> SourceOutcome:
@@ -204,8 +206,17 @@ def _write_archive(plan: MergePlan, archive_path: Path) -> None:
                 with archive.open(PAYLOADS_MEMBER, "w", force_zip64=True) as member:
 
                     def write(piece: bytes | memoryview) -> None:
-                        checksums.update(piece)
-                        member.write(piece)
+                        # In slices: zipfile deflates what it is given at once, so a large entry handed over
+                        # whole would be held a second time, compressed, before any of it is written.
+                        if len(piece) <= _WRITE_SLICE_BYTES:
+                            checksums.update(piece)
+                            member.write(piece)
+                            return
+                        view = memoryview(piece)
+                        for start in range(0, len(view), _WRITE_SLICE_BYTES):
+                            part = view[start : start + _WRITE_SLICE_BYTES]
+                            checksums.update(part)
+                            member.write(part)
 
                     write(npy_header(plan.total))
                     _stream_payloads(plan, write, reread=plan.examination.payloads is None)

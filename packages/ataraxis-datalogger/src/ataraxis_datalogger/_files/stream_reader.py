@@ -15,7 +15,9 @@ What a reader makes of the bytes (`docs/formats/stream.md`, "Recovery"):
   the record its length points to when that one is valid and confirmed; otherwise at the first position, scanning
   8 bytes at a time, where a confirmed record starts (a valid record followed by another valid record, or by the
   end of the data). Resuming, rather than stopping, keeps the entries of every source written after one flipped
-  bit; confirmation by two records in a row keeps random bytes from passing for a record (2**-64).
+  bit; confirmation by two records in a row keeps random bytes from passing for a record (2**-64). In a closed
+  segment the segment end anchors where reading resumes (`resync`), so that records embedded in a damaged payload
+  are not taken for real ones.
 """
 
 import os
@@ -27,8 +29,6 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Final, Literal, NamedTuple
-
-import numpy as np
 
 from .._format.stream import (
     ALIGNMENT,
@@ -44,6 +44,7 @@ from .._format.stream import (
 from ..exceptions import DamagedLogFilesWarning, StreamFormatError
 from . import segment_lock
 from .record_batch import Record, RecordBatch, single_record, verified_run
+from .resync import SCAN_WINDOW, AnchoredChains, candidates, closing_end
 
 CHUNK_BYTES: Final = 8 << 20
 """The most bytes read at once (a single larger record is read alone)."""
@@ -52,7 +53,6 @@ OnDamage = Literal["warn", "raise", "collect"]
 """What a damaged record or torn tail does: a `DamagedLogFilesWarning`, a `StreamFormatError`, or only a `Damage`
 entry in the reader's `damage` list (for inspection)."""
 
-_SCAN_WINDOW: Final = 1 << 20
 _ENTRY: Final = int(Kind.ENTRY)
 _SEGMENT_END: Final = int(Kind.SEGMENT_END)
 _unpack_header = RECORD_HEADER.unpack_from
@@ -151,6 +151,8 @@ class SegmentReader:
         """Where the first record starts."""
         self.position: int = self.data_start
         """Where the next `records()` call starts reading."""
+        self._resumed = 0
+        """Damaged ranges resumed after: each lost at least one entry record."""
 
     def _read_header(self) -> SegmentHeader:
         prefix = os.pread(self._fd, 16, 0)
@@ -252,7 +254,7 @@ class SegmentReader:
             reason = f"a record of kind {record.kind}, which no segment of format version 1 holds"
             self._report(position, record.end - position, reason, False)
             return record.end
-        resumed = self._resync(position, size)
+        resumed = self._resync(position, size, writing)
         if resumed is None:
             self._tail(position, size, writing)
             return None
@@ -271,6 +273,13 @@ class SegmentReader:
             end = None
         if end is not None and not self.damage and end.entry_records != self.entry_records:
             reason = f"the segment end counts {end.entry_records} entry records, {self.entry_records} were read"
+            self._report(position, 0, reason, False)
+        elif end is not None and self.entry_records > end.entry_records - self._resumed:
+            reason = (
+                f"the segment end counts {end.entry_records} entry records, but {self.entry_records} were read "
+                f"besides {self._resumed} damaged range(s): records read after the damage may not be real ones "
+                "(bytes of a damaged record's payload that hold records)"
+            )
             self._report(position, 0, reason, False)
         self.end = end
         self.state = SegmentState.CLOSED
@@ -322,8 +331,33 @@ class SegmentReader:
         following = self._record_at(record.end, size)
         return record.end if following is not None and following.kind in (_ENTRY, _SEGMENT_END) else None
 
-    def _resync(self, position: int, size: int) -> int | None:
-        """Returns the position of the next confirmed record after damage at `position`, or None if there is none."""
+    def _resync(self, position: int, size: int, writing: bool) -> int | None:
+        """Returns the position of the next confirmed record after damage at `position`, or None if there is none.
+
+        In a closed segment whose segment end is intact, it is the first position from which valid entry records
+        lead exactly to the segment end, as many as it leaves room for if the damage cost one record (`resync`);
+        where there is none (the damage cost more, or more damage follows), or in any other segment, it is the first
+        confirmed record.
+        """
+        if not writing:
+            end = closing_end(self._fd, size)
+            if end is not None and position < end.offset:
+                room = end.entry_records - self.entry_records - (self._resumed + 1)
+                anchored = AnchoredChains(self._fd, end.offset, position).first_start(position + ALIGNMENT, room)
+                if anchored is not None:
+                    self._resumed += 1
+                    return anchored
+        resumed = self._first_confirmed(position, size)
+        if resumed is not None:
+            self._resumed += 1
+        return resumed
+
+    def _first_confirmed(self, position: int, size: int) -> int | None:
+        """Returns where reading resumes after damage at `position` without an anchor, or None.
+
+        That is where the damaged record's length points if a confirmed record starts there, else the first
+        confirmed record after `position` (8 bytes at a time).
+        """
         head = os.pread(self._fd, RECORD_HEADER_SIZE, position)
         if len(head) == RECORD_HEADER_SIZE:
             declared = position + ((RECORD_HEADER_SIZE + int(_unpack_header(head)[1]) + 7) & ~7)
@@ -331,13 +365,13 @@ class SegmentReader:
                 return declared
         start = position + ALIGNMENT
         while start + RECORD_HEADER_SIZE <= size:
-            window = os.pread(self._fd, min(_SCAN_WINDOW + RECORD_HEADER_SIZE, size - start), start)
+            window = os.pread(self._fd, min(SCAN_WINDOW + RECORD_HEADER_SIZE, size - start), start)
             if len(window) < RECORD_HEADER_SIZE:
                 return None
-            for candidate in _candidates(window):
+            for candidate in candidates(window):
                 if self._confirmed(start + candidate, size) is not None:
                     return start + candidate
-            start += _SCAN_WINDOW
+            start += SCAN_WINDOW
         return None
 
     def close(self) -> None:
@@ -353,35 +387,3 @@ class SegmentReader:
     def __exit__(self, *exception: object) -> None:
         """Closes the reader."""
         self.close()
-
-
-def _candidates(window: bytes) -> list[int]:
-    """Returns the 8-byte aligned positions of `window` where a record could start.
-
-    That is where the reserved bytes are zero, the kind is an entry or a segment end, and the record either lies
-    inside the window with a checksum that verifies, or runs past the window's end (to be read and checked whole).
-    Everything is checked at once for the whole window (a zeroed region left by a power cut has a candidate every
-    8 bytes), so a long damaged range costs milliseconds per megabyte, not a system call per position.
-    """
-    count = (len(window) - RECORD_HEADER_SIZE) // ALIGNMENT + 1
-    if count <= 0:
-        return []
-    data = np.frombuffer(window, dtype=np.uint8)
-    kind = data[17 : 17 + count * ALIGNMENT : ALIGNMENT]
-    plausible = (data[18 : 18 + count * ALIGNMENT : ALIGNMENT] == 0) & (
-        data[19 : 19 + count * ALIGNMENT : ALIGNMENT] == 0
-    )
-    plausible &= (kind == _ENTRY) | (kind == _SEGMENT_END)
-    starts = np.flatnonzero(plausible) * ALIGNMENT
-    if not starts.size:
-        return []
-    words = np.frombuffer(window, dtype="<u4", count=len(window) // 4)
-    stops = starts + RECORD_HEADER_SIZE + words[(starts >> 2) + 1].astype(np.int64)
-    inside = stops <= len(window)
-    view = memoryview(window)
-    checked = starts[inside]
-    covered = map(view.__getitem__, map(slice, (checked + 4).tolist(), stops[inside].tolist()))
-    checksums = np.fromiter(map(_crc32, covered), dtype=np.uint32, count=checked.size)
-    keep = ~inside
-    keep[inside] = checksums == words[checked >> 2]
-    return [int(start) for start in starts[keep]]

@@ -11,7 +11,7 @@ Either way the damaged file is left as it is.
 import warnings
 from typing import Final, Literal, TypeAlias
 
-from ..exceptions import DamagedLogFilesWarning
+from ..exceptions import DamagedLogFilesWarning, DataLoggerValueError
 
 OnDamage: TypeAlias = Literal["warn", "raise"]
 """What a reader does with damaged data: skip it with a warning, or raise."""
@@ -26,10 +26,10 @@ def check_on_damage(value: object) -> OnDamage:
         value: The argument to check.
 
     Raises:
-        ValueError: If it is neither "warn" nor "raise".
+        DataLoggerValueError: If it is neither "warn" nor "raise".
     """
     if not isinstance(value, str) or value not in ON_DAMAGE_CHOICES:
-        raise ValueError(f"on_damage must be 'warn' or 'raise', got {value!r}")
+        raise DataLoggerValueError(f"on_damage must be 'warn' or 'raise', got {value!r}")
     return value  # type: ignore[return-value]
 
 

@@ -189,10 +189,17 @@ def _decode_with_numpy(view: memoryview) -> memoryview:
         # Checked here: NumPy takes such bytes for a pickle, and its message advises loading them unsafely.
         problem = "it does not start with the NumPy magic string" if len(view) else "the file is empty"
         raise EntryFormatError(f"not a .npy file ({problem})")
+    stream = io.BytesIO(view)
     try:
-        array = np.load(io.BytesIO(view), allow_pickle=False)
+        array = np.load(stream, allow_pickle=False)
     except Exception as error:
         raise EntryFormatError(f"not a .npy file ({error})") from error
+    if stream.tell() != len(view):
+        # NumPy reads the array its header declares and ignores the rest: a damaged shape would cut the payload.
+        raise EntryFormatError(
+            f"not a .npy entry: {len(view) - stream.tell()} bytes after the array its header declares "
+            f"(shape {array.shape})"
+        )
     if array.dtype != np.uint8 or array.ndim != 1:
         raise EntryFormatError(f"expected a one-dimensional uint8 array, found dtype {array.dtype} shape {array.shape}")
     if array.size < PREFIX_SIZE:
