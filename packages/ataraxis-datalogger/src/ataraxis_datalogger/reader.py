@@ -4,8 +4,7 @@ import operator
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -220,7 +219,7 @@ def _time_bound(value: int, name: str) -> int:
     return bound
 
 
-class LogReaders(dict[int, LogArchiveReader]):
+class LogReaders(dict[int, LogArchiveReader], Closeable):
     """What `read_logs` returns: a `dict` of readers by source id, in source id order, that can act on all of them.
 
     It is a plain `dict` in every other respect. As a context manager, it closes every reader on exit.
@@ -249,16 +248,6 @@ class LogReaders(dict[int, LogArchiveReader]):
         """Closes every reader. Idempotent."""
         for reader in self.values():
             reader.close()
-
-    def __enter__(self) -> Self:
-        """Returns the readers."""
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        """Closes every reader."""
-        self.close()
 
 
 def read_logs(log_directory: str | os.PathLike[str], on_damage: OnDamage = "warn") -> LogReaders:
