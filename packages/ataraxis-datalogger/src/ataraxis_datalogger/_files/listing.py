@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from .._format.archive import is_temporary_archive_name, parse_archive_file_name
 from .._format.entry import ENTRY_SUFFIX, MAX_SOURCE_ID, entry_file_name, parse_entry_file_name
 from .._format.stream import SEGMENT_SUFFIX, parse_segment_file_name
+from ..exceptions import DataLoggerTypeError, DataLoggerValueError
 
 _SHORTEST_ENTRY_NAME = len(entry_file_name(0, 0))
 _KEY_LENGTH = _SHORTEST_ENTRY_NAME - len(ENTRY_SUFFIX)
@@ -76,16 +77,18 @@ def check_path_argument(path: object, what: str) -> Path:
         what: What the path is, for the message ("the log directory").
 
     Raises:
-        TypeError: If it is not a path.
-        ValueError: If it is empty.
+        DataLoggerTypeError: If it is not a path.
+        DataLoggerValueError: If it is empty.
     """
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{what} must be a str or os.PathLike path, got {path!r} of type {type(path).__name__}")
+        raise DataLoggerTypeError(
+            f"{what} must be a str or os.PathLike path, got {path!r} of type {type(path).__name__}"
+        )
     text = os.fspath(path)
     if not isinstance(text, str):
-        raise TypeError(f"{what} must be a str path, got the bytes path {text!r}")
+        raise DataLoggerTypeError(f"{what} must be a str path, got the bytes path {text!r}")
     if text == "":
-        raise ValueError(
+        raise DataLoggerValueError(
             f"{what} is an empty string (''): expected the path of a folder (an unset variable in a shell "
             "command gives an empty argument; use '.' for the current folder)"
         )

@@ -31,6 +31,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, Literal
 
+import numpy as np
+
 from .._format.stream import (
     ALIGNMENT,
     SEGMENT_END_SIZE,
@@ -42,6 +44,7 @@ from .._format.stream import (
     parse_segment_file_name,
     segment_file_name,
 )
+from ..exceptions import DataLoggerTypeError, DataLoggerValueError
 from . import segment_lock
 
 SyncPolicy = Literal["none", "rotate"] | float
@@ -73,8 +76,9 @@ class StreamSegmentWriter:
         instance_name: The logger's name, recorded in every segment's header.
 
     Raises:
-        TypeError: If an argument has the wrong type.
-        ValueError: If `segment_bytes` or `sync` is out of range, or the name does not fit a header.
+        DataLoggerTypeError: If an argument has the wrong type.
+        DataLoggerValueError: If `segment_bytes` or `sync` is out of range.
+        ValueError: If the name does not fit a header.
         OSError: If the folder cannot be opened or the first segment cannot be created.
     """
 
@@ -87,13 +91,13 @@ class StreamSegmentWriter:
         instance_name: str = "",
     ) -> None:
         if isinstance(segment_bytes, bool) or not isinstance(segment_bytes, int):
-            raise TypeError(f"segment_bytes must be an integer, got {segment_bytes!r}")
+            raise DataLoggerTypeError(f"segment_bytes must be an integer, got {segment_bytes!r}")
         if segment_bytes < MIN_SEGMENT_BYTES:
-            raise ValueError(f"segment_bytes must be at least {MIN_SEGMENT_BYTES}, got {segment_bytes}")
-        self._interval = _sync_interval(sync)
+            raise DataLoggerValueError(f"segment_bytes must be at least {MIN_SEGMENT_BYTES}, got {segment_bytes}")
+        self._interval = check_sync_policy(sync)
         self._sync_on_close = sync != "none"
         if not isinstance(instance_name, str):
-            raise TypeError(f"instance_name must be a string, got {instance_name!r}")
+            raise DataLoggerTypeError(f"instance_name must be a string, got {instance_name!r}")
         encode_header(SegmentHeader(0, 0, bytes(16), 0, instance_name))  # checks that the name fits a header
         self.directory = directory
         """The log folder."""
@@ -330,16 +334,22 @@ class StreamSegmentWriter:
         return max((number for number in numbers if number is not None), default=-1) + 1
 
 
-def _sync_interval(sync: object) -> float | None:
-    """Checks a sync policy; returns its interval in seconds, or None for "none" and "rotate"."""
+def check_sync_policy(sync: object) -> float | None:
+    """Checks a sync policy; returns its interval in seconds, or None for "none" and "rotate".
+
+    Raises:
+        DataLoggerTypeError: If `sync` is neither a string nor a number.
+        DataLoggerValueError: If it is another string, or not a finite positive number.
+    """
+    expected = f'sync must be "none", "rotate" or a positive number of seconds, got {sync!r}'
     if isinstance(sync, str):
         if sync in ("none", "rotate"):
             return None
-        raise ValueError(f'sync must be "none", "rotate" or a positive number of seconds, got {sync!r}')
-    if isinstance(sync, bool) or not isinstance(sync, int | float):
-        raise TypeError(f'sync must be "none", "rotate" or a positive number of seconds, got {sync!r}')
+        raise DataLoggerValueError(expected)
+    if isinstance(sync, bool | np.bool_) or not isinstance(sync, int | float | np.integer | np.floating):
+        raise DataLoggerTypeError(f"{expected} ({type(sync).__name__})")
     if not (math.isfinite(sync) and sync > 0):
-        raise ValueError(f'sync must be "none", "rotate" or a positive number of seconds, got {sync!r}')
+        raise DataLoggerValueError(expected)
     return float(sync)
 
 

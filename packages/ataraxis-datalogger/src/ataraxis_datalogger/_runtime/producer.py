@@ -17,8 +17,10 @@ import zlib
 from collections.abc import Callable
 from typing import Final
 
+import numpy as np
+
 from .._format.stream import RECORD_HEADER, RECORD_HEADER_SIZE, encode_record
-from ..exceptions import DataLoggerError, EntryTooLargeError
+from ..exceptions import DataLoggerError, DataLoggerTypeError, DataLoggerValueError, EntryTooLargeError
 from ..log_package import _checked_integer, _payload_buffer
 from . import _posix
 from .control import ControlSegment
@@ -140,7 +142,7 @@ class ProducerRing:
         """Builds an entry's record straight in the buffer (the hot path: no package, one copy of the payload).
 
         Raises:
-            TypeError, ValueError: A bad timestamp or payload (named).
+            DataLoggerTypeError, DataLoggerValueError: A bad timestamp or payload (named).
             queue.Full, EntryTooLargeError, DataLoggerError: As for `put`.
         """
         try:
@@ -218,7 +220,7 @@ class ProducerRing:
         """The slow path: the buffer is closed, full or too small."""
         if size > self.capacity:
             raise EntryTooLargeError(int.from_bytes(record[4:8], "little"), size, self.capacity)
-        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
+        deadline = None if timeout is None or not block else time.monotonic() + _checked_timeout(timeout)
         sleep = _SLEEP_SECONDS[0]
         next_check = time.monotonic() + _LIVENESS_CHECK_SECONDS
         while True:
@@ -293,6 +295,17 @@ class ProducerRing:
     def _state(self) -> RunState:
         """The run's state, or `STOPPED` once this process released the run."""
         return RunState.STOPPED if self._data is _NO_DATA else self.control.state
+
+
+def _checked_timeout(timeout: object) -> float:
+    """Returns a put's timeout in seconds after checking it (only a put that must wait looks at it)."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float | np.integer | np.floating):
+        raise DataLoggerTypeError(
+            f"timeout must be a number of seconds or None, got {timeout!r} ({type(timeout).__name__})"
+        )
+    if not timeout >= 0:
+        raise DataLoggerValueError(f"timeout must not be negative or nan, got {timeout!r}")
+    return float(timeout)
 
 
 def _entry_record(source_id: int, time_stamp: int, payload: object) -> bytes:
