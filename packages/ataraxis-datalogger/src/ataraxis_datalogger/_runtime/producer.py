@@ -35,6 +35,7 @@ from .layout import (
     R_HEAD_BYTES,
     R_HEAD_RECORDS,
     R_LIMIT,
+    R_SLOT,
     ring_name,
 )
 from .ring import RingSegment, remove_ring
@@ -42,6 +43,8 @@ from .run_state import RunState
 
 _SLEEP_SECONDS: Final = (0.00005, 0.002)
 """The shortest and longest sleep of a put waiting for room in its buffer."""
+_CONFIRM_SLEEP_SECONDS: Final = 0.02
+"""The longest sleep of a put waiting to learn whether a buffer closed during it was drained (see `_confirm`)."""
 _LIVENESS_CHECK_SECONDS: Final = 0.2
 """How often a put waiting for room looks whether the logger process (or, before it starts, the owner) is alive."""
 _PACK_HEADER = RECORD_HEADER.pack_into
@@ -89,6 +92,7 @@ class ProducerRing:
         tells a forked child's copy apart without a `getpid()` system call per put."""
         self.capacity = segment.capacity
         """The ring's size in bytes."""
+        self._slot = int(segment.words[R_SLOT])
         self._refusal = refusal
         self._words = segment.words
         self._data = segment.data
@@ -115,6 +119,7 @@ class ProducerRing:
             DataLoggerError: The run takes no more entries.
         """
         size = len(record)
+        unconfirmed = 0
         self._enter()
         try:
             if not self._try_lock(False):
@@ -131,11 +136,16 @@ class ProducerRing:
                     self._records = records = self._records + 1
                     words[R_HEAD_RECORDS] = records
                     words[R_HEAD_BYTES] = head
-                    return
+                    if words[R_LIMIT] != CLOSED:
+                        return
+                    unconfirmed = head
             finally:
                 self._unlock()
         finally:
             self._leave()
+        if unconfirmed:
+            self._confirm(unconfirmed)
+            return
         self._wait_and_put(record, size, block, timeout, control)
 
     def log(self, source_id: int, time_stamp: int, payload: object, block: bool, timeout: float | None) -> None:
@@ -151,6 +161,7 @@ class ProducerRing:
             length = 1 << 40
         size = (RECORD_HEADER_SIZE + 7 + length) & ~7
         capacity = self.capacity
+        unconfirmed = 0
         self._enter()
         try:
             if not self._try_lock(False):
@@ -178,11 +189,16 @@ class ProducerRing:
                         self._records = records = self._records + 1
                         words[R_HEAD_RECORDS] = records
                         words[R_HEAD_BYTES] = head
-                        return
+                        if words[R_LIMIT] != CLOSED:
+                            return
+                        unconfirmed = head
             finally:
                 self._unlock()
         finally:
             self._leave()
+        if unconfirmed:
+            self._confirm(unconfirmed)
+            return
         self.put(_entry_record(source_id, time_stamp, payload), block, timeout)
 
     def _copy(self, record: bytes, head: int, size: int) -> None:
@@ -223,6 +239,7 @@ class ProducerRing:
         deadline = None if timeout is None or not block else time.monotonic() + _checked_timeout(timeout)
         sleep = _SLEEP_SECONDS[0]
         next_check = time.monotonic() + _LIVENESS_CHECK_SECONDS
+        unconfirmed = 0
         while True:
             self._enter()
             try:
@@ -236,11 +253,16 @@ class ProducerRing:
                     if head + size <= limit:
                         self._copy(record, head, size)
                         self._publish(head + size, control)
-                        return
+                        if self._words[R_LIMIT] != CLOSED:
+                            return
+                        unconfirmed = head + size
                 finally:
                     self._unlock()
             finally:
                 self._leave()
+            if unconfirmed:
+                self._confirm(unconfirmed)
+                return
             state = self._state()
             if state not in (RunState.IDLE, RunState.RUNNING):
                 raise DataLoggerError(self._refusal(state))
@@ -259,6 +281,40 @@ class ProducerRing:
                 raise queue.Full
             time.sleep(sleep if remaining is None else min(sleep, remaining))
             sleep = min(sleep * 2, _SLEEP_SECONDS[1])
+
+    def _confirm(self, head: int) -> None:
+        """Returns once the entry published up to `head` is logged; raises if it never will be.
+
+        Only a put that found its buffer closed right after publishing comes here: while it holds the buffer's lock,
+        the buffer is closed only by `stop()` (or an orphaned logger process) giving up on a lock held for the
+        whole `stop_timeout`, by a put paused in the middle (a debugger, SIGSTOP). Such a buffer is drained to
+        whatever it published when the drainer last looks, so the entry is logged if its drainer consumed it, and
+        lost if the run ended first. The stores of the head came before the put looked at the limit, and the
+        drainer's last look comes after `stop()` has closed every buffer, well after; the lock's release orders
+        them on every architecture.
+
+        Raises:
+            DataLoggerError: The run ended without logging the entry.
+        """
+        control, slot = self.control, self._slot
+        sleep = _SLEEP_SECONDS[0]
+        while True:
+            if control.progress(slot)[P_CURSOR_BYTES] >= head:
+                return
+            state = control.state
+            words = control.words
+            drainers = (int(words[C_WRITER_PID]), int(words[C_OWNER_PID]))
+            if state == RunState.STOPPED or not any(pid and _posix.process_is_alive(pid) for pid in drainers):
+                # Final: nobody drains this buffer any more (read the progress once more, in case it ended just now).
+                if control.progress(slot)[P_CURSOR_BYTES] >= head:
+                    return
+                raise DataLoggerError(
+                    f"DataLogger '{control.logger_name}': the entry was not logged: this put was paused in the middle "
+                    "(a debugger, SIGSTOP) for longer than stop_timeout while the run was stopped, and its buffer "
+                    "was closed and drained before it resumed"
+                )
+            time.sleep(sleep)
+            sleep = min(sleep * 2, _CONFIRM_SLEEP_SECONDS)
 
     def _abandoned(self) -> RunState | None:
         """Says whether the run can no longer drain this buffer: `DEAD` or `ORPHANED`, else None."""

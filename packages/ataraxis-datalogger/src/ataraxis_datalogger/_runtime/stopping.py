@@ -4,7 +4,8 @@
 critical section, how far the producer had published: every put either finished before (and is inside the target)
 or finds the buffer closed and raises. A producer that is dead needs no lock: its buffer is drained to whatever it
 published. A producer that holds its lock through the whole timeout (paused in the middle of a put by a debugger or
-`SIGSTOP`) is closed without the lock and drained likewise; the entry it was putting is not logged.
+`SIGSTOP`) is closed without the lock and drained likewise; the entry it was putting is logged only if the producer
+resumes before the drainer's last look, and its put waits to learn which and raises if it was not (see `producer`).
 """
 
 from . import _posix
@@ -60,7 +61,8 @@ def close_buffers(control: ControlSegment, lock_timeout: float) -> list[str]:
                 if _posix.process_is_alive(pid):
                     problems.append(
                         f"producer process {pid} held its buffer's lock for {lock_timeout:g} s (paused in the "
-                        "middle of a put?): what it had published was written, the entry it was putting was not"
+                        "middle of a put?): what it had published was written; the entry it was putting is logged "
+                        "only if it resumes before its buffer is drained, and its put raises otherwise"
                     )
         finally:
             segment.close()
