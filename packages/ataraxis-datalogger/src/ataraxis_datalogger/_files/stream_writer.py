@@ -154,7 +154,8 @@ class StreamSegmentWriter:
         Raises:
             ValueError: If the writer is closed, `records` is negative or the total length is not a multiple of 8.
             OSError: If the disk refused the write; nothing of this write is then left in a segment (see the module
-                description), and the next write may succeed.
+                description), and the next write may succeed. `FileNotFoundError` if the segment being written was
+                removed (the next write starts a new one) or the log folder was.
         """
         if self.closed:
             raise ValueError(f"the stream writer of {self.directory} is closed")
@@ -166,7 +167,14 @@ class StreamSegmentWriter:
             raise ValueError(f"records are padded to multiples of {ALIGNMENT} bytes; the pieces hold {total} bytes")
         if total == 0:
             return
+        # The segment is written through its descriptor, which works on after the file (or the whole folder) was
+        # removed: without this look, records would go into a deleted file and count as written.
+        if self._fd >= 0 and not self._broken and os.fstat(self._fd).st_nlink == 0:
+            self._broken = True
+            raise self._removal()
         if self._broken or self._fd < 0:
+            if os.fstat(self._directory_fd).st_nlink == 0:
+                raise self._removal()
             self._replace_broken_segment()
         elif self._records and self._size + total + SEGMENT_END_SIZE > self.segment_bytes:
             self._rotate(EndReason.ROTATED)
@@ -238,6 +246,16 @@ class StreamSegmentWriter:
     def __exit__(self, *exception: object) -> None:
         """Closes the writer."""
         self.close()
+
+    def _removal(self) -> FileNotFoundError:
+        """Describes the removal of the log folder, or else of the segment being written, and what it took."""
+        if os.fstat(self._directory_fd).st_nlink == 0:
+            return FileNotFoundError(errno.ENOENT, f"the log folder {self.directory} was removed")
+        return FileNotFoundError(
+            errno.ENOENT,
+            f"the segment {self.segments[-1].name} was removed while it was written, with the {self._records} "
+            "records it held; the next entries go to a new segment",
+        )
 
     def _rotate(self, reason: EndReason) -> None:
         """Ends the current segment and starts the next."""
