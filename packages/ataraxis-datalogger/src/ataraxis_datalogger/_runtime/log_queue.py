@@ -12,8 +12,9 @@ from typing import Any, SupportsIndex
 
 from .._format.entry import MAX_SOURCE_ID
 from .._format.stream import encode_record
+from .._format.values import checked_integer
 from ..exceptions import DataLoggerError, DataLoggerTypeError, DataLoggerValueError
-from ..log_package import LogPackage, _checked_integer
+from ..log_package import LogPackage
 from . import _posix
 from .control import ControlSegment
 from .layout import RUN_NAME
@@ -233,7 +234,7 @@ class LogSource:
 
     def __init__(self, queue: LogQueue, source_id: SupportsIndex) -> None:
         self._queue = queue
-        self.source_id = _checked_integer("source_id", source_id, MAX_SOURCE_ID)
+        self.source_id = checked_integer("source_id", source_id, MAX_SOURCE_ID)
         """The source's id."""
         self._ring: ProducerRing | None = None
 

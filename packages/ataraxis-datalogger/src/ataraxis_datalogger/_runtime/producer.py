@@ -20,8 +20,8 @@ from typing import Final
 import numpy as np
 
 from .._format.stream import RECORD_HEADER, RECORD_HEADER_SIZE, encode_record
+from .._format.values import checked_integer, payload_buffer
 from ..exceptions import DataLoggerError, DataLoggerTypeError, DataLoggerValueError, EntryTooLargeError
-from ..log_package import _checked_integer, _payload_buffer
 from . import _posix
 from .control import ControlSegment
 from .layout import (
@@ -366,8 +366,8 @@ def _checked_timeout(timeout: object) -> float:
 
 def _entry_record(source_id: int, time_stamp: int, payload: object) -> bytes:
     """Encodes an entry the hot path could not build in place, checking the timestamp and payload."""
-    stamp = _checked_integer("time_stamp", time_stamp, 2**64 - 1)
-    return encode_record(source_id, stamp, _payload_buffer(payload))
+    stamp = checked_integer("time_stamp", time_stamp, 2**64 - 1)
+    return encode_record(source_id, stamp, payload_buffer(payload))
 
 
 def create_producer_ring(control: ControlSegment, refusal: Refusal) -> ProducerRing:
