@@ -80,11 +80,29 @@ def create_segment(backend: int, name: str, size: int) -> int:
         descriptor = os.open(portable_folder() / name, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
         os.ftruncate(descriptor, size)
+        _reserve(descriptor, size)
     except BaseException:
         os.close(descriptor)
         unlink_segment(backend, name)
         raise
     return descriptor
+
+
+def _reserve(descriptor: int, size: int) -> None:
+    """Allocates a new segment's memory now, so that a full shared-memory folder is an error here.
+
+    Without it, the segment is sparse: the first write to a page that the system has no room for kills the
+    process with SIGBUS, in the middle of a put. Where `posix_fallocate` is missing (macOS) or the file system does
+    not support it, the segment stays sparse.
+    """
+    allocate = getattr(os, "posix_fallocate", None)
+    if allocate is None:
+        return
+    try:
+        allocate(descriptor, 0, size)
+    except OSError as error:
+        if error.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise
 
 
 def open_segment(backend: int, name: str) -> int:

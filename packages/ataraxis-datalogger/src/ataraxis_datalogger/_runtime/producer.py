@@ -374,8 +374,8 @@ def create_producer_ring(control: ControlSegment, refusal: Refusal) -> ProducerR
     """Registers this process in the run's slot table and creates its buffer.
 
     Raises:
-        DataLoggerError: The run takes no entries, or every slot is taken.
-        OSError: The system refused the buffer's shared memory.
+        DataLoggerError: The run takes no entries, every slot is taken, or the system refused the buffer's shared
+            memory (for example, it is full).
     """
     pid = os.getpid()
     try:
@@ -394,6 +394,13 @@ def create_producer_ring(control: ControlSegment, refusal: Refusal) -> ProducerR
         segment = RingSegment.create(
             control.backend, name, control.capacity, slot, generation, base_bytes, base_records, progress[P_REJECTED]
         )
+    except OSError as error:
+        control.retire(slot, generation)
+        raise DataLoggerError(
+            f"process {pid} could not create its {control.capacity}-byte buffer of DataLogger "
+            f"'{control.logger_name}' in shared memory ({error}): free shared memory (/dev/shm on Linux) or give "
+            "the logger a smaller buffer_size"
+        ) from error
     except BaseException:
         control.retire(slot, generation)
         raise
