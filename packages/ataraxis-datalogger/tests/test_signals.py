@@ -241,3 +241,19 @@ def test_a_temporary_folder_too_long_for_a_unix_socket_does_not_break_start(
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.split() == ["stopped", "1"]
     assert len(helpers.read_entries(tmp_path / "long_tmpdir_data_log")) == 2
+
+
+def test_a_later_process_with_the_logger_process_pid_does_not_pass_for_it() -> None:
+    # Once the fork server is gone, the logger process is watched by its pid, which the system may give to another.
+    from ataraxis_datalogger._runtime import _posix
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        identity = _posix.process_identity(sleeper.pid)
+        assert identity is not None
+        assert _posix.is_same_process(sleeper.pid, identity)
+        assert not _posix.is_same_process(sleeper.pid, identity + 1)
+    finally:
+        sleeper.kill()
+        sleeper.wait(60)
+    assert not _posix.is_same_process(sleeper.pid, identity)

@@ -339,6 +339,27 @@ def process_is_alive(pid: int) -> bool:
     return content[closing + 2 : closing + 3] not in (b"Z", b"X", b"x")
 
 
+def process_identity(pid: int) -> int | None:
+    """Returns what tells process `pid` apart from a later process given the same pid: its start time.
+
+    Returns:
+        The start time in clock ticks since boot (`/proc/<pid>/stat`), or None where there is no `/proc` or the
+        process is gone: then only the pid is known.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            content = stat.read()
+        # Fields after the parenthesized command name: state is the 3rd field of the line, start time the 22nd.
+        return int(content[content.rfind(b")") + 2 :].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def is_same_process(pid: int, identity: int | None) -> bool:
+    """Returns whether `pid` is alive and still the process whose `process_identity` was `identity`."""
+    return process_is_alive(pid) and (identity is None or process_identity(pid) in (identity, None))
+
+
 def track(backend: int, segment: str, *, lock: bool) -> None:
     """Registers a segment (and its named-semaphore lock) with this process's `multiprocessing` resource tracker.
 

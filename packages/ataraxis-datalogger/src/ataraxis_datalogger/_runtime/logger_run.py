@@ -122,7 +122,9 @@ class LoggerRun:
         self.control.words[C_WRITER_PID] = process.pid or 0
         self.directory = directory
         self.control.transition(RunState.RUNNING, only_from=frozenset({RunState.IDLE}))
-        self.watchdog = Watchdog(process, self.control, reports_in, self.logger_name, on_failure)
+        self.identity = _posix.process_identity(process.pid or 0)
+        """Tells the logger process apart from a later process given its pid (see `watchdog.has_exited`)."""
+        self.watchdog = Watchdog(process, self.control, reports_in, self.logger_name, on_failure, self.identity)
         self.watchdog.start()
 
     def finish(self, stop_timeout: float) -> RunOutcome:
@@ -182,17 +184,19 @@ class LoggerRun:
         """Waits for the logger process to drain and exit while it makes progress; returns True if it stalled."""
         sleep = _POLL_SECONDS[0]
         last_marker, last_change = -1, time.monotonic()
-        while not has_exited(process):
+        identity = self.identity
+        while not has_exited(process, identity):
             marker = self.control.consumed()
             now = time.monotonic()
             if marker != last_marker:
                 last_marker, last_change, sleep = marker, now, _POLL_SECONDS[0]
             elif now - last_change >= stop_timeout:
                 # It ignores SIGTERM (see `logger_process`); what it staged is settled by the drain that follows.
-                process.kill()
-                wait_for_exit(process, _KILL_SECONDS)
+                if _posix.is_same_process(process.pid or 0, identity):
+                    process.kill()
+                wait_for_exit(process, identity, _KILL_SECONDS)
                 return True
-            wait_for_exit(process, sleep)
+            wait_for_exit(process, identity, sleep)
             sleep = min(sleep * 2, _POLL_SECONDS[1])
         return False
 

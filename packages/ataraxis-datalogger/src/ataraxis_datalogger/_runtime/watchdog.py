@@ -43,6 +43,7 @@ class Watchdog:
         reports: The receiving end of the writer's report pipe.
         logger_name: The logger's instance name, for messages.
         on_failure: Called (from this thread) with the first failure of the run: a death or a failed write.
+        identity: The writer's `_posix.process_identity`, if known.
     """
 
     def __init__(
@@ -52,8 +53,10 @@ class Watchdog:
         reports: Connection,
         logger_name: str,
         on_failure: FailureCallback | None,
+        identity: int | None = None,
     ) -> None:
         self._process = process
+        self._identity = identity
         self._control = control
         self._reports = reports
         self._logger_name = logger_name
@@ -96,7 +99,7 @@ class Watchdog:
             self._thread.join(timeout)
         with self._lock:
             self._drain_reports()
-            if self.death is None and has_exited(self._process):
+            if self.death is None and has_exited(self._process, self._identity):
                 self._judge_exit()
             if not self._thread.is_alive():
                 self._reports.close()
@@ -113,7 +116,7 @@ class Watchdog:
                 if self._reports in ready:
                     self._drain_reports()
                 if sentinel in ready or sentinel not in watched:
-                    ended = has_exited(self._process)
+                    ended = has_exited(self._process, self._identity)
                     if ended:
                         self._drain_reports()
                         self._judge_exit()
@@ -186,23 +189,24 @@ class Watchdog:
             _LOGGER.exception("DataLogger '%s': the on_failure callback raised", self._logger_name)
 
 
-def has_exited(process: BaseProcess) -> bool:
+def has_exited(process: BaseProcess, identity: int | None) -> bool:
     """Returns True if the process has ended, without reaping it (only the watchdog reaps the writer).
 
     A closed sentinel is confirmed by the pid: it also closes when the fork server that started the process dies.
+    `identity` (see `_posix.process_identity`) keeps a later process given the same pid from passing for it.
     """
-    return bool(wait([process.sentinel], timeout=0)) and not _posix.process_is_alive(process.pid or 0)
+    return bool(wait([process.sentinel], timeout=0)) and not _posix.is_same_process(process.pid or 0, identity)
 
 
-def wait_for_exit(process: BaseProcess, timeout: float) -> bool:
+def wait_for_exit(process: BaseProcess, identity: int | None, timeout: float) -> bool:
     """Waits up to `timeout` seconds for the process to end; returns whether it has."""
     if not wait([process.sentinel], timeout):
         return False
-    if not _posix.process_is_alive(process.pid or 0):
+    if not _posix.is_same_process(process.pid or 0, identity):
         return True
     # Its fork server died (see `has_exited`): the sentinel no longer waits, so sleep instead.
     time.sleep(timeout)
-    return not _posix.process_is_alive(process.pid or 0)
+    return not _posix.is_same_process(process.pid or 0, identity)
 
 
 def describe_exit(exit_code: int | None) -> str:
