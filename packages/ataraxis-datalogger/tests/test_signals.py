@@ -257,3 +257,48 @@ def test_a_later_process_with_the_logger_process_pid_does_not_pass_for_it() -> N
         sleeper.kill()
         sleeper.wait(60)
     assert not _posix.is_same_process(sleeper.pid, identity)
+
+
+def test_stop_called_by_a_signal_handler_that_interrupted_a_put_neither_hangs_nor_fails(
+    tmp_path: Path, helpers: ModuleType
+) -> None:
+    # The handler runs in the main thread between two bytecodes, here in the middle of a put: the put holds its
+    # process's buffer lock, which stop() then cannot take, and will not get back until the handler returns.
+    completed = _run_in_own_session(
+        """
+        import os, signal, sys
+        from pathlib import Path
+
+        from ataraxis_datalogger import DataLogger
+        from ataraxis_datalogger._runtime import producer
+
+        if __name__ == "__main__":
+            logger = DataLogger(Path(sys.argv[1]), "interrupted_put", layout=sys.argv[2])
+
+            def stop_and_exit(*_):
+                logger.stop()
+                print("stopped", logger.statistics.written, flush=True)
+                sys.exit(0)
+
+            signal.signal(signal.SIGTERM, stop_and_exit)
+            logger.start()
+            source = logger.source(1)
+            for index in range(100):
+                source.log(index, b"before")
+            pack = producer._PACK_HEADER
+
+            def pack_then_get_sigterm(*arguments):
+                pack(*arguments)
+                os.kill(os.getpid(), signal.SIGTERM)
+
+            producer._PACK_HEADER = pack_then_get_sigterm
+            source.log(100, b"interrupted")
+            print("the put returned", flush=True)
+        """,
+        tmp_path,
+        "stream",
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == ["stopped", "100"], completed.stdout + completed.stderr
+    assert completed.stderr == ""
+    assert len(helpers.read_entries(tmp_path / "interrupted_put_data_log")) == 100

@@ -268,19 +268,22 @@ class LogSource:
 
 
 def _release(name: str) -> None:
-    """Releases this process's buffer in run `name` (the buffer itself stays until it is drained)."""
+    """Releases this process's buffer in run `name` (the buffer itself stays until it is drained).
+
+    If a put holds it (a put of this thread, interrupted by a signal handler that stops the logger), it stays
+    registered, closed to puts by `stop()`, and is released by a later call of `_release_finished_runs`.
+    """
     with _registry_lock:
-        ring = _process_rings.pop(name, None)
-    if ring is not None and ring.pid == os.getpid():
-        ring.close()
+        ring = _process_rings.get(name)
+        if ring is not None and (ring.pid != os.getpid() or ring.close()):
+            del _process_rings[name]
 
 
 def _release_finished_runs() -> None:
     """Releases this process's buffers in runs that ended (the caller holds the registry lock)."""
     for name, ring in list(_process_rings.items()):
-        if ring.finished():
+        if ring.finished() and ring.close():
             del _process_rings[name]
-            ring.close()
 
 
 def release_process_ring(name: str) -> None:

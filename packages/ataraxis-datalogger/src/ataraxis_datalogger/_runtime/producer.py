@@ -99,8 +99,8 @@ class ProducerRing:
         self._head = base_bytes
         self._records = base_records
         self._control_records = base_controls
-        threads = threading.Lock()
-        self._enter, self._leave = threads.acquire, threads.release
+        self._threads = threading.Lock()
+        self._enter, self._leave = self._threads.acquire, self._threads.release
         self._try_lock: Callable[[bool], bool] = segment.lock.acquire_now
         self._unlock = segment.lock.release
 
@@ -310,8 +310,8 @@ class ProducerRing:
                     return
                 raise DataLoggerError(
                     f"DataLogger '{control.logger_name}': the entry was not logged: this put was paused in the middle "
-                    "(a debugger, SIGSTOP) for longer than stop_timeout while the run was stopped, and its buffer "
-                    "was closed and drained before it resumed"
+                    "(by a debugger, SIGSTOP, or a signal handler that stopped the logger) while the run was "
+                    "stopped, and its buffer was closed and drained before it resumed"
                 )
             time.sleep(sleep)
             sleep = min(sleep * 2, _CONFIRM_SLEEP_SECONDS)
@@ -332,19 +332,26 @@ class ProducerRing:
         """Whether the buffer is closed to puts (its run stopped or failed): this process may release it."""
         return self._words[R_LIMIT] == CLOSED
 
-    def close(self) -> None:
+    def close(self) -> bool:
         """Releases this process's handles of the buffer and the run; later puts through this object raise.
 
-        The buffer itself stays until the logger process (or `stop()`) has drained and removed it.
+        The buffer itself stays until the logger process (or `stop()`) has drained and removed it. It does not wait
+        for a put in progress: that may be a put of this very thread, interrupted by a signal handler that called
+        `stop()`, which would never resume.
+
+        Returns:
+            False if a put was in progress: nothing was released (the caller tries again later).
         """
-        self._enter()
+        if not self._threads.acquire(False):
+            return False
         try:
             if self._data is _NO_DATA:
-                return
+                return True
             self._words = _CLOSED_WORDS
             self._data = _NO_DATA
             self.segment.close()
             self.control.close()
+            return True
         finally:
             self._leave()
 
