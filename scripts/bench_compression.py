@@ -164,7 +164,7 @@ def run_compression(label: str, directory: Path, **options: Any) -> Run:
 
 
 @contextlib.contextmanager
-def checksums_skipped(skip: bool) -> Iterator[None]:
+def checksums_skipped(*, skip: bool) -> Iterator[None]:
     """Makes readers skip the comparison of payload blocks with their checksums (for timing it; never in use)."""
     namespace = vars(payload_cursor)
     real = namespace["damaged_blocks"]
@@ -190,7 +190,7 @@ def read_back(directory: Path, sources: int, entries: int, payload_size: int) ->
         count = 0
         for _ in range(3):
             for checked in (True, False):
-                with checksums_skipped(not checked):
+                with checksums_skipped(skip=not checked):
                     start = time.perf_counter()
                     count = 0
                     for reader in readers.values():

@@ -152,7 +152,7 @@ def mcap_rate(directory: Path, entries: int, size: int) -> float:
     return entries / (time.perf_counter() - started)
 
 
-def sequential_rate(directory: Path, entries: int, size: int, per_entry: bool) -> float:
+def sequential_rate(directory: Path, entries: int, size: int, *, per_entry: bool) -> float:
     """Entries per second of a sequential write of the same record bytes to one file, in one process.
 
     `per_entry`: one write per entry (large entries); else 1 MiB writes (the disk's best case for small ones).
@@ -247,7 +247,7 @@ def logger_rate(
     logger.input_queue.put(LogPackage(WARM_UP_SOURCE, 0, b"warm-up"))
     while logger.statistics.written < 1:
         time.sleep(0.005)
-    writer = logger._run.process.pid  # type: ignore[union-attr]
+    writer = logger._run.process.pid  # type: ignore[union-attr]  # noqa: SLF001  # the benchmark pauses the writer
     assert writer is not None
     go, done = CONTEXT.Event(), CONTEXT.Semaphore(0)
     processes = start_producers(logger.input_queue, mode, producers, entries, size, go, done)

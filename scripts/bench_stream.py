@@ -69,7 +69,7 @@ def fresh(directory: Path) -> Path:
     return directory
 
 
-def time_sequential_write(directory: Path, batches: list[tuple[bytes, int]], sync: bool) -> float:
+def time_sequential_write(directory: Path, batches: list[tuple[bytes, int]], *, sync: bool) -> float:
     path = fresh(directory) / "baseline.bin"
     start = time.perf_counter()
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -96,7 +96,7 @@ def segments(directory: Path) -> list[Path]:
     return sorted(directory.glob("*.adlog"), key=lambda path: parse_segment_file_name(path.name) or 0)
 
 
-def time_raw_read(paths: list[Path], checksum: bool) -> float:
+def time_raw_read(paths: list[Path], *, checksum: bool) -> float:
     start = time.perf_counter()
     for path in paths:
         descriptor = os.open(path, os.O_RDONLY)

@@ -1,9 +1,11 @@
 """Benchmarks YamlConfig's to_yaml and from_yaml against the original release's, on the same 33-field config.
 
 The original `YamlConfig` lives in the `ataraxis-data-structures` releases on PyPI before the split into
-distributions. This script installs the newest release the package index offers (7.2 if reachable, else the newest
-one, which still has `YamlConfig`) into a throwaway virtual environment under `.cache/`, then times both
-implementations on the same config class, each in its own process, in alternating rounds. Every figure is the
+distributions. This script installs 7.2 (the release the issue measured; it needs Python 3.12 or newer) or, where the
+interpreter cannot run it, the newest release that installs, into a throwaway virtual environment under `.cache/`,
+then times both implementations on the same config class, each in its own process, in alternating rounds. Both
+sides run on the same interpreter: the one running this script, or the one `--python` names (ours is then installed
+from the workspace into a second throwaway environment). Every figure is the
 median over all timed calls of all rounds; the ratios are ours divided by the original's, measured in this one run,
 so they mean the same on a busy or an idle machine (absolute times do not).
 
@@ -11,7 +13,7 @@ Both sides write to and read from a file in the same temporary folder. Ours vali
 writes atomically and is timed with each fsync policy (`durable=False`, the default, and `durable=True`); the
 original writes the file in place with no fsync and checks no types on loading.
 
-Usage: uv run python scripts/bench_yamlconfig.py [--quick]
+Usage: uv run python scripts/bench_yamlconfig.py [--quick] [--python /path/to/python3.12]
 """
 
 import argparse
@@ -27,7 +29,7 @@ import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-VENV = ROOT / ".cache" / "bench-yamlconfig-original"
+CACHE = ROOT / ".cache"
 WANTED = "ataraxis-data-structures==7.2.*"
 """The release the issue measured; the newest reachable release is used when it is not on the index."""
 
@@ -132,15 +134,43 @@ WORKER = textwrap.dedent(
 )
 
 
-def _original_python() -> tuple[Path, str]:
-    """Creates the throwaway environment holding the original release (once) and returns its Python and version."""
-    python = VENV / "bin" / "python"
+def _interpreter_version(python: Path) -> str:
+    command = [str(python), "-c", "import platform; print(platform.python_version())"]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def _environment(name: str, interpreter: Path) -> tuple[Path, bool]:
+    """Creates a throwaway environment (once per interpreter version); returns its Python and whether it is new."""
+    folder = CACHE / f"bench-yamlconfig-{name}-{_interpreter_version(interpreter)}"
+    python = folder / "bin" / "python"
+    if python.exists():
+        return python, False
     uv = shutil.which("uv") or "uv"
-    if not python.exists():
-        subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(VENV)], check=True)
+    subprocess.run([uv, "venv", "--quiet", "--python", str(interpreter), str(folder)], check=True)
+    return python, True
+
+
+def _our_python(interpreter: Path) -> Path:
+    """Returns a Python that imports this workspace's ataraxis_yamlconfig on the given interpreter."""
+    if interpreter == Path(sys.executable):
+        return interpreter
+    python, new = _environment("ours", interpreter)
+    if new:
+        uv = shutil.which("uv") or "uv"
+        package = ROOT / "packages" / "ataraxis-yamlconfig"
+        subprocess.run([uv, "pip", "install", "--quiet", "--python", str(python), str(package)], check=True)
+    return python
+
+
+def _original_python(interpreter: Path) -> tuple[Path, str]:
+    """Creates the throwaway environment holding the original release (once) and returns its Python and version."""
+    python, new = _environment("original", interpreter)
+    if new:
+        uv = shutil.which("uv") or "uv"
         installed = subprocess.run([uv, "pip", "install", "--quiet", "--python", str(python), WANTED], check=False)
         if installed.returncode != 0:
-            print(f"{WANTED} is not reachable on the package index: installing the newest reachable release instead")
+            print(f"{WANTED} does not install on Python {_interpreter_version(interpreter)} (7.2 needs 3.12 or newer):")
+            print("installing the newest release that does; pass --python with a Python 3.12 to measure 7.2")
             subprocess.run(
                 [uv, "pip", "install", "--quiet", "--python", str(python), "ataraxis-data-structures"], check=True
             )
@@ -174,14 +204,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer calls and rounds (a smoke test, noisy figures)")
     parser.add_argument("--folder", default="", help="where the files go (default: the system's temporary folder)")
+    parser.add_argument(
+        "--python", type=Path, default=Path(sys.executable), help="the interpreter both sides run on (default: this)"
+    )
     arguments = parser.parse_args()
     calls, rounds = (50, 2) if arguments.quick else (400, 5)
 
-    original_python, original_version = _original_python()
+    original_python, original_version = _original_python(arguments.python)
+    our_python = _our_python(arguments.python)
     sides = {
         f"original ({original_version})": (original_python, "original", "-"),
-        "ours, durable=False (default)": (Path(sys.executable), "ours", "fast"),
-        "ours, durable=True": (Path(sys.executable), "ours", "durable"),
+        "ours, durable=False (default)": (our_python, "ours", "fast"),
+        "ours, durable=True": (our_python, "ours", "durable"),
     }
     measures = ("to_yaml", "from_yaml", "in_place", "replace")
     samples: dict[str, dict[str, list[float]]] = {name: {measure: [] for measure in measures} for name in sides}
@@ -193,7 +227,10 @@ def main() -> None:
                 samples[name][measure].append(figures[measure])
             sizes[name] = int(figures["bytes"])
 
-    print(f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores (shared machine?)")
+    interpreter = _interpreter_version(arguments.python)
+    print(
+        f"Python {interpreter} on {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"33-field config, {calls} timed calls per process, {rounds} alternating rounds; medians in milliseconds\n")
     baseline = next(iter(sides))
     print(f"{'implementation':32} {'to_yaml':>9} {'ratio':>7} {'from_yaml':>10} {'ratio':>7} {'file bytes':>11}")

@@ -5,7 +5,9 @@ fresh interpreters.
 """
 
 import contextlib
+import functools
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -138,3 +140,50 @@ def wait_for_removal(name: str, timeout: float = 30.0) -> list[str]:
 def removed() -> Callable[..., list[str]]:
     """`wait_for_removal`, for tests."""
     return wait_for_removal
+
+
+_MOUNT_SMALL_SHM = 'mount -t tmpfs -o size="$SHM_SIZE",mode=1777 tmpfs /dev/shm && exec "$@"'
+
+
+@functools.cache
+def _private_shm_prefix() -> tuple[list[str], str]:
+    """The command prefix that runs what follows with a private, small /dev/shm, or [] and the reason it cannot."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return [], "the unshare command is not installed"
+    reasons = []
+    for prefix in ([unshare, "--mount", "--propagation", "private"], [unshare, "--user", "--map-root-user", "--mount"]):
+        command = [*prefix, "sh", "-c", _MOUNT_SMALL_SHM, "sh"]
+        probe = subprocess.run(
+            [*command, "true"], capture_output=True, text=True, env=_small_shm_env("64k"), check=False
+        )
+        if probe.returncode == 0:
+            return command, ""
+        reasons.append(f"{' '.join(prefix)}: {probe.stderr.strip()}")
+    return [], "this machine allows neither a private mount namespace nor a user namespace (" + "; ".join(reasons) + ")"
+
+
+def _small_shm_env(size: str) -> dict[str, str]:
+    return {**os.environ, "SHM_SIZE": size}
+
+
+@pytest.fixture
+def run_with_small_shm(tmp_path: Path) -> Callable[[str, str], subprocess.CompletedProcess[str]]:
+    """Runs code as a script in a fresh interpreter that sees an empty, private /dev/shm of the given size.
+
+    The script runs in its own mount namespace (as root, or as the root of a user namespace) over a fresh tmpfs, so
+    filling it never touches the machine's real /dev/shm. Skips where the machine allows neither.
+    """
+    prefix, reason = _private_shm_prefix()
+    if not prefix:
+        pytest.skip(f"cannot give a test a private /dev/shm: {reason}")
+
+    def run(code: str, size: str) -> subprocess.CompletedProcess[str]:
+        script = tmp_path / "scenario.py"
+        script.write_text(textwrap.dedent(code))
+        command = [*prefix, sys.executable, "-W", "error", str(script)]
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path, env=_small_shm_env(size)
+        )
+
+    return run

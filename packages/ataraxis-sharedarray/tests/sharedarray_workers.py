@@ -56,6 +56,18 @@ def write_rows_and_check_reads(sma: SharedMemoryArray, worker: int, repeats: int
     sma.disconnect()
 
 
+def index_rows_and_check_reads(sma: SharedMemoryArray, worker: int, repeats: int) -> None:
+    """Like `write_rows_and_check_reads`, through indexing: `sma[0] = row` and `sma[0]` must never mix two writes."""
+    sma.connect()
+    width = sma.shape[1]
+    for step in range(repeats):
+        sma[0] = np.full(width, worker * 1_000_000 + step, dtype=sma.datatype)
+        seen = sma[0]
+        if not np.all(seen == seen[0]):
+            sys.exit(f"torn read through indexing: {sorted(set(seen.tolist()))}")
+    sma.disconnect()
+
+
 def connect_write_and_exit(sma: SharedMemoryArray, *, disconnect: bool) -> None:
     """Connects, writes 42 into cell 0 and exits, disconnecting first only if asked."""
     if sma.is_connected:
@@ -101,6 +113,37 @@ def increment_after_recovery(sma: SharedMemoryArray, repeats: int, started: Even
         for _ in range(repeats):
             with sma.array(with_lock=True) as view:
                 view[0] += 1
+    sma.disconnect()
+
+
+def count_until_killed(sma: SharedMemoryArray, slot: int, repeats: int, started: Event) -> None:
+    """Increments the cells of row 0 through `add`, `update` and `with array()`, recording its own in row `slot`.
+
+    The three cells of row 0 are shared by all such processes; each is incremented `repeats` times, and after each
+    increment row `slot` records how many of this process's increments have returned. The test kills such processes
+    at random instants: each killed increment is either done or not, so each shared cell ends between the sum of the
+    recorded counts and that sum plus the number of kills. Lock recoveries are recorded, not printed, and recovery
+    waits 0.3 s rather than 2 s for a holder that died before recording its pid.
+    """
+    import ataraxis_sharedarray._lock as lock_module
+
+    lock_module.UNKNOWN_HOLDER_TIMEOUT = 0.3
+    sma.connect()
+    started.set()
+    done = [0, 0, 0]
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always", LockRecoveredWarning)
+        for step in range(repeats * 3):
+            cell = step % 3
+            if cell == 0:
+                sma.add(0, [1, 0, 0])
+            elif cell == 1:
+                sma.update(0, lambda row: row + np.array([0, 1, 0]))
+            else:
+                with sma.array() as view:
+                    view[0, 2] += 1
+            done[cell] += 1
+            sma.write_data(slot, done)
     sma.disconnect()
 
 

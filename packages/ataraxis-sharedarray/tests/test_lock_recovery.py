@@ -126,3 +126,48 @@ def test_nested_locked_call_in_the_same_thread_raises_instead_of_deadlocking(arr
         assert sma.read_data(0) == 1.0
     finally:
         sma.destroy()
+
+
+@pytest.mark.slow
+def test_processes_killed_at_random_instants_lose_no_acknowledged_update_and_stall_no_one(
+    array_name: str, join: Callable[..., list[int | None]]
+) -> None:
+    running, kills, repeats = 4, 10, 20_000
+    sma = SharedMemoryArray.create_array(array_name, np.zeros((1 + running + kills, 3), dtype=np.int64))
+    context = mp.get_context("fork")
+    random = np.random.default_rng(11)
+    workers_by_slot: dict[int, BaseProcess] = {}
+    killed: list[int] = []
+
+    def start(slot: int) -> None:
+        started = context.Event()
+        process = context.Process(target=workers.count_until_killed, args=(sma, slot, repeats, started))
+        process.start()
+        assert started.wait(60), "a worker never started"
+        workers_by_slot[slot] = process
+
+    try:
+        for slot in range(1, 1 + running):
+            start(slot)
+        next_slot = 1 + running
+        while len(killed) < kills:
+            time.sleep(float(random.uniform(0.01, 0.08)))
+            alive = [slot for slot, process in workers_by_slot.items() if process.is_alive() and slot not in killed]
+            if not alive:
+                break
+            victim = int(random.choice(alive))
+            os.kill(workers_by_slot[victim].pid, signal.SIGKILL)  # type: ignore[arg-type]
+            killed.append(victim)
+            start(next_slot)
+            next_slot += 1
+        codes = dict(zip(workers_by_slot, join(workers_by_slot.values(), timeout=240), strict=True))
+        assert all(codes[slot] == 0 for slot in codes if slot not in killed), codes
+        rows = sma.read_data((0,))
+        for cell, operation in enumerate(["add", "update", "with array()"]):
+            acknowledged = int(rows[1:, cell].sum())
+            assert 0 <= int(rows[0, cell]) - acknowledged <= len(killed), (operation, rows[0, cell], acknowledged)
+    finally:
+        for process in workers_by_slot.values():
+            process.kill()
+        join(workers_by_slot.values())
+        sma.destroy()

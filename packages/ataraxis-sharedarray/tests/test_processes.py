@@ -58,6 +58,23 @@ def test_locked_writes_are_never_torn(
         sma.destroy()
 
 
+def test_locked_indexing_never_reads_a_row_half_written(array_name: str, join: Callable[..., list[int | None]]) -> None:
+    # Wide rows, so that a copy made after the lock is released overlaps another process's write.
+    repeats = 400
+    sma = SharedMemoryArray.create_array(array_name, np.zeros((1, 1 << 16), dtype=np.int64))
+    try:
+        context = mp.get_context("fork")
+        processes = [
+            context.Process(target=workers.index_rows_and_check_reads, args=(sma, worker, repeats))
+            for worker in range(PROCESSES)
+        ]
+        for process in processes:
+            process.start()
+        assert join(processes) == [0] * PROCESSES
+    finally:
+        sma.destroy()
+
+
 @pytest.mark.parametrize("start_method", START_METHODS)
 @pytest.mark.parametrize("disconnect", [True, False])
 def test_child_that_connects_and_exits_never_removes_the_array(

@@ -1,8 +1,10 @@
 """What a user expects of dataclasses keeps working: subclasses, defaults, frozen and slotted classes, ClassVars."""
 
-from dataclasses import dataclass, field
+import sys
+import typing
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 import pytest
 
@@ -66,6 +68,50 @@ def test_a_missing_dataclass_decorator_is_reported() -> None:
         YamlConfig.from_yaml(file_path="never.yaml")
 
 
+def test_an_undecorated_class_between_two_dataclasses_is_reported(tmp_path: Path) -> None:
+    # @dataclass collects fields only from bases that are dataclasses: Middle's would be silently left out.
+    class Middle(Base):
+        middle: int = 0
+
+    @dataclass
+    class Leaf(Middle):
+        leaf: int = 0
+
+    with pytest.raises(TypeError, match="Middle subclasses YamlConfig but is not a dataclass"):
+        Leaf().to_yaml(file_path=tmp_path / "leaf.yaml")
+    assert not (tmp_path / "leaf.yaml").exists()
+
+
+def test_a_keyword_only_marker_is_not_taken_for_a_missing_decorator(tmp_path: Path) -> None:
+    @dataclass
+    class Marked(YamlConfig):
+        rate: float = 1.0
+        _: KW_ONLY
+        gain: int = 2
+
+    path = tmp_path / "marked.yaml"
+    Marked(gain=3).to_yaml(file_path=path)
+
+    assert Marked.from_yaml(file_path=path) == Marked(gain=3)
+
+
+def test_an_init_only_variable_is_not_saved_and_loads_as_its_default(tmp_path: Path) -> None:
+    @dataclass
+    class Scaled(YamlConfig):
+        base: int = 1
+        factor: InitVar[int] = 2
+        scaled: int = field(init=False, default=0)
+
+        def __post_init__(self, factor: int) -> None:
+            self.scaled = self.base * factor
+
+    path = tmp_path / "scaled.yaml"
+    Scaled(base=3, factor=10).to_yaml(file_path=path)
+
+    assert path.read_text() == "base: 3\n"
+    assert Scaled.from_yaml(file_path=path).scaled == 6
+
+
 def test_frozen_slotted_and_keyword_only_configs_work(tmp_path: Path) -> None:
     @dataclass(frozen=True, slots=True, kw_only=True)
     class Strict(YamlConfig):
@@ -113,3 +159,44 @@ def test_a_value_of_the_wrong_type_is_refused_on_save(tmp_path: Path) -> None:
     assert str(caught.value) == f"cannot save {path}: name: expected str, found PosixPath('/not/a/str') (PosixPath)"
     assert caught.value.saving
     assert not path.exists()
+
+
+Item = TypeVar("Item")
+
+
+@dataclass
+class Box(Generic[Item]):
+    item: Item
+    label: str = "box"
+
+
+def test_a_generic_dataclass_with_its_type_argument_saves_and_loads(tmp_path: Path) -> None:
+    @dataclass
+    class Shelf(YamlConfig):
+        box: Box[int] = field(default_factory=lambda: Box(1))
+        boxes: list[Box[str]] = field(default_factory=list)
+
+    config = Shelf(box=Box(5, "five"), boxes=[Box("a"), Box("b", "second")])
+    path = tmp_path / "shelf.yaml"
+    config.to_yaml(file_path=path)
+
+    assert Shelf.from_yaml(file_path=path) == config
+    assert Shelf.json_schema()["properties"]["box"]["$ref"] == "#/$defs/Box"
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="type aliases (the `type` statement) are new in Python 3.12")
+def test_a_type_alias_saves_and_loads_as_its_value(tmp_path: Path) -> None:
+    gains_type = typing.TypeAliasType("Gains", dict[str, float])  # type: ignore[attr-defined,unused-ignore]
+    maybe_type = typing.TypeAliasType("MaybeGains", gains_type | None)  # type: ignore[attr-defined,unused-ignore]
+
+    @dataclass
+    class Amplifier(YamlConfig):
+        gains: gains_type = field(default_factory=lambda: {"left": 1.0})  # type: ignore[valid-type]
+        spare: maybe_type = None  # type: ignore[valid-type]
+
+    config = Amplifier(gains={"left": 2.0, "right": 3}, spare={"a": 1.0})
+    path = tmp_path / "amplifier.yaml"
+    config.to_yaml(file_path=path)
+
+    assert Amplifier.from_yaml(file_path=path) == config
+    assert Amplifier.json_schema()["properties"]["gains"]["type"] == "object"

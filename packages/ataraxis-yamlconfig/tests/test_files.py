@@ -1,10 +1,13 @@
 """File handling: suffixes, missing files and folders, malformed or unsafe YAML, and atomic replacement."""
 
+import errno
 import os
+import shlex
 import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +136,41 @@ def test_bytes_that_are_not_text_are_refused_by_each_loader(
     assert "-0x" not in str(caught.value)
 
 
+@pytest.mark.parametrize("content", [b"", b"\n", b" \r\n\t\n", b"\xef\xbb\xbf", b"\xef\xbb\xbf\n"])
+def test_an_empty_file_is_refused_not_read_as_the_defaults(tmp_path: Path, content: bytes) -> None:
+    # A power cut right after a save (without durable=True) can leave an empty file on some file systems: loading
+    # it as the default config would silently replace every setting.
+    path = tmp_path / "config.yaml"
+    path.write_bytes(content)
+
+    with pytest.raises(ConfigFileError) as caught:
+        Settings.from_yaml(file_path=path)
+
+    assert str(caught.value) == (
+        f"{path}: the file is empty: a save cut short by a power cut or a crash of the system can leave a file like "
+        "this, so it is not taken for the default config; restore it from a backup, or delete it to start from "
+        "the defaults (a file that holds only '{}' or a comment also loads as the defaults)"
+    )
+    assert caught.value.file_path == path
+
+
+def test_a_file_of_zero_bytes_only_is_refused_as_cut_short(tmp_path: Path) -> None:
+    # Some file systems (XFS) leave the blocks of a file that a power cut interrupted filled with zero bytes.
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"\x00" * 4096)
+
+    with pytest.raises(ConfigFileError, match=r"\.yaml: the file holds only zero bytes \(4096\): a save cut short"):
+        Settings.from_yaml(file_path=path)
+
+
+@pytest.mark.parametrize("content", ["{}\n", "# all defaults\n", "---\n", "\n# all defaults\n\n"])
+def test_a_file_that_holds_no_values_but_is_not_empty_loads_as_the_defaults(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(content)
+
+    assert Settings.from_yaml(file_path=path) == Settings()
+
+
 def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_bytes(b"\xef\xbb\xbfname: windows\n")
@@ -158,13 +196,95 @@ def test_a_failed_save_leaves_the_previous_file_intact(tmp_path: Path) -> None:
     assert _leftovers(tmp_path) == []
 
 
-def test_a_failed_replacement_removes_its_temporary_file(tmp_path: Path) -> None:
-    path = tmp_path / "config.yaml"
-    path.mkdir()  # the rename over a folder fails after the temporary file is written
+_LIMITED_SAVER = """
+import resource, signal, sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from ataraxis_yamlconfig import YamlConfig
 
-    with pytest.raises(OSError):
-        Settings().to_yaml(file_path=path)
+@dataclass
+class Settings(YamlConfig):
+    name: str = "rig"
+    values: list[int] = field(default_factory=lambda: [1, 2, 3])
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG instead of killing
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+try:
+    Settings(name="too large", values=list(range(5000))).to_yaml(file_path=Path(sys.argv[1]))
+except OSError as error:
+    print(type(error).__name__, error.errno)
+"""
+
+
+def test_a_write_the_file_system_refuses_leaves_the_previous_file_and_no_temporary_file(tmp_path: Path) -> None:
+    # RLIMIT_FSIZE makes the write fail part way, as a full disk would.
+    path = tmp_path / "config.yaml"
+    Settings(name="first").to_yaml(file_path=path)
+    before = path.read_bytes()
+
+    saver = subprocess.run(
+        [sys.executable, "-c", _LIMITED_SAVER, str(path)], capture_output=True, text=True, timeout=120, check=True
+    )
+
+    assert saver.stdout.split() == ["OSError", str(errno.EFBIG)]
+    assert path.read_bytes() == before
     assert _leftovers(tmp_path) == []
+
+
+_FULL_DISK = """
+import errno, os, sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from ataraxis_yamlconfig import YamlConfig
+
+@dataclass
+class Settings(YamlConfig):
+    name: str = "rig"
+    values: list[int] = field(default_factory=lambda: [1, 2, 3])
+
+folder = Path(sys.argv[1])
+path = folder / "config.yaml"
+Settings(name="first").to_yaml(file_path=path)
+before = path.read_bytes()
+filler = folder / "filler"
+with open(filler, "wb", buffering=0) as stream:  # fill the file system up to its last block
+    try:
+        while True:
+            stream.write(b"x" * 1024)
+    except OSError as error:
+        assert error.errno == errno.ENOSPC
+for size in (10, 1000, 50_000):
+    try:
+        Settings(name="second", values=list(range(size))).to_yaml(file_path=path, durable=size == 1000)
+    except OSError as error:
+        assert error.errno == errno.ENOSPC, error
+        assert path.read_bytes() == before
+    else:
+        before = path.read_bytes()
+    assert Settings.from_yaml(file_path=path).name in ("first", "second")
+    assert not [entry for entry in os.listdir(folder) if entry.endswith(".tmp")]
+print("checked")
+"""
+
+
+def test_a_full_disk_leaves_the_previous_file_and_no_temporary_file(tmp_path: Path) -> None:
+    # A file system of 64 KiB in a private mount namespace (no privileges needed where user namespaces are allowed).
+    folder = tmp_path / "small"
+    folder.mkdir()
+    script = tmp_path / "full_disk.py"
+    script.write_text(_FULL_DISK)
+    command = (
+        f"mount -t tmpfs -o size=64k tmpfs {shlex.quote(str(folder))} && "
+        f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} {shlex.quote(str(folder))}"
+    )
+    try:
+        result = subprocess.run(["unshare", "-rm", "sh", "-c", command], capture_output=True, text=True, timeout=120)
+    except FileNotFoundError:
+        pytest.skip("unshare is not installed")
+    if "mount" in result.stderr or "unshare" in result.stderr:
+        pytest.skip(f"cannot mount a small file system here: {result.stderr.strip()}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "checked\n"
 
 
 @pytest.fixture(params=["posix", "portable"])
@@ -283,3 +403,134 @@ def test_readers_and_killed_writers_only_ever_see_complete_files(tmp_path: Path)
         assert len(loaded.values) == expected[loaded.name]
         # A killed writer may leave its temporary file behind; it never replaces the config.
         assert all(name.startswith(".config.yaml.") for name in _leftovers(tmp_path))
+
+
+_COMMENTED_WRITER = """
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from ataraxis_yamlconfig import YamlConfig
+
+@dataclass
+class Camera:
+    fps: float = 30.0
+    \"\"\"Frames per second.\"\"\"
+
+@dataclass
+class Rig(YamlConfig):
+    \"\"\"Settings of one rig.\"\"\"
+
+    name: str = "rig"
+    camera: Camera = field(default_factory=Camera)
+    values: list[int] = field(default_factory=lambda: [1, 2, 3])
+
+versions = [Rig(name=name, values=list(range(size))) for name, size in (("small", 10), ("large", 5000))]
+path = Path(sys.argv[1])
+print("ready", flush=True)
+count = 0
+while True:
+    versions[count % 2].to_yaml(file_path=path, durable=count % 3 == 0)
+    count += 1
+"""
+
+_HAND_EDITED_RIG = """\
+# yaml-language-server: $schema=rig.schema.json
+# about this rig: ask before changing
+
+# Settings of one rig.
+
+name: start  # the rig by the window
+
+# the behaviour camera
+camera:
+  # Frames per second.
+  fps: 30.0
+values: [1, 2, 3]
+# end of the file
+"""
+
+
+@pytest.mark.slow
+def test_a_saver_killed_at_random_instants_always_leaves_the_old_or_the_new_file_with_its_comments(
+    tmp_path: Path,
+) -> None:
+    namespace: dict[str, Any] = {}
+    exec(_COMMENTED_WRITER.split("versions = ")[0], namespace)  # the writer's classes, to load what it saved
+    rig = namespace["Rig"]
+    path = tmp_path / "rig.yaml"
+    path.write_text(_HAND_EDITED_RIG)
+    sizes = {"start": 3, "small": 10, "large": 5000}
+    random = __import__("random").Random(20240501)
+    for _ in range(25):
+        with subprocess.Popen(
+            [sys.executable, "-c", _COMMENTED_WRITER, str(path)], stdout=subprocess.PIPE, text=True
+        ) as writer:
+            try:
+                assert writer.stdout is not None
+                assert writer.stdout.readline() == "ready\n"
+                time.sleep(random.uniform(0, 0.1))
+            finally:
+                writer.send_signal(signal.SIGKILL)
+                writer.wait(timeout=30)
+
+        loaded = rig.from_yaml(file_path=path)
+        assert len(loaded.values) == sizes[loaded.name]
+        text = path.read_text()
+        for kept in (
+            "# yaml-language-server: $schema=rig.schema.json\n# about this rig: ask before changing\n\n",
+            "  # the rig by the window\n",
+            "\n# the behaviour camera\ncamera:\n  # Frames per second.\n  fps: 30.0\n",
+            "# end of the file\n",
+        ):
+            assert kept in text
+        assert text.count("# Settings of one rig.") == 1
+        assert all(name.startswith(".rig.yaml.") for name in _leftovers(tmp_path))
+
+
+def _save_repeatedly(path: Path, name: str, errors: list[str]) -> None:
+    try:
+        for count in range(100):
+            Settings(name=name, values=list(range(count % 20))).to_yaml(file_path=path)
+    except Exception as error:  # reported by the test, which must not hang on a thread that died
+        errors.append(repr(error))
+
+
+def test_savers_racing_in_threads_and_processes_never_leave_a_broken_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("# shared by everyone\n\nname: start  # first\n")
+    errors: list[str] = []
+    threads = [threading.Thread(target=_save_repeatedly, args=(path, f"thread-{index}", errors)) for index in range(2)]
+    process = subprocess.Popen([sys.executable, "-c", _RACING_PROCESS, str(path)])
+    for thread in threads:
+        thread.start()
+    try:
+        while process.poll() is None or any(thread.is_alive() for thread in threads):
+            loaded = Settings.from_yaml(file_path=path)
+            assert len(loaded.values) < 20 or loaded.name == "start"
+            text = path.read_text()
+            assert text.startswith("# shared by everyone\n\nname: ") and "  # first\n" in text
+    finally:
+        for thread in threads:
+            thread.join(timeout=60)
+        process.wait(timeout=60)
+    assert errors == []
+    assert process.returncode == 0
+    assert _leftovers(tmp_path) == []
+
+
+_RACING_PROCESS = """
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from ataraxis_yamlconfig import YamlConfig
+
+@dataclass
+class Settings(YamlConfig):
+    name: str = "rig"
+    values: list[int] = field(default_factory=lambda: [1, 2, 3])
+    extra: Any = None
+
+for count in range(100):
+    Settings(name="process", values=list(range(count % 20))).to_yaml(file_path=Path(sys.argv[1]))
+"""

@@ -11,9 +11,11 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from yaml.composer import ComposerError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ataraxis_yamlconfig import ConfigFileError, YamlConfig, YamlConfigError, _dialect
-from ataraxis_yamlconfig._limits import MAX_DEPTH, MAX_VALUES
+from ataraxis_yamlconfig._limits import MAX_DEPTH, MAX_VALUES, check_node_limits
 from ataraxis_yamlconfig._parse import parse_file
 
 
@@ -33,7 +35,7 @@ class Loose(YamlConfig):
         ("name: !!timestamp garbage\n", 1, r"cannot read 'garbage' as !!timestamp$"),
         ("name: 2001-13-14t21:59:43.10-05:00\n", 1, r"as !!timestamp: month must be in 1\.\.12"),
         (f"other:\n  - {'9' * 5000}\n", 2, r"cannot read '9999.*' as !!int: Exceeds the limit \(4300 digits\)"),
-        ("name: !!set [1]\n", 1, r"expected a mapping node, but found sequence"),
+        ("name: !!set [1]\n", 1, r"the tag '!!set' is not allowed"),
         ("name: !!map [1]\n", 1, r"expected a mapping node, but found sequence"),
     ],
 )
@@ -49,6 +51,24 @@ def test_values_the_constructors_refuse_name_the_file_and_line(
     assert caught.value.line == line
     with pytest.raises(ConfigFileError):
         Loose.from_yaml(file_path=path)
+
+
+@pytest.mark.parametrize(
+    ("text", "tag"),
+    [
+        ("other: 1\nname: !!binary aGVsbG8=\n", "!!binary"),
+        ("name: !!set {a, b}\n", "!!set"),
+        ("name: !!omap [a: 1]\n", "!!omap"),
+        ("name: !!pairs [a: 1, a: 2]\n", "!!pairs"),
+    ],
+)
+def test_tags_for_values_a_config_cannot_hold_are_refused(tmp_path: Path, loader: type, text: str, tag: str) -> None:
+    # They build bytes, sets and lists of tuples: an `Any` field took them, and the config then could not be saved.
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+
+    with pytest.raises(ConfigFileError, match=rf"line {text.count(chr(10))}: the tag '{tag}' is not allowed"):
+        parse_file(path, loader)
 
 
 def _alias_bomb(levels: int = 9, width: int = 9) -> str:
@@ -112,6 +132,35 @@ def test_nesting_up_to_the_limit_loads_and_saves(tmp_path: Path, loader: type) -
 
     assert Loose.from_yaml(file_path=path) == config
     assert config.name == data["name"]
+
+
+def _nested(levels: int) -> Node:
+    node: Node = ScalarNode("tag:yaml.org,2002:int", "1")
+    for level in range(levels):
+        node = SequenceNode("tag:yaml.org,2002:seq", [node]) if level % 2 else _mapping(node)
+    return node
+
+
+def _mapping(value: Node) -> MappingNode:
+    return MappingNode("tag:yaml.org,2002:map", [(ScalarNode("tag:yaml.org,2002:str", "key"), value)])
+
+
+@pytest.mark.parametrize("aliases_possible", [True, False])
+def test_both_walks_of_the_node_limits_agree(aliases_possible: bool) -> None:
+    # A file without `*` takes the cheaper walk for trees; it must refuse and accept exactly what the general one does.
+    check_node_limits(_nested(MAX_DEPTH), aliases_possible=aliases_possible)
+    with pytest.raises(ComposerError, match=f"nest more than {MAX_DEPTH} levels"):
+        check_node_limits(_nested(MAX_DEPTH + 1), aliases_possible=aliases_possible)
+
+    scalars = [ScalarNode("tag:yaml.org,2002:int", "1") for _ in range(MAX_VALUES // 2)]
+    # Keys count as values: a mapping of n pairs and the root describe 2n + 1 values.
+    pairs = list(zip(scalars[: MAX_VALUES // 4], scalars[MAX_VALUES // 4 :], strict=True))
+    check_node_limits(MappingNode("tag:yaml.org,2002:map", pairs), aliases_possible=aliases_possible)
+    longest = [ScalarNode("tag:yaml.org,2002:int", "1") for _ in range(MAX_VALUES - 1)]
+    check_node_limits(SequenceNode("tag:yaml.org,2002:seq", longest), aliases_possible=aliases_possible)
+    longest.append(ScalarNode("tag:yaml.org,2002:int", "1"))
+    with pytest.raises(ComposerError, match=f"more than {MAX_VALUES:,} values"):
+        check_node_limits(SequenceNode("tag:yaml.org,2002:seq", longest), aliases_possible=aliases_possible)
 
 
 def test_saving_a_value_that_contains_itself_is_refused(tmp_path: Path) -> None:

@@ -132,15 +132,79 @@ def test_the_file_key_order_is_kept_and_new_keys_follow_their_class_predecessor(
     assert "\n# cam\ncamera:\n" in text
 
 
-def test_help_text_is_refreshed_not_duplicated(tmp_path: Path) -> None:
-    old = "# Old summary.\n\n# my own note\n\n# An older help text\n# of two lines.\nname: rig-2\n"
+def test_the_current_help_and_header_are_not_duplicated(tmp_path: Path) -> None:
+    path = tmp_path / "rig.yaml"
+    path.write_text("# Settings of one acquisition rig.\n\n# The rig's name.\nname: rig-2\n")
 
-    text = _save_over(tmp_path, old, Rig())
+    Rig().to_yaml(file_path=path)
+    Rig().to_yaml(file_path=path)
 
-    assert text.startswith("# Settings of one acquisition rig.\n\n# my own note\n\n# The rig's name.\nname: rig-1\n")
-    assert "Old summary" not in text
-    assert "older help" not in text
+    text = path.read_text()
+    assert text.startswith("# Settings of one acquisition rig.\n\n# The rig's name.\nname: rig-1\n")
+    assert text.count("# Settings of one acquisition rig.") == 1
     assert text.count("# The rig's name.") == 1
+
+
+def test_an_older_help_text_or_header_is_kept_as_a_comment(tmp_path: Path) -> None:
+    # Comments that are not the current help cannot be told apart from a person's own: they stay.
+    old = "# Old summary.\n\n# my own note\n\n# An older help text\n# of two lines.\nname: rig-2\n"
+    path = tmp_path / "rig.yaml"
+    path.write_text(old)
+
+    Rig().to_yaml(file_path=path)
+    first = path.read_text()
+    Rig().to_yaml(file_path=path)
+
+    assert first.startswith(
+        "# Settings of one acquisition rig.\n\n# Old summary.\n\n# my own note\n\n"
+        "# An older help text\n# of two lines.\n# The rig's name.\nname: rig-1\n"
+    )
+    assert path.read_text() == first  # saving again neither adds nor removes anything
+
+
+def test_a_note_at_the_top_of_the_file_survives_a_save(tmp_path: Path) -> None:
+    path = tmp_path / "rig.yaml"
+    path.write_text("# my note\n\nname: rig-2\n")
+
+    Rig().to_yaml(file_path=path)
+    first = path.read_text()
+    Rig().to_yaml(file_path=path)
+
+    assert first.startswith("# Settings of one acquisition rig.\n\n# my note\n\n# The rig's name.\nname: rig-1\n")
+    assert path.read_text() == first
+
+
+def test_a_note_next_to_the_header_or_a_help_text_stays_where_it_is(tmp_path: Path) -> None:
+    text = (
+        "# Settings of one acquisition rig.\n# my note under the header\n\n"
+        "# The rig's name.\n# my note under the help\nname: rig-2\n"
+    )
+
+    saved = _save_over(tmp_path, text, Rig())
+
+    assert saved.startswith(text.replace("rig-2", "rig-1"))
+
+
+def test_comments_at_the_top_stay_at_the_top_when_a_field_is_new_to_the_file(tmp_path: Path) -> None:
+    text = _save_over(tmp_path, "# about this rig\n\n# the lens\nenabled: false\n", Rig())
+
+    assert text.startswith("# Settings of one acquisition rig.\n\n# about this rig\n\n# The rig's name.\nname: rig-1\n")
+    assert "\n# the lens\nenabled: true\n" in text
+
+
+def test_a_header_without_its_blank_line_is_not_written_twice(tmp_path: Path) -> None:
+    text = _save_over(tmp_path, "# Settings of one acquisition rig.\nname: rig-2\n", Rig())
+
+    assert text.count("# Settings of one acquisition rig.") == 1
+    assert Rig.from_yaml(file_path=tmp_path / "rig.yaml") == Rig()
+
+
+def test_a_file_of_only_comments_keeps_them(tmp_path: Path) -> None:
+    text = _save_over(tmp_path, "# to be filled in by the imaging team\n# (ask Ana)\n", Rig())
+
+    header = "# Settings of one acquisition rig.\n\n"
+    assert text.startswith(f"{header}# to be filled in by the imaging team\n# (ask Ana)\n\n")
+    assert Rig.from_yaml(file_path=tmp_path / "rig.yaml") == Rig()
 
 
 def test_a_note_right_above_the_current_help_stays(tmp_path: Path) -> None:
@@ -149,6 +213,59 @@ def test_a_note_right_above_the_current_help_stays(tmp_path: Path) -> None:
     text = _save_over(tmp_path, old, Rig())
 
     assert text.startswith("# Settings of one acquisition rig.\n\n# my note\n# The rig's name.\nname: rig-1\n")
+
+
+@pytest.mark.parametrize("value", ["first line\nsecond line\n", "\nafter a blank line"])
+def test_blank_lines_and_comments_after_a_literal_block_are_kept(tmp_path: Path, value: str) -> None:
+    # A literal block's end mark lies after the blank lines that follow it, which belong to the file, not the value.
+    path = tmp_path / "rig.yaml"
+    Rig(notes=value, channels=[value]).to_yaml(file_path=path)
+    text = path.read_text()
+    text = text.replace("\nenabled:", "\n\n# the switch\nenabled:").replace("\nnotes:", "\n\nnotes:")
+    path.write_text(text)
+
+    Rig(notes=value, channels=[value]).to_yaml(file_path=path)
+
+    assert path.read_text() == text
+
+
+def test_comments_among_the_keys_of_a_mapping_are_kept(tmp_path: Path) -> None:
+    @dataclass
+    class Wiring(YamlConfig):
+        channels: dict[int, str] = field(default_factory=lambda: {0: "lick", 1: "wheel"})
+        extra: Any = None
+
+    text = (
+        "channels:\n  # the lick port\n  0: lick\n\n  1: wheel  # the encoder\n"
+        "extra:\n  gains:  # measured\n    # left first\n    left: 1.5\n    right: [1, 2]\n  mode: fast\n"
+    )
+    config = Wiring(channels={0: "lick", 1: "rotary", 2: "reward"}, extra={"gains": {"left": 2.0, "right": []}})
+
+    saved = _save_over(tmp_path, text, config)
+
+    assert saved == (
+        "channels:\n  # the lick port\n  0: lick\n\n  1: rotary  # the encoder\n  2: reward\n"
+        "extra:\n  gains:  # measured\n    # left first\n    left: 2.0\n    right: []\n"
+    )
+    assert Wiring.from_yaml(file_path=tmp_path / "rig.yaml") == config
+
+
+def test_keys_new_to_a_commented_mapping_follow_their_predecessors(tmp_path: Path) -> None:
+    # Many new keys (a mapping of 20,000 entries saved over a short commented one): placed in one pass, in order.
+    @dataclass
+    class Table(YamlConfig):
+        values: dict[str, int] = field(default_factory=dict)
+
+    path = tmp_path / "table.yaml"
+    path.write_text("values:\n  k3: 0  # third\n  # the first\n  k0: 0\n")
+    config = Table(values={f"k{index}": index for index in range(20_000)})
+
+    config.to_yaml(file_path=path)
+
+    lines = path.read_text().splitlines()
+    assert lines[:6] == ["values:", "  k3: 3  # third", "  k4: 4", "  k5: 5", "  k6: 6", "  k7: 7"]
+    assert lines[-5:] == ["  k19999: 19999", "  # the first", "  k0: 0", "  k1: 1", "  k2: 2"]
+    assert Table.from_yaml(file_path=path) == config
 
 
 def test_comments_that_look_like_yaml_in_a_block_scalar_stay_text(tmp_path: Path) -> None:
@@ -240,3 +357,29 @@ def test_an_end_comment_never_falls_inside_a_multi_line_value(tmp_path: Path, no
 
     assert Rig.from_yaml(file_path=tmp_path / "rig.yaml").notes == notes
     assert text.count("# my comment") <= 1
+
+
+def test_a_layout_read_again_is_not_changed_by_what_a_save_did_to_the_last_one() -> None:
+    # The last file's layout is kept for the next save of the same content; each save changes its copy in place.
+    from ataraxis_yamlconfig._layout import move_key, read_layout
+
+    content = b"# top note\n\n# about a\na: 1  # unit\nsection:\n  # about b\n  b: 2\n# footer\n"
+    first = read_layout(content)
+    assert first is not None
+    move_key(first, ("a",), ("section", "a"))
+    first.preamble.clear()
+    first.footer.append("# added")
+    first.keys["section"].above.append("# added")
+
+    again = read_layout(content)
+    fresh = read_layout(content + b"\n")  # other bytes: read from the text, not from the kept layout
+
+    assert again == fresh
+    assert again is not None
+    assert again.preamble == ["# top note"]
+    assert list(again.keys) == ["a", "section"]
+    assert again.keys["a"].above == ["# about a"]
+    assert again.keys["a"].end_comment == "  # unit"
+    assert again.keys["section"].nested is not None
+    assert list(again.keys["section"].nested.keys) == ["b"]
+    assert again.footer == ["# footer"]

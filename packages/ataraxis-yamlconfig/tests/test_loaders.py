@@ -39,9 +39,17 @@ def test_each_loader_accepts_anchors_and_merge_keys(loader: type) -> None:
     }
 
 
-def test_each_loader_refuses_repeated_keys(loader: type) -> None:
-    with pytest.raises(yaml.constructor.ConstructorError, match=r"found the key 'a' twice \(first on line 1\)"):
-        yaml.load("a: 1\nb: 2\na: 3\n", Loader=loader)
+@pytest.mark.parametrize(
+    ("text", "key", "line"),
+    [
+        ("a: 1\nb: 2\na: 3\n", "'a'", 1),
+        ("base: &b {k: 1, j: 0}\nmerged: {<<: *b, j: 2,\n  j: 3}\n", "'j'", 2),  # a merge may be overridden once
+        ("1: one\n1.0: two\n", "1.0", 1),  # equal as Python keys
+    ],
+)
+def test_each_loader_refuses_repeated_keys(loader: type, text: str, key: str, line: int) -> None:
+    with pytest.raises(yaml.constructor.ConstructorError, match=rf"found the key {key} twice \(first on line {line}\)"):
+        yaml.load(text, Loader=loader)
 
 
 def _program(path: Path, *, without_libyaml: bool) -> str:

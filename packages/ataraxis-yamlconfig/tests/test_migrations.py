@@ -105,10 +105,13 @@ def test_an_older_file_is_migrated_step_by_step_with_a_warning(tmp_path: Path, n
 
 
 UPGRADED_V1 = (
-    "# Settings of one rig.\n\n$version: 3\nname: rig-7\n"
+    "# Settings of one rig.\n\n"
+    "# Settings of one rig (version 1: the frame rate at the top, exposure in milliseconds).\n\n"
+    "$version: 3\nname: rig-7\n"
     "camera:\n  fps: 60.0\n  exposure_us: 2500\n\nchannels:\n  0: lick\n"
 )
-"""rig_v1.yaml rewritten as version 3: the layout of the version 1 file is kept (no blank line before `camera`)."""
+"""rig_v1.yaml rewritten as version 3: the layout of the version 1 file is kept (no blank line before `camera`), and
+so is its header, which differs from the class's (a comment that is not the class's current text is kept)."""
 
 
 def test_upgrade_file_rewrites_the_file_as_the_current_version(tmp_path: Path) -> None:
@@ -133,6 +136,59 @@ def test_upgrade_file_writes_the_file_without_the_overrides(tmp_path: Path) -> N
 
     assert (config.camera.fps, config.name) == (90.0, "override")
     assert path.read_text(encoding="utf-8") == UPGRADED_V1
+
+
+def test_upgrade_file_never_drops_keys_that_strict_false_ignored(tmp_path: Path) -> None:
+    # The rewrite writes the config, which does not hold the ignored keys: it would delete them from the file.
+    path = tmp_path / "rig.yaml"
+    text = "name: rig-7\nfps: 60\nfuture_setting: 42  # read by the new acquisition code\ncamera: {gian: 2}\n"
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.warns(ConfigMigrationWarning) as caught:
+        config = Rig.from_yaml(file_path=path, upgrade_file=True, strict=False)
+
+    assert config == Rig(name="rig-7", camera=Camera(fps=60.0), channels={0: "lick"})
+    assert path.read_text(encoding="utf-8") == text
+    warning = caught[0].message
+    assert isinstance(warning, ConfigMigrationWarning)
+    assert not warning.rewritten
+    assert str(warning) == (
+        f"{path}: migrated from version 1 to version 3 of Rig; the file itself is unchanged: it holds keys that Rig "
+        "does not declare (future_setting, camera.gian), which rewriting it would delete; remove them, or save "
+        "the config, to upgrade it"
+    )
+    assert str(pickle.loads(pickle.dumps(warning))) == str(warning)
+
+
+def test_upgrade_file_keeps_the_comments_of_renamed_keys(tmp_path: Path) -> None:
+    path = tmp_path / "rig.yaml"
+    path.write_text(
+        "# Settings of one rig.\n\nname: rig-7\n# doubled for the grooming study\nfps: 60  # Hz\n"
+        "camera:\n  # measured on Monday\n  exposure_ms: 2.5  # ms, as the old driver wanted\n",
+        encoding="utf-8",
+    )
+
+    with pytest.warns(ConfigMigrationWarning):
+        Rig.from_yaml(file_path=path, upgrade_file=True)
+
+    assert path.read_text(encoding="utf-8") == (
+        "# Settings of one rig.\n\n$version: 3\nname: rig-7\ncamera:\n  # doubled for the grooming study\n"
+        "  fps: 60.0  # Hz\n  # measured on Monday\n  exposure_us: 2500  # ms, as the old driver wanted\n"
+        "\nchannels:\n  0: lick\n"
+    )
+
+
+def test_upgrade_file_puts_a_section_new_to_the_file_where_its_moved_key_was(tmp_path: Path) -> None:
+    path = tmp_path / "rig.yaml"
+    path.write_text("# doubled for the grooming study\nfps: 60  # Hz\nname: rig-7  # by the window\n")
+
+    with pytest.warns(ConfigMigrationWarning):
+        Rig.from_yaml(file_path=path, upgrade_file=True)
+
+    assert path.read_text(encoding="utf-8") == (
+        "# Settings of one rig.\n\n$version: 3\ncamera:\n  # doubled for the grooming study\n  fps: 60.0  # Hz\n"
+        "  exposure_us: 1000\n\nchannels:\n  0: lick\nname: rig-7  # by the window\n"
+    )
 
 
 def test_a_file_without_a_version_is_version_1(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ataraxis_yamlconfig import YamlConfig
+from ataraxis_yamlconfig import ConfigTypeError, YamlConfig
 
 
 class Color(enum.Enum):
@@ -274,3 +274,123 @@ def test_any_plain_data_round_trips(data: Any) -> None:
         Free(data=data).to_yaml(file_path=path)
 
         assert Free.from_yaml(file_path=path) == Free(data=data)
+
+
+@dataclass
+class Moments(YamlConfig):
+    start: datetime.datetime = datetime.datetime(2024, 1, 1)
+    end: datetime.datetime = datetime.datetime(2024, 1, 2)
+    days: list[datetime.date] = field(default_factory=list)
+    extra: Any = None
+
+
+def test_a_value_held_twice_is_written_twice_not_as_an_alias(tmp_path: Path) -> None:
+    # An anchor and alias (`&id001`, `*id001`) would tie two settings together: editing one would change both.
+    moment = datetime.datetime(2024, 5, 1, 12, 30)
+    day = datetime.date(2024, 5, 1)
+    config = Moments(start=moment, end=moment, days=[day, day], extra={"a": [day], "b": [day]})
+    path = tmp_path / "moments.yaml"
+
+    config.to_yaml(file_path=path)
+
+    text = path.read_text()
+    assert "&" not in text and "*" not in text
+    assert text.count("2024-05-01 12:30:00") == 2
+    assert Moments.from_yaml(file_path=path) == config
+
+
+@pytest.mark.parametrize(
+    "offset",
+    [datetime.timedelta(hours=5, minutes=30, seconds=7), datetime.timedelta(microseconds=1)],
+    ids=["seconds", "microseconds"],
+)
+def test_a_time_zone_offset_finer_than_minutes_is_refused_on_saving(tmp_path: Path, offset: datetime.timedelta) -> None:
+    # Such offsets exist (Amsterdam's before 1937 was +00:19:32), but a YAML timestamp holds hours and minutes only.
+    moment = datetime.datetime(1930, 1, 1, tzinfo=datetime.timezone(offset))
+    path = tmp_path / "moments.yaml"
+    Moments().to_yaml(file_path=path)
+    before = path.read_bytes()
+
+    with pytest.raises(ConfigTypeError, match=r"start: expected datetime, found .*; its time zone's offset \(") as a:
+        Moments(start=moment).to_yaml(file_path=path)
+    with pytest.raises(ConfigTypeError, match=r"extra\[0\]: expected a value YAML can hold, .*its time zone's offset"):
+        Moments(extra=[moment]).to_yaml(file_path=path)
+
+    assert "is not a whole number of minutes" in str(a.value)
+    assert path.read_bytes() == before
+
+
+def test_an_integer_too_long_for_yaml_readers_is_refused_on_saving(tmp_path: Path) -> None:
+    # Python (and so PyYAML) refuses to read an integer of more than 4,300 digits: such a file would not load.
+    @dataclass
+    class Counts(YamlConfig):
+        count: int = 0
+        extra: Any = None
+
+    path = tmp_path / "counts.yaml"
+    longest = 10**4300 - 1
+    Counts(count=longest, extra={-longest: [longest]}).to_yaml(file_path=path)
+    assert Counts.from_yaml(file_path=path) == Counts(count=longest, extra={-longest: [longest]})
+    before = path.read_bytes()
+
+    with pytest.raises(ConfigTypeError, match=r"count: expected int, found .*; it has more than 4300 digits"):
+        Counts(count=10**4300).to_yaml(file_path=path)
+    with pytest.raises(ConfigTypeError, match=r"extra\[0\]: expected a value YAML can hold, .*more than 4300 digits"):
+        Counts(extra=[-(10**5000)]).to_yaml(file_path=path)
+
+    assert path.read_bytes() == before
+
+
+class Switches(enum.IntFlag):
+    FAST = 1
+    QUIET = 2
+
+
+@pytest.mark.parametrize("text", ["-1", "-5"])
+def test_a_negative_number_for_a_flag_is_refused(tmp_path: Path, text: str) -> None:
+    # Python turns a negative value into the complement of its bits: -5 would silently mean READ | WRITE.
+    @dataclass
+    class Flags(YamlConfig):
+        permission: Permission = Permission.READ
+        mode: Switches = Switches.FAST
+
+    path = tmp_path / "flags.yaml"
+    for field_name in ("permission", "mode"):
+        path.write_text(f"{field_name}: {text}\n")
+        with pytest.raises(ConfigTypeError, match=rf"{field_name}: expected one of .*, found {text} \(int\)"):
+            Flags.from_yaml(file_path=path)
+    path.write_text("permission: 3\nmode: 3\n")
+    assert Flags.from_yaml(file_path=path) == Flags(Permission.READ | Permission.WRITE, Switches.FAST | Switches.QUIET)
+
+
+class Conforming(enum.Flag, boundary=enum.CONFORM):
+    """A flag that drops unknown bits: the default boundary of `Flag` before Python 3.11.4."""
+
+    READ = 1
+    WRITE = 2
+
+
+class Keeping(enum.Flag, boundary=enum.KEEP):
+    READ = 1
+    WRITE = 2
+
+
+def test_bits_a_flag_would_drop_are_refused_and_kept_bits_load(tmp_path: Path) -> None:
+    # Conforming(4) is Conforming(0): the value in the file would be lost without a word.
+    @dataclass
+    class Flags(YamlConfig):
+        conforming: Conforming = Conforming.READ
+        keeping: Keeping = Keeping.READ
+
+    path = tmp_path / "flags.yaml"
+    path.write_text("conforming: 5\n")
+    with pytest.raises(ConfigTypeError, match=r"conforming: expected one of .*, found 5 \(int\)"):
+        Flags.from_yaml(file_path=path)
+    path.write_text("conforming: 3\nkeeping: 5\n")
+    loaded = Flags.from_yaml(file_path=path)
+    assert loaded.conforming == Conforming.READ | Conforming.WRITE
+    assert loaded.keeping.value == 5
+
+    schema = Flags.json_schema()["properties"]
+    assert schema["conforming"]["enum"] == [0, 1, 2, 3]
+    assert schema["keeping"]["type"] == "integer"

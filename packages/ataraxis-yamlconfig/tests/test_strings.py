@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from ataraxis_yamlconfig import YamlConfig
+from ataraxis_yamlconfig import ConfigFileError, YamlConfig
+from ataraxis_yamlconfig._parse import parse_file
 
 TRICKY = [
     "yes",
@@ -172,6 +173,40 @@ def test_an_unquoted_1e3_written_by_hand_is_a_float(tmp_path: Path) -> None:
     path.write_text("microseconds: 1e3\nscale: -2.5E-2\n")
 
     assert Exposure.from_yaml(file_path=path) == Exposure(microseconds=1000.0, scale=-0.025)
+
+
+@pytest.mark.parametrize(("text", "octal", "decimal"), [("017", 15, 17), ("-0100", -64, -100), ("+010", 8, 10)])
+def test_a_number_with_a_leading_zero_that_yaml_versions_read_differently_is_refused(
+    tmp_path: Path, loader: type, text: str, octal: int, decimal: int
+) -> None:
+    # YAML 1.1 (PyYAML) reads 017 as the octal 15, YAML 1.2 (editors, ruamel.yaml) as 17: neither can be assumed.
+    @dataclass
+    class Subject(YamlConfig):
+        number: int = 0
+        label: str = ""
+
+    path = tmp_path / "subject.yaml"
+    path.write_text(f"label: x\nnumber: {text}\n")
+
+    with pytest.raises(ConfigFileError) as caught:
+        parse_file(path, loader)
+    assert caught.value.line == 2
+    assert caught.value.problem == (
+        f"{text} is the number {octal} (octal) in YAML 1.1, as PyYAML reads it, but {decimal} in YAML 1.2, as "
+        f"editors read it: write {decimal} (or {octal}) without the leading zero, or '{text}' in quotes for text"
+    )
+
+
+@pytest.mark.parametrize(("text", "number"), [("0", 0), ("007", 7), ("-01", -1), ("00", 0), ("0x10", 16)])
+def test_a_leading_zero_that_every_yaml_version_reads_alike_is_accepted(tmp_path: Path, text: str, number: int) -> None:
+    @dataclass
+    class Subject(YamlConfig):
+        number: int = 0
+
+    path = tmp_path / "subject.yaml"
+    path.write_text(f"number: {text}\n")
+
+    assert Subject.from_yaml(file_path=path).number == number
 
 
 @settings(max_examples=150, deadline=None)

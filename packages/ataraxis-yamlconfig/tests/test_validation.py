@@ -196,7 +196,7 @@ def test_unknown_keys_are_ignored_when_not_strict(tmp_path: Path) -> None:
 
 def test_a_missing_field_takes_its_default(tmp_path: Path) -> None:
     assert _load(tmp_path, "camera: {}\n") == Rig()
-    assert _load(tmp_path, "") == Rig()
+    assert _load(tmp_path, "{}\n") == Rig()
     assert _load(tmp_path, "# only a comment\n") == Rig()
 
 

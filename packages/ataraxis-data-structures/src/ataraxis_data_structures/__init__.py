@@ -80,6 +80,7 @@ from ataraxis_sharedarray import (
     ReversedRangeError,
     SharedArrayError,
     SharedMemoryArray,
+    SharedMemoryFullError,
     UnsupportedPlatformError,
 )
 from ataraxis_yamlconfig import (
@@ -173,6 +174,7 @@ __all__ = [
     "SegmentSummary",
     "SharedArrayError",
     "SharedMemoryArray",
+    "SharedMemoryFullError",
     "SourceReport",
     "SourceSummary",
     "StreamFormatError",

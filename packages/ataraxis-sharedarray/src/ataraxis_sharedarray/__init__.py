@@ -30,6 +30,7 @@ from .exceptions import (
     PrototypeError,
     ReversedRangeError,
     SharedArrayError,
+    SharedMemoryFullError,
     UnsupportedPlatformError,
 )
 from .shared_memory_array import SharedMemoryArray
@@ -56,6 +57,7 @@ __all__ = [
     "ReversedRangeError",
     "SharedArrayError",
     "SharedMemoryArray",
+    "SharedMemoryFullError",
     "UnsupportedPlatformError",
     "__version__",
 ]

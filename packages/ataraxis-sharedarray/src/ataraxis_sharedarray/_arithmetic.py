@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._values import Checked, checked_array
+from ._values import Checked, check_unmasked, checked_array
 from .exceptions import DataFitError, DataKindError, DataRangeError, DataShapeError
 
 _FLOAT_SUM_TYPES = {"f": np.dtype(np.float64), "c": np.dtype(np.complex128)}
@@ -50,15 +50,25 @@ def checked_sum(current: Any, delta: object, dtype: np.dtype[Any], index: object
     wide = _FLOAT_SUM_TYPES[dtype.kind]
     with np.errstate(over="ignore", invalid="ignore"):
         sum_array = current_array.astype(wide) + increment.astype(wide)
-    overflow = np.isfinite(current_array) & np.isfinite(increment) & ~np.isfinite(sum_array)
+    overflow = _overflowed(current_array, increment, sum_array)
     if overflow.any():
         raise DataRangeError(f"the sum does not fit an array of {dtype} (outside its range, at index {index!r})")
     return checked_array(sum_array, dtype)
 
 
+def _overflowed(first: NDArray[Any], second: NDArray[Any], total: NDArray[Any]) -> NDArray[np.bool_]:
+    # Where the sum of two finite terms is not finite; the parts of complex numbers count separately, so that a NaN
+    # real part does not hide an imaginary part that overflowed.
+    if total.dtype.kind == "c":
+        return _overflowed(first.real, second.real, total.real) | _overflowed(first.imag, second.imag, total.imag)
+    overflow: NDArray[np.bool_] = np.isfinite(first) & np.isfinite(second) & ~np.isfinite(total)
+    return overflow
+
+
 def _increment(delta: object, dtype: np.dtype[Any]) -> NDArray[Any]:
     # An integer array adds any integer, negative ones included (a uint64 counter counts down too), or a float with
     # an integral value; a float array adds any real number, a complex array any complex number.
+    check_unmasked(delta, dtype)
     try:
         increment = np.asarray(delta)
     except (TypeError, ValueError) as error:

@@ -14,7 +14,7 @@ from ._lock import ArrayLock, context_holders
 from ._posix import NONBLOCKING, NamedSemaphore
 from ._segment import Segment
 from ._values import Checked, checked_array, fast_bounds
-from .exceptions import ArrayIndexError, DataShapeError
+from .exceptions import ArrayIndexError, DataShapeError, NotConnectedError
 
 _VIEW_TYPES = (np.ndarray, np.void)
 """What NumPy indexing returns as a view into shared memory (a row, a structured element), as opposed to a copy."""
@@ -25,6 +25,16 @@ def copy(value: Any) -> Any:
     return value.copy() if isinstance(value, _VIEW_TYPES) else value
 
 
+def _release_nothing() -> None:
+    # What a forked child's inherited connection calls instead of releasing its parent's semaphore.
+    return
+
+
+def _copy_item(view: NDArray[Any], key: Any) -> Any:
+    # The copy is made under the lock too: `view[key]` of a row or a slice is a view of the shared memory.
+    return copy(view[key])
+
+
 class Connection:
     """The mapping, the NumPy view, the lock and the precomputed fast-path facts of one connected array."""
 
@@ -32,6 +42,7 @@ class Connection:
         "acquire",
         "add_type",
         "fast_type",
+        "forked",
         "high",
         "lock",
         "locked_view",
@@ -69,6 +80,8 @@ class Connection:
         """The semaphore's release, bound once for the fast paths."""
         self.pid = os.getpid()
         """This process's pid, recorded as the lock holder."""
+        self.forked = False
+        """Whether this process is a forked child that inherited the connection (see `detach_after_fork`)."""
         self.rows = layout.shape[0]
         """Length of the first axis."""
         # A structured or void element read by an int is a view into the buffer, not a copy: keep it off the fast path.
@@ -89,14 +102,10 @@ class Connection:
 
     def get_item(self, key: Any) -> Any:
         """Returns a copy of `view[key]`, read under the lock (see `SharedMemoryArray.__getitem__`)."""
-        self.lock.acquire()
         try:
-            value = self.view[key]
-        except (IndexError, KeyError, ValueError) as error:
+            return self.locked(_copy_item, self.view, key)
+        except (IndexError, KeyError, ValueError, OverflowError) as error:
             raise self._index_error(key, error) from None
-        finally:
-            self.lock.release()
-        return copy(value)
 
     def set_item(self, key: Any, value: Any) -> None:
         """Performs `view[key] = value` under the lock, for a value that fits (see `SharedMemoryArray.__setitem__`)."""
@@ -110,16 +119,61 @@ class Connection:
             except (KeyError, ValueError) as error:
                 raise self._index_error(key, error) from None
         source = checked_array(value, dtype)
-        self.lock.acquire()
         try:
-            self.view[key] = source
-        except (IndexError, KeyError) as error:
+            self.locked(self.view.__setitem__, key, source)
+        except (IndexError, KeyError, OverflowError) as error:
             raise self._index_error(key, error) from None
         except ValueError as error:
             message = f"cannot write data of shape {source.shape} to [{key!r}] of {self.name!r}: {error}"
             raise DataShapeError(message) from None
-        finally:
-            self.lock.release()
+
+    def read_rows(self, selection: int | slice) -> NDArray[Any]:
+        """Returns a copy of `view[selection]`, read under the lock (`locked`, written out: ranges are read often)."""
+        try:
+            if not self.acquire(NONBLOCKING):
+                self.lock.wait()
+            words = self.words
+            words[HOLDER_WORD] = self.pid
+            try:
+                return self.view[selection].copy()
+            finally:
+                words[HOLDER_WORD] = 0
+                self.release()
+        except BaseException:
+            self.lock.abandon()
+            raise
+
+    def write_rows(self, selection: int | slice, source: Checked) -> None:
+        """Performs `view[selection] = source` under the lock (`locked`, written out as in `read_rows`)."""
+        try:
+            if not self.acquire(NONBLOCKING):
+                self.lock.wait()
+            words = self.words
+            words[HOLDER_WORD] = self.pid
+            try:
+                self.view[selection] = source
+            finally:
+                words[HOLDER_WORD] = 0
+                self.release()
+        except BaseException:
+            self.lock.abandon()
+            raise
+
+    def locked(self, function: Callable[..., Any], *arguments: Any) -> Any:
+        """Returns `function(*arguments)`, called under the lock."""
+        try:
+            if not self.acquire(NONBLOCKING):
+                self.lock.wait()
+            words = self.words
+            words[HOLDER_WORD] = self.pid
+            try:
+                return function(*arguments)
+            finally:
+                words[HOLDER_WORD] = 0
+                self.release()
+        except BaseException:
+            self.lock.abandon()  # an exception right after the acquisition must not leave the lock taken
+            raise
 
     def fitted(self, data: Any, index: object, selection: int | slice) -> Checked:
         """Returns `data` checked against the data type and the shape `index` (resolved to `selection`) selects.
@@ -141,21 +195,65 @@ class Connection:
         return source
 
     def update(self, selection: int | slice, function: Callable[[Any], Any], index: object) -> Any:
-        """Stores `function` of the selection's value under the lock; returns the new value (see `update`)."""
-        with self.locked_view as view:
-            source = self.fitted(function(copy(view[selection])), index, selection)
-            view[selection] = source
-            return copy(view[selection])
+        """Stores `function` of the selection's value under the lock; returns the new value (see `update`).
+
+        The steps of `LockedView` written out rather than a `with` block: the release then runs in this frame,
+        where no exception raised by a signal handler can come between the end of the work and the release (one
+        can at the entry of a Python `__exit__`).
+        """
+        view = self.view
+        holder = self.locked_view  # records this thread, so that `function` calling a locked method raises
+        try:
+            if not self.acquire(NONBLOCKING):
+                self.lock.wait()
+            words = self.words
+            words[HOLDER_WORD] = self.pid
+            holder.thread = get_ident()
+            try:
+                result = function(copy(view[selection]))
+                if self.forked:
+                    raise NotConnectedError(
+                        f"this process was forked by the function given to update() of the shared memory array "
+                        f"{self.name!r}: the update and its lock belong to the parent, and the array is not "
+                        f"connected in this process"
+                    )
+                source = self.fitted(result, index, selection)
+                view[selection] = source
+                return copy(view[selection])
+            finally:
+                holder.thread = 0
+                words[HOLDER_WORD] = 0
+                self.release()
+        except BaseException:
+            self.lock.abandon()  # see ArrayLock.abandon
+            raise
 
     def _index_error(self, key: object, error: Exception) -> ArrayIndexError:
         shape = self.view.shape
         return ArrayIndexError(f"[{key!r}] does not select from the array {self.name!r} of shape {shape}: {error}")
 
     def close(self) -> None:
-        """Releases the header and data views and unmaps the segment (see `Segment.close`)."""
-        self.words.release()
-        del self.view
+        """Closes the segment's descriptor; the mapping goes once nothing uses it (see `Segment.close`).
+
+        The views of the mapping stay: a `with array()` block or an `update` that disconnected its own array (or
+        destroyed it) still runs, and releases the lock when it ends.
+        """
         self.segment.close()
+
+    def detach_after_fork(self) -> None:
+        """Makes this connection, inherited by a forked child, inert: whatever it holds, the parent holds.
+
+        A child forked inside a `with array()` block or an `update` leaves that block in its own copy of the code;
+        clearing the holder and releasing the semaphore there would take the lock from under the parent.
+        """
+        self.forked = True
+        self.words = memoryview(bytearray(8 * WORDS)).cast("q")
+        self.release = _release_nothing
+        self.lock.detach_after_fork(self.words)
+        # The block the parent's thread was in is no block of the child's: a child that never leaves its copy (a
+        # multiprocessing child) would otherwise be taken, by every connection of its own, for holding the lock.
+        self.locked_view.thread = 0
+        context_holders.discard(self.locked_view)
 
 
 class LockedView:
@@ -178,13 +276,19 @@ class LockedView:
 
     def __enter__(self) -> NDArray[Any]:
         connection = self._connection
-        if not connection.acquire(NONBLOCKING):
-            connection.lock.wait()
-        connection.words[HOLDER_WORD] = connection.pid
-        self.thread = get_ident()
+        try:
+            if not connection.acquire(NONBLOCKING):
+                connection.lock.wait()
+            connection.words[HOLDER_WORD] = connection.pid
+            self.thread = get_ident()
+        except BaseException:
+            connection.lock.abandon()  # see ArrayLock.abandon
+            raise
         return connection.view
 
     def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        # Python checks for pending signals on entering this function, before its first line: an exception raised
+        # there by a signal handler leaves the lock taken (see the guide's known limits). Nothing can run earlier.
         self.thread = 0
         connection = self._connection
         connection.words[HOLDER_WORD] = 0

@@ -140,6 +140,18 @@ def header_length(first_bytes: bytes, name: str) -> int:
     return int(_SHAPE_OFFSET + 8 * ndim + descr_length)
 
 
+def unpublished_creator(first_bytes: bytes) -> int | None:
+    """Returns the pid of the creator still writing this segment, given its first 64 bytes, or None.
+
+    None when the magic is there (the segment is published) or when the bytes are not those of a header of this
+    layout version being written (the segment is something else, or its creator has not reached its header yet).
+    """
+    if len(first_bytes) < _FIXED.size or first_bytes[: len(MAGIC)] != bytes(len(MAGIC)):
+        return None
+    _, version, _, _, creator, _, _ = _FIXED.unpack_from(first_bytes)
+    return int(creator) if version == VERSION and creator > 0 else None
+
+
 def _check_counts(ndim: int, descr_length: int, name: str) -> None:
     if ndim > MAX_DIMENSIONS:
         raise _damaged(name, f"it announces {ndim} dimensions (NumPy allows at most {MAX_DIMENSIONS})")

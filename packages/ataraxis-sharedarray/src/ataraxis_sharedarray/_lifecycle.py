@@ -1,5 +1,6 @@
 """Validating prototypes, and creating or opening the segment and semaphore pair of one array."""
 
+import errno
 import os
 from typing import Any
 
@@ -8,10 +9,13 @@ from numpy.typing import NDArray
 
 from ._header import Layout
 from ._names import posix_names
-from ._ownership import adopt, replace
-from ._posix import NamedSemaphore, create_semaphore, open_semaphore, unlink_segment, unlink_semaphore
+from ._ownership import adopt, claim, replace, start_tracker, unclaim
+from ._posix import NO_ROOM, NamedSemaphore, create_semaphore, open_segment, open_semaphore, unlink_semaphore
 from ._segment import Segment
-from .exceptions import ArrayExistsError, ArrayNotFoundError, PrototypeError
+from .exceptions import ArrayExistsError, ArrayNotFoundError, PrototypeError, SharedMemoryFullError
+
+_REPLACE_ATTEMPTS = 100
+"""How often `create_array(..., exist_ok=True)` removes and re-creates a name that others keep creating meanwhile."""
 
 
 def create(name: str, prototype: object, *, exist_ok: bool) -> tuple[Segment, NamedSemaphore]:
@@ -19,9 +23,9 @@ def create(name: str, prototype: object, *, exist_ok: bool) -> tuple[Segment, Na
     content = check_prototype(prototype)
     segment_name, semaphore_name = posix_names(name)
     layout = Layout.new(content.dtype, tuple(content.shape), os.urandom(16))
-    pid = os.getpid()
+    start_tracker()
     try:
-        segment = Segment.create(segment_name, layout, pid)
+        fd = open_segment(segment_name, os.O_CREAT | os.O_EXCL | os.O_RDWR)
     except FileExistsError:
         if not exist_ok:
             message = (
@@ -29,24 +33,38 @@ def create(name: str, prototype: object, *, exist_ok: bool) -> tuple[Segment, Na
                 f"SharedMemoryArray.attach({name!r}) to open it"
             )
             raise ArrayExistsError(message) from None
-        replace(segment_name, semaphore_name)
-        segment = Segment.create(segment_name, layout, pid)
+        fd = _replace(segment_name, semaphore_name, name)
+    # Claimed at once, before the segment has any content: from here on a kill leaves the removal to the tracker.
+    claim(segment_name, semaphore_name)
     try:
-        semaphore = _create_semaphore(semaphore_name)
+        segment = Segment.create(fd, name, layout, os.getpid())
         try:
+            semaphore = _create_semaphore(semaphore_name, name)
             data = np.ndarray(layout.shape, layout.dtype, buffer=segment.buffer, offset=layout.data_offset)
             data[...] = content
             del data
+            segment.publish()
             adopt(segment_name, semaphore_name, layout.token)
         except BaseException:
-            unlink_semaphore(semaphore_name)
+            segment.close()
             raise
-        segment.publish()
     except BaseException:
-        segment.close()
-        unlink_segment(segment_name)
+        replace(segment_name, semaphore_name)
+        unclaim(segment_name, semaphore_name)
         raise
     return segment, semaphore
+
+
+def _replace(segment_name: str, semaphore_name: str, name: str) -> int:
+    # Another process replacing the same name at the same time may take it between the removal and the creation.
+    for _ in range(_REPLACE_ATTEMPTS):
+        replace(segment_name, semaphore_name)
+        try:
+            return open_segment(segment_name, os.O_CREAT | os.O_EXCL | os.O_RDWR)
+        except FileExistsError:
+            continue
+    message = f"could not replace the shared memory array {name!r}: other processes keep creating it at the same time"
+    raise ArrayExistsError(message)
 
 
 def check_prototype(prototype: object) -> NDArray[Any]:
@@ -67,14 +85,24 @@ def check_prototype(prototype: object) -> NDArray[Any]:
     return prototype
 
 
-def _create_semaphore(semaphore_name: str) -> NamedSemaphore:
+def _create_semaphore(semaphore_name: str, name: str) -> NamedSemaphore:
     try:
-        return create_semaphore(semaphore_name)
-    except FileExistsError:
-        # The caller holds the segment name exclusively and removal always unlinks the semaphore before the segment,
-        # so this semaphore was left by a creator killed before it could clean up: it guards nothing.
-        unlink_semaphore(semaphore_name)
-        return create_semaphore(semaphore_name)
+        try:
+            return create_semaphore(semaphore_name)
+        except FileExistsError:
+            # The caller holds the segment name exclusively and removal always unlinks the semaphore before the
+            # segment, so this semaphore was left by a creator killed before it could clean up: it guards nothing.
+            unlink_semaphore(semaphore_name)
+            return create_semaphore(semaphore_name)
+    except OSError as error:
+        if error.errno not in NO_ROOM:
+            raise
+        # Linux keeps a named semaphore as a small file in /dev/shm, which the segment may have just filled.
+        message = (
+            f"shared memory has no room for the lock of the array {name!r} ({error.strerror}); free some, or enlarge "
+            f"the shared-memory file system (/dev/shm on Linux)"
+        )
+        raise SharedMemoryFullError(errno.ENOSPC, message) from None
 
 
 def open_existing(name: str, wait: float) -> tuple[Segment, NamedSemaphore]:
@@ -82,12 +110,15 @@ def open_existing(name: str, wait: float) -> tuple[Segment, NamedSemaphore]:
 
     Raises:
         ArrayNameError: `name` is not a valid array name.
-        ArrayNotFoundError: No such array exists, or it is being destroyed.
+        ArrayNotFoundError: No such array exists, it is being destroyed, or its creator died before finishing it
+            (or, after `wait`, is still filling it).
         ArrayHeaderError: The segment of that name is not a SharedMemoryArray.
     """
     segment_name, semaphore_name = posix_names(name)
     try:
         segment = Segment.open(segment_name, name, wait)
+    except ArrayNotFoundError:
+        raise  # an unfinished array: its own message says why
     except FileNotFoundError:
         message = f"no shared memory array named {name!r} exists (it was never created, destroyed, or its owner exited)"
         raise ArrayNotFoundError(message) from None

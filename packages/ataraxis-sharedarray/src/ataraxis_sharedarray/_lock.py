@@ -25,7 +25,17 @@ import weakref
 from typing import Protocol
 
 from ._header import EPOCH_WORD, HOLDER_WORD
-from ._posix import NONBLOCKING, NamedSemaphore, lock_file, process_is_alive, semaphore_value, unlock_file
+from ._posix import (
+    NONBLOCKING,
+    NamedSemaphore,
+    forget_acquisitions,
+    held_here,
+    lock_file,
+    process_is_alive,
+    release_for_dead_holder,
+    semaphore_value,
+    unlock_file,
+)
 from .exceptions import LockRecoveredWarning, LockReentryError
 
 SPIN_ATTEMPTS = 100
@@ -63,15 +73,24 @@ class ArrayLock:
         self._name = name
         self._pid = os.getpid()
 
-    def acquire(self) -> None:
-        """Takes the lock, waiting as long as a live process holds it."""
-        if not self.semaphore.acquire(NONBLOCKING):
-            self.wait()
-        self._words[HOLDER_WORD] = self._pid
+    def detach_after_fork(self, words: memoryview) -> None:
+        """Makes this lock, inherited by a forked child, inert (see `Connection.detach_after_fork`)."""
+        self._words = words
+        forget_acquisitions(self.semaphore)
 
-    def release(self) -> None:
-        """Releases the lock taken by `acquire`."""
-        self._words[HOLDER_WORD] = 0
+    def abandon(self) -> None:
+        """Releases the lock if this thread took it in an operation that an exception is now leaving.
+
+        Every locked operation calls this from a handler that covers its acquisition: Python runs signal handlers
+        between bytecodes, so an exception they raise (Ctrl-C's KeyboardInterrupt) can surface right after the
+        semaphore was taken, before the operation recorded it or set up its release. The lock is left alone when
+        this thread did not take it, or holds it on purpose in an enclosing `with array()` block.
+        """
+        if not held_here(self.semaphore) or self._held_by_this_thread():
+            return
+        words = self._words
+        if words[HOLDER_WORD] == self._pid:
+            words[HOLDER_WORD] = 0
         self.semaphore.release()
 
     def wait(self) -> None:
@@ -124,7 +143,7 @@ class ArrayLock:
                 return
             words[EPOCH_WORD] = epoch + 1
             words[HOLDER_WORD] = 0
-            self.semaphore.release()
+            release_for_dead_holder(self.semaphore)
         finally:
             unlock_file(self._fd)
         if holder:

@@ -46,10 +46,29 @@ def _unregister(rtype: str, name: str) -> None:
         resource_tracker.unregister(name, rtype)
 
 
-def adopt(segment_name: str, semaphore_name: str, token: bytes) -> None:
-    """Makes this process the owner of a just-created array: it is removed at exit unless `destroy()` runs first."""
+def start_tracker() -> None:
+    """Starts the resource tracker now, so that `claim` later only sends it a message (starting it takes a while)."""
+    resource_tracker.ensure_running()
+
+
+def claim(segment_name: str, semaphore_name: str) -> None:
+    """Hands both names to the resource tracker, right after this process created the segment exclusively.
+
+    From then on the tracker removes them if this process is killed, however far the creation has got. The creator
+    holds both names: the semaphore's name belongs to whoever holds the segment's (see `replace`).
+    """
     _register("shared_memory", segment_name)
     _register("semaphore", semaphore_name)
+
+
+def unclaim(segment_name: str, semaphore_name: str) -> None:
+    """Takes back a `claim` whose creation failed (and whose names were removed)."""
+    _unregister("shared_memory", segment_name)
+    _unregister("semaphore", semaphore_name)
+
+
+def adopt(segment_name: str, semaphore_name: str, token: bytes) -> None:
+    """Makes this process the owner of a just-created, claimed array: it is removed at exit unless `destroy()` runs."""
     # multiprocessing's Finalize rather than atexit: it also runs at the end of fork and forkserver children, which
     # leave through os._exit and so skip atexit, and it ignores copies inherited by a fork (it checks the pid).
     _finalizers[(segment_name, token)] = util.Finalize(
@@ -66,12 +85,13 @@ def remove(segment_name: str, semaphore_name: str, token: bytes) -> bool:
     finalizer = _finalizers.pop((segment_name, token), None)
     if finalizer is not None:
         finalizer.cancel()
-        _unregister("shared_memory", segment_name)
-        _unregister("semaphore", semaphore_name)
-    if read_token(segment_name) != token:
-        return False
-    replace(segment_name, semaphore_name)
-    return True
+    removed = read_token(segment_name) == token
+    if removed:
+        replace(segment_name, semaphore_name)
+    # Only now: a process killed between the two steps leaves the removal to the tracker, rather than a leak.
+    if finalizer is not None:
+        unclaim(segment_name, semaphore_name)
+    return removed
 
 
 def replace(segment_name: str, semaphore_name: str) -> None:

@@ -14,6 +14,7 @@ Both modules have been stable since Python 3.8; the package's tests exercise thi
 future CPython changes them, this file is the only one that needs to follow.
 """
 
+import errno
 import importlib
 import os
 from pathlib import Path
@@ -39,6 +40,12 @@ class NamedSemaphore(Protocol):
 
     def _get_value(self) -> int:
         """Returns the semaphore's current value (1: free, 0: held); see `semaphore_value`."""
+
+    def _is_mine(self) -> bool:
+        """Returns whether the calling thread holds the semaphore through this handle; see `held_here`."""
+
+    def _after_fork(self) -> None:
+        """Sets this handle's count of its own acquisitions to 0; see `release_for_dead_holder`."""
 
 
 def native_module(name: str) -> Any:
@@ -78,6 +85,34 @@ def semaphore_value(semaphore: NamedSemaphore) -> int:
     return semaphore._get_value()
 
 
+def held_here(semaphore: NamedSemaphore) -> bool:
+    """Returns whether the calling thread holds `semaphore` through this handle.
+
+    `SemLock` counts the acquisitions made through each handle and remembers the thread that made the last one, in C,
+    as part of the acquisition itself. So this answer is right even when an exception raised by a signal handler
+    interrupted the caller between a successful acquire and the next line of Python, where the caller's own record
+    of the acquisition was lost.
+    """
+    return semaphore._is_mine()
+
+
+def forget_acquisitions(semaphore: NamedSemaphore) -> None:
+    """Makes `held_here` False for every thread: this handle, inherited by a forked child, holds nothing there."""
+    semaphore._after_fork()  # the C method multiprocessing calls on its own semaphores in a forked child
+
+
+def release_for_dead_holder(semaphore: NamedSemaphore) -> None:
+    """Releases `semaphore`, which another (dead) process holds, through this process's handle of it.
+
+    The release is not one of this handle's own acquisitions, so the handle's count (see `held_here`) is set back
+    to 0 rather than left at -1: nothing holds the lock through this handle while its thread waits for it.
+    """
+    try:
+        semaphore.release()
+    finally:
+        forget_acquisitions(semaphore)
+
+
 def unlink_semaphore(name: str) -> None:
     """Removes the named semaphore `name`; processes that opened it keep their handles.
 
@@ -104,6 +139,59 @@ def unlink_segment(name: str) -> None:
         FileNotFoundError: No segment with this name exists.
     """
     native_module("_posixshmem").shm_unlink(name)
+
+
+NO_ROOM = frozenset({errno.ENOSPC, errno.ENOMEM, errno.EFBIG, errno.EDQUOT})
+"""The errors with which a file system says it has no room for what was asked."""
+_ZEROS = bytes(1 << 20)
+"""What the portable reservation writes, a MiB at a time."""
+
+
+def reserve_space(fd: int, size: int, *, native: bool = True) -> None:
+    """Allocates the first `size` bytes of the segment `fd` now, so that no later write to its mapping can fault.
+
+    A segment's pages are allocated when first touched: where the file system (Linux's `/dev/shm`) runs out, a write
+    to the mapping kills the process with SIGBUS, while a reservation fails with an error. `posix_fallocate`
+    reserves without writing; where it is missing (macOS) or the file system refuses it, zeros are written through
+    the descriptor (a new segment holds zeros already). Where the descriptor takes no writes either (macOS, whose
+    segments are anonymous memory that cannot run out this way), nothing is reserved.
+
+    Args:
+        fd: The descriptor of a segment at least `size` bytes long, opened for writing.
+        size: How many bytes to reserve from its start.
+        native: False skips `posix_fallocate` (the tests exercise the fallback on Linux this way).
+
+    Raises:
+        OSError: With an errno of `NO_ROOM`, when the file system has no room for `size` bytes.
+    """
+    if native and hasattr(os, "posix_fallocate"):
+        try:
+            os.posix_fallocate(fd, 0, size)
+        except OSError as error:
+            if error.errno in NO_ROOM:
+                raise
+        else:
+            return
+    written = 0
+    while written < size:
+        try:
+            count = os.pwrite(fd, memoryview(_ZEROS)[: size - written], written)
+        except OSError as error:
+            if error.errno in NO_ROOM:
+                raise
+            return
+        if count == 0:
+            return
+        written += count
+
+
+def free_space(fd: int) -> int | None:
+    """Returns the bytes left for unprivileged use on the file system of `fd`, or None where it cannot tell."""
+    try:
+        status = os.fstatvfs(fd)
+    except (OSError, AttributeError):
+        return None
+    return status.f_bavail * status.f_frsize
 
 
 PROCFS = Path("/proc")

@@ -10,11 +10,13 @@ within the range, or a float with an integral value within the range (3.0 is sto
 
 import datetime as dt
 import math
+import sys
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ._records import checked_records
 from .exceptions import DataFitError, DataKindError, DataRangeError
 
 _NUMERIC_SOURCES = "biuf"
@@ -52,10 +54,13 @@ def checked_array(data: object, dtype: np.dtype[Any]) -> Checked:
         DataFitError: A value is not integral for an integer type, is longer than a string type, or loses
             precision in a datetime type.
     """
-    if isinstance(data, _ARRAYS_AND_SCALARS) and data.dtype == dtype:
-        return data
-    if dtype.fields is not None and not isinstance(data, np.ndarray | np.void):
-        return _checked_records(data, dtype)
+    if isinstance(data, _ARRAYS_AND_SCALARS):
+        if type(data) is not np.ndarray:
+            check_unmasked(data, dtype)
+        if data.dtype == dtype:
+            return data
+    if dtype.fields is not None:
+        return checked_records(data, dtype)
     try:
         source = np.asarray(data)
     except (TypeError, ValueError) as error:
@@ -70,6 +75,17 @@ def checked_array(data: object, dtype: np.dtype[Any]) -> Checked:
         return _checked_big_integers(data, source, dtype)
     check_fits(source, dtype)
     return source
+
+
+def check_unmasked(data: object, dtype: np.dtype[Any]) -> None:
+    """Raises DataKindError if `data` is a NumPy masked array with a masked element, which has no value to store."""
+    masked = sys.modules.get("numpy.ma")  # no masked array can exist before numpy.ma is imported
+    if masked is not None and isinstance(data, masked.MaskedArray) and masked.getmaskarray(data).any():
+        message = (
+            f"cannot store masked values in an array of {dtype}: a masked element has no value; fill them first "
+            f"(data.filled(value))"
+        )
+        raise DataKindError(message)
 
 
 def _checked_integer_items(data: list[Any] | tuple[Any, ...], dtype: np.dtype[Any]) -> NDArray[Any]:
@@ -98,10 +114,10 @@ def _check_integer_items(
             if low <= value <= high:
                 continue
             reason = f"expected {_expected_integers(dtype, low, high)}"
-        elif isinstance(value, float):
+        elif isinstance(value, float | np.floating):  # a long double stays a NumPy float through .item()
             if _is_integral(value) and low <= value <= high:
                 continue
-            if _is_integral(value) or math.isinf(value):
+            if _is_integral(value) or np.isinf(value):
                 reason = "outside its range"
             else:
                 error, reason = DataFitError, "not an integer"
@@ -111,8 +127,10 @@ def _check_integer_items(
         raise error(f"{value!r} does not fit an array of {dtype} ({reason}; item {_position(where)} of the data)")
 
 
-def _is_integral(value: float) -> bool:
-    return math.isfinite(value) and value == math.trunc(value)
+def _is_integral(value: float | np.floating[Any]) -> bool:
+    if type(value) is float:
+        return math.isfinite(value) and value == math.trunc(value)
+    return bool(np.isfinite(value) and value == np.trunc(value))  # a long double has no exact Python float
 
 
 def _position(where: tuple[int, ...]) -> str:
@@ -148,12 +166,13 @@ _TIME_TYPES = {"M": (dt.date, np.datetime64), "m": (dt.timedelta, np.timedelta64
 
 
 def _checked_python_times(source: NDArray[Any], dtype: np.dtype[Any]) -> NDArray[Any]:
-    # NumPy keeps Python datetimes, dates and timedeltas as objects. Each converts exactly into a NumPy time of its
-    # own unit (microseconds for datetimes and timedeltas, days for dates), and an array of such times takes the
-    # finest unit among them; the conversion into the array's own unit is then checked like that of any NumPy time.
+    # NumPy keeps Python datetimes, dates and timedeltas as objects. Each is converted on its own into the coarsest
+    # NumPy unit that holds it exactly (a timedelta of whole days into days: in microseconds, the default, one of
+    # more than 292,000 years would wrap around), and each conversion into the array's unit is checked by itself.
     kind = dtype.base.kind
     values = source.ravel().tolist()
-    for value in values:
+    converted = np.empty(len(values), dtype=dtype.base)
+    for position, value in enumerate(values):
         if not isinstance(value, _TIME_TYPES[kind]):
             raise DataKindError(f"cannot store {value!r} in an array of {dtype}")
         if isinstance(value, dt.datetime) and value.utcoffset() is not None:
@@ -162,20 +181,33 @@ def _checked_python_times(source: NDArray[Any], dtype: np.dtype[Any]) -> NDArray
                 f"first, for example value.astimezone(datetime.timezone.utc).replace(tzinfo=None) for UTC"
             )
             raise DataFitError(message)
-    native = np.datetime64 if kind == "M" else np.timedelta64
-    converted = np.array([value if isinstance(value, native) else native(value) for value in values])
-    converted = converted.reshape(source.shape)
-    check_fits(converted, dtype)
-    return converted
+        item = np.asarray(value if isinstance(value, np.generic) else _numpy_time(value, dtype))  # type: ignore[arg-type]
+        try:
+            check_fits(item, dtype.base)
+        except DataFitError as error:
+            reason = "outside its range" if isinstance(error, DataRangeError) else "it would lose precision"
+            raise type(error)(f"{value!r} does not fit an array of {dtype} ({reason})") from None
+        converted[position] = item
+    return converted.reshape(source.shape)
+
+
+def _numpy_time(value: dt.date | dt.timedelta, dtype: np.dtype[Any]) -> np.generic:
+    if not isinstance(value, dt.timedelta):
+        return np.datetime64(value)  # days for a date; microseconds, always in range, for a datetime
+    if value.seconds == value.microseconds == 0:
+        return np.timedelta64(value.days, "D")
+    if value.microseconds == 0:
+        return np.timedelta64(value.days * 86_400 + value.seconds, "s")
+    microseconds = value // dt.timedelta(microseconds=1)
+    if not -(2**63) < microseconds < 2**63:
+        raise DataRangeError(f"{value!r} does not fit an array of {dtype} (outside its range)")
+    return np.timedelta64(microseconds, "us")
 
 
 def check_fits(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
     """Raises DataKindError, DataRangeError or DataFitError (see `checked_array`) unless `source` fits `dtype`."""
     if dtype.subdtype is not None:
         dtype = dtype.subdtype[0]
-    if dtype.fields is not None:
-        _check_fields(source, dtype)
-        return
     kind, source_kind = dtype.kind, source.dtype.kind
     if source_kind == "b" and kind in "biufc":
         return
@@ -234,7 +266,7 @@ def _check_integral_floats(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
         bad = ~np.isfinite(source) | (source != np.trunc(source)) | (source < low) | (source >= high)
     if bad.any():
         value = _first(source, bad)
-        if _is_integral(value) or math.isinf(value):
+        if _is_integral(value) or np.isinf(value):
             raise DataRangeError(f"{value!r} does not fit an array of {dtype} (outside its range)")
         raise DataFitError(f"{value!r} does not fit an array of {dtype} (not an integer)")
 
@@ -243,10 +275,20 @@ def _check_no_overflow(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
     if np.can_cast(source.dtype, dtype):
         return
     with np.errstate(over="ignore", invalid="ignore"):
-        converted = source.astype(dtype)
-        overflow = np.isfinite(source) & ~np.isfinite(converted)
+        overflow = overflowed(source, source.astype(dtype))
     if overflow.any():
         raise DataRangeError(f"{_first(source, overflow)!r} does not fit an array of {dtype} (outside its range)")
+
+
+def overflowed(exact: NDArray[Any], converted: NDArray[Any]) -> NDArray[np.bool_]:
+    """Returns where a finite value of `exact` became infinite in `converted`.
+
+    The parts of complex numbers count separately: a NaN real part does not hide an imaginary part that overflowed.
+    """
+    if exact.dtype.kind == "c" or converted.dtype.kind == "c":
+        return overflowed(exact.real, converted.real) | overflowed(exact.imag, converted.imag)
+    overflow: NDArray[np.bool_] = np.isfinite(exact) & ~np.isfinite(converted)
+    return overflow
 
 
 def _check_length(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
@@ -264,6 +306,13 @@ def _check_time_precision(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
     # 2300 into datetime64[ns] comes out in 1715) or when the coarser unit truncates it: a round trip reveals both.
     if source.dtype == dtype:
         return
+    fixed = (_fixed_length(source.dtype), _fixed_length(dtype))
+    if dtype.kind == "m" and None not in fixed and fixed[0] != fixed[1] and not np.isnat(source).all():
+        message = (
+            f"{_describe(source)} ({source.dtype}) does not fit an array of {dtype}: years and months have no fixed "
+            f"length in days, so durations in them cannot be converted to the array's unit exactly"
+        )
+        raise DataFitError(message)
     try:
         back = source.astype(dtype).astype(source.dtype)
     except OverflowError:  # NumPy 2.5 and later detect the overflow themselves
@@ -276,43 +325,7 @@ def _check_time_precision(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
     raise DataFitError(f"{_first(source, lost)!r} does not fit an array of {dtype} (it would lose precision)")
 
 
-def _check_fields(source: NDArray[Any], dtype: np.dtype[Any]) -> None:
-    if source.dtype == dtype:
-        return
-    names = dtype.names or ()
-    if source.dtype.names is None or set(source.dtype.names) != set(names):
-        raise DataKindError(f"cannot store {_describe(source)} ({source.dtype}) in an array of {dtype}")
-    for name in names:
-        check_fits(source[name], dtype.fields[name][0])  # type: ignore[index]
-
-
-def _checked_records(data: object, dtype: np.dtype[Any]) -> NDArray[Any]:
-    # Tuples (records) carry no dtype of their own, so NumPy converts them straight to the target type; comparing
-    # the converted values back with the given ones catches truncation such as 1.5 -> 1 or 'abcdef' -> 'abc'.
-    try:
-        with np.errstate(over="raise", invalid="raise"):
-            converted = np.array(data, dtype=dtype)
-    except (OverflowError, FloatingPointError) as error:
-        raise DataRangeError(f"{data!r} does not fit an array of {dtype}: {error}") from None
-    except (TypeError, ValueError) as error:
-        raise DataKindError(f"cannot store {data!r} in an array of {dtype}: {error}") from None
-    if not _same(converted.tolist(), data):
-        message = f"{data!r} does not fit an array of {dtype}: it would be stored as {converted.tolist()!r}"
-        raise DataFitError(message)
-    return converted
-
-
-def _same(stored: object, given: object) -> bool:
-    if isinstance(stored, np.ndarray):
-        stored = stored.tolist()
-    if isinstance(given, np.ndarray | np.void):
-        given = given.tolist()
-    if isinstance(stored, list | tuple):
-        if not isinstance(given, list | tuple) or len(stored) != len(given):
-            return False
-        return all(_same(left, right) for left, right in zip(stored, given, strict=True))
-    if isinstance(stored, float) and isinstance(given, float | np.floating) and math.isnan(stored):
-        return math.isnan(given)
-    if isinstance(stored, float) and isinstance(given, float | np.floating):
-        return stored == given or np.float32(stored) == np.float32(given) or np.float16(stored) == np.float16(given)
-    return bool(stored == given)
+def _fixed_length(dtype: np.dtype[Any]) -> bool | None:
+    # Whether a duration in this unit has a fixed length in seconds; None for the generic unit of a bare NaT or count.
+    unit = np.datetime_data(dtype)[0]
+    return None if unit == "generic" else unit not in ("Y", "M")

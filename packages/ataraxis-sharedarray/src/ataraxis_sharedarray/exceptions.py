@@ -6,8 +6,9 @@ from the one `ataraxis-data-structures` 3.x raised for it where that differs: a 
 and a `ValueError` (3.x raised `ValueError`), an index or a value of the wrong kind a `TypeError` and a
 `ValueError`, use while disconnected a `ConnectionError` and a `RuntimeError`.
 
-Failures the operating system reports (no permission to open a segment, no memory left) are not misuses of an array
-and reach the caller as the usual `OSError` subclasses.
+Shared memory without room for a new array raises `SharedMemoryFullError`, an `OSError`. Other failures the
+operating system reports (no permission to open a segment, too many open files) are not misuses of an array and
+reach the caller as the usual `OSError` subclasses.
 """
 
 
@@ -36,6 +37,13 @@ class PrototypeError(SharedArrayError, TypeError, ValueError):
 
 class ArrayExistsError(SharedArrayError, FileExistsError):
     """`create_array` was asked for a name that is taken, without `exist_ok=True`."""
+
+
+class SharedMemoryFullError(SharedArrayError, OSError):
+    """Shared memory has no room for the array `create_array` was asked for (errno `ENOSPC`).
+
+    The message names the size the array needs and the space left. Nothing is created.
+    """
 
 
 class ArrayNotFoundError(SharedArrayError, FileNotFoundError):

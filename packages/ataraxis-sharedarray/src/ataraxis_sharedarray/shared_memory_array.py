@@ -245,18 +245,14 @@ class SharedMemoryArray:
                 finally:
                     words[HOLDER_WORD] = 0
                     connection.release()
-            except IndexError:
+            except (IndexError, OverflowError):  # OverflowError: an index beyond 64 bits
                 resolve(index, connection.rows)
                 raise
+            except BaseException:
+                connection.lock.abandon()  # an exception right after the acquisition must not leave the lock taken
+                raise
         selection = resolve(index, connection.rows)
-        if with_lock:
-            connection.lock.acquire()
-            try:
-                value = view[selection].copy()
-            finally:
-                connection.lock.release()
-        else:
-            value = view[selection].copy()
+        value = connection.read_rows(selection) if with_lock else view[selection].copy()
         return value.tolist() if convert_output else value
 
     def write_data(self, index: Index, data: Any, *, with_lock: bool = True) -> None:
@@ -302,17 +298,16 @@ class SharedMemoryArray:
                     words[HOLDER_WORD] = 0
                     connection.release()
                 return
-            except IndexError:
+            except (IndexError, OverflowError):  # OverflowError: an index beyond 64 bits
                 resolve(index, connection.rows)
+                raise
+            except BaseException:
+                connection.lock.abandon()  # see read_data
                 raise
         selection = resolve(index, connection.rows)
         source = connection.fitted(data, index, selection)
         if with_lock:
-            connection.lock.acquire()
-            try:
-                view[selection] = source
-            finally:
-                connection.lock.release()
+            connection.write_rows(selection, source)
         else:
             view[selection] = source
 
@@ -362,8 +357,11 @@ class SharedMemoryArray:
                 finally:
                     words[HOLDER_WORD] = 0
                     connection.release()
-            except IndexError:
+            except (IndexError, OverflowError):  # OverflowError: an index beyond 64 bits
                 resolve(index, connection.rows)
+                raise
+            except BaseException:
+                connection.lock.abandon()  # see read_data
                 raise
         dtype = self._dtype
         return self.update(index, lambda current: checked_sum(current, delta, dtype, index))
@@ -488,8 +486,11 @@ class SharedMemoryArray:
 
 def _disconnect_inherited_copies() -> None:
     # A forked child shares the parent's mapping but not its ownership or its pid (recorded as the lock holder): its
-    # copies start disconnected, and the child connects them itself.
+    # copies start disconnected, and the child connects them itself. The hook belongs to this module, whose class it
+    # serves, hence the private access.
     for array in list(_connected):
+        if array._connection is not None:  # noqa: SLF001
+            array._connection.detach_after_fork()  # noqa: SLF001
         array.disconnect()
 
 

@@ -1,20 +1,28 @@
-"""Replaces a file atomically: readers see the old content or the new one, never a half-written file.
+"""Reads a config file, and replaces one atomically: readers see the old content or the new one, never a mix.
 
 This is the package's one place for operating-system specifics: `O_NOFOLLOW` (POSIX; elsewhere a symbolic link is
-detected with `Path.is_symlink`), `fchmod` (POSIX; elsewhere `chmod` by path) and fsyncing a folder (POSIX only;
-Windows has no such call and makes renames durable by itself). A save costs few system calls, since on some
-machines (sandboxes, network shares) each one that touches a folder costs a good part of a millisecond: the old
-file is opened and read once, for both its permissions and its content.
+detected with `Path.is_symlink`), `O_NONBLOCK` (POSIX; elsewhere there are no FIFOs to wait on), `fchmod` (POSIX;
+elsewhere `chmod` by path) and fsyncing a folder (POSIX only; Windows has no such call and makes renames durable by
+itself). A save costs few system calls, since on some machines (sandboxes, network shares) each one that touches a
+folder costs a good part of a millisecond: the old file is opened and read once, for both its permissions and its
+content.
+
+Files are opened without blocking and checked with `fstat` on the opened descriptor before anything is read or
+replaced: opening a FIFO that has no writer would wait forever, and a save through a link to a device (`/dev/null`)
+must not replace the device with a regular file. A config is a regular file; anything else is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import os
 import secrets
 import stat
 from pathlib import Path
+
+from .exceptions import ConfigFileError, ConfigNotFoundError
 
 _READ_LIMIT = 16 << 20
 """Old files larger than this are not read back for their comments (a config is a few kilobytes)."""
@@ -32,6 +40,43 @@ class Existing:
     """The existing file's bytes, or None when there is no file (or it is too large or unreadable)."""
 
 
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+"""Opening for reading never waits (a FIFO without a writer), and reads bytes as they are on Windows too."""
+
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def read_config(path: Path) -> bytes:
+    """Reads a config file's bytes, refusing anything but a regular file (symbolic links are followed).
+
+    Args:
+        path: The file.
+
+    Returns:
+        Its content.
+
+    Raises:
+        ConfigNotFoundError: There is no file at the path.
+        ConfigFileError: The path names a FIFO, a device or a socket.
+        OSError: The file cannot be opened or read (no permission, a loop of symbolic links, a folder).
+    """
+    try:
+        descriptor = os.open(path, _READ_FLAGS)
+    except (FileNotFoundError, NotADirectoryError):
+        raise ConfigNotFoundError(path) from None
+    try:
+        status = os.fstat(descriptor)
+        _require_regular(status.st_mode, path, "")
+        return _read_all(descriptor, status.st_size)
+    finally:
+        os.close(descriptor)
+
+
 def read_existing(path: Path) -> Existing:
     """Finds out what a save to `path` replaces: the real target, its permissions and its content.
 
@@ -40,27 +85,78 @@ def read_existing(path: Path) -> Existing:
 
     Returns:
         What is there now.
+
+    Raises:
+        ConfigFileError: The path (or the target of the symbolic link it is) names a FIFO, a device or a socket,
+            which a save must not replace.
+        PermissionError: The existing file is read-only for this process (the rename would replace it anyway).
+        OSError: The path is a loop of symbolic links or a folder, or the existing file cannot be opened.
     """
     nofollow = getattr(os, "O_NOFOLLOW", 0)
     if not nofollow and path.is_symlink():  # the portable fallback of O_NOFOLLOW
-        return read_existing(path.resolve())
+        return read_existing(_resolve(path))
     try:
-        descriptor = os.open(path, os.O_RDONLY | nofollow | getattr(os, "O_BINARY", 0))
+        descriptor = os.open(path, _READ_FLAGS | nofollow)
     except FileNotFoundError:
         return Existing(path, None, None)
     except OSError:
         if path.is_symlink():  # O_NOFOLLOW refuses a link (ELOOP): the link stays and its target is replaced
-            return read_existing(path.resolve())
+            return read_existing(_resolve(path))
         raise
     try:
         status = os.fstat(descriptor)
+        _require_regular(status.st_mode, path, "cannot save over it: ")
+        if not _writable(status, path):
+            problem = f"{os.strerror(errno.EACCES)}: the file is read-only; make it writable to save over it"
+            raise PermissionError(errno.EACCES, problem, str(path))
         mode = stat.S_IMODE(status.st_mode)
-        content = None
-        if stat.S_ISREG(status.st_mode) and status.st_size <= _READ_LIMIT:
-            content = _read_all(descriptor, status.st_size)
+        content = _read_all(descriptor, status.st_size) if status.st_size <= _READ_LIMIT else None
     finally:
         os.close(descriptor)
     return Existing(path, mode, content)
+
+
+def _require_regular(mode: int, path: Path, action: str) -> None:
+    """Refuses what is not a regular file: a folder as the `IsADirectoryError` the system reports for it elsewhere."""
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    kind = next((kind for test, kind in _FILE_KINDS if test(mode)), "not a file")
+    raise ConfigFileError(f"{action}not a regular file: it is {kind}", path)
+
+
+def _writable(status: os.stat_result, path: Path) -> bool:
+    """Tells whether this process may write the file, as writing it in place would require.
+
+    The atomic rename needs only a writable folder, so it would replace a file that a person made read-only to
+    protect it. The permission bits settle it without a system call in the usual case (the owner saving its own
+    writable file); `os.access` confirms a refusal, since an access control list may grant what the bits do not.
+    POSIX only: Windows refuses to replace a read-only file by itself.
+    """
+    if not hasattr(os, "geteuid"):
+        return True
+    user = os.geteuid()
+    if user == 0:
+        return True
+    if status.st_uid == user:
+        allowed = status.st_mode & stat.S_IWUSR
+    elif status.st_gid == os.getegid() or status.st_gid in os.getgroups():
+        allowed = status.st_mode & stat.S_IWGRP
+    else:
+        allowed = status.st_mode & stat.S_IWOTH
+    return bool(allowed) or os.access(path, os.W_OK)
+
+
+def _resolve(link: Path) -> Path:
+    """Returns the file a symbolic link leads to, following links on the way; a loop is the OSError it is."""
+    try:
+        target = link.resolve()
+    except RuntimeError:  # Python before 3.13 reports a loop of links as a RuntimeError
+        target = link
+    if target.is_symlink():  # Python 3.13 returns a path still inside the loop
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(link))
+    return target
 
 
 def _read_all(descriptor: int, size: int) -> bytes:

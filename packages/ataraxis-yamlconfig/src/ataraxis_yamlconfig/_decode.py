@@ -35,10 +35,12 @@ class Decoder:
 
     Args:
         strict: Whether keys that a dataclass does not declare are refused (True) or ignored (False).
+        ignored: A list to which the paths of ignored keys are added (with `strict=False`), if given.
     """
 
-    def __init__(self, *, strict: bool) -> None:
+    def __init__(self, *, strict: bool, ignored: list[FieldPath] | None = None) -> None:
         self._strict = strict
+        self._ignored = ignored
 
     def dataclass(self, cls: type, data: dict[Any, Any], path: FieldPath) -> Any:
         """Builds a dataclass instance from a mapping of its fields.
@@ -60,6 +62,8 @@ class Decoder:
             for key in data:
                 if key not in fields:
                     raise _unknown_key(cls, key, (*path, key))
+        elif self._ignored is not None:
+            self._ignored.extend((*path, key) for key in data if key not in fields)
         hints = field_types(cls)
         arguments = {}
         for name, field in fields.items():
@@ -159,11 +163,17 @@ def _enum_member(enum_type: type[enum.Enum], data: Any, path: FieldPath) -> enum
     for member in enum_type:
         if same_plain(encode_any(member.value, path), data):
             return member
-    if issubclass(enum_type, enum.Flag) and type(data) is int:
-        try:  # a combination of flags (READ | WRITE is saved as 3)
-            return enum_type(data)
+    if issubclass(enum_type, enum.Flag) and type(data) is int and data >= 0:
+        # A combination of flags (READ | WRITE is saved as 3); never a negative number, which Python would take for
+        # the complement of its bits (-5 for READ | WRITE | EXECUTE). Only a number that the flag holds as it is:
+        # a Flag whose boundary is CONFORM (the default before Python 3.11.4) drops unknown bits without a word.
+        try:
+            member = enum_type(data)
         except ValueError:
             pass
+        else:
+            if isinstance(member, enum_type) and member.value == data:
+                return member
     allowed = [encode_any(member.value, path) for member in enum_type]
     named = enum_type.__members__.get(data) if isinstance(data, str) else None
     hint = f"write the value {encode_any(named.value, path)!r} of {data}, not its name" if named else ""

@@ -10,11 +10,14 @@
   quotes such strings, so saved files read back the same either way.
 - The loader refuses a mapping that repeats a key (PyYAML silently keeps the last one), since in a hand-edited
   config a repeated key is always a mistake.
+- An integer with a leading zero that YAML 1.1 and 1.2 read as different numbers (`017`: the octal 15 for PyYAML,
+  17 for editors and ruamel.yaml) is refused rather than silently read as octal.
 - A value that PyYAML's constructors cannot build (`2024-02-30`, `!!int abc`, `!!bool maybe`, an integer of more
   digits than Python converts) is a `ConstructorError` that marks its line, never a bare `ValueError`, `KeyError`
   or `AttributeError`.
 
-Only the safe classes are used: `!!python/...` tags are never written and are refused on reading.
+Only the safe classes are used: `!!python/...` tags are never written and are refused on reading, and so are the
+safe tags that build values a config cannot hold (`!!binary`, `!!set`, `!!omap`, `!!pairs`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from ._limits import MAX_DEPTH
 
 STR_TAG = "tag:yaml.org,2002:str"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
+_INT_TAG = "tag:yaml.org,2002:int"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
@@ -101,33 +105,39 @@ def _represent_section(dumper: SafeRepresenter, section: Section) -> MappingNode
     return dumper.represent_dict({entry.name: entry.value for entry in section.entries})
 
 
+_AMBIGUOUS_OCTAL = re.compile(r"^[-+]?0[0-7]+$")
+"""Integers with a leading zero: octal in YAML 1.1 (PyYAML reads `017` as 15), decimal in YAML 1.2 (17)."""
+
 _CONSTRUCTION_FAILURES = (ValueError, KeyError, IndexError, AttributeError, TypeError, OverflowError)
 """What PyYAML's safe constructors let escape for a scalar they cannot build."""
 
 
 class _CheckedConstructor(SafeConstructor):
-    """Refuses repeated keys, and reports a value the constructors cannot build as an error that marks its line."""
+    """Refuses repeated keys and octal-looking integers (the constructors that can fail are wrapped by `_located`)."""
 
-    def construct_object(self, node: Node, deep: bool = False) -> Any:
-        """Builds the value of a node, turning a constructor's bare exception into a `ConstructorError`.
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        """Builds an integer, refusing one with a leading zero that YAML 1.1 and 1.2 readers read differently.
 
         Args:
-            node: The node.
-            deep: Whether to build nested values at once.
+            node: The scalar node.
 
         Returns:
-            The value.
+            The integer.
 
         Raises:
-            ConstructorError: The node's value cannot be built as its tag says (the error marks the node).
+            ConstructorError: The text is `017` or the like: the octal 15 for PyYAML, 17 for editors.
         """
-        try:
-            return super().construct_object(node, deep=deep)
-        except _CONSTRUCTION_FAILURES as error:
-            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            shown = _SHORT.repr(node.value) if isinstance(node, ScalarNode) else "this collection"
-            reason = f": {error}" if isinstance(error, ValueError) else ""
-            raise ConstructorError(None, None, f"cannot read {shown} as {tag}{reason}", node.start_mark) from None
+        number: int = super().construct_yaml_int(node)
+        text = str(node.value)
+        if _AMBIGUOUS_OCTAL.match(text) and number != int(text, 10):
+            decimal = int(text, 10)
+            problem = (
+                f"{text} is the number {number} (octal) in YAML 1.1, as PyYAML reads it, but {decimal} in YAML 1.2, "
+                f"as editors read it: write {decimal} (or {number}) without the leading zero, or '{text}' in quotes "
+                "for text"
+            )
+            raise ConstructorError(None, None, problem, node.start_mark)
+        return number
 
     def construct_mapping(self, node: Node, deep: bool = False) -> dict[Hashable, Any]:
         """Builds a mapping after checking that none of its own keys repeats (merged `<<` keys may be overridden).
@@ -145,8 +155,15 @@ class _CheckedConstructor(SafeConstructor):
         if not isinstance(node, MappingNode):  # `!!set [1]`, `!!map [1]`: the tag asks for a mapping
             kind = "sequence" if isinstance(node, SequenceNode) else "scalar"
             raise ConstructorError(None, None, f"expected a mapping node, but found {kind}", node.start_mark)
+        pairs = list(node.value)  # the base class's merge of `<<` keys changes node.value
+        mapping = super().construct_mapping(node, deep=deep)
+        if len(mapping) != len(pairs):  # keys collapsed: a repeated key, or a merged one overridden (allowed)
+            self._refuse_repeated_keys(node, pairs)
+        return mapping
+
+    def _refuse_repeated_keys(self, node: MappingNode, pairs: list[tuple[Node, Node]]) -> None:
         seen: dict[Any, Node] = {}
-        for key_node, _ in node.value:
+        for key_node, _ in pairs:
             if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE_TAG:
                 continue
             key = self.construct_object(key_node)
@@ -161,7 +178,6 @@ class _CheckedConstructor(SafeConstructor):
                     f"found the key {key!r} twice (first on line {first.start_mark.line + 1})",
                     key_node.start_mark,
                 )
-        return super().construct_mapping(node, deep=deep)
 
 
 class PythonLoader(_CheckedConstructor, yaml.SafeLoader):
@@ -207,6 +223,20 @@ class Dumper(yaml.SafeDumper):
     takes milliseconds either way.
     """
 
+    def ignore_aliases(self, data: Any) -> bool:
+        """Writes a value held in two places twice, never as an anchor and alias (`&id001`, `*id001`).
+
+        An alias would tie two settings together: a person editing one would change the other without knowing.
+        The data written is a tree (saving refuses a value that contains itself), so writing it out is finite.
+
+        Args:
+            data: The value.
+
+        Returns:
+            Always True.
+        """
+        return True
+
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         """Indents a block sequence under its mapping key (`key:` then `  - item`), as yamllint expects by default.
 
@@ -217,7 +247,46 @@ class Dumper(yaml.SafeDumper):
         super().increase_indent(flow=flow, indentless=False)
 
 
-PythonLoader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
+_NOT_PLAIN_TAGS = ("binary", "set", "omap", "pairs")
+"""Tags the safe loader builds into values a config cannot hold (bytes, sets, lists of pairs): refused as unknown."""
+
+_FALLIBLE_TAGS = ("null", "bool", "int", "float", "timestamp")
+"""Tags whose constructors let a bare exception escape for text they cannot read (`!!bool maybe`: a `KeyError`).
+
+The others cannot fail that way: strings, and lists and mappings, whose items are built by these constructors (and
+whose own faults PyYAML reports as `ConstructorError`s). Wrapping only these keeps the common path free of an extra
+call per value.
+"""
+
+
+def _located(construct: Any) -> Any:
+    """Wraps a constructor so that a bare exception becomes a `ConstructorError` marking the node's line."""
+
+    @functools.wraps(construct)
+    def located(loader: Any, node: Node) -> Any:
+        try:
+            return construct(loader, node)
+        except _CONSTRUCTION_FAILURES as error:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            shown = _SHORT.repr(node.value) if isinstance(node, ScalarNode) else "this collection"
+            reason = f": {error}" if isinstance(error, ValueError) else ""
+            raise ConstructorError(None, None, f"cannot read {shown} as {tag}{reason}", node.start_mark) from None
+
+    return located
+
+
+def _refine(loader: Any) -> None:
+    """Gives a loader class this module's resolvers and constructors (the same for the C and pure-Python ones)."""
+    loader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
+    loader.add_constructor(_INT_TAG, loader.construct_yaml_int)
+    for tag in _FALLIBLE_TAGS:
+        full = f"tag:yaml.org,2002:{tag}"
+        loader.add_constructor(full, _located(loader.yaml_constructors[full]))
+    for tag in _NOT_PLAIN_TAGS:
+        loader.add_constructor(f"tag:yaml.org,2002:{tag}", loader.construct_undefined)
+
+
+_refine(PythonLoader)
 Dumper.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
 Dumper.add_representer(str, _represent_str)
 Dumper.add_representer(list, _represent_list)
@@ -231,7 +300,7 @@ if yaml.__with_libyaml__:
     class LibyamlLoader(_CheckedConstructor, yaml.CSafeLoader):
         """libyaml's safe loader, refined as the module docstring says."""
 
-    LibyamlLoader.add_implicit_resolver(_FLOAT_TAG, _EXPONENT_FLOAT, list("-+0123456789"))
+    _refine(LibyamlLoader)
     Loader = LibyamlLoader
 
 
@@ -256,6 +325,23 @@ def dump(data: Any) -> str:
     return text
 
 
+def simple_key(key: Hashable) -> str | None:
+    """Writes a mapping key as the dumper writes it in a block mapping, when it fits on the key's line.
+
+    Args:
+        key: The key: a field name, or a key of a mapping (a str, number, bool, None or date).
+
+    Returns:
+        The key as written in the file, without the colon (quoted when a YAML reader would take it for something
+        else: `'on'`), or None when the dumper writes it in the explicit `? key` form (a key of 128 or more
+        characters).
+    """
+    line = dump({key: None})  # not cached: keys of mappings are data, of any number
+    if line.endswith(": null\n") and line.count("\n") == 1:
+        return line.removesuffix(": null\n")
+    return None
+
+
 @functools.cache
 def plain_key(name: str) -> str:
     """Writes a field name as a mapping key, quoted when a YAML reader would take it for something else (`on`).
@@ -266,7 +352,4 @@ def plain_key(name: str) -> str:
     Returns:
         The key as written in the file, without the colon.
     """
-    line = dump({name: None})
-    if line.endswith(": null\n") and line.count("\n") == 1:
-        return line.removesuffix(": null\n")
-    return f"'{name}'"  # a name too long for an implicit key in the emitter's view; quoting keeps it one line
+    return simple_key(name) or f"'{name}'"  # a name too long for an implicit key in the emitter's view

@@ -11,8 +11,10 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import math
 import pathlib
-from collections.abc import Mapping
+import sys
+from collections.abc import Hashable, Mapping
 from typing import Any, assert_never
 
 from ._help import field_help
@@ -23,13 +25,19 @@ from .exceptions import ConfigTypeError
 _PLAIN_SCALARS = (type(None), bool, int, float, str, datetime.date, datetime.datetime)
 _SCALAR_KEYS = (type(None), bool, int, float, str, datetime.date)
 
+_MOST_DIGITS = sys.int_info.default_max_str_digits
+"""Python (and so every YAML reader written in it) refuses to read an integer of more digits than this, by default."""
+_FEWEST_BITS_OVER = int(_MOST_DIGITS * math.log2(10))
+"""Integers of at most this many bits have at most `_MOST_DIGITS` digits: the one cheap check on the common path."""
+_MINUTE = datetime.timedelta(minutes=1)
+
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
     """One field of a saved dataclass."""
 
-    name: str
-    """The field name (the YAML key)."""
+    name: Hashable
+    """The field name (the YAML key); for a mapping written key by key (see `_render`), the mapping's key."""
     value: Any
     """The plain value: None, bool, int, float, str, date, list, dict or `Section`."""
     help: str | None
@@ -42,6 +50,8 @@ class Section:
 
     entries: tuple[Entry, ...]
     """The init fields, in declaration order."""
+    mapping: bool = False
+    """Whether the entries are the items of a mapping (written key by key to keep its comments), not fields."""
 
 
 def encode_config(config: Any) -> Section:
@@ -104,7 +114,7 @@ def encode(tp: Any, value: Any, path: FieldPath) -> Any:
             return plain
         case Kind.NONE | Kind.DATETIME | Kind.DATE:
             if is_itself(shape, value):
-                return value
+                return _moment(value, tp, path) if shape.kind is Kind.DATETIME else value
         case Kind.DATACLASS:
             if isinstance(value, shape.tp) and not _adds_fields(type(value), shape.tp):
                 return _dataclass(shape.tp, value, path)
@@ -173,12 +183,33 @@ def _scalar(base: type | None, tp: Any, value: Any, path: FieldPath) -> Any:
     if base is bool and isinstance(value, bool):
         return value
     if base is int and isinstance(value, int) and not isinstance(value, bool):
-        return int(value)
+        return _integer(int(value), tp, path)
     if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return as_float(value, tp, path)
     if base is str and isinstance(value, str):
         return _text(value, tp, path)
     raise ConfigTypeError(value, type_name(tp), path)
+
+
+def _expected(tp: Any) -> str:
+    return "a value YAML can hold" if tp is Any else type_name(tp)
+
+
+def _integer(value: int, tp: Any, path: FieldPath) -> int:
+    """Returns an integer, refusing one of more digits than YAML readers read (the file would not load)."""
+    if value.bit_length() > _FEWEST_BITS_OVER and abs(value) >= 10**_MOST_DIGITS:
+        hint = f"it has more than {_MOST_DIGITS} digits, which Python's YAML readers refuse to read"
+        raise ConfigTypeError(value, _expected(tp), path, hint)
+    return value
+
+
+def _moment(value: datetime.datetime, tp: Any, path: FieldPath) -> datetime.datetime:
+    """Returns a datetime, refusing one whose time zone's offset a YAML timestamp cannot write (finer than minutes)."""
+    offset = value.utcoffset()
+    if offset is not None and offset % _MINUTE:
+        hint = f"its time zone's offset ({offset}) is not a whole number of minutes, as YAML timestamps require"
+        raise ConfigTypeError(value, _expected(tp), path, hint)
+    return value
 
 
 def _text(value: str, tp: Any, path: FieldPath) -> str:
@@ -251,19 +282,26 @@ def encode_any(value: Any, path: FieldPath) -> Any:
     """
     if isinstance(value, enum.Enum):
         return encode_any(value.value, path)
-    if type(value) is str:
+    kind = type(value)
+    if kind is str:
         return _text(value, str, path)
-    if value is None or type(value) in _PLAIN_SCALARS:
+    if kind is int:
+        return _integer(value, Any, path)
+    if kind is datetime.datetime:
+        return _moment(value, Any, path)
+    if value is None or kind in _PLAIN_SCALARS:
         return value
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, int):
-        return int(value)
+        return _integer(int(value), Any, path)
     if isinstance(value, float):
         return float(value)
     if isinstance(value, str):
         return _text(value, str, path)
-    if isinstance(value, (datetime.date, datetime.datetime)):
+    if isinstance(value, datetime.datetime):
+        return _moment(value, Any, path)
+    if isinstance(value, datetime.date):
         return value
     if isinstance(value, pathlib.PurePath):
         return str(value)

@@ -16,7 +16,7 @@ from typing import Any
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
-from ._dialect import FLOW_ITEMS, FLOW_WIDTH, MISREAD_BY_OTHER_READERS, STR_TAG
+from ._dialect import FLOW_ITEMS, FLOW_WIDTH, MISREAD_BY_OTHER_READERS, STR_TAG, simple_key
 
 _SIMPLE_TEXT = re.compile(r"[A-Za-z0-9_/][A-Za-z0-9_./+-]*(?: [A-Za-z0-9_./+-]+)*")
 """Text the emitter always writes plain, once it also reads back as a string: no indicator, quote, colon or hash."""
@@ -46,6 +46,22 @@ def entry_lines(key: str, value: Any) -> list[str] | None:
     if type(value) is dict:
         return _mapping_lines(key, value)
     return None
+
+
+def key_text(key: Any) -> str | None:
+    """Writes a key of a mapping as the emitter would on the key's line, or returns None for the `? key` form.
+
+    Args:
+        key: The key: a str, number, bool, None or date.
+
+    Returns:
+        The key's text (quoted if a reader would misread it), or None when the emitter writes it in the explicit form
+        (128 characters or more, or an empty string).
+    """
+    text = scalar_text(key)
+    if text is None:
+        return simple_key(key)
+    return text if len(text) <= _LONGEST_SIMPLE_KEY else None
 
 
 def scalar_text(value: Any) -> str | None:

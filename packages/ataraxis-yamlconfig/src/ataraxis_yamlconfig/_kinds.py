@@ -16,7 +16,7 @@ import pathlib
 import typing
 from typing import Any
 
-from ._types import NONE_TYPE, FieldPath, is_union, type_name
+from ._types import NONE_TYPE, FieldPath, is_union, type_name, unwrap_alias
 from .exceptions import UnsupportedFieldTypeError, format_field_path
 
 
@@ -56,7 +56,7 @@ class Shape:
     kind: Kind
     """What the type is."""
     tp: Any
-    """The annotation itself (NewTypes unwrapped)."""
+    """The annotation itself (NewTypes and type aliases unwrapped; a generic dataclass without its arguments)."""
     arguments: tuple[Any, ...] = ()
     """Union members, Literal values, sequence item types, or the mapping's key and value types."""
     base: type | None = None
@@ -138,8 +138,7 @@ def unsupported(tp: object, path: FieldPath) -> UnsupportedFieldTypeError:
 
 def _classify(tp: Any) -> Shape | None:
     """Takes a type apart; None when it has no YAML form."""
-    while hasattr(tp, "__supertype__"):  # typing.NewType
-        tp = tp.__supertype__
+    tp = unwrap_alias(tp)
     if tp is Any or tp is object or isinstance(tp, typing.TypeVar):
         return Shape(Kind.ANY, tp)
     if tp is NONE_TYPE or tp is None:
@@ -150,6 +149,10 @@ def _classify(tp: Any) -> Shape | None:
         return Shape(Kind.UNION, tp, arguments)
     if origin is typing.Literal:
         return Shape(Kind.LITERAL, tp, arguments)
+    if isinstance(origin, type) and dataclasses.is_dataclass(origin):
+        # A generic dataclass with its type arguments (`Box[int]`): the dataclass itself, its type variables any
+        # plain value, as a dataclass's own type variables are everywhere else.
+        return Shape(Kind.DATACLASS, origin)
     if origin is None and isinstance(tp, type):
         origin = tp
         arguments = ()

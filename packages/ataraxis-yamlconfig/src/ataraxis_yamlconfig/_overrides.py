@@ -51,7 +51,7 @@ class Override:
     """Whether a path that names no field is ignored rather than refused (environment variables, strict=False)."""
 
 
-def collect(overrides: Iterable[str], env_prefix: str | None, strict: bool) -> list[Override]:
+def collect(overrides: Iterable[str], env_prefix: str | None, *, strict: bool) -> list[Override]:
     """Reads the environment variables with the prefix, then the `path=value` strings, in the order they apply.
 
     Args:
@@ -184,7 +184,7 @@ def _read_value(override: Override) -> Any:
         loader = Loader(document)
         try:
             root = loader.get_single_node()
-            check_node_limits(root)
+            check_node_limits(root, aliases_possible="*" in document)
             loaded = loader.construct_document(root)
         finally:
             loader.dispose()

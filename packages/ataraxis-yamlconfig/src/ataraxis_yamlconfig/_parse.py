@@ -8,10 +8,18 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ._atomic import read_config
 from ._dialect import Loader
 from ._limits import check_node_limits
 from ._types import FieldPath
 from .exceptions import ConfigFileError
+
+_BOM = b"\xef\xbb\xbf"
+_CUT_SHORT = (
+    "a save cut short by a power cut or a crash of the system can leave a file like this, so it is not taken for "
+    "the default config; restore it from a backup, or delete it to start from the defaults (a file that holds only "
+    "'{}' or a comment also loads as the defaults)"
+)
 
 
 def parse_file(path: Path, loader: type[Any] = Loader) -> tuple[Any, Node | None]:
@@ -25,18 +33,23 @@ def parse_file(path: Path, loader: type[Any] = Loader) -> tuple[Any, Node | None
         The plain data (None for an empty document) and the document's root node (None for an empty document).
 
     Raises:
-        ConfigFileError: The file is not valid UTF-8 (or UTF-16) YAML, holds several documents, repeats a key, uses
-            a tag that the safe loader does not construct (such as `!!python/object`), holds a value its tag cannot
-            build (`2024-02-30`), or exceeds the limits of `_limits` (aliases, self-reference, nesting).
+        ConfigNotFoundError: There is no file at the path.
+        OSError: The file cannot be opened or read.
+        ConfigFileError: The path names a FIFO, a device or a socket; the file is not valid UTF-8 (or UTF-16)
+            YAML, holds several documents, repeats a key, uses a tag that the safe loader does not construct (such
+            as `!!python/object`), holds a value its tag cannot build (`2024-02-30`), or exceeds the limits of
+            `_limits` (aliases, self-reference, nesting); or the file is empty (nothing but white space) or holds
+            only zero bytes, as a save cut short by a power cut can leave it.
     """
-    content = path.read_bytes()
+    content = read_config(path)
+    _refuse_cut_short(content, path)
     try:
         # The pure-Python loader decodes the text as soon as it is built, so building it can raise ReaderError too.
         parser = loader(content)
         try:
             root = parser.get_single_node()
             if root is not None:
-                check_node_limits(root)
+                check_node_limits(root, aliases_possible=b"*" in content)
             data = None if root is None else parser.construct_document(root)
         finally:
             parser.dispose()
@@ -50,6 +63,24 @@ def parse_file(path: Path, loader: type[Any] = Loader) -> tuple[Any, Node | None
         problem = f"not readable as YAML text: {error.reason} ({character}byte {error.position})"
         raise ConfigFileError(problem, path, line) from None
     return data, root
+
+
+def _refuse_cut_short(content: bytes, path: Path) -> None:
+    """Refuses a file that holds nothing, which must not pass for a config of defaults.
+
+    An empty document is a valid YAML mapping of no fields, so an empty file would load as the default config. But
+    a file that a power cut interrupted right after a save (without `durable=True`) can be left empty (ext4 without
+    `auto_da_alloc`, network shares) or filled with zero bytes (XFS), and reading it as the defaults would silently
+    replace every setting. A person who wants the defaults can write `{}` or a comment.
+    """
+    text = content.removeprefix(_BOM)
+    if text and not text.isspace():
+        if text[0] or text.count(0) != len(text):  # the first byte settles it for nearly every file
+            return
+        problem = f"the file holds only zero bytes ({len(content)})"
+    else:
+        problem = "the file is empty"
+    raise ConfigFileError(f"{problem}: {_CUT_SHORT}", path)
 
 
 def _file_error(error: yaml.MarkedYAMLError, path: Path) -> ConfigFileError:

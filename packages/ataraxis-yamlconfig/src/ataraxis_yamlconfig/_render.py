@@ -11,11 +11,13 @@ scalars included). When the file being replaced had comments, blank lines and a 
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
+from typing import Any
 
 from ._dialect import dump, plain_key
 from ._encode import Entry, Section
-from ._fast import entry_lines
-from ._layout import MappingLayout
+from ._fast import entry_lines, key_text
+from ._layout import KeyLayout, MappingLayout
 
 _INDENT = "  "
 _OPENS_A_BLOCK = re.compile(r":(?: [|>][-+0-9]*)?$")
@@ -37,12 +39,19 @@ def render_document(section: Section, header: str | None = None, layout: Mapping
     """
     lines: list[str] = []
     header_lines = _comment(header, "") if header else []
-    if header_lines:
+    preamble = layout.preamble if layout is not None else []
+    first = next(iter(layout.keys.values()), None) if layout is not None else None
+    # The header is written unless the file already shows it: in its preamble, or (without the blank line that
+    # the header is written with) right above the first key.
+    shown = _holds(preamble, header_lines) or (
+        not preamble and first is not None and first.above[: len(header_lines)] == header_lines
+    )
+    if header_lines and not shown:
         lines.extend(header_lines)
         lines.append("")
-    if layout is not None and layout.keys:
-        first = next(iter(layout.keys.values()))
-        first.above = _without_header(first.above, header_lines)
+    if preamble:
+        lines.extend(preamble)
+        lines.append("")
     lines.extend(_render_section(section, "", top_level=True, layout=layout))
     if not section.entries:
         lines.append("{}")
@@ -54,24 +63,40 @@ def render_document(section: Section, header: str | None = None, layout: Mapping
 def _render_section(section: Section, indent: str, *, top_level: bool, layout: MappingLayout | None) -> list[str]:
     lines: list[str] = []
     previous_nested = False
-    entries = _in_file_order(section.entries, layout) if layout is not None else section.entries
-    fragments = _fragments([entry for entry in entries if not _is_nested(entry)])
-    for position, entry in enumerate(entries):
-        nested = _is_nested(entry)
-        kept = layout.keys.get(entry.name) if layout is not None else None
+    mapping = section.mapping
+    entries = _in_file_order(section.entries, layout, mapping=mapping) if layout is not None else section.entries
+    # Per entry: its layout in the file, and the entries to write below its key (None: one fragment).
+    kept_layouts: list[KeyLayout | None]
+    if layout is None:
+        kept_layouts = [None] * len(entries)
+    else:
+        kept_layouts = [
+            layout.keys.get(name) if isinstance(name, str) else None for name in _names(entries, mapping=mapping)
+        ]
+    blocks = [
+        (value if value.entries else None)
+        if type(value := entry.value) is Section
+        else (_mapping_block(value, kept) if kept is not None and type(value) is dict else None)
+        for entry, kept in zip(entries, kept_layouts, strict=True)
+    ]
+    singles = [entry for entry, block in zip(entries, blocks, strict=True) if block is None]
+    fragments = _fragments(singles, mapping=mapping)
+    for position, (entry, kept, block) in enumerate(zip(entries, kept_layouts, blocks, strict=True)):
+        nested = block is not None and not block.mapping
         help_lines = _comment(entry.help, indent) if entry.help else []
         if kept is not None:
-            above = _without_generated(kept.above, [line.lstrip() for line in help_lines])
-            lines.extend(f"{indent}{line}" if line else line for line in above)
+            lines.extend(f"{indent}{line}" if line else line for line in kept.above)
+            if _holds(kept.above, [line.lstrip() for line in help_lines]):
+                help_lines = []  # the file shows the current help already, perhaps with a note of its own around it
         elif top_level and position and (entry.help or nested or previous_nested):
             lines.append("")  # top-level fields that carry a comment, and nested blocks, read better set apart
         previous_nested = nested
         lines.extend(help_lines)
         end_comment = kept.end_comment if kept is not None and kept.end_comment else ""
-        if nested:
-            lines.append(f"{indent}{plain_key(entry.name)}:{end_comment}")
+        if block is not None:
+            lines.append(f"{indent}{_key(entry.name, mapping=mapping)}:{end_comment}")
             inner = kept.nested if kept is not None else None
-            lines.extend(_render_section(entry.value, indent + _INDENT, top_level=False, layout=inner))
+            lines.extend(_render_section(block, indent + _INDENT, top_level=False, layout=inner))
         else:
             fragment = fragments[entry.name]
             if len(fragment) > 1 and not _OPENS_A_BLOCK.search(fragment[0]):
@@ -81,11 +106,45 @@ def _render_section(section: Section, indent: str, *, top_level: bool, layout: M
     return lines
 
 
-def _is_nested(entry: Entry) -> bool:
-    return isinstance(entry.value, Section) and bool(entry.value.entries)
+def _mapping_block(value: dict[Any, Any], kept: KeyLayout) -> Section | None:
+    """Returns a mapping's items as entries to write one by one below its key, or None to write it as one fragment.
+
+    A mapping (a `dict` field, or one held by an `Any` field) is written key by key when the file has comments or
+    blank lines among its keys, so that they are kept as a nested dataclass's are. Its keys must then all fit on
+    their lines, and its values hold no dataclass (whose fields would get help comments that dataclasses inside
+    mappings never get); otherwise it is written whole and its inner comments are not kept.
+    """
+    if not value or kept.nested is None or not _has_notes(kept.nested):
+        return None
+    entries = []
+    for key, item in value.items():
+        if isinstance(item, Section) or key_text(key) is None:
+            return None
+        entries.append(Entry(key, item, None))
+    return Section(tuple(entries), mapping=True)
 
 
-def _fragments(entries: list[Entry]) -> dict[str, list[str]]:
+def _has_notes(layout: MappingLayout) -> bool:
+    """Tells whether a mapping's layout holds anything a person typed: comments or blank lines between its keys."""
+    return any(
+        kept.above or kept.end_comment or (kept.nested is not None and _has_notes(kept.nested))
+        for kept in layout.keys.values()
+    )
+
+
+def _names(entries: tuple[Entry, ...], *, mapping: bool) -> list[Hashable]:
+    """The entries' keys as the file's layout names them: field names and text keys themselves, others as written."""
+    if not mapping:
+        return [entry.name for entry in entries]
+    return [entry.name if isinstance(entry.name, str) else key_text(entry.name) for entry in entries]
+
+
+def _key(name: Hashable, *, mapping: bool) -> str | None:
+    """The key as it is written: a field name (quoted if a reader would misread it), or a mapping's key."""
+    return key_text(name) if mapping else plain_key(str(name))
+
+
+def _fragments(entries: list[Entry], *, mapping: bool) -> dict[Hashable, list[str]]:
     """Writes the entries of one mapping and cuts the text into each entry's lines.
 
     Numbers, flags, short words, and short lists and flat mappings of them are written directly (`_fast`); the
@@ -94,10 +153,11 @@ def _fragments(entries: list[Entry]) -> dict[str, list[str]]:
     at the unindented lines; if the count does not match (an explicit `? key`, for a very long name), each entry is
     dumped on its own.
     """
-    fragments: dict[str, list[str]] = {}
+    fragments: dict[Hashable, list[str]] = {}
     slow = []
     for entry in entries:
-        lines = entry_lines(plain_key(entry.name), entry.value)
+        key = key_text(entry.name) if mapping else plain_key(entry.name)  # type: ignore[arg-type,unused-ignore]
+        lines = entry_lines(key, entry.value) if key is not None else None
         if lines is None:
             slow.append(entry)
         else:
@@ -115,50 +175,45 @@ def _fragments(entries: list[Entry]) -> dict[str, list[str]]:
     return fragments
 
 
-def _in_file_order(entries: tuple[Entry, ...], layout: MappingLayout) -> tuple[Entry, ...]:
-    """Orders the entries as the file had them; an entry new to the file follows its predecessor in the class."""
-    known = [entry for entry in entries if entry.name in layout.keys]
-    file_position = {name: index for index, name in enumerate(layout.keys)}
-    ordered = sorted(known, key=lambda entry: file_position[entry.name])
-    for class_position, entry in enumerate(entries):
-        if entry.name in layout.keys:
-            continue
-        predecessor = entries[class_position - 1] if class_position else None
-        at = ordered.index(predecessor) + 1 if predecessor is not None else 0
-        ordered.insert(at, entry)
+def _in_file_order(entries: tuple[Entry, ...], layout: MappingLayout, *, mapping: bool) -> tuple[Entry, ...]:
+    """Orders the entries as the file had them; an entry new to the file follows its predecessor in the class.
+
+    So the entries new to the file that follow a known entry in the class come right after it, in class order, and
+    those before the first known entry come first. Linear in the number of entries (a mapping may hold many).
+    """
+    file_position = {name: index for index, (name, kept) in enumerate(layout.keys.items()) if kept.placed}
+    positions = [
+        file_position.get(name) if isinstance(name, str) else None for name in _names(entries, mapping=mapping)
+    ]
+    if None not in positions and positions == sorted(positions):  # type: ignore[type-var]  # no None in it
+        return entries  # the usual case: a file this package wrote, saved again
+    first_run: list[Entry] = []
+    known: list[tuple[int, Entry, list[Entry]]] = []
+    run = first_run
+    for entry, position in zip(entries, positions, strict=True):
+        if position is None:
+            run.append(entry)
+        else:
+            run = []
+            known.append((position, entry, run))
+    ordered = first_run
+    for _, entry, following in sorted(known, key=lambda item: item[0]):
+        ordered.append(entry)
+        ordered.extend(following)
     return tuple(ordered)
 
 
-def _without_generated(above: list[str], generated: list[str]) -> list[str]:
-    """Removes the help comment this package wrote above a key, to write the current one instead.
+def _holds(lines: list[str], block: list[str]) -> bool:
+    """Tells whether comment lines kept from the file hold a block of lines written by this package (a help text).
 
-    The package owns the comment lines directly above a key that has help text: when they end with the current
-    help, only those lines go (a comment of the user's own right above them stays); otherwise they are an older
-    help text, and they all go. Lines separated from the key by a blank line are always the user's.
+    The package writes the current help above a key, and the class's summary at the top of the file, unless the
+    file shows them already. Lines that differ from the current text (an older help text, a note of a person's) are
+    never removed: they cannot be told apart, and a person's comment must survive a save.
     """
-    if not generated:
-        return above
-    run_start = len(above)
-    while run_start and above[run_start - 1].startswith("#"):
-        run_start -= 1
-    if above[run_start:][-len(generated) :] == generated:
-        return above[: len(above) - len(generated)]
-    return above[:run_start]
-
-
-def _without_header(above: list[str], header: list[str]) -> list[str]:
-    """Removes the header comment this package wrote at the top of the file, to write the current one instead.
-
-    The package owns the first comment lines of the file, up to the first blank line, when the class has a
-    docstring: when they end with the current header only those lines go, otherwise they all go.
-    """
-    if not header or "" not in above or not above[0].startswith("#"):
-        return above
-    run_end = above.index("")
-    run = above[:run_end]
-    if run[-len(header) :] == header:
-        return run[: -len(header)] + above[run_end + 1 :]
-    return above[run_end + 1 :]
+    if not block:
+        return False
+    width = len(block)
+    return any(lines[start : start + width] == block for start in range(len(lines) - width + 1))
 
 
 def _comment(text: str, indent: str) -> list[str]:

@@ -103,7 +103,7 @@ def json_value(plain: Any) -> Any:
     return scalar_text(plain)
 
 
-def build_schema(cls: type, extra_properties: dict[str, Any] | None = None, extra_required: bool = False) -> Any:
+def build_schema(cls: type, extra_properties: dict[str, Any] | None = None, *, extra_required: bool = False) -> Any:
     """Builds the JSON Schema of a config dataclass.
 
     Args:
@@ -302,9 +302,10 @@ def _enum_schema(enum_type: type[enum.Enum], path: FieldPath) -> dict[str, Any]:
     plain = [encode_any(member.value, path) for member in enum_type]
     if not issubclass(enum_type, enum.Flag) or not all(type(value) is int for value in plain):
         return _choices(plain)
-    # A combination of flags is saved as its number. A strict Flag accepts exactly the combinations of its members'
-    # bits; other boundaries (IntFlag keeps unknown bits) accept any integer.
-    if getattr(enum_type, "_boundary_", None) is not enum.STRICT:
+    # A combination of flags is saved as its number. A Flag accepts exactly the combinations of its members' bits
+    # (whatever its boundary: from_yaml refuses the bits a CONFORM flag would drop), one that keeps unknown bits
+    # (IntFlag, KEEP) any integer.
+    if getattr(enum_type, "_boundary_", None) is enum.KEEP:
         return {"type": "integer"}
     combinations = {0}
     for member in enum_type.__members__.values():

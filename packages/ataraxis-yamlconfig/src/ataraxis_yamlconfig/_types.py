@@ -70,6 +70,28 @@ def _resolve(base: type, annotations: dict[str, Any]) -> dict[str, Any]:
         raise UnsupportedFieldTypeError(message) from error
 
 
+_TYPE_ALIAS: Any = getattr(typing, "TypeAliasType", None)
+"""The class of the aliases the `type` statement makes (Python 3.12 and later)."""
+
+
+def unwrap_alias(tp: Any) -> Any:
+    """Returns the type that a `NewType` or a type alias (`type Gains = dict[str, float]`) stands for.
+
+    Args:
+        tp: The declared type.
+
+    Returns:
+        The type itself, when it is neither.
+    """
+    while True:
+        if hasattr(tp, "__supertype__"):  # typing.NewType
+            tp = tp.__supertype__
+        elif _TYPE_ALIAS is not None and isinstance(tp, _TYPE_ALIAS):
+            tp = tp.__value__
+        else:
+            return tp
+
+
 def admits_none(tp: Any) -> bool:
     """Tells whether a type accepts `None` as a value (`Any`, `None`, `X | None`, `Literal[None, ...]`).
 
@@ -79,8 +101,7 @@ def admits_none(tp: Any) -> bool:
     Returns:
         True when `None` fits the type.
     """
-    while hasattr(tp, "__supertype__"):  # typing.NewType
-        tp = tp.__supertype__
+    tp = unwrap_alias(tp)
     if tp is Any or tp is object or tp is None or tp is NONE_TYPE or isinstance(tp, typing.TypeVar):
         return True
     if is_union(tp):

@@ -12,9 +12,10 @@ from typing import Any
 
 from yaml.nodes import Node
 
+from ._dotted import parse_path
 from ._parse import locate
 from .exceptions import ConfigClassError, ConfigVersionError, MigrationError, YamlConfigError, describe_value
-from .migrations import VERSION_KEY, Migration, StepFailure, describe_step, run_step
+from .migrations import VERSION_KEY, Migration, Rename, StepFailure, describe_step, run_step
 
 _ATTRIBUTE = "_yamlconfig_versioning"
 
@@ -170,6 +171,27 @@ def upgrade(
         if isinstance(error, ConfigVersionError):
             error.line = locate(root, (VERSION_KEY,))
         raise
+
+
+def renamed_keys(versioning: Versioning, version: int) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Lists the keys that the `Rename` steps move when a file of a version is migrated, so comments can follow them.
+
+    Args:
+        versioning: The class's versioning.
+        version: The file's version.
+
+    Returns:
+        Each renamed key's old and new path, in the order the steps run; renames of list items (`[*]`) are left
+        out, since comments inside lists are not kept.
+    """
+    moves = []
+    for migration in versioning.migrations[version - 1 :]:
+        for step in migration.steps:
+            if isinstance(step, Rename):
+                old, new = parse_path(step.old), parse_path(step.new)
+                if not any(part.wildcard for part in (*old, *new)):
+                    moves.append((tuple(part.text for part in old), tuple(part.text for part in new)))
+    return moves
 
 
 def version_schema(versioning: Versioning, class_name: str) -> tuple[dict[str, Any], bool]:

@@ -32,8 +32,26 @@ import errno
 import reprlib
 from collections.abc import Hashable
 from pathlib import Path
+from typing import Any
 
-_REPR = reprlib.Repr()
+
+class _ShortRepr(reprlib.Repr):
+    """Shortens values for messages, including integers too long for Python to write out (more than 4,300 digits)."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        """Returns the integer's repr, shortened; for one too long to convert, its approximate number of digits.
+
+        Args:
+            x: The integer.
+            level: The nesting level (unused for integers).
+        """
+        try:
+            return super().repr_int(x, level)
+        except ValueError:
+            return f"<an integer of about {round(x.bit_length() * 0.30103):,} digits>"
+
+
+_REPR = _ShortRepr()
 _REPR.maxstring = 60
 _REPR.maxother = 60
 _REPR.maxlist = 8
@@ -54,7 +72,7 @@ def format_field_path(path: tuple[Hashable, ...]) -> str:
         if isinstance(segment, str) and segment.isidentifier():
             text = f"{text}.{segment}" if text else segment
         else:
-            text += f"[{segment!r}]"
+            text += f"[{_REPR.repr(segment) if type(segment) is int else repr(segment)}]"
     return text
 
 
@@ -327,7 +345,16 @@ class MigrationError(YamlConfigError, ValueError):
 class ConfigMigrationWarning(UserWarning):
     """An older file was migrated to the class's version while it was loaded (in memory, or also on disk)."""
 
-    def __init__(self, file_path: Path, from_version: int, to_version: int, class_name: str, rewritten: bool) -> None:
+    def __init__(
+        self,
+        file_path: Path,
+        from_version: int,
+        to_version: int,
+        class_name: str,
+        *,
+        rewritten: bool,
+        unchanged_because: str | None = None,
+    ) -> None:
         """The message names the file, the versions and whether the file itself was rewritten.
 
         Args:
@@ -336,12 +363,14 @@ class ConfigMigrationWarning(UserWarning):
             to_version: The class's version, which the config now has.
             class_name: The config class.
             rewritten: Whether the file was rewritten as the new version (`from_yaml(..., upgrade_file=True)`).
+            unchanged_because: Why a file that `upgrade_file=True` asked to rewrite was left as it was, if it was.
         """
-        where = (
-            f"the file was rewritten as version {to_version}"
-            if rewritten
-            else "the file itself is unchanged (load with upgrade_file=True, or save the config, to upgrade it)"
-        )
+        if rewritten:
+            where = f"the file was rewritten as version {to_version}"
+        elif unchanged_because is not None:
+            where = f"the file itself is unchanged: {unchanged_because}"
+        else:
+            where = "the file itself is unchanged (load with upgrade_file=True, or save the config, to upgrade it)"
         super().__init__(
             f"{file_path}: migrated from version {from_version} to version {to_version} of {class_name}; {where}"
         )
@@ -353,9 +382,16 @@ class ConfigMigrationWarning(UserWarning):
         """The version the loaded config has (the class's own)."""
         self.rewritten: bool = rewritten
         """Whether the file on disk was rewritten as `to_version`."""
+        self.unchanged_because: str | None = unchanged_because
+        """Why the file was not rewritten although `upgrade_file=True` asked for it (None otherwise)."""
         self._class_name = class_name
 
     def __reduce__(self) -> tuple[object, ...]:
         """Pickles the warning from its arguments, so that it crosses process boundaries intact."""
-        arguments = (self.file_path, self.from_version, self.to_version, self._class_name, self.rewritten)
-        return type(self), arguments
+        arguments = (self.file_path, self.from_version, self.to_version, self._class_name)
+        keywords = {"rewritten": self.rewritten, "unchanged_because": self.unchanged_because}
+        return _rebuild_warning, (arguments, keywords)
+
+
+def _rebuild_warning(arguments: tuple[Path, int, int, str], keywords: dict[str, Any]) -> object:
+    return ConfigMigrationWarning(*arguments, **keywords)

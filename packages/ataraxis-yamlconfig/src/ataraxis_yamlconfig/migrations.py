@@ -213,7 +213,7 @@ def run_step(step: Step, data: dict[str, Any]) -> dict[str, Any]:
         Exception: A function step raised (it propagates as is).
     """
     if isinstance(step, (Rename, Remove, Retype)):
-        step._apply(data)
+        step._apply(data)  # noqa: SLF001  # the step classes are defined in this module
         return data
     result = step(data)
     if result is None:

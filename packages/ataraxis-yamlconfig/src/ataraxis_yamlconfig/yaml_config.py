@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import inspect
 import json
 import os
@@ -16,21 +17,21 @@ from ._atomic import read_existing, write_atomically
 from ._decode import Decoder
 from ._encode import Entry, Section, encode_config
 from ._help import class_summary
-from ._layout import MappingLayout, read_layout
+from ._layout import MappingLayout, move_key, read_layout
 from ._overrides import apply, blame, collect, plain_data
 from ._parse import locate, parse_file
 from ._render import render_document
 from ._schema import build_schema
 from ._types import FieldPath
-from ._versioning import declare, upgrade, version_schema, versioning_of
+from ._versioning import declare, renamed_keys, upgrade, version_schema, versioning_of
 from .exceptions import (
     ConfigClassError,
     ConfigFileError,
     ConfigMigrationWarning,
-    ConfigNotFoundError,
     ConfigPathError,
     ConfigValidationError,
     UnknownFieldError,
+    format_field_path,
 )
 from .migrations import VERSION_KEY, Migration
 
@@ -120,7 +121,8 @@ class YamlConfig:
                 is still replaced atomically, so a crashed or killed process never leaves a half-written file; only
                 a power cut or kernel crash within the seconds before the operating system writes the file back can
                 lose the new content (leaving the old file, or on file systems other than ext4 and btrfs possibly
-                an empty one, which loads as the default config).
+                an empty one, which `from_yaml` refuses rather than load as the default config: the settings are
+                lost either way).
             schema_url: A JSON Schema of the class (see `write_json_schema`) to name in the file's first line,
                 `# yaml-language-server: $schema=...`, so that editors complete and check the file: a URL, or a
                 path (a `Path` is written relative to the YAML file, as yaml-language-server resolves it). By
@@ -128,13 +130,26 @@ class YamlConfig:
                 replaced names; `""` writes no such line.
 
         Raises:
-            ConfigPathError: The file name does not end with `.yaml` or `.yml`, or `schema_url` holds a line break.
+            ConfigPathError: The file name does not end with `.yaml` or `.yml` or holds a null character, or
+                `schema_url` holds a line break.
+            ConfigFileError: The path names a FIFO, a device or a socket (or is a link to one), which a save
+                never replaces.
             ConfigTypeError: A field holds a value that does not fit its declared type (the file is left untouched).
             UnsupportedFieldTypeError: The class declares a field type that has no YAML form.
             ConfigClassError: The class is not a dataclass (the `@dataclass` decorator is missing).
             OSError: The file system refused the write (the previous file is left untouched).
         """
-        path = _config_path(file_path)
+        self._save(_config_path(file_path), schema_url, durable=durable, moves=())
+
+    def _save(
+        self,
+        path: Path,
+        schema_url: str | os.PathLike[str] | None,
+        *,
+        durable: bool,
+        moves: Iterable[tuple[tuple[str, ...], tuple[str, ...]]],
+    ) -> None:
+        """Saves the config as `to_yaml` does; `moves` are the keys a migration renamed, whose comments follow them."""
         cls = _require_dataclass(type(self))
         try:
             section = encode_config(self)
@@ -147,6 +162,9 @@ class YamlConfig:
             section = Section((Entry(VERSION_KEY, versioning.version, None), *section.entries))
         existing = read_existing(path)
         layout = read_layout(existing.content)
+        if layout is not None:
+            for old, new in moves:
+                move_key(layout, old, new)
         kept = _take_modeline(layout)
         target = schema_url if schema_url is not None else cls.__dict__.get("_yamlconfig_schema_url") or kept
         text = render_document(section, header=class_summary(cls), layout=layout)
@@ -173,7 +191,7 @@ class YamlConfig:
         """
         versioning = versioning_of(_require_dataclass(cls))
         extra, required = version_schema(versioning, cls.__name__)
-        schema: dict[str, Any] = build_schema(cls, extra, required)
+        schema: dict[str, Any] = build_schema(cls, extra, extra_required=required)
         return schema
 
     @classmethod
@@ -236,10 +254,12 @@ class YamlConfig:
             A new instance of the class `from_yaml` was called on.
 
         Raises:
-            ConfigPathError: The file name does not end with `.yaml` or `.yml`.
+            ConfigPathError: The file name does not end with `.yaml` or `.yml`, or holds a null character.
             ConfigNotFoundError: There is no file at `file_path`.
             ConfigFileError: The file is not valid YAML, repeats a key, uses a tag such as `!!python/object`, or does
-                not hold a mapping of fields (the message names the file and line).
+                not hold a mapping of fields (the message names the file and line); or it is empty (a file that a
+                power cut cut short, not a config of defaults: `{}` or a comment is one); or the path names a
+                FIFO, a device or a socket.
             ConfigVersionError: The file's `$version` is newer than the class's, or not a version number.
             MigrationError: A migration step failed on an older file (the message names the migration and step).
             OverrideError: An override has no `=`, a malformed path, or a value that is not readable as YAML.
@@ -256,8 +276,6 @@ class YamlConfig:
         """
         path = _config_path(file_path)
         _require_dataclass(cls)
-        if not path.exists():
-            raise ConfigNotFoundError(path)
         data, root = parse_file(path)
         if data is None:
             data = {}  # an empty file (or one holding only comments): every field takes its default
@@ -268,19 +286,33 @@ class YamlConfig:
         data, version = upgrade(data, versioning, cls.__name__, path, root)
         migrated = version < versioning.version
         note = f" (in the file as migrated from version {version} to {versioning.version})" if migrated else ""
-        changes = collect(overrides, env_prefix, strict)
+        changes = collect(overrides, env_prefix, strict=strict)
         upgraded = None
+        unchanged_because = None
         if migrated and upgrade_file:
-            upgraded = _build(cls, copy.deepcopy(data) if changes else data, strict, path, root, {}, note)
+            ignored: list[FieldPath] = []
+            upgraded = _build(
+                cls, copy.deepcopy(data) if changes else data, path, root, {}, note, ignored, strict=strict
+            )
+            if ignored:  # the rewrite would delete them: a load must not lose what the file holds
+                upgraded = None
+                unchanged_because = _ignored_keys(ignored, cls.__name__)
         config: Self
         if upgraded is not None and not changes:
             config = upgraded
         else:
-            config = _build(cls, data, strict, path, root, apply(cls, data, changes), note)
+            config = _build(cls, data, path, root, apply(cls, data, changes), note, strict=strict)
         if upgraded is not None:
-            upgraded.to_yaml(path)
+            upgraded._save(path, None, durable=False, moves=renamed_keys(versioning, version))  # noqa: SLF001
         if migrated:
-            warning = ConfigMigrationWarning(path, version, versioning.version, cls.__name__, upgraded is not None)
+            warning = ConfigMigrationWarning(
+                path,
+                version,
+                versioning.version,
+                cls.__name__,
+                rewritten=upgraded is not None,
+                unchanged_because=unchanged_because,
+            )
             warnings.warn(warning, stacklevel=2)
         return config
 
@@ -311,7 +343,7 @@ class YamlConfig:
             ConfigClassError: The class is not a dataclass (the `@dataclass` decorator is missing).
         """
         cls = _require_dataclass(type(self))
-        changes = collect(overrides, env_prefix, strict)
+        changes = collect(overrides, env_prefix, strict=strict)
         data = plain_data(encode_config(self))
         sources = apply(cls, data, changes)
         try:
@@ -325,15 +357,20 @@ class YamlConfig:
 def _build(
     cls: type[Any],
     data: dict[Any, Any],
-    strict: bool,
     path: Path,
     root: Any,
     sources: Mapping[FieldPath, str],
     note: str,
+    ignored: list[FieldPath] | None = None,
+    *,
+    strict: bool,
 ) -> Any:
-    """Builds the config from a file's (migrated, overridden) data, naming the file's line or the override in errors."""
+    """Builds the config from a file's (migrated, overridden) data, naming the file's line or the override in errors.
+
+    With `strict=False`, the paths of the keys ignored are added to `ignored`, if given.
+    """
     try:
-        return Decoder(strict=strict).dataclass(cls, data, ())
+        return Decoder(strict=strict, ignored=ignored).dataclass(cls, data, ())
     except ConfigValidationError as error:
         if not blame(error, sources):
             error.file_path = path
@@ -342,8 +379,18 @@ def _build(
         raise
 
 
+def _ignored_keys(ignored: list[FieldPath], class_name: str) -> str:
+    shown = ", ".join(format_field_path(path) for path in ignored[:5]) + (", ..." if len(ignored) > 5 else "")
+    return (
+        f"it holds keys that {class_name} does not declare ({shown}), which rewriting it would delete; remove them, "
+        "or save the config, to upgrade it"
+    )
+
+
 def _config_path(file_path: str | os.PathLike[str]) -> Path:
     path = Path(file_path)
+    if "\x00" in str(path):
+        raise ConfigPathError(f"a file name cannot hold a null character, as {str(path)!r} does")
     if path.suffix.lower() not in _SUFFIXES:
         suffix = f"the suffix {path.suffix!r}" if path.suffix else "no suffix"
         raise ConfigPathError(f"a config file name must end with .yaml or .yml, but {str(path)!r} has {suffix}")
@@ -376,21 +423,46 @@ def _modeline_target(target: str | os.PathLike[str], config_path: Path | None = 
 def _take_modeline(layout: MappingLayout | None) -> str | None:
     """Removes the schema line from the comments of the file being replaced, and returns the schema it names.
 
-    Saving writes the schema line itself, first, so it must not also be kept among the comments above the first key.
+    Saving writes the schema line itself, first, so it must not also be kept among the comments at the top of the
+    file (its preamble, or the comments above its first key).
     """
-    if layout is None or not layout.keys:
+    if layout is None:
         return None
-    first = next(iter(layout.keys.values()))
-    found = [line for line in first.above if line.startswith(_MODELINE)]
-    first.above = [line for line in first.above if not line.startswith(_MODELINE)]
+    tops = [layout.preamble]
+    if layout.keys:
+        tops.append(next(iter(layout.keys.values())).above)
+    found = [line for top in tops for line in top if line.startswith(_MODELINE)]
+    for top in tops:
+        top[:] = [line for line in top if not line.startswith(_MODELINE)]
     return found[0].removeprefix(_MODELINE).strip() if found else None
 
 
 def _require_dataclass(cls: type[Any]) -> type[Any]:
-    # A subclass of a dataclass is itself a dataclass by inheritance, so also look for annotations that did not
-    # become fields: the sign that this class's own @dataclass is missing.
-    declared = getattr(cls, "__dataclass_fields__", {})
-    if not dataclasses.is_dataclass(cls) or set(inspect.get_annotations(cls)) - set(declared):
-        message = f"{cls.__qualname__} subclasses YamlConfig but is not a dataclass: decorate it with @dataclass"
+    checked: type = cls  # mypy takes type[Any] for unhashable
+    undecorated = _undecorated_class(checked)
+    if undecorated is not None:
+        message = (
+            f"{undecorated.__qualname__} subclasses YamlConfig but is not a dataclass: decorate it with @dataclass"
+        )
         raise ConfigClassError(message)
     return cls
+
+
+@functools.cache
+def _undecorated_class(cls: type) -> type | None:
+    """Finds the config class of a hierarchy whose own `@dataclass` is missing, if any.
+
+    A subclass of a dataclass is itself a dataclass by inheritance, and `@dataclass` collects fields only from bases
+    that are dataclasses themselves: the annotations of a class without its own decorator, the config class itself
+    or one between two dataclasses, silently become no fields at all. A decorated class's annotations are all
+    fields, pseudo-fields (`ClassVar`, `InitVar`) or the `KW_ONLY` marker.
+    """
+    if not dataclasses.is_dataclass(cls):
+        return cls
+    declared = set(cls.__dataclass_fields__)
+    for klass in cls.__mro__:
+        if klass is YamlConfig or not issubclass(klass, YamlConfig) or "__dataclass_fields__" in klass.__dict__:
+            continue
+        if set(inspect.get_annotations(klass)) - declared:
+            return klass
+    return None

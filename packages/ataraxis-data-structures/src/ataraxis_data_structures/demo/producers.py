@@ -155,7 +155,7 @@ def run_producer(
         raise SystemExit(1)
 
 
-def _leave(queue: "Queue[LogPackage]", drop_unsent: bool, orderly: bool) -> None:
+def _leave(queue: "Queue[LogPackage]", *, drop_unsent: bool, orderly: bool) -> None:
     """Prepares the producer's exit, which waits until everything it put on the queue is in the queue's pipe.
 
     Args:

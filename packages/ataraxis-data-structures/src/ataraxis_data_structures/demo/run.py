@@ -184,7 +184,9 @@ class Run:
                 if clock_start is None and all(status.heartbeat_ns for status in statuses):
                     clock_start = now
                 elapsed = 0.0 if clock_start is None else now - clock_start
-                problem = self._problem(clock_start is None and now - waiting_since > _READY_TIMEOUT_S)
+                problem = self._problem(
+                    not_ready_in_time=clock_start is None and now - waiting_since > _READY_TIMEOUT_S
+                )
                 if problem is not None or self._signals.received or elapsed >= settings.duration_s:
                     view.update(None if clock_start is None else min(elapsed, settings.duration_s), statuses)
                     break
@@ -199,7 +201,7 @@ class Run:
             )
         return RunEnd(elapsed_s=elapsed, problem=problem, logger_failed=self._logger.failure is not None)
 
-    def _problem(self, not_ready_in_time: bool) -> str | None:
+    def _problem(self, *, not_ready_in_time: bool) -> str | None:
         assert self._logger is not None
         if self._logger.failure is not None:
             return f"the logger failed during the run: {self._logger.failure}"

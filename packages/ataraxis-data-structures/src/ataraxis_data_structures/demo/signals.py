@@ -90,7 +90,7 @@ class StopSignals:
             raise Interrupted(self.exit_signal)
 
     @contextlib.contextmanager
-    def immediate(self, sigint: bool = True) -> Iterator[None]:
+    def immediate(self, *, sigint: bool = True) -> Iterator[None]:
         """Inside the block, a stop signal raises `Interrupted` at once; a signal received before does too.
 
         Args:

@@ -33,7 +33,7 @@ class OutputFolder:
         self._log_folder_existed = self.log_folder.exists()
 
     @classmethod
-    def prepare(cls, requested: Path | None, writes_settings: bool) -> "OutputFolder":
+    def prepare(cls, requested: Path | None, *, writes_settings: bool) -> "OutputFolder":
         """Makes sure the output folder exists and holds nothing the run would mix with or overwrite.
 
         Args:
