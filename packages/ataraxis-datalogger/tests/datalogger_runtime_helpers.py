@@ -477,3 +477,22 @@ def is_stopped(pid: int) -> bool:
     with open(f"/proc/{pid}/stat", "rb") as stat:
         content = stat.read()
     return content[content.rfind(b")") + 2 : content.rfind(b")") + 3] == b"T"
+
+
+def put_until_refused(queue: Any, returned: Any, hot: bool) -> None:
+    """Puts entries 0, 1, ... of source 1 until a put raises; `returned.value` is how many puts returned."""
+    from ataraxis_datalogger import DataLoggerError
+
+    source = queue.source(1)
+    index = 0
+    while True:
+        data = index.to_bytes(8, "little") * (1 + index % 7)
+        try:
+            if hot:
+                source.log(index, data)
+            else:
+                queue.put(LogPackage(1, index, data))
+        except DataLoggerError:
+            return
+        index += 1
+        returned.value = index

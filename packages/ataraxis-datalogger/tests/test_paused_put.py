@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import ModuleType
@@ -106,3 +107,53 @@ def test_a_put_resumed_while_stop_still_drains_returns_and_is_logged(tmp_path: P
     assert stopping == [None] or "held its buffer's lock" in str(stopping[0]), stopping
     assert outcome == "ok"
     assert _stream_payloads(helpers, logger) == [b"before the pause", b"paused in the middle"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("seed", "layout", "hot", "resume"),
+    [
+        (1, "npy", False, "after"),
+        (2, "stream", True, "after"),
+        (3, "stream", False, "during"),
+        (4, "npy", True, "before"),
+    ],
+)
+def test_what_is_on_disk_is_exactly_what_puts_returned_when_a_producer_is_frozen_at_a_random_instant(
+    fast_directory: Path, helpers: ModuleType, seed: int, layout: str, hot: bool, resume: str
+) -> None:
+    # Frozen anywhere (in a put or between two), resumed before, during or after stop(): each entry is on disk if
+    # and only if its put returned.
+    random = __import__("random").Random(seed)
+    logger = DataLogger(fast_directory, "frozen", layout=layout, stop_timeout=0.3)  # type: ignore[arg-type]
+    logger.start()
+    context = multiprocessing.get_context("forkserver")
+    returned = context.Value("q", 0, lock=False)
+    producer = context.Process(target=helpers.put_until_refused, args=(logger.input_queue, returned, hot))
+    producer.start()
+    assert producer.pid is not None
+    pid = producer.pid
+    helpers.wait_for(lambda: returned.value >= 100)
+    time.sleep(random.random() * 0.2)
+    os.kill(pid, signal.SIGSTOP)
+    resumer = threading.Timer(
+        random.random() * 0.6, lambda: helpers.process_exists(pid) and os.kill(pid, signal.SIGCONT)
+    )
+    try:
+        if resume == "before":
+            os.kill(pid, signal.SIGCONT)
+        elif resume == "during":
+            resumer.start()
+        with contextlib.suppress(DataLoggerError):
+            helpers.call_with_deadline(logger.stop)
+    finally:
+        if resumer.is_alive():
+            resumer.join(helpers.JOIN_SECONDS)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+        producer.join(helpers.JOIN_SECONDS)
+    assert producer.exitcode == 0
+    count = returned.value
+    stamps = sorted(entry[1] for entry in helpers.read_entries(logger.output_directory).values())
+    assert stamps == list(range(count))
+    assert logger.statistics.written == count
