@@ -84,8 +84,10 @@ def run_logger_process(
             control.destroy()
         else:
             control.close()
-        # Its exit code may never reach the owner (if the fork server was killed), this report does.
-        reports.send((DONE, ""))
+        # Its exit code may never reach the owner (if the fork server was killed), this report does; an owner that
+        # died has closed the pipe.
+        with contextlib.suppress(OSError):
+            reports.send((DONE, ""))
     except BaseException:
         with contextlib.suppress(OSError):
             reports.send((FATAL, traceback.format_exc()))
