@@ -1,5 +1,6 @@
 """Following a stream log while it is written: `follow_logs` yields entries as they land, for live monitoring."""
 
+import errno
 import os
 import threading
 from collections.abc import Generator, Iterator
@@ -65,14 +66,15 @@ def follow_logs(
         Each entry as a `FollowedEntry(source_id, time_stamp, payload)`.
 
     Raises:
-        FileNotFoundError: If the folder does not exist.
+        FileNotFoundError: If the folder does not exist, or (raised by the iteration) if it is removed while followed.
         NotADirectoryError: If it is not a folder.
         DataLoggerTypeError: If `poll_interval` is not a number, `stop` not an event, or `from_start` or
             `stop_at_end` not a boolean.
         DataLoggerValueError: If `poll_interval` is not a finite positive number of seconds.
         ValueError: If `on_damage` is not one of its values.
         StreamFormatError: If a segment's header is damaged, or with `on_damage="raise"`, at damage (raised by the
-            iteration; every other error is raised by the call itself, before anything is read).
+            iteration; the other errors, but a removed folder, are raised by the call itself, before anything is
+            read).
     """
     directory = check_log_directory(log_directory)
     interval = check_seconds(poll_interval, "poll_interval")
@@ -140,7 +142,13 @@ class _Follower:
 
     def _discover(self) -> None:
         """Opens the segments that appeared since the last poll."""
-        for name in os.listdir(self._directory):
+        try:
+            names = os.listdir(self._directory)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                errno.ENOENT, "the log folder was removed while it was followed", str(self._directory)
+            ) from None
+        for name in names:
             sequence = parse_segment_file_name(name)
             if sequence is None or sequence in self._open or sequence in self._done:
                 continue
