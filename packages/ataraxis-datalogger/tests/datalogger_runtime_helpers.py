@@ -4,6 +4,7 @@ Producer targets must be importable by name in spawned children, so the tests pu
 (spawned children inherit the parent's `sys.path`) and import this module by its (unique) name.
 """
 
+import contextlib
 import multiprocessing
 import os
 import threading
@@ -218,6 +219,28 @@ def process_exists(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return content[content.rfind(b")") + 2 : content.rfind(b")") + 3] not in (b"Z", b"X")
+
+
+def stop_process(pid: int) -> None:
+    """Sends SIGSTOP and returns once every thread of the process is stopped.
+
+    The signal stops the threads as each is next interrupted, so a thread running on another core goes on for a
+    moment: long enough, now and then, for a watchdog thread to see what the caller does next.
+    """
+    import signal
+
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + JOIN_SECONDS
+    while time.monotonic() < deadline:
+        states = []
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                content = (task / "stat").read_bytes()
+                states.append(content[content.rfind(b")") + 2 : content.rfind(b")") + 3])
+        if states and all(state in (b"T", b"t") for state in states):
+            return
+        time.sleep(0.001)
+    raise AssertionError(f"process {pid} did not stop")
 
 
 def put_counting(

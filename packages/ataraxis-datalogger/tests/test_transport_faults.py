@@ -411,7 +411,7 @@ def test_a_producer_waiting_for_room_learns_of_a_dead_logger_even_when_the_owner
         writer, name = report_in.recv()
         assert owner.pid is not None
         # Frozen, the owner's watchdog cannot mark the run dead or close the buffers.
-        os.kill(owner.pid, signal.SIGSTOP)
+        helpers.stop_process(owner.pid)
         os.kill(writer, signal.SIGKILL)
         producer = context.Process(target=helpers.attach_and_put_counting, args=(name, 2, progress, result))
         producer.start()
