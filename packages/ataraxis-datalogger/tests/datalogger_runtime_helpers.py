@@ -446,3 +446,76 @@ def log_through(source: Any, count: int) -> None:
     """Logs entries 0..count-1 through a `LogSource` (inherited by a forked child, already used by its parent)."""
     for index in range(count):
         source.log(index, payload(source.source_id, index, 8))
+
+
+def put_paused_in_the_middle(queue: Any, hot: bool, result: Any) -> None:
+    """Puts one entry, then a second one during which the process stops itself (SIGSTOP) before publishing it.
+
+    The pause comes after the record was copied into the buffer and before the head that publishes it is stored:
+    the instant a debugger or a job-control stop can freeze a put. `result` receives "ok" or the put's error.
+    """
+    import signal
+
+    from ataraxis_datalogger._runtime import producer
+
+    source = queue.source(1)
+    source.log(1, b"before the pause")
+
+    def pause_once(original: Callable[..., Any]) -> Callable[..., Any]:
+        def paused(*args: Any) -> Any:
+            value = original(*args)
+            restore()
+            os.kill(os.getpid(), signal.SIGSTOP)
+            return value
+
+        return paused
+
+    if hot:
+        original_pack = producer._PACK_HEADER
+
+        def restore() -> None:
+            producer._PACK_HEADER = original_pack
+
+        producer._PACK_HEADER = pause_once(original_pack)
+    else:
+        original_copy = producer.ProducerRing._copy
+
+        def restore() -> None:
+            producer.ProducerRing._copy = original_copy  # type: ignore[method-assign]
+
+        producer.ProducerRing._copy = pause_once(original_copy)  # type: ignore[method-assign]
+    try:
+        if hot:
+            source.log(2, b"paused in the middle")
+        else:
+            queue.put(LogPackage(1, 2, b"paused in the middle"))
+    except Exception as error:
+        result.put(f"{type(error).__name__}: {error}")
+    else:
+        result.put("ok")
+
+
+def is_stopped(pid: int) -> bool:
+    """Whether `pid` is stopped by a signal (state T in /proc)."""
+    with open(f"/proc/{pid}/stat", "rb") as stat:
+        content = stat.read()
+    return content[content.rfind(b")") + 2 : content.rfind(b")") + 3] == b"T"
+
+
+def put_until_refused(queue: Any, returned: Any, hot: bool) -> None:
+    """Puts entries 0, 1, ... of source 1 until a put raises; `returned.value` is how many puts returned."""
+    from ataraxis_datalogger import DataLoggerError
+
+    source = queue.source(1)
+    index = 0
+    while True:
+        data = index.to_bytes(8, "little") * (1 + index % 7)
+        try:
+            if hot:
+                source.log(index, data)
+            else:
+                queue.put(LogPackage(1, index, data))
+        except DataLoggerError:
+            return
+        index += 1
+        returned.value = index

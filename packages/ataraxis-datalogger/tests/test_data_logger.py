@@ -12,6 +12,8 @@ import pytest
 from ataraxis_datalogger import (
     DataLogger,
     DataLoggerError,
+    DataLoggerTypeError,
+    DataLoggerValueError,
     DataLoggerWarning,
     LogPackage,
     LogQueue,
@@ -231,11 +233,11 @@ def test_fsync_on_stop(tmp_path: Path, helpers: ModuleType) -> None:
 @pytest.mark.parametrize(
     ("arguments", "error", "message"),
     [
-        ({"instance_name": ""}, ValueError, "non-empty name without path separators, got ''"),
-        ({"instance_name": "a/b"}, ValueError, "got 'a/b'"),
-        ({"instance_name": ".."}, ValueError, "got '..'"),
-        ({"instance_name": 5}, TypeError, r"instance_name must be a string, got 5 \(int\)"),
-        ({"stop_timeout": 0}, ValueError, "stop_timeout must be a positive number of seconds, got 0"),
+        ({"instance_name": ""}, DataLoggerValueError, "non-empty name without path separators, got ''"),
+        ({"instance_name": "a/b"}, DataLoggerValueError, "got 'a/b'"),
+        ({"instance_name": ".."}, DataLoggerValueError, "got '..'"),
+        ({"instance_name": 5}, DataLoggerTypeError, r"instance_name must be a string, got 5 \(int\)"),
+        ({"stop_timeout": 0}, DataLoggerValueError, "stop_timeout must be a positive number of seconds, got 0"),
     ],
 )
 def test_bad_arguments_are_refused(tmp_path: Path, arguments: dict[str, object], error: type, message: str) -> None:

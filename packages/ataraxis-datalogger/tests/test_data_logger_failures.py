@@ -221,3 +221,39 @@ def test_exit_after_the_logger_process_died_does_not_hang(tmp_path: Path) -> Non
     assert completed.returncode == 0, completed.stderr
     assert "stopped at exit" in completed.stderr
     assert "killed by signal SIGKILL" in completed.stderr
+
+
+def test_a_removed_stream_log_folder_is_reported_not_swallowed(tmp_path: Path, helpers: ModuleType) -> None:
+    # The logger appends to a segment it holds open: removing the folder leaves it writing into a deleted file.
+    failures: list[DataLoggerError] = []
+    logger = DataLogger(tmp_path, "removed", layout="stream", on_failure=failures.append)
+    logger.start()
+    logger.source(1).log(1, b"kept")
+    helpers.wait_for(lambda: logger.statistics.written == 1)
+    shutil.rmtree(logger.output_directory)
+    for index in range(2, 5):
+        logger.source(1).log(index, b"cannot be written")
+        # One batch per entry, so that each is refused on its own.
+        helpers.wait_for(lambda index=index: logger.statistics.written + logger.statistics.failed == index)
+    helpers.wait_for(lambda: bool(failures))
+    assert "was removed" in str(failures[0])
+    with pytest.raises(DataLoggerError, match=r"3 of 4 entries could not be written to .*removed_data_log: .*removed"):
+        logger.stop()
+    assert (logger.statistics.written, logger.statistics.failed) == (1, 3)
+
+
+def test_a_removed_stream_segment_is_reported_and_the_next_entries_go_to_a_new_one(
+    tmp_path: Path, helpers: ModuleType
+) -> None:
+    logger = DataLogger(tmp_path, "segment_removed", layout="stream")
+    logger.start()
+    logger.source(1).log(1, b"in the removed segment")
+    helpers.wait_for(lambda: logger.statistics.written == 1)
+    (segment,) = logger.output_directory.glob("*.adlog")
+    segment.unlink()
+    logger.source(1).log(2, b"refused")
+    helpers.wait_for(lambda: logger.statistics.failed == 1)
+    logger.source(1).log(3, b"in a new segment")
+    with pytest.raises(DataLoggerError, match=rf"1 of 3 entries could not be written .*{segment.name} was removed"):
+        logger.stop()
+    assert [entry[2] for entry in helpers.read_entries(logger.output_directory).values()] == [b"in a new segment"]

@@ -1,6 +1,7 @@
 """follow_logs: entries of a stream log as they land, across rotations, until the log is closed or on request."""
 
 import inspect
+import shutil
 import subprocess
 import sys
 import threading
@@ -173,7 +174,6 @@ def test_a_follower_stopped_by_break_releases_its_segments(tmp_path: Path) -> No
     ("arguments", "message"),
     [
         ({"poll_interval": 0}, "poll_interval must be a positive number of seconds, got 0"),
-        ({"poll_interval": "1"}, "got '1'"),
         ({"on_damage": "ignore"}, "on_damage must be"),
     ],
 )
@@ -220,3 +220,15 @@ def test_a_follower_gets_every_entry_of_a_running_stream_logger_until_it_stops(t
         # The logger closed its last segment: the follower ends by itself.
         follower.join(SAFETY_SECONDS)
     assert as_tuples(received) == put
+
+
+def test_a_folder_removed_while_followed_ends_the_iteration_with_a_clear_error(tmp_path: Path) -> None:
+    logger = DataLogger(tmp_path, "removed_while_followed", layout="stream")
+    with logger:
+        logger.source(1).log(1, b"seen")
+        followed = follow_logs(logger.output_directory, poll_interval=0.01, stop_at_end=False)
+        assert next(followed).time_stamp == 1
+        shutil.rmtree(logger.output_directory)
+        with pytest.raises(FileNotFoundError, match="removed while it was followed") as raised:
+            next(followed)
+        assert raised.value.filename == str(logger.output_directory)

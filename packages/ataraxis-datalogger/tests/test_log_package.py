@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ataraxis_datalogger import LogPackage
+from ataraxis_datalogger import DataLoggerTypeError, DataLoggerValueError, LogPackage
 from ataraxis_datalogger._format.entry import decode_entry
 from ataraxis_datalogger._format.stream import RECORD_HEADER
 from ataraxis_datalogger.log_package import _restore_log_package
@@ -89,18 +89,18 @@ def test_equality_hash_and_repr() -> None:
 @pytest.mark.parametrize(
     ("source_id", "time_stamp", "error", "message"),
     [
-        (256, 0, ValueError, "source_id must be from 0 to 255, got 256"),
-        (-1, 0, ValueError, "source_id must be from 0 to 255, got -1"),
-        (np.int64(300), 0, ValueError, "got 300"),
-        (1.0, 0, TypeError, r"source_id must be an integer from 0 to 255, got 1.0 \(float\)"),
-        ("1", 0, TypeError, r"got '1' \(str\)"),
-        (None, 0, TypeError, r"got None \(NoneType\)"),
-        (True, 0, TypeError, "got the boolean True"),
-        (np.bool_(True), 0, TypeError, "got the boolean"),
-        (1, 2**64, ValueError, f"time_stamp must be from 0 to {2**64 - 1}, got {2**64}"),
-        (1, -5, ValueError, "time_stamp must be from 0 to .*, got -5"),
-        (1, 1.5, TypeError, r"time_stamp must be an integer .* got 1.5 \(float\)"),
-        (1, np.float64(2), TypeError, r"\(float64\)"),
+        (256, 0, DataLoggerValueError, "source_id must be from 0 to 255, got 256"),
+        (-1, 0, DataLoggerValueError, "source_id must be from 0 to 255, got -1"),
+        (np.int64(300), 0, DataLoggerValueError, "got 300"),
+        (1.0, 0, DataLoggerTypeError, r"source_id must be an integer from 0 to 255, got 1.0 \(float\)"),
+        ("1", 0, DataLoggerTypeError, r"got '1' \(str\)"),
+        (None, 0, DataLoggerTypeError, r"got None \(NoneType\)"),
+        (True, 0, DataLoggerTypeError, "got the boolean True"),
+        (np.bool_(True), 0, DataLoggerTypeError, "got the boolean"),
+        (1, 2**64, DataLoggerValueError, f"time_stamp must be from 0 to {2**64 - 1}, got {2**64}"),
+        (1, -5, DataLoggerValueError, "time_stamp must be from 0 to .*, got -5"),
+        (1, 1.5, DataLoggerTypeError, r"time_stamp must be an integer .* got 1.5 \(float\)"),
+        (1, np.float64(2), DataLoggerTypeError, r"\(float64\)"),
     ],
 )
 def test_bad_ids_and_timestamps_are_refused_naming_the_value(
@@ -113,13 +113,13 @@ def test_bad_ids_and_timestamps_are_refused_naming_the_value(
 @pytest.mark.parametrize(
     ("data", "error", "message"),
     [
-        (np.zeros(3, dtype=np.float64), TypeError, "must be a uint8 array, got dtype float64"),
-        (np.zeros(3, dtype=np.int8), TypeError, "got dtype int8"),
-        (np.zeros((2, 3), dtype=np.uint8), ValueError, r"one-dimensional array, got shape \(2, 3\)"),
-        (np.uint8(3), TypeError, "got uint8"),
-        ("text", TypeError, "bytes-like .* got str"),
-        ([1, 2, 3], TypeError, "got list"),
-        (None, TypeError, "got NoneType"),
+        (np.zeros(3, dtype=np.float64), DataLoggerTypeError, "must be a uint8 array, got dtype float64"),
+        (np.zeros(3, dtype=np.int8), DataLoggerTypeError, "got dtype int8"),
+        (np.zeros((2, 3), dtype=np.uint8), DataLoggerValueError, r"one-dimensional array, got shape \(2, 3\)"),
+        (np.uint8(3), DataLoggerTypeError, "got uint8"),
+        ("text", DataLoggerTypeError, "bytes-like .* got str"),
+        ([1, 2, 3], DataLoggerTypeError, "got list"),
+        (None, DataLoggerTypeError, "got NoneType"),
     ],
 )
 def test_bad_payloads_are_refused_naming_the_value(data: Any, error: type[Exception], message: str) -> None:
@@ -157,7 +157,7 @@ _RECORD = LogPackage(1, 2, b"abc").record_bytes
     ids=["truncated", "extended", "short", "empty", "bad crc", "bad payload", "kind", "padding", "bytearray", "str"],
 )
 def test_a_forged_or_damaged_pickle_does_not_unpickle(record: Any) -> None:
-    with pytest.raises(ValueError, match="not the pickled form of a LogPackage"):
+    with pytest.raises(DataLoggerValueError, match="not the pickled form of a LogPackage"):
         _restore_log_package(record)
 
 
@@ -166,7 +166,7 @@ def test_a_payload_too_large_for_a_record_is_refused() -> None:
         def __len__(self) -> int:
             return 2**32
 
-    with pytest.raises(ValueError, match=f"holds {2**32} bytes; an entry holds at most {2**32 - 1}"):
+    with pytest.raises(DataLoggerValueError, match=f"holds {2**32} bytes; an entry holds at most {2**32 - 1}"):
         LogPackage(1, 2, Huge())
 
 

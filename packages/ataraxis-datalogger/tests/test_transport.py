@@ -17,7 +17,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ataraxis_datalogger import DataLogger, DataLoggerError, EntryTooLargeError, LogPackage, LogQueue, LogSource
+from ataraxis_datalogger import (
+    DataLogger,
+    DataLoggerError,
+    DataLoggerTypeError,
+    DataLoggerValueError,
+    EntryTooLargeError,
+    LogPackage,
+    LogQueue,
+    LogSource,
+)
 from ataraxis_datalogger._runtime import _posix
 
 SHM = Path("/dev/shm")
@@ -98,7 +107,10 @@ def test_each_producer_buffer_is_exactly_buffer_size_and_goes_away_at_stop(tmp_p
 
 @pytest.mark.parametrize(
     ("size", "error", "message"),
-    [(True, TypeError, "buffer_size must be an integer"), (4095, ValueError, "at least 4096 bytes, got 4095")],
+    [
+        (True, DataLoggerTypeError, "buffer_size must be an integer"),
+        (4095, DataLoggerValueError, "at least 4096 bytes, got 4095"),
+    ],
 )
 def test_bad_buffer_sizes_are_refused(tmp_path: Path, size: Any, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
@@ -145,14 +157,14 @@ def test_the_hot_path_takes_what_log_package_takes(tmp_path: Path, helpers: Modu
 @pytest.mark.parametrize(
     ("time_stamp", "payload", "error", "message"),
     [
-        (1.5, b"", TypeError, r"time_stamp must be an integer .* got 1.5 \(float\)"),
-        (True, b"", TypeError, "got the boolean True"),
-        (-1, b"", ValueError, "time_stamp must be from 0 to .*, got -1"),
-        (2**64, b"", ValueError, f"got {2**64}"),
-        (1, "text", TypeError, "bytes-like .* got str"),
-        (1, np.zeros(3, dtype=np.float64), TypeError, "must be a uint8 array, got dtype float64"),
-        (1, np.zeros((2, 3), dtype=np.uint8), ValueError, r"one-dimensional array, got shape \(2, 3\)"),
-        (1, None, TypeError, "got NoneType"),
+        (1.5, b"", DataLoggerTypeError, r"time_stamp must be an integer .* got 1.5 \(float\)"),
+        (True, b"", DataLoggerTypeError, "got the boolean True"),
+        (-1, b"", DataLoggerValueError, "time_stamp must be from 0 to .*, got -1"),
+        (2**64, b"", DataLoggerValueError, f"got {2**64}"),
+        (1, "text", DataLoggerTypeError, "bytes-like .* got str"),
+        (1, np.zeros(3, dtype=np.float64), DataLoggerTypeError, "must be a uint8 array, got dtype float64"),
+        (1, np.zeros((2, 3), dtype=np.uint8), DataLoggerValueError, r"one-dimensional array, got shape \(2, 3\)"),
+        (1, None, DataLoggerTypeError, "got NoneType"),
     ],
 )
 def test_the_hot_path_refuses_bad_values_and_logs_nothing(
@@ -166,7 +178,9 @@ def test_the_hot_path_refuses_bad_values_and_logs_nothing(
     assert logger.statistics.written == logger.statistics.submitted == 1
 
 
-@pytest.mark.parametrize(("source_id", "error"), [(256, ValueError), (-1, ValueError), (1.0, TypeError)])
+@pytest.mark.parametrize(
+    ("source_id", "error"), [(256, DataLoggerValueError), (-1, DataLoggerValueError), (1.0, DataLoggerTypeError)]
+)
 def test_a_source_handle_checks_its_id(tmp_path: Path, source_id: Any, error: type) -> None:
     logger = DataLogger(tmp_path, "source_id")
     with pytest.raises(error, match="source_id"):

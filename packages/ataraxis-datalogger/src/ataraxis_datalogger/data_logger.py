@@ -9,14 +9,15 @@ import warnings
 import weakref
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, NoReturn, SupportsIndex
+from typing import Literal, NoReturn, SupportsIndex
 
-from ._files.stream_writer import DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES, SyncPolicy, _sync_interval
-from ._runtime.layout import DEFAULT_BUFFER_BYTES, MIN_BUFFER_BYTES
+from ._files.stream_writer import DEFAULT_SEGMENT_BYTES, SyncPolicy
+from ._runtime.layout import DEFAULT_BUFFER_BYTES
 from ._runtime.legacy_options import accept_legacy_keywords
 from ._runtime.log_queue import LogQueue, LogSource
 from ._runtime.logger_run import LoggerRun, RunOutcome
 from ._runtime.run_state import LogStatistics
+from ._runtime.settings import check_logger_arguments
 from ._runtime.stopping import statistics
 from ._runtime.watchdog import FailureCallback
 from .compression import CompressionReport, compress_npy_logs
@@ -100,30 +101,36 @@ class DataLogger:
 
 
         Raises:
-            TypeError: If `instance_name` is not a string, `buffer_size` or `segment_bytes` not an integer, `sync`
-                not one of the policies, or a keyword is neither declared nor a legacy one.
-            ValueError: If `instance_name` is empty or not usable in a folder name, `stop_timeout` is not positive,
-                `buffer_size` is below 4096, `layout` is unknown, `segment_bytes` is below 4096, or `sync` is
-                out of range.
-            OSError: If the log folder cannot be created.
+            DataLoggerTypeError: If `output_directory` is not a path, `instance_name` not a string, `fsync_on_stop`
+                not a boolean, `stop_timeout` not a number, `on_failure` not callable, `buffer_size` or
+                `segment_bytes` not an integer, `sync` neither a string nor a number, or a keyword is neither
+                declared nor a legacy one. It is a `TypeError`.
+            DataLoggerValueError: If `output_directory` is empty, `instance_name` is empty, not usable in a folder
+                name or longer than 246 bytes, `stop_timeout` is not a finite positive number, `buffer_size` is
+                below 4096, `layout` is unknown, `segment_bytes` is below 4096, or `sync` is out of range. It is a
+                `ValueError`.
+            OSError: If the log folder cannot be created. Nothing is created when an argument is refused.
         """
         accept_legacy_keywords(legacy_keywords, stacklevel=2)
-        _check_instance_name(instance_name)
-        if not stop_timeout > 0:
-            raise ValueError(f"stop_timeout must be a positive number of seconds, got {stop_timeout!r}")
-        if isinstance(buffer_size, bool) or not isinstance(buffer_size, int):
-            raise TypeError(f"buffer_size must be an integer number of bytes, got {buffer_size!r}")
-        if buffer_size < MIN_BUFFER_BYTES:
-            raise ValueError(f"buffer_size must be at least {MIN_BUFFER_BYTES} bytes, got {buffer_size}")
-        # Records are 8-byte aligned, and so is every position in a buffer.
-        self._buffer_size = buffer_size - buffer_size % 8
-        self._sink_settings = _sink_settings(instance_name, layout, segment_bytes, sync)
-        self._instance_name = instance_name
-        self._output_directory = Path(output_directory) / f"{instance_name}_data_log"
-        self._output_directory.mkdir(parents=True, exist_ok=True)
-        self._fsync_on_stop = fsync_on_stop
-        self._stop_timeout = float(stop_timeout)
-        self._on_failure = on_failure
+        settings = check_logger_arguments(
+            output_directory,
+            instance_name,
+            fsync_on_stop,
+            stop_timeout,
+            on_failure,
+            buffer_size,
+            layout,
+            segment_bytes,
+            sync,
+        )
+        settings.directory.mkdir(parents=True, exist_ok=True)
+        self._buffer_size = settings.buffer_size
+        self._sink_settings = settings.sink
+        self._instance_name = settings.instance_name
+        self._output_directory = settings.directory
+        self._fsync_on_stop = settings.fsync_on_stop
+        self._stop_timeout = settings.stop_timeout
+        self._on_failure = settings.on_failure
         self._owner_pid = os.getpid()
         self._lock = threading.RLock()
         self._run: LoggerRun | None = None
@@ -209,7 +216,7 @@ class DataLogger:
             source_id: The source's id, 0 to 255.
 
         Raises:
-            TypeError, ValueError: If `source_id` is not an integer from 0 to 255.
+            DataLoggerTypeError, DataLoggerValueError: If `source_id` is not an integer from 0 to 255.
             DataLoggerError: As `input_queue` raises it.
         """
         return self.input_queue.source(source_id)
@@ -395,27 +402,6 @@ class DataLogger:
                 f"DataLogger '{self._instance_name}' belongs to process {self._owner_pid}: only its input_queue can "
                 f"be used in process {os.getpid()}"
             )
-
-
-def _check_instance_name(name: Any) -> None:
-    """Checks that an instance name is a string usable as (the start of) a folder name."""
-    if not isinstance(name, str):
-        raise TypeError(f"instance_name must be a string, got {name!r} ({type(name).__name__})")
-    forbidden = {"/", "\0"} | ({os.altsep} if os.altsep else set()) | {os.sep}
-    if not name or name in {".", ".."} or any(character in name for character in forbidden):
-        raise ValueError(f"instance_name must be a non-empty name without path separators, got {name!r}")
-
-
-def _sink_settings(instance_name: str, layout: object, segment_bytes: object, sync: object) -> dict[str, object]:
-    """Checks the layout arguments of a logger and returns what its logger process needs to open its sink."""
-    if layout not in ("npy", "stream"):
-        raise ValueError(f'layout must be "npy" or "stream", got {layout!r}')
-    if isinstance(segment_bytes, bool) or not isinstance(segment_bytes, int):
-        raise TypeError(f"segment_bytes must be an integer number of bytes, got {segment_bytes!r}")
-    if segment_bytes < MIN_SEGMENT_BYTES:
-        raise ValueError(f"segment_bytes must be at least {MIN_SEGMENT_BYTES} bytes, got {segment_bytes}")
-    _sync_interval(sync)
-    return {"layout": layout, "segment_bytes": segment_bytes, "sync": sync, "instance_name": instance_name}
 
 
 def _track(logger: DataLogger) -> None:

@@ -1,5 +1,6 @@
 """Following a stream log while it is written: `follow_logs` yields entries as they land, for live monitoring."""
 
+import errno
 import os
 import threading
 from collections.abc import Generator, Iterator
@@ -13,7 +14,8 @@ from ._files.listing import check_log_directory
 from ._files.stream_reader import SegmentReader
 from ._format.damage import OnDamage, check_on_damage, handle_damage
 from ._format.stream import EndReason, parse_segment_file_name
-from .exceptions import StreamFormatError
+from ._runtime.settings import check_seconds
+from .exceptions import DataLoggerTypeError, StreamFormatError
 
 
 class FollowedEntry(NamedTuple):
@@ -64,15 +66,32 @@ def follow_logs(
         Each entry as a `FollowedEntry(source_id, time_stamp, payload)`.
 
     Raises:
-        FileNotFoundError: If the folder does not exist.
+        FileNotFoundError: If the folder does not exist, or (raised by the iteration) if it is removed while followed.
         NotADirectoryError: If it is not a folder.
-        ValueError: If `poll_interval` is not a positive number or `on_damage` is not one of its values.
-        StreamFormatError: If a segment's header is damaged, or with `on_damage="raise"`, at damage.
+        DataLoggerTypeError: If `poll_interval` is not a number, `stop` not an event, or `from_start` or
+            `stop_at_end` not a boolean.
+        DataLoggerValueError: If `poll_interval` is not a finite positive number of seconds.
+        ValueError: If `on_damage` is not one of its values.
+        StreamFormatError: If a segment's header is damaged, or with `on_damage="raise"`, at damage (raised by the
+            iteration; the other errors, but a removed folder, are raised by the call itself, before anything is
+            read).
     """
     directory = check_log_directory(log_directory)
-    if isinstance(poll_interval, bool) or not isinstance(poll_interval, int | float) or not poll_interval > 0:
-        raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
-    follower = _Follower(directory, check_on_damage(on_damage), from_start)
+    interval = check_seconds(poll_interval, "poll_interval")
+    if stop is not None and not (callable(getattr(stop, "is_set", None)) and callable(getattr(stop, "wait", None))):
+        raise DataLoggerTypeError(f"stop must be a threading.Event or None, got {stop!r} ({type(stop).__name__})")
+    for name, flag in (("from_start", from_start), ("stop_at_end", stop_at_end)):
+        if not isinstance(flag, bool | np.bool_):
+            raise DataLoggerTypeError(f"{name} must be True or False, got {flag!r}")
+    policy = check_on_damage(on_damage)
+    # The arguments are checked at the call; the generator below does the work once iterated.
+    return _follow(_Follower(directory, policy, bool(from_start)), interval, stop, bool(stop_at_end))
+
+
+def _follow(
+    follower: "_Follower", poll_interval: float, stop: threading.Event | None, stop_at_end: bool
+) -> Generator[FollowedEntry, None, None]:
+    """Polls the follower until it ends, `stop` is set, or the generator is closed."""
     waiter = stop if stop is not None else threading.Event()
     try:
         while not waiter.is_set():
@@ -123,7 +142,13 @@ class _Follower:
 
     def _discover(self) -> None:
         """Opens the segments that appeared since the last poll."""
-        for name in os.listdir(self._directory):
+        try:
+            names = os.listdir(self._directory)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                errno.ENOENT, "the log folder was removed while it was followed", str(self._directory)
+            ) from None
+        for name in names:
             sequence = parse_segment_file_name(name)
             if sequence is None or sequence in self._open or sequence in self._done:
                 continue

@@ -7,7 +7,6 @@ copies those bytes into the producer's buffer with one slice assignment. Copying
 means a producer may reuse or modify its buffer as soon as the package is built.
 """
 
-import operator
 import zlib
 from typing import Any, SupportsIndex
 
@@ -16,6 +15,8 @@ from numpy.typing import NDArray
 
 from ._format.entry import MAX_SOURCE_ID, MAX_TIME_STAMP, encode_entry_prefix
 from ._format.stream import MAX_PAYLOAD, RECORD_HEADER, RECORD_HEADER_SIZE, Kind, encode_record, padded_size
+from ._format.values import checked_integer, payload_buffer
+from .exceptions import DataLoggerValueError
 
 SerializedData = NDArray[np.uint8] | bytes | bytearray | memoryview
 """What a package accepts as its payload."""
@@ -48,16 +49,16 @@ class LogPackage:
                 buffer right away.
 
         Raises:
-            TypeError: If `source_id` or `time_stamp` is not an integer (booleans included), or `serialized_data`
-                is neither a `uint8` array nor bytes-like.
-            ValueError: If `source_id` or `time_stamp` is out of range, or `serialized_data` is an array that is not
-                one-dimensional or holds more than 2**32 - 1 bytes.
+            DataLoggerTypeError: If `source_id` or `time_stamp` is not an integer (booleans included), or
+                `serialized_data` is neither a `uint8` array nor bytes-like. It is a `TypeError`.
+            DataLoggerValueError: If `source_id` or `time_stamp` is out of range, or `serialized_data` is an array
+                that is not one-dimensional or holds more than 2**32 - 1 bytes. It is a `ValueError`.
         """
-        self._source_id = _checked_integer("source_id", source_id, MAX_SOURCE_ID)
-        self._time_stamp = _checked_integer("time_stamp", time_stamp, MAX_TIME_STAMP)
-        payload = _payload_buffer(serialized_data)
+        self._source_id = checked_integer("source_id", source_id, MAX_SOURCE_ID)
+        self._time_stamp = checked_integer("time_stamp", time_stamp, MAX_TIME_STAMP)
+        payload = payload_buffer(serialized_data)
         if len(payload) > MAX_PAYLOAD:
-            raise ValueError(
+            raise DataLoggerValueError(
                 f"LogPackage serialized_data holds {len(payload)} bytes; an entry holds at most {MAX_PAYLOAD}"
             )
         self._record = encode_record(self._source_id, self._time_stamp, payload)
@@ -119,11 +120,11 @@ def _restore_log_package(record: bytes) -> LogPackage:
     """Rebuilds an unpickled package, refusing bytes that are not an entry's record (a forged or damaged pickle).
 
     Raises:
-        ValueError: If `record` is not the record of an entry.
+        DataLoggerValueError: If `record` is not the record of an entry.
     """
     fields = _record_fields(record) if type(record) is bytes else None
     if fields is None:
-        raise ValueError("not the pickled form of a LogPackage: its bytes are not an entry's record")
+        raise DataLoggerValueError("not the pickled form of a LogPackage: its bytes are not an entry's record")
     package = LogPackage.__new__(LogPackage)
     package._source_id, package._time_stamp = fields
     package._record = record
@@ -141,48 +142,3 @@ def _record_fields(record: bytes) -> tuple[int, int] | None:
     if record[end:] != _PADDING[: len(record) - end] or zlib.crc32(memoryview(record)[4:end]) != checksum:
         return None
     return source_id, time_stamp
-
-
-def _checked_integer(name: str, value: SupportsIndex, maximum: int) -> int:
-    """Returns `value` as a Python int after checking that it is an integer (not a boolean) from 0 to `maximum`."""
-    if value.__class__ is int and 0 <= value <= maximum:
-        # The common case first: a package is built per entry, so its checks are part of the hot path.
-        return value
-    if isinstance(value, bool | np.bool_):
-        raise TypeError(f"LogPackage {name} must be an integer from 0 to {maximum}, got the boolean {value!r}")
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise TypeError(
-            f"LogPackage {name} must be an integer from 0 to {maximum}, got {value!r} ({type(value).__name__})"
-        ) from None
-    if not 0 <= number <= maximum:
-        raise ValueError(f"LogPackage {name} must be from 0 to {maximum}, got {number}")
-    return number
-
-
-def _payload_buffer(data: object) -> bytes | memoryview:
-    """Returns the payload as bytes or a flat byte view, after checking it is a 1-D uint8 array or bytes-like."""
-    if data.__class__ is bytes:
-        return data
-    if isinstance(data, np.ndarray):
-        if data.dtype != np.uint8:
-            raise TypeError(
-                f"LogPackage serialized_data must be a uint8 array, got dtype {data.dtype} "
-                "(reinterpret its bytes with array.view(numpy.uint8).ravel() if that is what you mean)"
-            )
-        if data.ndim != 1:
-            raise ValueError(f"LogPackage serialized_data must be a one-dimensional array, got shape {data.shape}")
-        if type(data) is not np.ndarray:
-            # A subclass may redefine `.data` (a masked array's is an array, not a buffer).
-            data = data.view(np.ndarray)
-        return data.data if data.flags.c_contiguous else data.tobytes()
-    if isinstance(data, bytes):
-        return data
-    if isinstance(data, bytearray | memoryview):
-        view = memoryview(data)
-        return view.cast("B") if view.c_contiguous else view.tobytes()
-    raise TypeError(
-        "LogPackage serialized_data must be a one-dimensional uint8 numpy array or bytes-like "
-        f"(bytes, bytearray, memoryview), got {type(data).__name__}"
-    )

@@ -31,6 +31,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, Literal
 
+import numpy as np
+
 from .._format.stream import (
     ALIGNMENT,
     SEGMENT_END_SIZE,
@@ -42,6 +44,7 @@ from .._format.stream import (
     parse_segment_file_name,
     segment_file_name,
 )
+from ..exceptions import DataLoggerTypeError, DataLoggerValueError
 from . import segment_lock
 
 SyncPolicy = Literal["none", "rotate"] | float
@@ -73,8 +76,9 @@ class StreamSegmentWriter:
         instance_name: The logger's name, recorded in every segment's header.
 
     Raises:
-        TypeError: If an argument has the wrong type.
-        ValueError: If `segment_bytes` or `sync` is out of range, or the name does not fit a header.
+        DataLoggerTypeError: If an argument has the wrong type.
+        DataLoggerValueError: If `segment_bytes` or `sync` is out of range.
+        ValueError: If the name does not fit a header.
         OSError: If the folder cannot be opened or the first segment cannot be created.
     """
 
@@ -87,13 +91,13 @@ class StreamSegmentWriter:
         instance_name: str = "",
     ) -> None:
         if isinstance(segment_bytes, bool) or not isinstance(segment_bytes, int):
-            raise TypeError(f"segment_bytes must be an integer, got {segment_bytes!r}")
+            raise DataLoggerTypeError(f"segment_bytes must be an integer, got {segment_bytes!r}")
         if segment_bytes < MIN_SEGMENT_BYTES:
-            raise ValueError(f"segment_bytes must be at least {MIN_SEGMENT_BYTES}, got {segment_bytes}")
-        self._interval = _sync_interval(sync)
+            raise DataLoggerValueError(f"segment_bytes must be at least {MIN_SEGMENT_BYTES}, got {segment_bytes}")
+        self._interval = check_sync_policy(sync)
         self._sync_on_close = sync != "none"
         if not isinstance(instance_name, str):
-            raise TypeError(f"instance_name must be a string, got {instance_name!r}")
+            raise DataLoggerTypeError(f"instance_name must be a string, got {instance_name!r}")
         encode_header(SegmentHeader(0, 0, bytes(16), 0, instance_name))  # checks that the name fits a header
         self.directory = directory
         """The log folder."""
@@ -150,7 +154,8 @@ class StreamSegmentWriter:
         Raises:
             ValueError: If the writer is closed, `records` is negative or the total length is not a multiple of 8.
             OSError: If the disk refused the write; nothing of this write is then left in a segment (see the module
-                description), and the next write may succeed.
+                description), and the next write may succeed. `FileNotFoundError` if the segment being written was
+                removed (the next write starts a new one) or the log folder was.
         """
         if self.closed:
             raise ValueError(f"the stream writer of {self.directory} is closed")
@@ -162,7 +167,14 @@ class StreamSegmentWriter:
             raise ValueError(f"records are padded to multiples of {ALIGNMENT} bytes; the pieces hold {total} bytes")
         if total == 0:
             return
+        # The segment is written through its descriptor, which works on after the file (or the whole folder) was
+        # removed: without this look, records would go into a deleted file and count as written.
+        if self._fd >= 0 and not self._broken and os.fstat(self._fd).st_nlink == 0:
+            self._broken = True
+            raise self._removal()
         if self._broken or self._fd < 0:
+            if os.fstat(self._directory_fd).st_nlink == 0:
+                raise self._removal()
             self._replace_broken_segment()
         elif self._records and self._size + total + SEGMENT_END_SIZE > self.segment_bytes:
             self._rotate(EndReason.ROTATED)
@@ -234,6 +246,16 @@ class StreamSegmentWriter:
     def __exit__(self, *exception: object) -> None:
         """Closes the writer."""
         self.close()
+
+    def _removal(self) -> FileNotFoundError:
+        """Describes the removal of the log folder, or else of the segment being written, and what it took."""
+        if os.fstat(self._directory_fd).st_nlink == 0:
+            return FileNotFoundError(errno.ENOENT, f"the log folder {self.directory} was removed")
+        return FileNotFoundError(
+            errno.ENOENT,
+            f"the segment {self.segments[-1].name} was removed while it was written, with the {self._records} "
+            "records it held; the next entries go to a new segment",
+        )
 
     def _rotate(self, reason: EndReason) -> None:
         """Ends the current segment and starts the next."""
@@ -330,16 +352,22 @@ class StreamSegmentWriter:
         return max((number for number in numbers if number is not None), default=-1) + 1
 
 
-def _sync_interval(sync: object) -> float | None:
-    """Checks a sync policy; returns its interval in seconds, or None for "none" and "rotate"."""
+def check_sync_policy(sync: object) -> float | None:
+    """Checks a sync policy; returns its interval in seconds, or None for "none" and "rotate".
+
+    Raises:
+        DataLoggerTypeError: If `sync` is neither a string nor a number.
+        DataLoggerValueError: If it is another string, or not a finite positive number.
+    """
+    expected = f'sync must be "none", "rotate" or a positive number of seconds, got {sync!r}'
     if isinstance(sync, str):
         if sync in ("none", "rotate"):
             return None
-        raise ValueError(f'sync must be "none", "rotate" or a positive number of seconds, got {sync!r}')
-    if isinstance(sync, bool) or not isinstance(sync, int | float):
-        raise TypeError(f'sync must be "none", "rotate" or a positive number of seconds, got {sync!r}')
+        raise DataLoggerValueError(expected)
+    if isinstance(sync, bool | np.bool_) or not isinstance(sync, int | float | np.integer | np.floating):
+        raise DataLoggerTypeError(f"{expected} ({type(sync).__name__})")
     if not (math.isfinite(sync) and sync > 0):
-        raise ValueError(f'sync must be "none", "rotate" or a positive number of seconds, got {sync!r}')
+        raise DataLoggerValueError(expected)
     return float(sync)
 
 

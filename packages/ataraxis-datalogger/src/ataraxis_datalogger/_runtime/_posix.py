@@ -80,11 +80,29 @@ def create_segment(backend: int, name: str, size: int) -> int:
         descriptor = os.open(portable_folder() / name, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
         os.ftruncate(descriptor, size)
+        _reserve(descriptor, size)
     except BaseException:
         os.close(descriptor)
         unlink_segment(backend, name)
         raise
     return descriptor
+
+
+def _reserve(descriptor: int, size: int) -> None:
+    """Allocates a new segment's memory now, so that a full shared-memory folder is an error here.
+
+    Without it, the segment is sparse: the first write to a page that the system has no room for kills the
+    process with SIGBUS, in the middle of a put. Where `posix_fallocate` is missing (macOS) or the file system does
+    not support it, the segment stays sparse.
+    """
+    allocate = getattr(os, "posix_fallocate", None)
+    if allocate is None:
+        return
+    try:
+        allocate(descriptor, 0, size)
+    except OSError as error:
+        if error.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise
 
 
 def open_segment(backend: int, name: str) -> int:
@@ -319,6 +337,27 @@ def process_is_alive(pid: int) -> bool:
     # The state letter follows the parenthesized command name, which may itself contain parentheses.
     closing = content.rfind(b")")
     return content[closing + 2 : closing + 3] not in (b"Z", b"X", b"x")
+
+
+def process_identity(pid: int) -> int | None:
+    """Returns what tells process `pid` apart from a later process given the same pid: its start time.
+
+    Returns:
+        The start time in clock ticks since boot (`/proc/<pid>/stat`), or None where there is no `/proc` or the
+        process is gone: then only the pid is known.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            content = stat.read()
+        # Fields after the parenthesized command name: state is the 3rd field of the line, start time the 22nd.
+        return int(content[content.rfind(b")") + 2 :].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def is_same_process(pid: int, identity: int | None) -> bool:
+    """Returns whether `pid` is alive and still the process whose `process_identity` was `identity`."""
+    return process_is_alive(pid) and (identity is None or process_identity(pid) in (identity, None))
 
 
 def track(backend: int, segment: str, *, lock: bool) -> None:

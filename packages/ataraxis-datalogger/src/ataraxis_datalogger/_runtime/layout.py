@@ -20,6 +20,7 @@ up to where the producer may write, or that the buffer is closed. Both are writt
 lock, which makes each publication visible, in order, on every architecture.
 """
 
+import re
 from enum import IntEnum
 from typing import Final
 
@@ -179,6 +180,10 @@ def control_size(slots: int) -> int:
 def slot_word(slot: int, word: int) -> int:
     """Returns the control-segment word index of `word` of slot `slot`."""
     return C_HEADER_WORDS + slot * SLOT_WORDS + word
+
+
+RUN_NAME: Final = re.compile(r"adl([0-9a-f]+)_[0-9a-f]{8}")
+"""A run's name (and its control segment's, and its queue's): `adl<owner pid in hex>_<8 random hex digits>`."""
 
 
 def control_name(run: str) -> str:

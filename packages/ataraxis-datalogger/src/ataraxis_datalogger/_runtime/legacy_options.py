@@ -8,6 +8,8 @@ import warnings
 from collections.abc import Mapping
 from typing import Final
 
+from ..exceptions import DataLoggerTypeError
+
 _ONE_WRITER = (
     "one logger process writes every entry; more processes or threads did not raise the rate, which the file "
     "system's file creation bounds (see the DataLogger benchmarks)"
@@ -39,11 +41,11 @@ def accept_legacy_keywords(keywords: Mapping[str, object], *, stacklevel: int) -
         stacklevel: The `warnings.warn` stack level of the caller's caller (the line that built the logger).
 
     Raises:
-        TypeError: If a keyword is not one of `LEGACY_KEYWORDS`, as Python raises for an unexpected keyword.
+        DataLoggerTypeError: If a keyword is not one of `LEGACY_KEYWORDS`, as Python raises for an unexpected keyword.
     """
     unknown = [name for name in keywords if name not in LEGACY_KEYWORDS]
     if unknown:
-        raise TypeError(f"DataLogger.__init__() got an unexpected keyword argument {unknown[0]!r}")
+        raise DataLoggerTypeError(f"DataLogger.__init__() got an unexpected keyword argument {unknown[0]!r}")
     if not keywords:
         return
     reasons = "; ".join(f"`{name}` is ignored: {LEGACY_KEYWORDS[name]}" for name in keywords)

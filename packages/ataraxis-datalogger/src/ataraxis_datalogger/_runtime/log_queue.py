@@ -12,10 +12,12 @@ from typing import Any, SupportsIndex
 
 from .._format.entry import MAX_SOURCE_ID
 from .._format.stream import encode_record
-from ..exceptions import DataLoggerError
-from ..log_package import LogPackage, _checked_integer
+from .._format.values import checked_integer
+from ..exceptions import DataLoggerError, DataLoggerTypeError, DataLoggerValueError
+from ..log_package import LogPackage
 from . import _posix
 from .control import ControlSegment
+from .layout import RUN_NAME
 from .producer import ProducerRing, create_producer_ring
 from .records import TransportKind, describe_rejected
 from .run_state import RunState
@@ -58,7 +60,7 @@ class LogQueue:
     __slots__ = ("_backend", "_logger_name", "_name", "_retired", "_ring")
 
     def __init__(self, name: str, backend: int, logger_name: str) -> None:
-        self._name = name
+        self._name = check_queue_name(name)
         self._backend = backend
         self._logger_name = logger_name
         self._retired = False
@@ -72,8 +74,11 @@ class LogQueue:
             name: The queue's name.
 
         Raises:
+            DataLoggerTypeError: If `name` is not a string.
+            DataLoggerValueError: If `name` is not the name of a queue (`adl<digits>_<8 hex digits>`).
             DataLoggerError: If no logger run of that name exists (it was stopped, or never was).
         """
+        check_queue_name(name)
         for backend in (_posix.FAST, _posix.PORTABLE):
             try:
                 control = ControlSegment.attach(name, backend)
@@ -100,6 +105,8 @@ class LogQueue:
 
         Raises:
             queue.Full: If the buffer stayed full for `timeout` seconds, or is full and `block` is False.
+            DataLoggerTypeError, DataLoggerValueError: If the put must wait and `timeout` is not a non-negative
+                number of seconds (or None).
             EntryTooLargeError: If the entry is larger than a whole buffer.
             DataLoggerError: If the logger was stopped, its logger process died, or its owner died.
         """
@@ -123,7 +130,7 @@ class LogQueue:
             source_id: The source's id, 0 to 255.
 
         Raises:
-            TypeError, ValueError: If `source_id` is not an integer from 0 to 255.
+            DataLoggerTypeError, DataLoggerValueError: If `source_id` is not an integer from 0 to 255.
         """
         return LogSource(self, source_id)
 
@@ -192,6 +199,23 @@ class LogQueue:
         )
 
 
+def check_queue_name(name: object) -> str:
+    """Returns `name` after checking that it is a queue's name (never a path: it names a shared-memory segment).
+
+    Raises:
+        DataLoggerTypeError: If it is not a string.
+        DataLoggerValueError: If it is not a queue's name.
+    """
+    if not isinstance(name, str):
+        raise DataLoggerTypeError(f"a queue name must be a string, got {name!r} ({type(name).__name__})")
+    if RUN_NAME.fullmatch(name) is None:
+        raise DataLoggerValueError(
+            f"not the name of a DataLogger queue: {name!r} (a queue's name is its LogQueue.name, "
+            "'adl<hex digits>_<8 hex digits>')"
+        )
+    return name
+
+
 class LogSource:
     """The hot path for the entries of one source: `log(time_stamp, payload)`.
 
@@ -203,14 +227,14 @@ class LogSource:
         source_id: The source's id, 0 to 255.
 
     Raises:
-        TypeError, ValueError: If `source_id` is not an integer from 0 to 255.
+        DataLoggerTypeError, DataLoggerValueError: If `source_id` is not an integer from 0 to 255.
     """
 
     __slots__ = ("_queue", "_ring", "source_id")
 
     def __init__(self, queue: LogQueue, source_id: SupportsIndex) -> None:
         self._queue = queue
-        self.source_id = _checked_integer("source_id", source_id, MAX_SOURCE_ID)
+        self.source_id = checked_integer("source_id", source_id, MAX_SOURCE_ID)
         """The source's id."""
         self._ring: ProducerRing | None = None
 
@@ -225,7 +249,8 @@ class LogSource:
             timeout: The longest wait for room, in seconds (None: as long as it takes).
 
         Raises:
-            TypeError, ValueError: If the timestamp or payload is not one `LogPackage` accepts.
+            DataLoggerTypeError, DataLoggerValueError: If the timestamp or payload is not one `LogPackage` accepts,
+                or the entry must wait for room and `timeout` is not a non-negative number of seconds (or None).
             queue.Full, EntryTooLargeError, DataLoggerError: As `LogQueue.put` raises them.
         """
         ring = self._ring
@@ -243,19 +268,22 @@ class LogSource:
 
 
 def _release(name: str) -> None:
-    """Releases this process's buffer in run `name` (the buffer itself stays until it is drained)."""
+    """Releases this process's buffer in run `name` (the buffer itself stays until it is drained).
+
+    If a put holds it (a put of this thread, interrupted by a signal handler that stops the logger), it stays
+    registered, closed to puts by `stop()`, and is released by a later call of `_release_finished_runs`.
+    """
     with _registry_lock:
-        ring = _process_rings.pop(name, None)
-    if ring is not None and ring.pid == os.getpid():
-        ring.close()
+        ring = _process_rings.get(name)
+        if ring is not None and (ring.pid != os.getpid() or ring.close()):
+            del _process_rings[name]
 
 
 def _release_finished_runs() -> None:
     """Releases this process's buffers in runs that ended (the caller holds the registry lock)."""
     for name, ring in list(_process_rings.items()):
-        if ring.finished():
+        if ring.finished() and ring.close():
             del _process_rings[name]
-            ring.close()
 
 
 def release_process_ring(name: str) -> None:

@@ -5,8 +5,11 @@ entry waits at most about a millisecond. It ends once `stop()` has closed every 
 stop target. If the process that owns the logger dies (it watches a pipe only the owner holds), it closes the
 buffers itself, drains them, removes every segment of the run and exits.
 
-The process ignores SIGINT: a Ctrl+C in the terminal reaches every process of the foreground group, and the logger
-must outlive it long enough for the owner to call `stop()` and have every entry written.
+The process ignores SIGINT and SIGTERM. A Ctrl+C in the terminal reaches every process of the foreground group, and
+a service manager (systemd, by default) sends SIGTERM to every process of the service: the logger must outlive
+either long enough for the owner to call `stop()` and have every entry written, or, if the signal killed the owner,
+to notice and write everything itself. It follows its owner rather than signals: it exits once the owner stopped it
+or died, and `stop()` ends a logger process that makes no progress with SIGKILL.
 """
 
 import contextlib
@@ -22,7 +25,7 @@ from . import _posix
 from .control import ControlSegment
 from .drain import Drainer, Sink
 from .layout import C_HEARTBEAT, C_OWNER_PID, C_SYNC, C_WRITER_PID, C_WRITER_READY, Target
-from .reports import FATAL, PipeReporter, Reporter
+from .reports import DONE, FATAL, PipeReporter, Reporter
 from .run_state import ACCEPTING_STATES, RunState
 from .sinks import open_sink
 from .stopping import close_buffers, remove_buffers
@@ -55,6 +58,7 @@ def run_logger_process(
             the logger (and every child it forked) is gone.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     reporter = PipeReporter(reports)
     control = ControlSegment.attach(control_name, backend)
     try:
@@ -80,6 +84,10 @@ def run_logger_process(
             control.destroy()
         else:
             control.close()
+        # Its exit code may never reach the owner (if the fork server was killed), this report does; an owner that
+        # died has closed the pipe.
+        with contextlib.suppress(OSError):
+            reports.send((DONE, ""))
     except BaseException:
         with contextlib.suppress(OSError):
             reports.send((FATAL, traceback.format_exc()))

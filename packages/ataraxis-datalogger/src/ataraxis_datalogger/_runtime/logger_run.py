@@ -9,14 +9,14 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
-from multiprocessing.context import ForkServerContext, SpawnContext
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Final, cast
+from typing import Final
 
 from . import _posix
 from .control import ControlSegment
+from .fork_server import logger_process_context
 from .layout import C_SYNC, C_WRITER_PID, DEFAULT_SLOTS
 from .log_queue import LogQueue, release_process_ring
 from .logger_process import drain_in_owner, run_logger_process
@@ -24,22 +24,15 @@ from .reports import FAILED, REJECTED, ListReporter
 from .run_state import ACCEPTING_STATES, LogStatistics, RunState
 from .stopping import close_buffers, remove_buffers, statistics
 from .sweep import sweep_stale_runs
-from .watchdog import FailureCallback, Watchdog, has_exited
+from .watchdog import FailureCallback, Watchdog, has_exited, wait_for_exit
 
-_START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-CONTEXT = cast("ForkServerContext | SpawnContext", multiprocessing.get_context(_START_METHOD))
-"""The logger process and its pipes come from the `forkserver` context (`spawn` where there is none).
-
-The logger process then inherits nothing from the owner (no threads, locks or open files: forking a threaded parent
-is unsafe, and Python 3.12+ warns about it), and after the first start, starting one takes milliseconds instead of
-the ~0.5 s a spawned interpreter needs to import NumPy.
-"""
-_LOGGER_PROCESS_MODULE: Final = "ataraxis_datalogger._runtime.logger_process"
+CONTEXT: Final = multiprocessing.get_context("spawn")
+"""Where the run's pipes come from (pipes are the same in every context)."""
 
 _POLL_SECONDS: Final = (0.001, 0.02)
 """The shortest and longest sleep of `stop()` while it waits for the logger process to drain the buffers."""
 _KILL_SECONDS: Final = 2.0
-"""How long a logger process that made no progress gets to exit after SIGTERM before SIGKILL."""
+"""How long `stop()` waits for a logger process that made no progress to exit after SIGKILL."""
 
 
 @dataclass(frozen=True)
@@ -99,14 +92,14 @@ class LoggerRun:
             on_failure: The user's failure callback.
             sync: Whether the logger process flushes the file system to the disk before it exits.
         """
-        _preload_logger_process()
+        context = logger_process_context()
         self.control.words[C_SYNC] = int(sync)
         reports_in, reports_out = CONTEXT.Pipe(duplex=False)
         # The logger process's parent is the fork server, not this process, so it cannot learn of this process's
         # death from its parent id: it watches this pipe, whose sending end only this process (and children it
         # forks) holds and never writes to, and this process's pid.
         owner_watch, owner_alive = CONTEXT.Pipe(duplex=False)
-        process = CONTEXT.Process(
+        process = context.Process(  # type: ignore[attr-defined]
             target=run_logger_process,
             args=(self.name, self.control.backend, directory, self.sink_settings, reports_out, owner_watch),
             name=f"DataLogger[{self.logger_name}]",
@@ -129,7 +122,9 @@ class LoggerRun:
         self.control.words[C_WRITER_PID] = process.pid or 0
         self.directory = directory
         self.control.transition(RunState.RUNNING, only_from=frozenset({RunState.IDLE}))
-        self.watchdog = Watchdog(process, self.control, reports_in, self.logger_name, on_failure)
+        self.identity = _posix.process_identity(process.pid or 0)
+        """Tells the logger process apart from a later process given its pid (see `watchdog.has_exited`)."""
+        self.watchdog = Watchdog(process, self.control, reports_in, self.logger_name, on_failure, self.identity)
         self.watchdog.start()
 
     def finish(self, stop_timeout: float) -> RunOutcome:
@@ -189,18 +184,19 @@ class LoggerRun:
         """Waits for the logger process to drain and exit while it makes progress; returns True if it stalled."""
         sleep = _POLL_SECONDS[0]
         last_marker, last_change = -1, time.monotonic()
-        while not has_exited(process):
+        identity = self.identity
+        while not has_exited(process, identity):
             marker = self.control.consumed()
             now = time.monotonic()
             if marker != last_marker:
                 last_marker, last_change, sleep = marker, now, _POLL_SECONDS[0]
             elif now - last_change >= stop_timeout:
-                process.terminate()
-                if not wait([process.sentinel], _KILL_SECONDS):
+                # It ignores SIGTERM (see `logger_process`); what it staged is settled by the drain that follows.
+                if _posix.is_same_process(process.pid or 0, identity):
                     process.kill()
-                    wait([process.sentinel], _KILL_SECONDS)
+                wait_for_exit(process, identity, _KILL_SECONDS)
                 return True
-            wait([process.sentinel], sleep)
+            wait_for_exit(process, identity, sleep)
             sleep = min(sleep * 2, _POLL_SECONDS[1])
         return False
 
@@ -233,15 +229,3 @@ def _describe_recovery(
     if not (after.pending or after.lost or after.failed):
         message += "; none was lost"
     return message
-
-
-def _preload_logger_process() -> None:
-    """Adds the logger process's module to what the fork server imports once, keeping the modules already listed."""
-    if _START_METHOD != "forkserver":
-        return
-    from multiprocessing import forkserver
-
-    # The list is private; "__main__" is its documented default.
-    listed = list(getattr(getattr(forkserver, "_forkserver", None), "_preload_modules", None) or ["__main__"])
-    if _LOGGER_PROCESS_MODULE not in listed:
-        CONTEXT.set_forkserver_preload([*listed, _LOGGER_PROCESS_MODULE])

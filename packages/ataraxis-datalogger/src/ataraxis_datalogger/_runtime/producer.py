@@ -17,9 +17,11 @@ import zlib
 from collections.abc import Callable
 from typing import Final
 
+import numpy as np
+
 from .._format.stream import RECORD_HEADER, RECORD_HEADER_SIZE, encode_record
-from ..exceptions import DataLoggerError, EntryTooLargeError
-from ..log_package import _checked_integer, _payload_buffer
+from .._format.values import checked_integer, payload_buffer
+from ..exceptions import DataLoggerError, DataLoggerTypeError, DataLoggerValueError, EntryTooLargeError
 from . import _posix
 from .control import ControlSegment
 from .layout import (
@@ -33,6 +35,7 @@ from .layout import (
     R_HEAD_BYTES,
     R_HEAD_RECORDS,
     R_LIMIT,
+    R_SLOT,
     ring_name,
 )
 from .ring import RingSegment, remove_ring
@@ -40,6 +43,8 @@ from .run_state import RunState
 
 _SLEEP_SECONDS: Final = (0.00005, 0.002)
 """The shortest and longest sleep of a put waiting for room in its buffer."""
+_CONFIRM_SLEEP_SECONDS: Final = 0.02
+"""The longest sleep of a put waiting to learn whether a buffer closed during it was drained (see `_confirm`)."""
 _LIVENESS_CHECK_SECONDS: Final = 0.2
 """How often a put waiting for room looks whether the logger process (or, before it starts, the owner) is alive."""
 _PACK_HEADER = RECORD_HEADER.pack_into
@@ -87,14 +92,15 @@ class ProducerRing:
         tells a forked child's copy apart without a `getpid()` system call per put."""
         self.capacity = segment.capacity
         """The ring's size in bytes."""
+        self._slot = int(segment.words[R_SLOT])
         self._refusal = refusal
         self._words = segment.words
         self._data = segment.data
         self._head = base_bytes
         self._records = base_records
         self._control_records = base_controls
-        threads = threading.Lock()
-        self._enter, self._leave = threads.acquire, threads.release
+        self._threads = threading.Lock()
+        self._enter, self._leave = self._threads.acquire, self._threads.release
         self._try_lock: Callable[[bool], bool] = segment.lock.acquire_now
         self._unlock = segment.lock.release
 
@@ -113,6 +119,7 @@ class ProducerRing:
             DataLoggerError: The run takes no more entries.
         """
         size = len(record)
+        unconfirmed = 0
         self._enter()
         try:
             if not self._try_lock(False):
@@ -129,18 +136,23 @@ class ProducerRing:
                     self._records = records = self._records + 1
                     words[R_HEAD_RECORDS] = records
                     words[R_HEAD_BYTES] = head
-                    return
+                    if words[R_LIMIT] != CLOSED:
+                        return
+                    unconfirmed = head
             finally:
                 self._unlock()
         finally:
             self._leave()
+        if unconfirmed:
+            self._confirm(unconfirmed)
+            return
         self._wait_and_put(record, size, block, timeout, control)
 
     def log(self, source_id: int, time_stamp: int, payload: object, block: bool, timeout: float | None) -> None:
         """Builds an entry's record straight in the buffer (the hot path: no package, one copy of the payload).
 
         Raises:
-            TypeError, ValueError: A bad timestamp or payload (named).
+            DataLoggerTypeError, DataLoggerValueError: A bad timestamp or payload (named).
             queue.Full, EntryTooLargeError, DataLoggerError: As for `put`.
         """
         try:
@@ -149,6 +161,7 @@ class ProducerRing:
             length = 1 << 40
         size = (RECORD_HEADER_SIZE + 7 + length) & ~7
         capacity = self.capacity
+        unconfirmed = 0
         self._enter()
         try:
             if not self._try_lock(False):
@@ -176,11 +189,16 @@ class ProducerRing:
                         self._records = records = self._records + 1
                         words[R_HEAD_RECORDS] = records
                         words[R_HEAD_BYTES] = head
-                        return
+                        if words[R_LIMIT] != CLOSED:
+                            return
+                        unconfirmed = head
             finally:
                 self._unlock()
         finally:
             self._leave()
+        if unconfirmed:
+            self._confirm(unconfirmed)
+            return
         self.put(_entry_record(source_id, time_stamp, payload), block, timeout)
 
     def _copy(self, record: bytes, head: int, size: int) -> None:
@@ -218,9 +236,10 @@ class ProducerRing:
         """The slow path: the buffer is closed, full or too small."""
         if size > self.capacity:
             raise EntryTooLargeError(int.from_bytes(record[4:8], "little"), size, self.capacity)
-        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
+        deadline = None if timeout is None or not block else time.monotonic() + _checked_timeout(timeout)
         sleep = _SLEEP_SECONDS[0]
         next_check = time.monotonic() + _LIVENESS_CHECK_SECONDS
+        unconfirmed = 0
         while True:
             self._enter()
             try:
@@ -234,11 +253,16 @@ class ProducerRing:
                     if head + size <= limit:
                         self._copy(record, head, size)
                         self._publish(head + size, control)
-                        return
+                        if self._words[R_LIMIT] != CLOSED:
+                            return
+                        unconfirmed = head + size
                 finally:
                     self._unlock()
             finally:
                 self._leave()
+            if unconfirmed:
+                self._confirm(unconfirmed)
+                return
             state = self._state()
             if state not in (RunState.IDLE, RunState.RUNNING):
                 raise DataLoggerError(self._refusal(state))
@@ -258,6 +282,40 @@ class ProducerRing:
             time.sleep(sleep if remaining is None else min(sleep, remaining))
             sleep = min(sleep * 2, _SLEEP_SECONDS[1])
 
+    def _confirm(self, head: int) -> None:
+        """Returns once the entry published up to `head` is logged; raises if it never will be.
+
+        Only a put that found its buffer closed right after publishing comes here: while it holds the buffer's lock,
+        the buffer is closed only by `stop()` (or an orphaned logger process) giving up on a lock held for the
+        whole `stop_timeout`, by a put paused in the middle (a debugger, SIGSTOP). Such a buffer is drained to
+        whatever it published when the drainer last looks, so the entry is logged if its drainer consumed it, and
+        lost if the run ended first. The stores of the head came before the put looked at the limit, and the
+        drainer's last look comes after `stop()` has closed every buffer, well after; the lock's release orders
+        them on every architecture.
+
+        Raises:
+            DataLoggerError: The run ended without logging the entry.
+        """
+        control, slot = self.control, self._slot
+        sleep = _SLEEP_SECONDS[0]
+        while True:
+            if control.progress(slot)[P_CURSOR_BYTES] >= head:
+                return
+            state = control.state
+            words = control.words
+            drainers = (int(words[C_WRITER_PID]), int(words[C_OWNER_PID]))
+            if state == RunState.STOPPED or not any(pid and _posix.process_is_alive(pid) for pid in drainers):
+                # Final: nobody drains this buffer any more (read the progress once more, in case it ended just now).
+                if control.progress(slot)[P_CURSOR_BYTES] >= head:
+                    return
+                raise DataLoggerError(
+                    f"DataLogger '{control.logger_name}': the entry was not logged: this put was paused in the middle "
+                    "(by a debugger, SIGSTOP, or a signal handler that stopped the logger) while the run was "
+                    "stopped, and its buffer was closed and drained before it resumed"
+                )
+            time.sleep(sleep)
+            sleep = min(sleep * 2, _CONFIRM_SLEEP_SECONDS)
+
     def _abandoned(self) -> RunState | None:
         """Says whether the run can no longer drain this buffer: `DEAD` or `ORPHANED`, else None."""
         if self._data is _NO_DATA:
@@ -274,19 +332,26 @@ class ProducerRing:
         """Whether the buffer is closed to puts (its run stopped or failed): this process may release it."""
         return self._words[R_LIMIT] == CLOSED
 
-    def close(self) -> None:
+    def close(self) -> bool:
         """Releases this process's handles of the buffer and the run; later puts through this object raise.
 
-        The buffer itself stays until the logger process (or `stop()`) has drained and removed it.
+        The buffer itself stays until the logger process (or `stop()`) has drained and removed it. It does not wait
+        for a put in progress: that may be a put of this very thread, interrupted by a signal handler that called
+        `stop()`, which would never resume.
+
+        Returns:
+            False if a put was in progress: nothing was released (the caller tries again later).
         """
-        self._enter()
+        if not self._threads.acquire(False):
+            return False
         try:
             if self._data is _NO_DATA:
-                return
+                return True
             self._words = _CLOSED_WORDS
             self._data = _NO_DATA
             self.segment.close()
             self.control.close()
+            return True
         finally:
             self._leave()
 
@@ -295,18 +360,29 @@ class ProducerRing:
         return RunState.STOPPED if self._data is _NO_DATA else self.control.state
 
 
+def _checked_timeout(timeout: object) -> float:
+    """Returns a put's timeout in seconds after checking it (only a put that must wait looks at it)."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float | np.integer | np.floating):
+        raise DataLoggerTypeError(
+            f"timeout must be a number of seconds or None, got {timeout!r} ({type(timeout).__name__})"
+        )
+    if not timeout >= 0:
+        raise DataLoggerValueError(f"timeout must not be negative or nan, got {timeout!r}")
+    return float(timeout)
+
+
 def _entry_record(source_id: int, time_stamp: int, payload: object) -> bytes:
     """Encodes an entry the hot path could not build in place, checking the timestamp and payload."""
-    stamp = _checked_integer("time_stamp", time_stamp, 2**64 - 1)
-    return encode_record(source_id, stamp, _payload_buffer(payload))
+    stamp = checked_integer("time_stamp", time_stamp, 2**64 - 1)
+    return encode_record(source_id, stamp, payload_buffer(payload))
 
 
 def create_producer_ring(control: ControlSegment, refusal: Refusal) -> ProducerRing:
     """Registers this process in the run's slot table and creates its buffer.
 
     Raises:
-        DataLoggerError: The run takes no entries, or every slot is taken.
-        OSError: The system refused the buffer's shared memory.
+        DataLoggerError: The run takes no entries, every slot is taken, or the system refused the buffer's shared
+            memory (for example, it is full).
     """
     pid = os.getpid()
     try:
@@ -325,6 +401,13 @@ def create_producer_ring(control: ControlSegment, refusal: Refusal) -> ProducerR
         segment = RingSegment.create(
             control.backend, name, control.capacity, slot, generation, base_bytes, base_records, progress[P_REJECTED]
         )
+    except OSError as error:
+        control.retire(slot, generation)
+        raise DataLoggerError(
+            f"process {pid} could not create its {control.capacity}-byte buffer of DataLogger "
+            f"'{control.logger_name}' in shared memory ({error}): free shared memory (/dev/shm on Linux) or give "
+            "the logger a smaller buffer_size"
+        ) from error
     except BaseException:
         control.retire(slot, generation)
         raise

@@ -16,6 +16,8 @@ FAILED: Final = "failed"
 """Report kind: an entry could not be written."""
 FATAL: Final = "fatal"
 """Report kind: the logger process hit an unexpected error and exits."""
+DONE: Final = "done"
+"""Report kind: the logger process reached every stop target and closed its files (its last report)."""
 
 
 class Reporter(Protocol):

@@ -14,12 +14,11 @@ from typing import Final, NamedTuple
 
 from . import _posix
 from .control import ControlSegment
-from .layout import C_OWNER_PID, C_WRITER_PID
+from .layout import C_OWNER_PID, C_WRITER_PID, RUN_NAME
 from .ring import remove_ring
 from .stopping import statistics
 
-_CONTROL_NAME: Final = re.compile(r"^adl([0-9a-f]+)_[0-9a-f]{8}$")
-_RING_NAME: Final = re.compile(r"^(adl([0-9a-f]+)_[0-9a-f]{8})r[0-9a-f]+g[0-9a-f]+$")
+_RING_NAME: Final = re.compile(rf"^({RUN_NAME.pattern})r[0-9a-f]+g[0-9a-f]+$")
 
 
 class StaleRun(NamedTuple):
@@ -45,7 +44,7 @@ def sweep_stale_runs(backend: int) -> list[StaleRun]:
     removed: list[StaleRun] = []
     live_runs = set()
     for name in names:
-        match = _CONTROL_NAME.match(name)
+        match = RUN_NAME.fullmatch(name)
         if match is None:
             continue
         try:

@@ -1,7 +1,10 @@
 """The owner-side thread that collects the logger process's reports and notices when it dies.
 
 It sleeps in `multiprocessing.connection.wait` on the process's sentinel and the report pipe, so a death is seen
-the moment the kernel reaps the process. On a death it marks the run `DEAD` and closes the buffers (every later put,
+the moment the kernel reaps the process. The sentinel of a process started by the fork server is a pipe from the
+fork server, which also reads as closed if the fork server is killed (a SIGTERM to the whole process group) while
+the logger process lives on: a closed sentinel is therefore confirmed by the process's pid, and from then on the
+process is watched by its pid. On a death it marks the run `DEAD` and closes the buffers (every later put,
 in any process, raises), stores a `DataLoggerError` for the logger to raise from its next call, and hands the error
 to the user's `on_failure` callback, if any. What the buffers still hold is not lost: `stop()` writes it. The thread
 holds no reference to the `DataLogger`, so a forgotten logger can still be garbage-collected and stopped.
@@ -10,13 +13,15 @@ holds no reference to the `DataLogger`, so a forgotten logger can still be garba
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
 from ..exceptions import DataLoggerError
+from . import _posix
 from .control import ControlSegment
-from .reports import FAILED, FATAL, REJECTED
+from .reports import DONE, FAILED, FATAL, REJECTED
 from .run_state import ACCEPTING_STATES, RunState
 from .stopping import close_buffers_now, statistics
 
@@ -38,6 +43,7 @@ class Watchdog:
         reports: The receiving end of the writer's report pipe.
         logger_name: The logger's instance name, for messages.
         on_failure: Called (from this thread) with the first failure of the run: a death or a failed write.
+        identity: The writer's `_posix.process_identity`, if known.
     """
 
     def __init__(
@@ -47,8 +53,10 @@ class Watchdog:
         reports: Connection,
         logger_name: str,
         on_failure: FailureCallback | None,
+        identity: int | None = None,
     ) -> None:
         self._process = process
+        self._identity = identity
         self._control = control
         self._reports = reports
         self._logger_name = logger_name
@@ -58,6 +66,8 @@ class Watchdog:
         self._exit_expected = threading.Event()
         self._notice: DataLoggerError | None = None
         self._notified = False
+        self._done = False
+        self._fork_server_lost = False
         self.rejections: list[str] = []
         """Descriptions of skipped objects (the first few of the run)."""
         self.write_errors: list[str] = []
@@ -89,7 +99,7 @@ class Watchdog:
             self._thread.join(timeout)
         with self._lock:
             self._drain_reports()
-            if self.death is None and has_exited(self._process):
+            if self.death is None and has_exited(self._process, self._identity):
                 self._judge_exit()
             if not self._thread.is_alive():
                 self._reports.close()
@@ -98,16 +108,22 @@ class Watchdog:
     def _watch(self) -> None:
         """The thread's loop."""
         sentinel = self._process.sentinel
+        watched: list[object] = [sentinel, self._reports]
         ended = False
         while not (ended or self._halt.is_set()):
-            ready = wait([sentinel, self._reports], timeout=_WAKE_SECONDS)
+            ready = wait(watched, timeout=_WAKE_SECONDS)  # type: ignore[arg-type]
             with self._lock:
                 if self._reports in ready:
                     self._drain_reports()
-                if sentinel in ready:
-                    ended = True
-                    self._drain_reports()
-                    self._judge_exit()
+                if sentinel in ready or sentinel not in watched:
+                    ended = has_exited(self._process, self._identity)
+                    if ended:
+                        self._drain_reports()
+                        self._judge_exit()
+                    elif sentinel in watched:
+                        # Its fork server died: the sentinel stays readable, so only the pid tells from now on.
+                        watched.remove(sentinel)
+                        self._fork_server_lost = True
             self._deliver_notice()
 
     def _drain_reports(self) -> None:
@@ -123,6 +139,8 @@ class Watchdog:
                         self._notify(DataLoggerError(f"DataLogger '{self._logger_name}' could not write {message}"))
                 elif kind == FATAL:
                     self.fatal_reports.append(message)
+                elif kind == DONE:
+                    self._done = True
         except (EOFError, OSError):
             # The writer exited and its end of the pipe is closed: everything it sent has been read.
             pass
@@ -130,7 +148,7 @@ class Watchdog:
     def _judge_exit(self) -> None:
         """Reaps the ended writer and declares a death unless it exited cleanly when told to (caller holds the lock)."""
         self._process.join()
-        if not (self._exit_expected.is_set() and self._process.exitcode == 0):
+        if not (self._exit_expected.is_set() and (self._process.exitcode == 0 or self._done)):
             self._declare_death()
 
     def _declare_death(self) -> None:
@@ -138,10 +156,12 @@ class Watchdog:
         self._control.transition(RunState.DEAD, only_from=ACCEPTING_STATES | {RunState.STOPPING})
         close_buffers_now(self._control)
         counts = statistics(self._control, final=False)
-        cause = (
-            f"the logger process of DataLogger '{self._logger_name}' (pid {self._process.pid}) "
-            f"{describe_exit(self._process.exitcode)}"
+        how = (
+            "ended (how is unknown: the fork server that started it was killed before it)"
+            if self._fork_server_lost
+            else describe_exit(self._process.exitcode)
         )
+        cause = f"the logger process of DataLogger '{self._logger_name}' (pid {self._process.pid}) {how}"
         if self.fatal_reports:
             cause += f"\nThe logger process reported:\n{self.fatal_reports[-1]}"
         self.death_cause = cause
@@ -169,9 +189,24 @@ class Watchdog:
             _LOGGER.exception("DataLogger '%s': the on_failure callback raised", self._logger_name)
 
 
-def has_exited(process: BaseProcess) -> bool:
-    """Returns True if the process has ended, without reaping it (only the watchdog reaps the writer)."""
-    return bool(wait([process.sentinel], timeout=0))
+def has_exited(process: BaseProcess, identity: int | None) -> bool:
+    """Returns True if the process has ended, without reaping it (only the watchdog reaps the writer).
+
+    A closed sentinel is confirmed by the pid: it also closes when the fork server that started the process dies.
+    `identity` (see `_posix.process_identity`) keeps a later process given the same pid from passing for it.
+    """
+    return bool(wait([process.sentinel], timeout=0)) and not _posix.is_same_process(process.pid or 0, identity)
+
+
+def wait_for_exit(process: BaseProcess, identity: int | None, timeout: float) -> bool:
+    """Waits up to `timeout` seconds for the process to end; returns whether it has."""
+    if not wait([process.sentinel], timeout):
+        return False
+    if not _posix.is_same_process(process.pid or 0, identity):
+        return True
+    # Its fork server died (see `has_exited`): the sentinel no longer waits, so sleep instead.
+    time.sleep(timeout)
+    return not _posix.is_same_process(process.pid or 0, identity)
 
 
 def describe_exit(exit_code: int | None) -> str:
