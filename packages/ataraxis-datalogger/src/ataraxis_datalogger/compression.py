@@ -303,7 +303,9 @@ def _compress_directory(directory: Path, options: _Options) -> tuple[Compression
                 outcomes, failures = archive_in_processes(
                     shares, lock, _archive_here, progress.advance, report_progress=options.verbose
                 )
-        damaged_archives = _check_other_archives(listing, {job.source_id for job in jobs}, options.verify_integrity)
+        damaged_archives = _check_other_archives(
+            listing, {job.source_id for job in jobs}, verify=options.verify_integrity
+        )
         removed_segments = _remove_segments(index, outcomes) if options.remove_sources else ()
     report = _report(directory, listing, outcomes, damaged_archives, index, removed_segments)
     for path in removed_segments:
@@ -387,14 +389,14 @@ def _archive_here(jobs: list[SourceJob], progress: StepProgress, outcomes: Outco
             outcomes[1][job.source_id] = f"{type(error).__name__}: {error}"
 
 
-def _check_other_archives(listing: DirectoryListing, archived: set[int], verify: bool) -> tuple[DamagedFile, ...]:
+def _check_other_archives(listing: DirectoryListing, archived: set[int], *, verify: bool) -> tuple[DamagedFile, ...]:
     """Checks the archives of the sources that had no entry files (the others were opened while archiving)."""
     damaged = []
     for source_id, path in listing.archives.items():
         if source_id in archived:
             continue
         try:
-            open_checked_archive(path, source_id, verify).close()
+            open_checked_archive(path, source_id, verify=verify).close()
         except ArchiveFormatError as error:
             damaged.append(DamagedFile(path, str(error)))
     return tuple(damaged)

@@ -237,7 +237,7 @@ class DataLogger:
             if self._run is None:
                 self._run = self._new_run()
             _track(self)
-            self._run.launch(self._output_directory, self._on_failure, self._fsync_on_stop)
+            self._run.launch(self._output_directory, self._on_failure, sync=self._fsync_on_stop)
 
     def stop(self) -> None:
         """Returns once every entry put before this call, by any process, is written; then stops the logger process.

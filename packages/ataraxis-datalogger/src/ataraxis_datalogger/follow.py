@@ -85,11 +85,13 @@ def follow_logs(
             raise DataLoggerTypeError(f"{name} must be True or False, got {flag!r}")
     policy = check_on_damage(on_damage)
     # The arguments are checked at the call; the generator below does the work once iterated.
-    return _follow(_Follower(directory, policy, bool(from_start)), interval, stop, bool(stop_at_end))
+    return _follow(
+        _Follower(directory, policy, from_start=bool(from_start)), interval, stop, stop_at_end=bool(stop_at_end)
+    )
 
 
 def _follow(
-    follower: "_Follower", poll_interval: float, stop: threading.Event | None, stop_at_end: bool
+    follower: "_Follower", poll_interval: float, stop: threading.Event | None, *, stop_at_end: bool
 ) -> Generator[FollowedEntry, None, None]:
     """Polls the follower until it ends, `stop` is set, or the generator is closed."""
     waiter = stop if stop is not None else threading.Event()
@@ -108,7 +110,7 @@ def _follow(
 class _Follower:
     """The open segments of a followed folder and what is known about each writer's last segment."""
 
-    def __init__(self, directory: Path, on_damage: OnDamage, from_start: bool) -> None:
+    def __init__(self, directory: Path, on_damage: OnDamage, *, from_start: bool) -> None:
         self._directory = directory
         self._on_damage = on_damage
         self._open: dict[int, SegmentReader] = {}

@@ -135,7 +135,7 @@ def inspect_logs(
         loose_count = sum(entries.time_stamps.size for entries in all_entries.values())
         progress.add_step("read", "Checking log entries", "entries", loose_count)
         sources = {
-            source_id: _inspect_source(listing, source_id, all_entries, index, verify, progress)
+            source_id: _inspect_source(listing, source_id, all_entries, index, verify=verify, progress=progress)
             for source_id in sorted(all_entries.keys() | listing.archives.keys() | set(index.source_ids_present()))
         }
     segments = tuple(
@@ -157,6 +157,7 @@ def _inspect_source(
     source_id: int,
     all_entries: dict[int, SourceEntries],
     index: StreamIndex,
+    *,
     verify: bool,
     progress: ProgressDisplay,
 ) -> SourceSummary:
@@ -164,7 +165,7 @@ def _inspect_source(
     damaged: list[DamagedFile] = []
     archive = None
     if source_id in listing.archives:
-        archive = _open_archive(listing.archives[source_id], source_id, verify, damaged)
+        archive = _open_archive(listing.archives[source_id], source_id, verify=verify, damaged=damaged)
         if archive is not None and verify:
             # Verifying reads every archived entry: it counts, all at once, once done.
             progress.add_work("read", archive.timestamps.size)
@@ -231,10 +232,10 @@ def _stream_records(
     return records.time_stamps[pending], int((~pending).sum()), int(records.lengths[pending].sum())
 
 
-def _open_archive(path: Path, source_id: int, verify: bool, damaged: list[DamagedFile]) -> ArchiveFile | None:
+def _open_archive(path: Path, source_id: int, *, verify: bool, damaged: list[DamagedFile]) -> ArchiveFile | None:
     """Opens and checks a source's archive; returns None, recording why in `damaged`, if it is damaged."""
     try:
-        return open_checked_archive(path, source_id, verify)
+        return open_checked_archive(path, source_id, verify=verify)
     except ArchiveFormatError as error:
         damaged.append(DamagedFile(path, str(error)))
         return None

@@ -5,7 +5,7 @@ from pathlib import Path
 from .._files.archive_file import ArchiveFile, open_source_archive
 
 
-def open_checked_archive(path: Path, source_id: int, verify: bool) -> ArchiveFile:
+def open_checked_archive(path: Path, source_id: int, *, verify: bool) -> ArchiveFile:
     """Opens a source's archive and checks it: every metadata member, and with `verify` every payload byte.
 
     Args:

@@ -43,7 +43,7 @@ class DirectoryLock(Closeable):
     def _shared(cls, descriptor: int) -> "DirectoryLock":
         """Wraps a descriptor received from the lock's holder: the lock is already held through it."""
         lock = cls.__new__(cls)
-        lock._descriptor = descriptor
+        lock._descriptor = descriptor  # noqa: SLF001  # the class builds its own instance
         return lock
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -59,4 +59,4 @@ class DirectoryLock(Closeable):
 
 def _rebuild(duplicate: Any) -> DirectoryLock:
     """Runs in the spawned process: takes the passed descriptor."""
-    return DirectoryLock._shared(duplicate.detach())
+    return DirectoryLock._shared(duplicate.detach())  # noqa: SLF001  # the class's own unpickling hook

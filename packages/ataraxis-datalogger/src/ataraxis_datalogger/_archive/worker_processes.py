@@ -49,6 +49,7 @@ def archive_in_processes(
     lock: DirectoryLock,
     archive_here: Callable[[list[SourceJob], StepProgress, Outcomes], None],
     progress: StepProgress,
+    *,
     report_progress: bool,
 ) -> Outcomes:
     """Archives the first share in the calling process and each other share in a spawned worker process.
@@ -69,7 +70,7 @@ def archive_in_processes(
     try:
         for share in shares[1:]:
             if share:
-                workers.append(_start(context, share, lock, report_progress))
+                workers.append(_start(context, share, lock, report_progress=report_progress))
 
         def relay(step: str, count: int) -> None:
             progress(step, count)
@@ -90,14 +91,15 @@ def archive_in_processes(
 
 
 def _start(
-    context: multiprocessing.context.SpawnContext, share: list[SourceJob], lock: DirectoryLock, report_progress: bool
+    context: multiprocessing.context.SpawnContext, share: list[SourceJob], lock: DirectoryLock, *, report_progress: bool
 ) -> _Worker:
     """Starts one worker process with its share of the jobs."""
     results, worker_results = context.Pipe(duplex=False)
     worker_alive, alive = context.Pipe(duplex=False)
     process = context.Process(
         target=_worker_main,
-        args=(share, worker_results, worker_alive, lock, report_progress),
+        args=(share, worker_results, worker_alive, lock),
+        kwargs={"report_progress": report_progress},
         name="compress_npy_logs worker",
         daemon=True,
     )
@@ -145,7 +147,7 @@ def _stop(workers: list[_Worker]) -> None:
 
 
 def _worker_main(
-    jobs: list[SourceJob], results: Connection, alive: Connection, lock: DirectoryLock, report_progress: bool
+    jobs: list[SourceJob], results: Connection, alive: Connection, lock: DirectoryLock, *, report_progress: bool
 ) -> None:
     """Runs in a worker process: archives its jobs, reporting each outcome, and exits if its caller dies."""
     threading.Thread(target=_exit_when_caller_is_gone, args=(alive,), name="caller watcher", daemon=True).start()

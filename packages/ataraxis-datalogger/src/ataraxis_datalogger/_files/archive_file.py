@@ -74,7 +74,7 @@ class ArchiveFile(Closeable):
         OSError: If the file cannot be opened.
     """
 
-    def __init__(self, path: Path, follow_symlinks: bool = False) -> None:
+    def __init__(self, path: Path, *, follow_symlinks: bool = False) -> None:
         self.path = path
         """The archive file."""
         descriptor, status = open_regular_file(

@@ -40,6 +40,7 @@ def open_regular_file(
     name: str | os.PathLike[str],
     not_regular: Callable[[str], Exception],
     dir_fd: int | None = None,
+    *,
     follow_symlinks: bool = False,
 ) -> tuple[int, os.stat_result]:
     """Opens a regular file for reading without blocking, and returns its descriptor and status.

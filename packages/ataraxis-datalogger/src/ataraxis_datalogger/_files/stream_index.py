@@ -150,7 +150,7 @@ def scan_segments(directory: Path, names: Sequence[str], on_damage: OnDamage) ->
         except StreamFormatError as error:
             if on_damage == "raise":
                 raise
-            damage = Damage(path, 0, _size(path), f"unreadable: {error}", False)
+            damage = Damage(path, 0, _size(path), f"unreadable: {error}", torn_tail=False)
             index.unreadable.append(damage)
             if on_damage == "warn":
                 warnings.warn(damage.describe(), DamagedLogFilesWarning, stacklevel=3)
@@ -194,7 +194,7 @@ def _report_cut_segments(index: StreamIndex, on_damage: OnDamage) -> None:
             f"{last_index[header.writer_id]}): the segment was cut short after it was closed, or its writer could "
             "not append the segment end (a full disk); records after its last one may be missing"
         )
-        damage = Damage(segment.path, segment.scanned_to, 0, reason, False)
+        damage = Damage(segment.path, segment.scanned_to, 0, reason, torn_tail=False)
         if on_damage == "raise":
             raise StreamFormatError(damage.describe())
         if on_damage == "warn":

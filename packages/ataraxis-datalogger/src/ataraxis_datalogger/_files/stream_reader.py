@@ -206,14 +206,14 @@ class SegmentReader:
                 position = record.end
                 continue
             self.position = position
-            resumed = self._check_record(position, size, writing, record)
+            resumed = self._check_record(position, size, writing=writing, record=record)
             if resumed is None:
                 return
             position = self.position = resumed
         self.position = max(self.position, position)
         if size < size_before_truncation:
             reason = f"the segment was truncated to {size} bytes while it was read"
-            self._report(position, size_before_truncation - position, reason, True)
+            self._report(position, size_before_truncation - position, reason, torn_tail=True)
         if not writing:
             self.state = SegmentState.UNCLOSED
 
@@ -241,7 +241,7 @@ class SegmentReader:
                     self.entry_records -= len(batch) - delivered
                 raise
 
-    def _check_record(self, position: int, size: int, writing: bool, record: "_RawRecord | None") -> int | None:
+    def _check_record(self, position: int, size: int, *, writing: bool, record: "_RawRecord | None") -> int | None:
         """Handles a position where no entry record could be read.
 
         Returns:
@@ -252,13 +252,13 @@ class SegmentReader:
             return None
         if record is not None:
             reason = f"a record of kind {record.kind}, which no segment of format version 1 holds"
-            self._report(position, record.end - position, reason, False)
+            self._report(position, record.end - position, reason, torn_tail=False)
             return record.end
-        resumed = self._resync(position, size, writing)
+        resumed = self._resync(position, size, writing=writing)
         if resumed is None:
-            self._tail(position, size, writing)
+            self._tail(position, size, writing=writing)
             return None
-        self._report(position, resumed - position, "a record whose checksum does not match its bytes", False)
+        self._report(position, resumed - position, "a record whose checksum does not match its bytes", torn_tail=False)
         return resumed
 
     def _segment_end(self, position: int, size: int, record: "_RawRecord") -> None:
@@ -266,37 +266,41 @@ class SegmentReader:
         try:
             end: SegmentEnd | None = decode_segment_end(record.time_stamp, record.payload)
         except StreamFormatError as error:
-            self._report(position, record.end - position, str(error), False)
+            self._report(position, record.end - position, str(error), torn_tail=False)
             end = None
         if end is not None and end.offset != position:
-            self._report(position, record.end - position, f"a segment end that says it is at {end.offset}", False)
+            self._report(
+                position, record.end - position, f"a segment end that says it is at {end.offset}", torn_tail=False
+            )
             end = None
         if end is not None and not self.damage and end.entry_records != self.entry_records:
             reason = f"the segment end counts {end.entry_records} entry records, {self.entry_records} were read"
-            self._report(position, 0, reason, False)
+            self._report(position, 0, reason, torn_tail=False)
         elif end is not None and self.entry_records > end.entry_records - self._resumed:
             reason = (
                 f"the segment end counts {end.entry_records} entry records, but {self.entry_records} were read "
                 f"besides {self._resumed} damaged range(s): records read after the damage may not be real ones "
                 "(bytes of a damaged record's payload that hold records)"
             )
-            self._report(position, 0, reason, False)
+            self._report(position, 0, reason, torn_tail=False)
         self.end = end
         self.state = SegmentState.CLOSED
         self.position = record.end
         if record.end < size:
-            self._report(record.end, size - record.end, "bytes after the segment end", False)
+            self._report(record.end, size - record.end, "bytes after the segment end", torn_tail=False)
             self.position = size
 
-    def _tail(self, position: int, size: int, writing: bool) -> None:
+    def _tail(self, position: int, size: int, *, writing: bool) -> None:
         """Handles bytes at the end that hold no complete valid record: in progress if written, else a torn tail."""
         if writing:
             return
         self.state = SegmentState.UNCLOSED
         self.position = size
-        self._report(position, size - position, "an incomplete record (the writer stopped while appending it)", True)
+        self._report(
+            position, size - position, "an incomplete record (the writer stopped while appending it)", torn_tail=True
+        )
 
-    def _report(self, offset: int, length: int, reason: str, torn_tail: bool) -> None:
+    def _report(self, offset: int, length: int, reason: str, *, torn_tail: bool) -> None:
         damage = Damage(self.path, offset, length, reason, torn_tail)
         self.damage.append(damage)
         if self.on_damage == "raise":
@@ -331,7 +335,7 @@ class SegmentReader:
         following = self._record_at(record.end, size)
         return record.end if following is not None and following.kind in (_ENTRY, _SEGMENT_END) else None
 
-    def _resync(self, position: int, size: int, writing: bool) -> int | None:
+    def _resync(self, position: int, size: int, *, writing: bool) -> int | None:
         """Returns the position of the next confirmed record after damage at `position`, or None if there is none.
 
         In a closed segment whose segment end is intact, it is the first position from which valid entry records

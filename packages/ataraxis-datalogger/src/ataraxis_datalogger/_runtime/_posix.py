@@ -205,7 +205,7 @@ class _SemaphoreLock:
         self._semaphore = None
 
 
-class _FileLock:
+class FileLock:
     """An `flock` on a descriptor, plus a thread lock: `flock` excludes open files, not the threads sharing one."""
 
     __slots__ = ("_descriptor", "_threads")
@@ -281,7 +281,7 @@ def create_buffer_lock(backend: int, segment: str, descriptor: int) -> BufferLoc
             _C_MODULES[0].sem_unlink(name)
             semaphore = _C_MODULES[0].SemLock(_SEMAPHORE_KIND, 1, 1, name, False)
         return _SemaphoreLock(semaphore)
-    return _FileLock(descriptor)
+    return FileLock(descriptor)
 
 
 def open_buffer_lock(backend: int, segment: str, descriptor: int) -> BufferLock:
@@ -292,7 +292,7 @@ def open_buffer_lock(backend: int, segment: str, descriptor: int) -> BufferLock:
     """
     if backend == FAST and _C_MODULES is not None:
         return _SemaphoreLock(_C_MODULES[0].SemLock._rebuild(0, _SEMAPHORE_KIND, 1, _semaphore_name(segment)))
-    return _FileLock(descriptor)
+    return FileLock(descriptor)
 
 
 def unlink_buffer_lock(backend: int, segment: str) -> None:

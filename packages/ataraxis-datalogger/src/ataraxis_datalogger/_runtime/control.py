@@ -78,7 +78,7 @@ class ControlSegment:
         """The segment's bytes."""
         self.words = self.buffer.cast("Q")
         """The segment as 64-bit words."""
-        self._lock = _posix._FileLock(descriptor)
+        self._lock = _posix.FileLock(descriptor)
 
     @classmethod
     def create(

@@ -40,7 +40,7 @@ _RESCAN_SECONDS: Final = 0.1
 class Sink(Protocol):
     """Where a drainer puts the records (one `.npy` file per entry, or stream segments)."""
 
-    def consume(self, buffer: SlotBuffer, start: int, end: int, verify: bool) -> Damage | None:
+    def consume(self, buffer: SlotBuffer, start: int, end: int, *, verify: bool) -> Damage | None:
         """Writes records of `buffer` from position `start` towards `end`, committing progress as it goes."""
 
     def recover(self, buffer: SlotBuffer, staged: list[int]) -> None:
@@ -142,7 +142,7 @@ class Drainer:
             elif buffer.owner_died():
                 return True  # what it published before dying is read (without its lock) at the next call
             return False
-        damage = self.sink.consume(buffer, cursor, head_bytes, everything)
+        damage = self.sink.consume(buffer, cursor, head_bytes, verify=everything)
         if damage is not None:
             self._write_off(buffer, damage, head_bytes, head_records)
         return True
@@ -170,7 +170,7 @@ class Drainer:
         remove_ring(self.control.backend, name)
         self.control.retire(buffer.slot, buffer.generation)
 
-    def _scan(self, force: bool = False) -> None:
+    def _scan(self, *, force: bool = False) -> None:
         """Follows new buffers and cleans up after producers that died while creating theirs."""
         registrations = int(self.control.words[C_REGISTRATIONS])
         now = time.monotonic()

@@ -45,7 +45,7 @@ class EntryFileSink:
         self._reporter = reporter
         self._recovering = recovering
 
-    def consume(self, buffer: SlotBuffer, start: int, end: int, verify: bool) -> Damage | None:
+    def consume(self, buffer: SlotBuffer, start: int, end: int, *, verify: bool) -> Damage | None:
         """Writes the records of `buffer` from position `start` towards `end` (a bounded number per call).
 
         Returns:

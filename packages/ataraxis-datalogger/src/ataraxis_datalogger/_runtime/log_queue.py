@@ -114,14 +114,14 @@ class LogQueue:
         if ring is None or ring.fork_generation != _fork_generation:
             ring = self._connect()
         if obj.__class__ is LogPackage or isinstance(obj, LogPackage):
-            ring.put(obj._record, block, timeout)
+            ring.put(obj._record, block, timeout)  # noqa: SLF001  # the put path reads the record without a property call
         else:
             record = encode_record(0, 0, describe_rejected(obj), TransportKind.REJECTED)
             ring.put(record, block, timeout, control=True)
 
     def put_nowait(self, obj: Any) -> None:
         """`put(obj, block=False)`."""
-        self.put(obj, False)
+        self.put(obj, block=False)
 
     def source(self, source_id: SupportsIndex) -> "LogSource":
         """Returns the hot path for entries of one source: `LogSource.log(time_stamp, payload)`.
@@ -255,7 +255,7 @@ class LogSource:
         """
         ring = self._ring
         if ring is None or ring.fork_generation != _fork_generation:
-            ring = self._ring = self._queue._connect()
+            ring = self._ring = self._queue._connect()  # noqa: SLF001  # LogSource is LogQueue's own handle
         ring.log(self.source_id, time_stamp, payload, block, timeout)  # type: ignore[arg-type]
 
     def __reduce__(self) -> tuple[Any, tuple[LogQueue, int]]:

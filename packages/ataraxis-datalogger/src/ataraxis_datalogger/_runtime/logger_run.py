@@ -84,7 +84,7 @@ class LoggerRun:
         """True once the logger process was started."""
         return self.process is not None
 
-    def launch(self, directory: Path, on_failure: FailureCallback | None, sync: bool) -> None:
+    def launch(self, directory: Path, on_failure: FailureCallback | None, *, sync: bool) -> None:
         """Starts the logger process and the watchdog.
 
         Args:

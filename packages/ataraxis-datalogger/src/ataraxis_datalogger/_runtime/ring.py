@@ -61,7 +61,7 @@ class RingSegment:
         full: Map the ring too, not only the header page.
     """
 
-    def __init__(self, backend: int, name: str, descriptor: int, lock: _posix.BufferLock, full: bool) -> None:
+    def __init__(self, backend: int, name: str, descriptor: int, lock: _posix.BufferLock, *, full: bool) -> None:
         self.backend = backend
         """The run's `_posix` backend."""
         self.name = name
@@ -140,7 +140,7 @@ class RingSegment:
         except BaseException:
             os.close(descriptor)
             raise
-        ring = cls(backend, name, descriptor, lock, full)
+        ring = cls(backend, name, descriptor, lock, full=full)
         if ring.words[R_MAGIC] != RING_MAGIC:
             ring.close()
             raise ValueError(f"the shared memory segment {name!r} is not a complete DataLogger buffer")
@@ -182,7 +182,7 @@ class RingSegment:
         """Waits up to `timeout` s for the lock (as a producer thread), recovering it from a dead holder."""
         return self._wait(timeout, recover_unknown=True)
 
-    def _wait(self, timeout: float, recover_unknown: bool) -> bool:
+    def _wait(self, timeout: float, *, recover_unknown: bool) -> bool:
         if self.backend == _posix.PORTABLE:
             return self.lock.acquire(timeout)
         deadline = time.monotonic() + timeout
@@ -218,7 +218,7 @@ class RingSegment:
         fcntl.flock(self._descriptor, fcntl.LOCK_EX)
         try:
             semaphore = getattr(self.lock, "_semaphore", None)
-            taken = semaphore is None or not hasattr(semaphore, "_get_value") or semaphore._get_value() == 0
+            taken = semaphore is None or not hasattr(semaphore, "_get_value") or semaphore._get_value() == 0  # noqa: SLF001  # CPython's SemLock has no public value query
             if words[R_HOLDER] != holder or words[R_EPOCH] != epoch or not taken:
                 return
             if holder and _posix.process_is_alive(holder):

@@ -63,7 +63,7 @@ class StreamSink:
         identity = writer.writer_id
         self._identity = [int.from_bytes(identity[:8], "little"), int.from_bytes(identity[8:16], "little")]
 
-    def consume(self, buffer: SlotBuffer, start: int, end: int, verify: bool) -> Damage | None:
+    def consume(self, buffer: SlotBuffer, start: int, end: int, *, verify: bool) -> Damage | None:
         """Appends the records of `buffer` from position `start` towards `end` (one write, bounded).
 
         Returns:
@@ -86,7 +86,7 @@ class StreamSink:
             values[P_CURSOR_RECORDS] += entries
             entry_bytes = end - start
         else:
-            batch, entries, entry_bytes, damage = self._walk(buffer, values, start, end, verify)
+            batch, entries, entry_bytes, damage = self._walk(buffer, values, start, end, verify=verify)
         values[P_WRITTEN] += entries
         values[P_WRITTEN_BYTES] += entry_bytes
         if self._recovering:
@@ -111,7 +111,7 @@ class StreamSink:
         return damage
 
     def _walk(
-        self, buffer: SlotBuffer, values: list[int], start: int, end: int, verify: bool
+        self, buffer: SlotBuffer, values: list[int], start: int, end: int, *, verify: bool
     ) -> tuple[list[memoryview], int, int, Damage | None]:
         """Collects the entry records from `start`: at most `MAX_WRITE_BYTES`, at least one record.
 
