@@ -67,6 +67,10 @@ MAX_PAYLOAD: Final = 2**32 - 1
 
 _PADDING: Final = bytes(8)
 
+_PACK_FIELDS: Final = struct.Struct("<IQBBH").pack
+"""Packs the header's fields after the checksum (length, time stamp, source id, kind, reserved)."""
+_crc32: Final = zlib.crc32
+
 _FIXED_HEADER: Final = struct.Struct("<8sHHIQQ16sIHH")
 HEADER_SIZE: Final = _FIXED_HEADER.size
 """The size of a header's fixed part, before the instance name."""
@@ -267,10 +271,11 @@ def encode_record(source_id: int, time_stamp: int, payload: bytes | bytearray | 
     if length > MAX_PAYLOAD:
         raise ValueError(f"a record's payload holds at most {MAX_PAYLOAD} bytes, got {length}")
     # One copy of the payload (a producer builds a record per entry): the checksum runs over the fields and the
-    # payload where they are, and join assembles the record once.
-    fields = RECORD_HEADER.pack(0, length, time_stamp, source_id, kind, 0)[4:]
-    checksum = zlib.crc32(payload, zlib.crc32(fields))
-    padding = _PADDING[: record_size(length) - RECORD_HEADER_SIZE - length]
+    # payload where they are, and join assembles the record once. Written out (no record_size call, the fields
+    # packed alone): it is a third of the time of `LogPackage(...)`.
+    fields = _PACK_FIELDS(length, time_stamp, source_id, kind, 0)
+    checksum = _crc32(payload, _crc32(fields))
+    padding = _PADDING[: -(RECORD_HEADER_SIZE + length) & (ALIGNMENT - 1)]
     return b"".join((checksum.to_bytes(4, "little"), fields, payload, padding))
 
 
