@@ -30,24 +30,27 @@ def check_flag(value: object, name: str) -> bool:
     return bool(value)
 
 
-def check_integer(value: object, name: str, minimum: int) -> int:
+def check_integer(value: object, name: str, minimum: int, *, unit: str = "") -> int:
     """Returns an integer argument as an `int`, after checking that it is at least `minimum`.
 
     Args:
         value: The argument (an `int` or NumPy integer; not a `bool`).
         name: Its name, for the message.
         minimum: The smallest value accepted.
+        unit: What the integer counts (`"bytes"`), named in the messages; nothing by default.
 
     Raises:
         DataLoggerTypeError: If it is not an integer.
         DataLoggerValueError: If it is below `minimum`.
     """
+    kind = f"an integer number of {unit}" if unit else "an integer"
     if isinstance(value, bool | np.bool_):
-        raise DataLoggerTypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
+        raise DataLoggerTypeError(f"{name} must be {kind}, got {value!r} of type {type(value).__name__}")
     try:
         number = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
-        raise DataLoggerTypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}") from None
+        raise DataLoggerTypeError(f"{name} must be {kind}, got {value!r} of type {type(value).__name__}") from None
     if number < minimum:
-        raise DataLoggerValueError(f"{name} must be at least {minimum}, got {number}")
+        least = f"{minimum} {unit}" if unit else f"{minimum}"
+        raise DataLoggerValueError(f"{name} must be at least {least}, got {number}")
     return number

@@ -5,7 +5,6 @@ argument, the value received and what was expected. NumPy integers and floats ar
 """
 
 import math
-import operator
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import numpy as np
 
 from .._files.listing import check_path_argument
 from .._files.stream_writer import MIN_SEGMENT_BYTES, check_sync_policy
+from .._format.arguments import check_integer
 from ..exceptions import DataLoggerError, DataLoggerTypeError, DataLoggerValueError
 from .layout import MIN_BUFFER_BYTES
 
@@ -124,12 +124,4 @@ def check_seconds(value: object, name: str) -> float:
 
 def check_byte_count(value: object, name: str, minimum: int) -> int:
     """Returns a size argument as an int after checking that it is an integer (not a boolean) of at least `minimum`."""
-    if isinstance(value, bool | np.bool_):
-        raise DataLoggerTypeError(f"{name} must be an integer number of bytes, got {value!r}")
-    try:
-        size = operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise DataLoggerTypeError(f"{name} must be an integer number of bytes, got {value!r}") from None
-    if size < minimum:
-        raise DataLoggerValueError(f"{name} must be at least {minimum} bytes, got {size}")
-    return size
+    return check_integer(value, name, minimum, unit="bytes")
