@@ -213,6 +213,29 @@ def test_special_files_and_folders_named_like_segments_are_refused(tmp_path: Pat
         SegmentReader(folder)
 
 
+def test_a_link_named_like_a_segment_is_not_followed(tmp_path: Path) -> None:
+    # A log folder's records are its own files': a link to a segment elsewhere is not read as one of them.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    target, _ = write_segment(elsewhere, [(1, 5, b"not this folder's")])
+    log = tmp_path / "log"
+    log.mkdir()
+    own, _ = write_segment(log, [(1, 7, b"this folder's")])
+    link = log / "stream_000009.adlog"
+    link.symlink_to(target)
+
+    with pytest.raises(StreamFormatError, match="not a regular file: it is a symbolic link"):
+        SegmentReader(link)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DamagedLogFilesWarning)
+        from ataraxis_datalogger import read_logs
+
+        with read_logs(log) as readers:
+            entries = [(stamp, bytes(payload)) for reader in readers.values() for stamp, payload in reader]
+    assert entries == [(7, b"this folder's")]
+    assert link.is_symlink() and target.exists() and own.exists()
+
+
 def test_an_empty_segment_reads_as_closed(tmp_path: Path) -> None:
     path, _ = write_segment(tmp_path, [])
     found, reader = read(path, "raise")

@@ -21,7 +21,6 @@ What a reader makes of the bytes (`docs/formats/stream.md`, "Recovery"):
 """
 
 import os
-import stat
 import warnings
 import zlib
 from collections.abc import Generator, Iterator
@@ -44,6 +43,7 @@ from .._format.stream import (
 from ..exceptions import DamagedLogFilesWarning, StreamFormatError
 from . import segment_lock
 from .record_batch import Record, RecordBatch, single_record, verified_run
+from .regular_file import open_regular_file
 from .resync import SCAN_WINDOW, AnchoredChains, candidates, closing_end
 
 CHUNK_BYTES: Final = 8 << 20
@@ -138,10 +138,9 @@ class SegmentReader:
         """Whether more records may come, as of the last `records()` call."""
         self.entry_records = 0
         """Entry records read so far."""
-        self._fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        # A link named like a segment is not followed: a log folder's records are its own files' (as for entries).
+        self._fd, _ = open_regular_file(path, lambda reason: StreamFormatError(f"{path}: {reason}"))
         try:
-            if not stat.S_ISREG(os.fstat(self._fd).st_mode):
-                raise StreamFormatError(f"{path} is not a regular file")
             self.header: SegmentHeader = self._read_header()
             """The segment's header."""
         except BaseException:
