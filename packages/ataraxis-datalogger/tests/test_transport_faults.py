@@ -179,10 +179,11 @@ def test_a_writer_whose_owner_is_killed_drains_everything_refuses_puts_and_remov
     assert _leftovers(name) == []
 
 
-def test_a_run_whose_processes_were_all_killed_is_swept_at_the_next_start(
-    tmp_path: Path, helpers: ModuleType, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The run lives in a private folder (portable backend), so no other test's sweep can remove it first.
+def _killed_private_run(tmp_path: Path, helpers: ModuleType, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    """A run whose owner was SIGKILLed, in a private shared-memory folder that this process then uses too.
+
+    The run lives in a private folder (portable backend), so no other test's sweep can remove it first.
+    """
     folder = tmp_path / "shm"
     folder.mkdir()
     context = multiprocessing.get_context("spawn")
@@ -191,13 +192,20 @@ def test_a_run_whose_processes_were_all_killed_is_swept_at_the_next_start(
     owner.start()
     try:
         assert report_in.poll(helpers.JOIN_SECONDS), "the owner never reported its run"
-        name = report_in.recv()
+        name: str = report_in.recv()
     finally:
         owner.kill()
         owner.join(helpers.JOIN_SECONDS)
-    assert sorted(os.listdir(folder)) == [name, ring_name(name, 0, 1)]
     monkeypatch.setattr(_posix, "_SHM_FOLDER", folder)
     monkeypatch.setattr(_posix, "DEFAULT_BACKEND", _posix.PORTABLE)
+    return folder, name
+
+
+def test_a_run_whose_processes_were_all_killed_is_swept_at_the_next_start(
+    tmp_path: Path, helpers: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, name = _killed_private_run(tmp_path, helpers, monkeypatch)
+    assert sorted(os.listdir(folder)) == [name, ring_name(name, 0, 1)]
     unrelated = DataLogger(tmp_path / "elsewhere", "private")
     unrelated.input_queue  # noqa: B018  (creates a run: the sweep removes the stale one, silently: another folder)
     assert sorted(os.listdir(folder)) == [unrelated._run.name]  # type: ignore[union-attr]
@@ -208,20 +216,7 @@ def test_a_run_whose_processes_were_all_killed_is_swept_at_the_next_start(
 def test_the_next_run_into_the_folder_of_a_run_whose_processes_were_all_killed_reports_its_lost_entries(
     tmp_path: Path, helpers: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = tmp_path / "shm"
-    folder.mkdir()
-    context = multiprocessing.get_context("spawn")
-    report_in, report_out = context.Pipe(duplex=False)
-    owner = context.Process(target=helpers.own_a_run_in_a_private_folder, args=(tmp_path, str(folder), report_out))
-    owner.start()
-    try:
-        assert report_in.poll(helpers.JOIN_SECONDS), "the owner never reported its run"
-        report_in.recv()
-    finally:
-        owner.kill()
-        owner.join(helpers.JOIN_SECONDS)
-    monkeypatch.setattr(_posix, "_SHM_FOLDER", folder)
-    monkeypatch.setattr(_posix, "DEFAULT_BACKEND", _posix.PORTABLE)
+    folder, _ = _killed_private_run(tmp_path, helpers, monkeypatch)
     logger = DataLogger(tmp_path, "private")
     message = f"an earlier run into {logger.output_directory} .* 10 entries its producers had put were never written"
     with pytest.warns(DataLoggerWarning, match=message):
