@@ -24,6 +24,10 @@ MAX_VALUES = 1_000_000
 """The most values (scalars, lists and mappings) a file may describe once its aliases are expanded."""
 
 
+_TOO_DEEP = f"the values nest more than {MAX_DEPTH} levels deep"
+_TOO_MANY = f"the file describes more than {MAX_VALUES:,} values once its aliases are expanded"
+
+
 def check_node_limits(root: Node, *, aliases_possible: bool = True) -> None:
     """Refuses a document that nests too deeply, contains itself, or expands to too many values through aliases.
 
@@ -54,11 +58,9 @@ def check_node_limits(root: Node, *, aliases_possible: bool = True) -> None:
             nested = isinstance(node, (SequenceNode, MappingNode))
             depth = 1 + max((depths[id(child)] for child in children), default=0) if nested else 0
             if size > MAX_VALUES:
-                raise _refusal(
-                    f"the file describes more than {MAX_VALUES:,} values once its aliases are expanded", node
-                )
+                raise _refusal(_TOO_MANY, node)
             if depth > MAX_DEPTH:
-                raise _refusal(f"the values nest more than {MAX_DEPTH} levels deep", node)
+                raise _refusal(_TOO_DEEP, node)
             sizes[key], depths[key] = size, depth
             started.discard(key)
             continue
@@ -82,11 +84,11 @@ def _check_tree(root: Node) -> None:
         if isinstance(node, ScalarNode):
             continue
         if level > MAX_DEPTH:
-            raise _refusal(f"the values nest more than {MAX_DEPTH} levels deep", node)
+            raise _refusal(_TOO_DEEP, node)
         children = _children(node)
         values += len(children)
         if values > MAX_VALUES:
-            raise _refusal(f"the file describes more than {MAX_VALUES:,} values once its aliases are expanded", node)
+            raise _refusal(_TOO_MANY, node)
         stack.extend((child, level + 1) for child in children if not isinstance(child, ScalarNode))
 
 
