@@ -68,10 +68,10 @@ def check_logger_arguments(
         raise DataLoggerTypeError(
             f"on_failure must be a callable or None, got {on_failure!r} ({type(on_failure).__name__})"
         )
-    size = check_byte_count(buffer_size, "buffer_size", MIN_BUFFER_BYTES)
+    size = check_integer(buffer_size, "buffer_size", MIN_BUFFER_BYTES, unit="bytes")
     if not isinstance(layout, str) or layout not in LAYOUTS:
         raise DataLoggerValueError(f'layout must be "npy" or "stream", got {layout!r}')
-    segment = check_byte_count(segment_bytes, "segment_bytes", MIN_SEGMENT_BYTES)
+    segment = check_integer(segment_bytes, "segment_bytes", MIN_SEGMENT_BYTES, unit="bytes")
     interval = check_sync_policy(sync)
     return LoggerSettings(
         directory=directory / f"{name}{FOLDER_SUFFIX}",
@@ -120,8 +120,3 @@ def check_seconds(value: object, name: str) -> float:
     if math.isinf(seconds):
         raise DataLoggerValueError(f"{name} must be a finite positive number of seconds, got {value!r}")
     return seconds
-
-
-def check_byte_count(value: object, name: str, minimum: int) -> int:
-    """Returns a size argument as an int after checking that it is an integer (not a boolean) of at least `minimum`."""
-    return check_integer(value, name, minimum, unit="bytes")
